@@ -1,0 +1,52 @@
+import type { RsaPublicJwk } from './ports';
+
+/** Entra re-reads these when it sees an unknown kid; an hour keeps load low and lets a new key appear quickly. */
+export const DISCOVERY_CACHE_CONTROL = 'public, max-age=3600';
+
+/** The claims every client assertion carries (DESIGN.md, "Client assertion"). */
+export const ASSERTION_CLAIMS = ['iss', 'sub', 'aud', 'iat', 'nbf', 'exp', 'jti'] as const;
+
+export interface DiscoveryDocument {
+  readonly issuer: string;
+  readonly jwks_uri: string;
+  readonly response_types_supported: readonly string[];
+  readonly subject_types_supported: readonly string[];
+  readonly id_token_signing_alg_values_supported: readonly string[];
+  readonly claims_supported: readonly string[];
+}
+
+/** The OpenID discovery document for `issuer` (no trailing slash; equal to the assertions' `iss`). */
+export function discoveryDocument(issuer: string): DiscoveryDocument {
+  return {
+    issuer,
+    jwks_uri: `${issuer}/jwks`,
+    response_types_supported: ['id_token'],
+    subject_types_supported: ['public'],
+    id_token_signing_alg_values_supported: ['RS256'],
+    claims_supported: [...ASSERTION_CLAIMS],
+  };
+}
+
+/** The JWKS: every published key, active first. Duplicate kids (the same key listed twice) appear once. */
+export function jwksDocument(keys: readonly RsaPublicJwk[]): { keys: RsaPublicJwk[] } {
+  const seen = new Set<string>();
+  return { keys: keys.filter((key) => !seen.has(key.kid) && seen.add(key.kid)) };
+}
+
+/**
+ * Normalises an issuer URL: https (or http on loopback for the local runtime), no trailing slash,
+ * no query or fragment.
+ * @throws TypeError naming the value when it is not such a URL
+ */
+export function normaliseIssuer(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new TypeError(`issuer: expected an absolute URL, received ${JSON.stringify(value)}`);
+  }
+  if ((url.protocol !== 'https:' && url.protocol !== 'http:') || url.search || url.hash || url.username) {
+    throw new TypeError(`issuer: expected an https URL with no query, fragment or credentials, received ${JSON.stringify(value)}`);
+  }
+  return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
+}

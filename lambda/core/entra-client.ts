@@ -1,0 +1,122 @@
+import { UpstreamUnavailableError } from './errors';
+import { entraRejection, type PresentedIdentity } from './entra-error';
+import type { CachedToken, Clock, Fetch } from './ports';
+import { RetryBudgetExhausted, parseRetryAfterMs, withRetries, type AttemptOutcome, type RetryPolicy } from './retry';
+
+export const CLIENT_ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
+
+/**
+ * Entra's token endpoint usually answers within a few hundred ms. Three attempts of at most 3 s inside
+ * an 8 s budget leave room, within the token function's timeout, for KMS and DynamoDB.
+ */
+export const ENTRA_RETRY_POLICY: RetryPolicy = {
+  maxAttempts: 3,
+  baseDelayMs: 200,
+  maxDelayMs: 2000,
+  budgetMs: 8000,
+  attemptTimeoutMs: 3000,
+};
+
+export interface EntraTokenRequest {
+  readonly authorityHost: string;
+  readonly presented: PresentedIdentity;
+  /** The signed client assertion; sent to Entra and nowhere else. */
+  readonly clientAssertion: string;
+}
+
+export interface EntraClientDeps {
+  readonly fetch: Fetch;
+  readonly clock: Clock;
+  readonly sleep: (ms: number) => Promise<void>;
+  readonly random?: () => number;
+  /** @default ENTRA_RETRY_POLICY */
+  readonly policy?: RetryPolicy;
+}
+
+/** Statuses worth another try: throttling and server-side failures. Other 4xx cannot succeed by repeating. */
+const isRetryableStatus = (status: number): boolean => status === 408 || status === 429 || status >= 500;
+
+/** The token endpoint of a tenant, e.g. https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token. */
+export function tokenEndpoint(authorityHost: string, tenantId: string): string {
+  return `${authorityHost}/${encodeURIComponent(tenantId)}/oauth2/v2.0/token`;
+}
+
+/**
+ * Exchanges a client assertion for an access token at Entra's v2.0 token endpoint
+ * (client credentials grant with a federated credential).
+ * @throws EntraRejectedError (502) when Entra refuses
+ * @throws UpstreamUnavailableError (503, upstream `entra`) when Entra is unreachable, throttling, failing
+ *   or answering nonsense after the bounded retries
+ */
+export async function requestEntraToken(request: EntraTokenRequest, deps: EntraClientDeps): Promise<CachedToken> {
+  const { presented } = request;
+  const url = tokenEndpoint(request.authorityHost, presented.tenantId);
+  const body = new URLSearchParams({
+    grant_type: 'client_credentials',
+    client_id: presented.clientId,
+    scope: presented.scope,
+    client_assertion_type: CLIENT_ASSERTION_TYPE,
+    client_assertion: request.clientAssertion,
+  }).toString();
+
+  const attempt = async (_attempt: number, timeoutMs: number): Promise<AttemptOutcome<CachedToken>> => {
+    let response: Response;
+    let text: string;
+    try {
+      response = await deps.fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+        body,
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+      text = await response.text();
+    } catch (error) {
+      const timedOut = error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError');
+      const reason = timedOut ? `no answer within ${timeoutMs} ms` : 'connection failed';
+      return { ok: false, retryable: true, error: new UpstreamUnavailableError('entra', reason, { cause: error }) };
+    }
+    if (response.ok) {
+      const token = parseTokenResponse(text, deps.clock(), presented.scope);
+      if (token) return { ok: true, value: token };
+      return { ok: false, retryable: true, error: new UpstreamUnavailableError('entra', 'answered 200 without a usable access token') };
+    }
+    if (isRetryableStatus(response.status)) {
+      const retryAfterMs = parseRetryAfterMs(response.headers.get('retry-after'), deps.clock());
+      return {
+        ok: false,
+        retryable: true,
+        retryAfterMs,
+        error: new UpstreamUnavailableError('entra', `answered HTTP ${response.status}`),
+      };
+    }
+    return { ok: false, retryable: false, error: entraRejection(response.status, text, presented) };
+  };
+
+  try {
+    return await withRetries(attempt, deps.policy ?? ENTRA_RETRY_POLICY, deps);
+  } catch (error) {
+    if (!(error instanceof RetryBudgetExhausted)) throw error;
+    const retryAfterSeconds = error.retryAfterMs === undefined ? undefined : Math.ceil(error.retryAfterMs / 1000);
+    const last = error.lastError.message;
+    throw new UpstreamUnavailableError(
+      'entra',
+      `Entra ID is unavailable at ${url} (${last}; ${error.attempts} attempt(s) in ${error.elapsedMs} ms). Retry later.`,
+      { cause: error.lastError, retryAfterSeconds },
+    );
+  }
+}
+
+/** Reads Entra's success JSON; undefined when it lacks a bearer token and a positive lifetime. */
+function parseTokenResponse(text: string, nowMs: number, scope: string): CachedToken | undefined {
+  let json: Record<string, unknown>;
+  try {
+    json = JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+  const expiresIn = typeof json.expires_in === 'string' ? Number(json.expires_in) : json.expires_in;
+  if (typeof json.access_token !== 'string' || json.access_token.length === 0) return undefined;
+  if (typeof json.token_type !== 'string' || json.token_type.toLowerCase() !== 'bearer') return undefined;
+  if (typeof expiresIn !== 'number' || !Number.isFinite(expiresIn) || expiresIn <= 0) return undefined;
+  return { accessToken: json.access_token, expiresOn: Math.floor(nowMs / 1000) + Math.floor(expiresIn), scope };
+}

@@ -1,0 +1,83 @@
+import { createClientAssertion } from './assertion';
+import type { BrokerConfig, ScopeConfig } from './config';
+import { requestEntraToken, type EntraClientDeps } from './entra-client';
+import type { PresentedIdentity } from './entra-error';
+import { UnknownScopeError } from './errors';
+import type { AssertionSigner, Clock } from './ports';
+import { tokenCacheKey, type CacheOutcome, type TokenCache } from './token-cache';
+
+/** The body of a 200 from `GET /token/{alias}` (DESIGN.md, "HTTP API"). */
+export interface TokenResponseBody {
+  readonly access_token: string;
+  readonly token_type: 'Bearer';
+  /** Seconds from now. */
+  readonly expires_in: number;
+  /** Unix seconds. */
+  readonly expires_on: number;
+  readonly scope: string;
+}
+
+export interface TokenServiceDeps {
+  readonly config: BrokerConfig;
+  /** The broker's issuer URL, no trailing slash. */
+  readonly issuer: string;
+  readonly signer: AssertionSigner;
+  readonly cache: TokenCache;
+  readonly clock: Clock;
+  readonly entra: Omit<EntraClientDeps, 'clock'>;
+}
+
+/** Serves Entra access tokens by alias: from the cache, or through a freshly signed client assertion. */
+export class TokenService {
+  private readonly aliases: readonly string[];
+
+  constructor(private readonly deps: TokenServiceDeps) {
+    this.aliases = Object.keys(deps.config.scopes).sort();
+  }
+
+  /** The scope configured under `alias`, or undefined. Own properties only: "constructor" is not an alias. */
+  scopeFor(alias: string): ScopeConfig | undefined {
+    return Object.hasOwn(this.deps.config.scopes, alias) ? this.deps.config.scopes[alias] : undefined;
+  }
+
+  /**
+   * A token for the alias with more than the refresh margin left.
+   * @throws UnknownScopeError (404) for an alias that is not configured
+   * @throws EntraRejectedError (502) or UpstreamUnavailableError (503) from the exchange
+   */
+  async getToken(alias: string): Promise<{ body: TokenResponseBody; outcome: CacheOutcome }> {
+    const scope = this.scopeFor(alias);
+    if (!scope) throw new UnknownScopeError(alias, this.aliases);
+    const key = tokenCacheKey({ authorityHost: this.deps.config.authorityHost, ...scope });
+    const { token, outcome } = await this.deps.cache.get(key, () => this.exchange(scope));
+    const now = Math.floor(this.deps.clock() / 1000);
+    return {
+      outcome,
+      body: {
+        access_token: token.accessToken,
+        token_type: 'Bearer',
+        expires_in: Math.max(0, token.expiresOn - now),
+        expires_on: token.expiresOn,
+        scope: token.scope,
+      },
+    };
+  }
+
+  private async exchange(scope: ScopeConfig) {
+    const { config, issuer, signer, clock } = this.deps;
+    const presented: PresentedIdentity = {
+      alias: scope.alias,
+      issuer,
+      subject: config.subject,
+      audience: config.audience,
+      tenantId: scope.tenantId,
+      clientId: scope.clientId,
+      scope: scope.scope,
+    };
+    const clientAssertion = await createClientAssertion(
+      { issuer, subject: config.subject, audience: config.audience, lifetimeSeconds: config.assertionLifetimeSeconds },
+      { signer, clock },
+    );
+    return requestEntraToken({ authorityHost: config.authorityHost, presented, clientAssertion }, { ...this.deps.entra, clock });
+  }
+}
