@@ -1,0 +1,270 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { UpstreamUnavailableError } from './errors';
+import type { CachedToken, Clock, Logger, TokenStore } from './ports';
+
+/**
+ * Two-tier token cache that keeps load on the broker from becoming load on Entra:
+ * - L1, in the container's memory: a hit does no I/O at all.
+ * - L2, a shared store (DynamoDB): a hit costs one read.
+ * - Single flight: concurrent misses for one key in a container share one refresh.
+ * - A refresh lease in the store: when many containers miss at once, one exchanges and the rest wait
+ *   for its result or keep serving the still-valid previous token. A lease expires on its own, so a
+ *   crashed holder blocks nobody past that.
+ * - Refresh ahead: a token enters its refresh window `refreshAheadSeconds` before the margin; the first
+ *   caller then refreshes it while others are still served. No caller ever receives a token with
+ *   `refreshMarginSeconds` or less left.
+ * - Degrade, don't fail: when the store fails, serve from L1 and exchange directly, and leave the store
+ *   alone for a short while.
+ */
+export interface TokenCacheOptions {
+  readonly store: TokenStore;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  /** A token with this much lifetime left, or less, is never served. */
+  readonly refreshMarginSeconds: number;
+  /** Refresh this long before the margin is reached. @default 300 */
+  readonly refreshAheadSeconds?: number;
+  /** How long a refresh lease lasts; longer than an exchange may take. @default 10000 */
+  readonly leaseMs?: number;
+  /** How long a caller with nothing servable waits for another holder's refresh. @default 5000 */
+  readonly leaseWaitMs?: number;
+  /** Pause between looks at the store while waiting. @default 100 */
+  readonly pollIntervalMs?: number;
+  /** After a store failure, skip the store for this long. @default 5000 */
+  readonly storeBackoffMs?: number;
+  /** Identifies this container as a lease holder. @default a random UUID */
+  readonly holderId?: string;
+  readonly sleep?: (ms: number) => Promise<void>;
+}
+
+/** Where a served token came from; counted, logged, and used by the benchmark. */
+export type CacheOutcome = 'l1' | 'l2' | 'exchange' | 'shared' | 'stale';
+
+export interface CacheStats {
+  l1Hits: number;
+  l2Hits: number;
+  exchanges: number;
+  /** Served the previous (still valid) token because a refresh was under way or failed. */
+  staleServed: number;
+  /** Waited for another container's lease. */
+  leaseWaits: number;
+  /** A store operation failed and the cache carried on without it. */
+  storeFailures: number;
+}
+
+export interface CacheResult {
+  readonly token: CachedToken;
+  readonly outcome: CacheOutcome;
+}
+
+/** The cache key of a token: authority, tenant, client and scope, so two aliases of one scope share it and two apps never do. */
+export function tokenCacheKey(parts: { authorityHost: string; tenantId: string; clientId: string; scope: string }): string {
+  const material = JSON.stringify([parts.authorityHost, parts.tenantId.toLowerCase(), parts.clientId.toLowerCase(), parts.scope]);
+  return createHash('sha256').update(material).digest('base64url');
+}
+
+const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+export class TokenCache {
+  readonly stats: CacheStats = { l1Hits: 0, l2Hits: 0, exchanges: 0, staleServed: 0, leaseWaits: 0, storeFailures: 0 };
+  private readonly l1 = new Map<string, CachedToken>();
+  private readonly inFlight = new Map<string, Promise<CacheResult>>();
+  private storeUnavailableUntil = 0;
+  private readonly opts: Required<TokenCacheOptions>;
+
+  constructor(options: TokenCacheOptions) {
+    this.opts = {
+      refreshAheadSeconds: 300,
+      leaseMs: 10_000,
+      leaseWaitMs: 5_000,
+      pollIntervalMs: 100,
+      storeBackoffMs: 5_000,
+      holderId: randomUUID(),
+      sleep: defaultSleep,
+      ...options,
+    };
+  }
+
+  /**
+   * A token for `key` with more than the refresh margin left, from L1, L2 or `exchange`.
+   * @throws what `exchange` throws, when there is no servable token to fall back on
+   */
+  async get(key: string, exchange: () => Promise<CachedToken>): Promise<CacheResult> {
+    const cached = this.l1.get(key);
+    if (cached && this.isFresh(cached)) {
+      this.stats.l1Hits++;
+      return { token: cached, outcome: 'l1' };
+    }
+    const running = this.inFlight.get(key);
+    if (running) {
+      if (cached && this.isServable(cached)) return this.stale(cached);
+      return running.then((result) => ({ token: result.token, outcome: result.outcome === 'l1' ? 'l1' : 'shared' }));
+    }
+    const refresh = this.refresh(key, cached, exchange).finally(() => this.inFlight.delete(key));
+    this.inFlight.set(key, refresh);
+    return refresh;
+  }
+
+  /** Forgets L1 (e.g. between benchmark rounds). */
+  clearMemory(): void {
+    this.l1.clear();
+  }
+
+  private async refresh(key: string, previous: CachedToken | undefined, exchange: () => Promise<CachedToken>): Promise<CacheResult> {
+    const shared = await this.readStore(key);
+    if (shared && this.isFresh(shared)) return this.remember(key, shared, 'l2');
+    const fallback = this.best(previous, shared);
+    if (fallback && !this.isFresh(fallback) && this.isServable(fallback) && fallback !== previous) {
+      // A servable token from L2 is good enough for L1 while this refresh runs.
+      this.l1.set(key, fallback);
+    }
+
+    let lease = await this.acquireLease(key);
+    if (lease === 'held-by-other') {
+      if (fallback && this.isServable(fallback)) return this.stale(fallback);
+      const waited = await this.waitForOtherHolder(key);
+      if (waited.kind === 'token') return this.remember(key, waited.token, 'shared');
+      lease = waited.lease;
+    }
+    const holdsLease = lease === 'acquired';
+    try {
+      if (holdsLease) {
+        // Another holder may have finished between our read and our lease.
+        const again = await this.readStore(key);
+        if (again && this.isFresh(again)) return this.remember(key, again, 'l2');
+      }
+      let token: CachedToken;
+      try {
+        token = await exchange();
+      } catch (error) {
+        if (fallback && this.isServable(fallback)) {
+          this.opts.logger.warn('token refresh failed; serving the previous token, which is still valid', {
+            errorCode: (error as { code?: string }).code ?? (error as Error).name,
+            remainingSeconds: this.remainingSeconds(fallback),
+          });
+          return this.stale(fallback);
+        }
+        throw error;
+      }
+      this.stats.exchanges++;
+      if (!this.isServable(token)) {
+        this.opts.logger.warn('Entra issued a token that lives no longer than the refresh margin; serving it uncached', {
+          lifetimeSeconds: this.remainingSeconds(token),
+          refreshMarginSeconds: this.opts.refreshMarginSeconds,
+        });
+        return { token, outcome: 'exchange' };
+      }
+      this.l1.set(key, token);
+      await this.writeStore(key, token);
+      return { token, outcome: 'exchange' };
+    } finally {
+      if (holdsLease) await this.releaseLease(key);
+    }
+  }
+
+  /**
+   * Waits for another container's refresh: its token, or the lease (the holder finished without a
+   * token, or crashed and its lease expired).
+   * @throws UpstreamUnavailableError when neither comes within `leaseWaitMs`
+   */
+  private async waitForOtherHolder(
+    key: string,
+  ): Promise<{ kind: 'token'; token: CachedToken } | { kind: 'lease'; lease: 'acquired' | 'store-down' }> {
+    this.stats.leaseWaits++;
+    const deadline = this.opts.clock() + this.opts.leaseWaitMs;
+    while (this.opts.clock() < deadline) {
+      await this.opts.sleep(this.opts.pollIntervalMs);
+      const token = await this.readStore(key);
+      if (token && this.isServable(token)) return { kind: 'token', token };
+      const lease = await this.acquireLease(key);
+      if (lease !== 'held-by-other') return { kind: 'lease', lease };
+    }
+    throw new UpstreamUnavailableError(
+      'entra',
+      `Another broker instance is refreshing this token at Entra ID and did not finish within ${this.opts.leaseWaitMs} ms. Retry shortly.`,
+      { retryAfterSeconds: 1 },
+    );
+  }
+
+  private remember(key: string, token: CachedToken, outcome: CacheOutcome): CacheResult {
+    this.l1.set(key, token);
+    if (outcome === 'l2') this.stats.l2Hits++;
+    return { token, outcome };
+  }
+
+  private stale(token: CachedToken): CacheResult {
+    this.stats.staleServed++;
+    return { token, outcome: 'stale' };
+  }
+
+  private best(a: CachedToken | undefined, b: CachedToken | undefined): CachedToken | undefined {
+    if (!a) return b;
+    if (!b) return a;
+    return b.expiresOn > a.expiresOn ? b : a;
+  }
+
+  private remainingSeconds(token: CachedToken): number {
+    return token.expiresOn - this.opts.clock() / 1000;
+  }
+
+  private isServable(token: CachedToken): boolean {
+    return this.remainingSeconds(token) > this.opts.refreshMarginSeconds;
+  }
+
+  private isFresh(token: CachedToken): boolean {
+    return this.remainingSeconds(token) > this.opts.refreshMarginSeconds + this.opts.refreshAheadSeconds;
+  }
+
+  private storeAvailable(): boolean {
+    return this.opts.clock() >= this.storeUnavailableUntil;
+  }
+
+  private storeFailed(operation: string, error: unknown): void {
+    this.stats.storeFailures++;
+    this.storeUnavailableUntil = this.opts.clock() + this.opts.storeBackoffMs;
+    this.opts.logger.warn('token cache store unavailable; serving from memory and exchanging directly', {
+      operation,
+      errorCode: (error as { code?: string }).code ?? (error as Error).name,
+      retryStoreInMs: this.opts.storeBackoffMs,
+    });
+  }
+
+  private async readStore(key: string): Promise<CachedToken | undefined> {
+    if (!this.storeAvailable()) return undefined;
+    try {
+      return await this.opts.store.get(key);
+    } catch (error) {
+      this.storeFailed('get', error);
+      return undefined;
+    }
+  }
+
+  private async writeStore(key: string, token: CachedToken): Promise<void> {
+    if (!this.storeAvailable()) return;
+    try {
+      await this.opts.store.put(key, token);
+    } catch (error) {
+      this.storeFailed('put', error);
+    }
+  }
+
+  private async acquireLease(key: string): Promise<'acquired' | 'held-by-other' | 'store-down'> {
+    if (!this.storeAvailable()) return 'store-down';
+    try {
+      const acquired = await this.opts.store.tryAcquireLease(key, this.opts.holderId, this.opts.clock() + this.opts.leaseMs);
+      return acquired ? 'acquired' : 'held-by-other';
+    } catch (error) {
+      this.storeFailed('lease', error);
+      return 'store-down';
+    }
+  }
+
+  private async releaseLease(key: string): Promise<void> {
+    if (!this.storeAvailable()) return;
+    try {
+      await this.opts.store.releaseLease(key, this.opts.holderId);
+    } catch (error) {
+      this.storeFailed('release', error);
+    }
+  }
+}

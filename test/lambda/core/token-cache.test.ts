@@ -1,0 +1,273 @@
+import { describe, expect, it } from 'vitest';
+import { MemoryTokenStore } from '../../../lambda/adapters/memory-token-store';
+import { UpstreamUnavailableError } from '../../../lambda/core/errors';
+import type { CachedToken, Logger, TokenStore } from '../../../lambda/core/ports';
+import { TokenCache, tokenCacheKey, type TokenCacheOptions } from '../../../lambda/core/token-cache';
+
+const MARGIN = 300;
+const AHEAD = 300;
+const START = Date.UTC(2026, 10, 23, 12, 0, 0);
+
+/** A manual clock; `sleep` advances it, so waiting is deterministic and instant. */
+function manualTime() {
+  let now = START;
+  const sleepers: Array<() => void> = [];
+  return {
+    clock: () => now,
+    advance: (ms: number) => {
+      now += ms;
+    },
+    sleep: async (ms: number) => {
+      now += ms;
+      sleepers.forEach((wake) => wake());
+      await new Promise((resolve) => setImmediate(resolve));
+    },
+    onSleep: (wake: () => void) => sleepers.push(wake),
+  };
+}
+
+function recordingLogger(): Logger & { lines: Array<{ level: string; message: string; fields?: Record<string, unknown> }> } {
+  const lines: Array<{ level: string; message: string; fields?: Record<string, unknown> }> = [];
+  const at = (level: string) => (message: string, fields?: Record<string, unknown>) => void lines.push({ level, message, fields });
+  return { lines, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+}
+
+/** Counts the store operations that go through it. */
+function countingStore(inner: TokenStore) {
+  const calls = { get: 0, put: 0, lease: 0, release: 0 };
+  const store: TokenStore = {
+    get: (key) => (calls.get++, inner.get(key)),
+    put: (key, token) => (calls.put++, inner.put(key, token)),
+    tryAcquireLease: (key, holder, until) => (calls.lease++, inner.tryAcquireLease(key, holder, until)),
+    releaseLease: (key, holder) => (calls.release++, inner.releaseLease(key, holder)),
+  };
+  return { store, calls };
+}
+
+function deferred<T>() {
+  let resolve!: (value: T) => void;
+  let reject!: (error: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
+const tokenExpiringIn = (seconds: number, now: number, name = 'token'): CachedToken => ({
+  accessToken: `${name}-${seconds}`,
+  expiresOn: Math.floor(now / 1000) + seconds,
+  scope: 'https://graph.microsoft.com/.default',
+});
+
+function makeCache(time: ReturnType<typeof manualTime>, store: TokenStore, extra: Partial<TokenCacheOptions> = {}) {
+  const logger = recordingLogger();
+  const cache = new TokenCache({
+    store,
+    clock: time.clock,
+    sleep: time.sleep,
+    logger,
+    refreshMarginSeconds: MARGIN,
+    refreshAheadSeconds: AHEAD,
+    ...extra,
+  });
+  return { cache, logger };
+}
+
+describe('TokenCache', () => {
+  it('serves an L1 hit without touching the store', async () => {
+    const time = manualTime();
+    const { store, calls } = countingStore(new MemoryTokenStore({ clock: time.clock }));
+    const { cache } = makeCache(time, store);
+    let exchanges = 0;
+    const exchange = async () => (exchanges++, tokenExpiringIn(3600, time.clock()));
+
+    const first = await cache.get('k', exchange);
+    const before = { ...calls };
+    const second = await cache.get('k', exchange);
+
+    expect(first.outcome).toBe('exchange');
+    expect(second).toEqual({ token: first.token, outcome: 'l1' });
+    expect(calls).toEqual(before);
+    expect(exchanges).toBe(1);
+  });
+
+  it('serves an L2 hit with one read when another container cached the token', async () => {
+    const time = manualTime();
+    const shared = new MemoryTokenStore({ clock: time.clock });
+    const { cache: containerA } = makeCache(time, shared);
+    const { store, calls } = countingStore(shared);
+    const { cache: containerB } = makeCache(time, store);
+    await containerA.get('k', async () => tokenExpiringIn(3600, time.clock()));
+
+    const result = await containerB.get('k', () => Promise.reject(new Error('must not exchange')));
+
+    expect(result.outcome).toBe('l2');
+    expect(calls).toEqual({ get: 1, put: 0, lease: 0, release: 0 });
+  });
+
+  it('never serves a token with the refresh margin or less left', async () => {
+    const time = manualTime();
+    const store = new MemoryTokenStore({ clock: time.clock });
+    const { cache } = makeCache(time, store);
+    await cache.get('k', async () => tokenExpiringIn(3600, time.clock(), 'old'));
+    time.advance((3600 - MARGIN) * 1000); // exactly the margin left
+
+    const failing = cache.get('k', () => Promise.reject(new UpstreamUnavailableError('entra', 'down')));
+    await expect(failing).rejects.toMatchObject({ code: 'upstream_unavailable' });
+
+    const refreshed = await cache.get('k', async () => tokenExpiringIn(3600, time.clock(), 'new'));
+    expect(refreshed.outcome).toBe('exchange');
+    expect(refreshed.token.accessToken).toBe('new-3600');
+  });
+
+  it('refreshes ahead of the margin and keeps serving the valid token if that refresh fails', async () => {
+    const time = manualTime();
+    const { cache, logger } = makeCache(time, new MemoryTokenStore({ clock: time.clock }));
+    await cache.get('k', async () => tokenExpiringIn(3600, time.clock(), 'old'));
+    time.advance((3600 - MARGIN - AHEAD + 1) * 1000); // inside the refresh-ahead window, 1 s before it ends... and still servable
+
+    const result = await cache.get('k', () => Promise.reject(new UpstreamUnavailableError('entra', 'down')));
+
+    expect(result.outcome).toBe('stale');
+    expect(result.token.accessToken).toBe('old-3600');
+    expect(logger.lines.some((line) => line.level === 'warn' && /refresh failed/.test(line.message))).toBe(true);
+  });
+
+  it('lets one caller refresh ahead while concurrent callers get the still-valid token at once', async () => {
+    const time = manualTime();
+    const { cache } = makeCache(time, new MemoryTokenStore({ clock: time.clock }));
+    await cache.get('k', async () => tokenExpiringIn(3600, time.clock(), 'old'));
+    time.advance((3600 - MARGIN - AHEAD + 10) * 1000);
+    const pending = deferred<CachedToken>();
+
+    const refreshing = cache.get('k', () => pending.promise);
+    const others = await Promise.all(Array.from({ length: 5 }, () => cache.get('k', () => Promise.reject(new Error('second exchange')))));
+    pending.resolve(tokenExpiringIn(3600, time.clock(), 'new'));
+
+    expect(others.map((r) => r.token.accessToken)).toEqual(Array(5).fill('old-3600'));
+    expect((await refreshing).token.accessToken).toBe('new-3600');
+  });
+
+  it('shares one exchange among concurrent misses in a container (single flight)', async () => {
+    const time = manualTime();
+    const { cache } = makeCache(time, new MemoryTokenStore({ clock: time.clock }));
+    const pending = deferred<CachedToken>();
+    let exchanges = 0;
+
+    const results = Array.from({ length: 50 }, () => cache.get('k', () => (exchanges++, pending.promise)));
+    pending.resolve(tokenExpiringIn(3600, time.clock()));
+    const served = await Promise.all(results);
+
+    expect(exchanges).toBe(1);
+    expect(new Set(served.map((r) => r.token.accessToken)).size).toBe(1);
+  });
+
+  it('does not cache a failed exchange', async () => {
+    const time = manualTime();
+    const { cache } = makeCache(time, new MemoryTokenStore({ clock: time.clock }));
+    await expect(cache.get('k', () => Promise.reject(new UpstreamUnavailableError('entra', 'down')))).rejects.toBeInstanceOf(
+      UpstreamUnavailableError,
+    );
+    const result = await cache.get('k', async () => tokenExpiringIn(3600, time.clock()));
+    expect(result.outcome).toBe('exchange');
+  });
+
+  it('makes one exchange when 150 containers sharing a store miss at once; the others wait for its token', async () => {
+    const time = manualTime();
+    const shared = new MemoryTokenStore({ clock: time.clock });
+    const containers = Array.from({ length: 150 }, () => makeCache(time, shared).cache);
+    const pending = deferred<CachedToken>();
+    let exchanges = 0;
+    // The holder's exchange completes once the waiters have started polling.
+    time.onSleep(() => pending.resolve(tokenExpiringIn(3600, time.clock())));
+
+    const served = await Promise.all(containers.map((cache) => cache.get('k', () => (exchanges++, pending.promise))));
+
+    expect(exchanges).toBe(1);
+    expect(served.filter((r) => r.outcome === 'exchange')).toHaveLength(1);
+    expect(served.filter((r) => r.outcome === 'shared')).toHaveLength(149);
+  });
+
+  it('takes over after a crashed lease holder\'s lease expires, and not before', async () => {
+    const time = manualTime();
+    const store = new MemoryTokenStore({ clock: time.clock });
+    await store.tryAcquireLease('k', 'crashed-container', time.clock() + 8_000);
+    const { cache } = makeCache(time, store, { leaseWaitMs: 12_000, pollIntervalMs: 100 });
+    let exchangedAt: number | undefined;
+
+    const result = await cache.get('k', async () => ((exchangedAt = time.clock()), tokenExpiringIn(3600, time.clock())));
+
+    expect(result.outcome).toBe('exchange');
+    expect(exchangedAt! - START).toBeGreaterThan(8_000);
+    expect(exchangedAt! - START).toBeLessThanOrEqual(8_200);
+  });
+
+  it('answers upstream_unavailable when a lease outlives the wait, and recovers once it expires', async () => {
+    const time = manualTime();
+    const store = new MemoryTokenStore({ clock: time.clock });
+    await store.tryAcquireLease('k', 'slow-container', time.clock() + 10_000);
+    const { cache } = makeCache(time, store, { leaseWaitMs: 5_000 });
+
+    await expect(cache.get('k', () => Promise.reject(new Error('must not exchange')))).rejects.toMatchObject({
+      code: 'upstream_unavailable',
+      message: expect.stringMatching(/Another broker instance is refreshing/),
+    });
+    time.advance(6_000);
+    const result = await cache.get('k', async () => tokenExpiringIn(3600, time.clock()));
+    expect(result.outcome).toBe('exchange');
+  });
+
+  it('keeps serving from memory and exchanges directly while the store is down, then returns to it', async () => {
+    const time = manualTime();
+    const healthy = new MemoryTokenStore({ clock: time.clock });
+    let down = true;
+    const broken = (): never => {
+      throw Object.assign(new Error('connect ECONNREFUSED'), { name: 'UpstreamUnavailableError', code: 'upstream_unavailable' });
+    };
+    const flaky: TokenStore = {
+      get: async (key) => (down ? broken() : healthy.get(key)),
+      put: async (key, token) => (down ? broken() : healthy.put(key, token)),
+      tryAcquireLease: async (key, holder, until) => (down ? broken() : healthy.tryAcquireLease(key, holder, until)),
+      releaseLease: async (key, holder) => (down ? broken() : healthy.releaseLease(key, holder)),
+    };
+    const { cache, logger } = makeCache(time, flaky, { storeBackoffMs: 5_000 });
+
+    const first = await cache.get('k', async () => tokenExpiringIn(3600, time.clock(), 'a'));
+    const second = await cache.get('k', () => Promise.reject(new Error('must not exchange')));
+    expect(first.outcome).toBe('exchange');
+    expect(second.outcome).toBe('l1');
+    expect(cache.stats.storeFailures).toBeGreaterThanOrEqual(1);
+    expect(logger.lines.some((line) => line.level === 'warn' && /store unavailable/.test(line.message))).toBe(true);
+
+    down = false;
+    time.advance(5_001);
+    await cache.get('other', async () => tokenExpiringIn(3600, time.clock(), 'b'));
+    expect(await healthy.get('other')).toMatchObject({ accessToken: 'b-3600' });
+  });
+
+  it('replaces an item in the store that is no longer servable', async () => {
+    const time = manualTime();
+    const store = new MemoryTokenStore({ clock: time.clock });
+    await store.put('k', tokenExpiringIn(MARGIN - 1, time.clock(), 'expired'));
+    const { cache } = makeCache(time, store);
+
+    const result = await cache.get('k', async () => tokenExpiringIn(3600, time.clock(), 'new'));
+
+    expect(result.token.accessToken).toBe('new-3600');
+    expect((await store.get('k'))?.accessToken).toBe('new-3600');
+  });
+});
+
+describe('tokenCacheKey', () => {
+  const base = { authorityHost: 'https://login.microsoftonline.com', tenantId: 't', clientId: 'c', scope: 'https://graph.microsoft.com/.default' };
+
+  it('is shared by two aliases of one scope and app, and differs between apps, tenants and scopes', () => {
+    expect(tokenCacheKey({ ...base })).toBe(tokenCacheKey({ ...base }));
+    expect(tokenCacheKey({ ...base, clientId: 'C' })).toBe(tokenCacheKey(base));
+    expect(tokenCacheKey({ ...base, clientId: 'other' })).not.toBe(tokenCacheKey(base));
+    expect(tokenCacheKey({ ...base, tenantId: 'other' })).not.toBe(tokenCacheKey(base));
+    expect(tokenCacheKey({ ...base, scope: 'https://storage.azure.com/.default' })).not.toBe(tokenCacheKey(base));
+    expect(tokenCacheKey({ ...base, authorityHost: 'https://login.microsoftonline.us' })).not.toBe(tokenCacheKey(base));
+  });
+});
