@@ -1,0 +1,79 @@
+import { createHash } from 'node:crypto';
+import { GetPublicKeyCommand, SignCommand, type KMSClient } from '@aws-sdk/client-kms';
+import { InternalError } from '../core/errors';
+import { rsaPublicKeyToJwk } from '../core/jwk';
+import type { AssertionSigner, PublicKeySource, RsaPublicJwk } from '../core/ports';
+import { kmsError } from './kms-errors';
+
+export const KMS_SIGNING_ALGORITHM = 'RSASSA_PKCS1_V1_5_SHA_256';
+
+/**
+ * Fetches a KMS key's public half as a JWK and checks it can make the broker's signatures.
+ * @throws InternalError when the key is not an RSA signing key that supports RS256
+ */
+async function fetchPublicJwk(kms: KMSClient, keyId: string): Promise<RsaPublicJwk> {
+  let output;
+  try {
+    output = await kms.send(new GetPublicKeyCommand({ KeyId: keyId }));
+  } catch (error) {
+    throw kmsError(error, 'GetPublicKey');
+  }
+  if (!output.PublicKey || !output.KeySpec?.startsWith('RSA_') || !output.SigningAlgorithms?.includes(KMS_SIGNING_ALGORITHM)) {
+    throw new InternalError(
+      `KMS key ${keyId} is not an RSA SIGN_VERIFY key supporting ${KMS_SIGNING_ALGORITHM} (KeySpec ${output.KeySpec ?? 'unknown'}).`,
+    );
+  }
+  return rsaPublicKeyToJwk(output.PublicKey);
+}
+
+/** Memoises a promise, but forgets a failure so the next call tries again. */
+function once<T>(load: () => Promise<T>): () => Promise<T> {
+  let cached: Promise<T> | undefined;
+  return () => {
+    cached ??= load().catch((error: unknown) => {
+      cached = undefined;
+      throw error;
+    });
+    return cached;
+  };
+}
+
+/**
+ * Signs client assertions with a KMS RSA key: `Sign` with `MessageType: DIGEST` over the SHA-256 of
+ * the signing input, so the input itself never leaves the function. The public key (for the kid) is
+ * fetched once per container.
+ */
+export class KmsSigner implements AssertionSigner {
+  readonly keyId: () => Promise<string>;
+
+  constructor(
+    private readonly kms: KMSClient,
+    private readonly keyArn: string,
+  ) {
+    const jwk = once(() => fetchPublicJwk(kms, keyArn));
+    this.keyId = async () => (await jwk()).kid;
+  }
+
+  /** @throws UpstreamUnavailableError (KMS throttling/unavailable) or InternalError (KMS refused) */
+  async sign(signingInput: Uint8Array): Promise<Uint8Array> {
+    const digest = createHash('sha256').update(signingInput).digest();
+    try {
+      const output = await this.kms.send(
+        new SignCommand({ KeyId: this.keyArn, Message: digest, MessageType: 'DIGEST', SigningAlgorithm: KMS_SIGNING_ALGORITHM }),
+      );
+      if (!output.Signature) throw new InternalError('AWS KMS Sign returned no signature.');
+      return output.Signature;
+    } catch (error) {
+      throw error instanceof InternalError ? error : kmsError(error, 'Sign');
+    }
+  }
+}
+
+/** The JWKS keys from KMS: the active key and any others kept for rotation, fetched once per container. */
+export class KmsPublicKeys implements PublicKeySource {
+  readonly publicKeys: () => Promise<readonly RsaPublicJwk[]>;
+
+  constructor(kms: KMSClient, keyArns: readonly string[]) {
+    this.publicKeys = once(() => Promise.all(keyArns.map((arn) => fetchPublicJwk(kms, arn))));
+  }
+}
