@@ -1,0 +1,91 @@
+import { readFile } from 'node:fs/promises';
+import { ConfigError, describeValue, isLoopbackHost, validateBrokerConfig, type BrokerConfig } from '../lambda/core/config';
+
+/** The local runtime's configuration: the broker schema plus the local-only fields of DESIGN.md. */
+export interface LocalConfig {
+  readonly broker: BrokerConfig;
+  /** @default - http://127.0.0.1:{port} */
+  readonly issuer: string | undefined;
+  /** @default - a key generated once under .local/ */
+  readonly signingKeyFile: string | undefined;
+  /** @default - tokens are cached in memory */
+  readonly dynamodbEndpoint: string | undefined;
+  readonly tableName: string;
+  readonly region: string;
+  /** @default - /token/* is open, with a warning */
+  readonly localCredentials: { readonly accessKeyId: string; readonly secretAccessKey: string } | undefined;
+}
+
+export const LOCAL_FIELDS = ['issuer', 'signingKeyFile', 'dynamodbEndpoint', 'tableName', 'region', 'localCredentials'] as const;
+export const DEFAULT_TABLE_NAME = 'broker-token-cache';
+export const DEFAULT_REGION = 'us-east-1';
+
+function optionalUrl(field: string, value: unknown, problems: string[], loopbackOnlyHttp: boolean): string | undefined {
+  if (value === undefined) return undefined;
+  try {
+    if (typeof value !== 'string') throw new TypeError();
+    const url = new URL(value);
+    const httpOk = url.protocol === 'https:' || (url.protocol === 'http:' && (!loopbackOnlyHttp || isLoopbackHost(url.hostname)));
+    if (!httpOk || url.search || url.hash) throw new TypeError();
+    return value.replace(/\/+$/, '');
+  } catch {
+    problems.push(`${field}: expected an ${loopbackOnlyHttp ? 'https:// (or loopback http://)' : 'http(s)://'} URL with no query, received ${describeValue(value)}`);
+    return undefined;
+  }
+}
+
+function optionalString(field: string, value: unknown, problems: string[], pattern?: RegExp): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value === 'string' && value.length > 0 && (!pattern || pattern.test(value))) return value;
+  problems.push(`${field}: expected ${pattern ? `a string matching ${pattern.source}` : 'a non-empty string'}, received ${describeValue(value)}`);
+  return undefined;
+}
+
+/**
+ * Validates a local runtime configuration object.
+ * @throws ConfigError naming every bad field, broker and local ones together
+ */
+export function parseLocalConfig(raw: unknown, source = 'local runtime configuration'): LocalConfig {
+  const result = validateBrokerConfig(raw, { allowLoopbackHttp: true, extraFields: LOCAL_FIELDS, source });
+  const problems = [...result.problems];
+  const fields = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>;
+  const issuer = optionalUrl('issuer', fields.issuer, problems, true);
+  const signingKeyFile = optionalString('signingKeyFile', fields.signingKeyFile, problems);
+  const dynamodbEndpoint = optionalUrl('dynamodbEndpoint', fields.dynamodbEndpoint, problems, false);
+  const tableName = optionalString('tableName', fields.tableName, problems, /^[A-Za-z0-9_.-]{3,255}$/) ?? DEFAULT_TABLE_NAME;
+  const region = optionalString('region', fields.region, problems, /^[a-z]{2}(-[a-z]+)+-\d$/) ?? DEFAULT_REGION;
+  let localCredentials: LocalConfig['localCredentials'];
+  const creds = fields.localCredentials;
+  if (creds !== undefined) {
+    const c = (typeof creds === 'object' && creds !== null ? creds : {}) as Record<string, unknown>;
+    const extra = Object.keys(c).filter((key) => key !== 'accessKeyId' && key !== 'secretAccessKey');
+    if (typeof c.accessKeyId === 'string' && c.accessKeyId && typeof c.secretAccessKey === 'string' && c.secretAccessKey && extra.length === 0) {
+      localCredentials = { accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey };
+    } else {
+      // Never echo a secret key back, even a malformed one.
+      problems.push('localCredentials: expected {"accessKeyId": string, "secretAccessKey": string} and nothing else');
+    }
+  }
+  if (problems.length > 0 || !result.config) throw new ConfigError(source, problems);
+  return { broker: result.config, issuer, signingKeyFile, dynamodbEndpoint, tableName, region, localCredentials };
+}
+
+/**
+ * Reads and validates a local configuration file.
+ * @throws ConfigError for a missing file, bad JSON or invalid fields, naming the file
+ */
+export async function loadLocalConfig(path: string): Promise<LocalConfig> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`config file ${path}`, [`cannot read it (${(error as NodeJS.ErrnoException).code ?? 'error'})`]);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError(`config file ${path}`, [`not valid JSON: ${(error as Error).message}`]);
+  }
+  return parseLocalConfig(raw, `config file ${path}`);
+}

@@ -1,0 +1,55 @@
+// `npm start -- --config FILE [--port N]`: the local runtime (DESIGN.md, "Local runtime").
+import { parseArgs } from 'node:util';
+import { ConfigError } from '../lambda/core/config';
+import { loadLocalConfig } from './local-config';
+import { DEFAULT_PORT, startLocalRuntime } from './local-runtime';
+
+const USAGE = `usage: npm start -- --config FILE [--port N]
+
+Serves the broker's handlers on http://127.0.0.1:N (default ${DEFAULT_PORT}; 0 picks a free port).
+FILE holds the broker configuration plus the local fields (issuer, signingKeyFile, dynamodbEndpoint,
+tableName, region, localCredentials); see README.md and examples/local.json.`;
+
+async function main(): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({ options: { config: { type: 'string' }, port: { type: 'string' }, help: { type: 'boolean' } }, strict: true }));
+  } catch (error) {
+    process.stderr.write(`${(error as Error).message}\n\n${USAGE}\n`);
+    return 2;
+  }
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  if (!values.config) {
+    process.stderr.write(`--config is required\n\n${USAGE}\n`);
+    return 2;
+  }
+  const port = values.port === undefined ? DEFAULT_PORT : Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    process.stderr.write(`--port: expected an integer from 0 to 65535, received ${JSON.stringify(values.port)}\n`);
+    return 2;
+  }
+
+  let runtime;
+  try {
+    runtime = await startLocalRuntime({ config: await loadLocalConfig(values.config), port });
+  } catch (error) {
+    if (error instanceof ConfigError) process.stderr.write(`${error.message}\n`);
+    else process.stderr.write(`cannot start the local runtime: ${(error as Error).message}\n`);
+    return 1;
+  }
+  process.stdout.write(`listening on ${runtime.url}\n`);
+  if (runtime.issuer !== runtime.url) process.stdout.write(`issuer ${runtime.issuer}\n`);
+
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGINT', () => resolve('SIGINT'));
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+  });
+  process.stderr.write(`${signal}: stopping\n`);
+  await runtime.close();
+  return 0;
+}
+
+process.exitCode = await main();
