@@ -21,6 +21,8 @@ const HINTS: Readonly<Record<number, (p: PresentedIdentity) => string>> = {
   90002: (p) => `tenant ${p.tenantId} was not found; check tenantId and authorityHost`,
   7000215: (p) => `Entra did not accept the credential for app ${p.clientId}; check that the app registration holds the broker's federated credential`,
   700027: (p) => `Entra could not verify the assertion's signature; check that ${p.issuer}/jwks publishes the signing key`,
+  7000272: (p) => `the signing key's kid is not in ${p.issuer}/jwks; publish the key before signing with it`,
+  90061: (p) => `Entra could not fetch ${p.issuer}/.well-known/openid-configuration or its JWKS, or their issuer differs; check that both are public`,
   1002012: (p) => `the scope "${p.scope}" is not valid; use "<resource>/.default"`,
   70011: (p) => `the scope "${p.scope}" is not valid; use "<resource>/.default"`,
   500011: (p) => `the resource of "${p.scope}" is not in tenant ${p.tenantId}`,
