@@ -1,0 +1,66 @@
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import type { BrokerConfig } from '../lambda/core/config';
+import { aliasOutputIds } from './alias-output-ids';
+import { federatedCredentialCommand } from './federated-credential-command';
+import { TokenBroker } from './token-broker';
+
+export interface BrokerStackProps extends StackProps {
+  /** The validated broker configuration (see `brokerConfigFromContext`). */
+  readonly config: BrokerConfig;
+}
+
+/**
+ * The deployable broker: one TokenBroker, and the outputs needed to finish the Azure side (the federated
+ * identity credential on each app registration) and to call it.
+ */
+export class BrokerStack extends Stack {
+  readonly broker: TokenBroker;
+
+  constructor(scope: Construct, id: string, props: BrokerStackProps) {
+    super(scope, id, {
+      description: 'AWS-to-Azure token broker: Entra ID access tokens for IAM principals, no stored secret',
+      ...props,
+    });
+    const { config } = props;
+    // Construct id is part of the contract: it prefixes the logical ids of the signing key and the table.
+    this.broker = new TokenBroker(this, 'TokenBroker', { config });
+
+    new CfnOutput(this, 'IssuerUrl', {
+      description: 'Issuer of the federated identity credential (and iss of the client assertions)',
+      value: this.broker.issuerUrl,
+    });
+    new CfnOutput(this, 'Subject', {
+      description: 'Subject identifier of the federated identity credential',
+      value: config.subject,
+    });
+    new CfnOutput(this, 'Audience', {
+      description: 'Audience of the federated identity credential',
+      value: config.audience,
+    });
+
+    const scopes = Object.values(config.scopes);
+    const outputIds = aliasOutputIds(scopes.map((s) => s.alias));
+    for (const { alias, scope: entraScope } of scopes) {
+      new CfnOutput(this, `TokenUrl${outputIds.get(alias)}`, {
+        description: `Token URL for alias "${alias}" (${entraScope}); sign GET requests with SigV4, service execute-api`,
+        value: this.broker.tokenUrl(alias),
+      });
+    }
+
+    // One credential per app registration; an app used from several tenants still has one home tenant.
+    const clients = new Map<string, Set<string>>();
+    for (const { clientId, tenantId } of scopes) clients.set(clientId, (clients.get(clientId) ?? new Set()).add(tenantId));
+    for (const [clientId, tenants] of clients) {
+      new CfnOutput(this, `FederatedCredentialCommand${clientId.replaceAll('-', '')}`, {
+        description: `Run in the tenant of app registration ${clientId} (${[...tenants].join(', ')}) to trust this broker`,
+        value: federatedCredentialCommand({
+          clientId,
+          issuer: this.broker.issuerUrl,
+          subject: config.subject,
+          audience: config.audience,
+        }),
+      });
+    }
+  }
+}

@@ -1,0 +1,88 @@
+import { Aspects } from 'aws-cdk-lib';
+import { Annotations, Match } from 'aws-cdk-lib/assertions';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { describe, expect, it } from 'vitest';
+import { brokerStack, config, logicalId, newApp } from './helpers';
+
+describe('BrokerStack', () => {
+  it('keeps the logical ids of the stateful resources (renaming one replaces the key or the table)', () => {
+    const { stack, template } = brokerStack();
+    // Changing these means a new signing key (Entra stops trusting the old kid) or an empty cache.
+    expect(logicalId(stack.broker.signingKey)).toBe('TokenBrokerSigningKeyBD5C96F7');
+    expect(logicalId(stack.broker.table)).toBe('TokenBrokerTokenCacheE5787DD6');
+    template.templateMatches({
+      Resources: {
+        TokenBrokerSigningKeyBD5C96F7: { Type: 'AWS::KMS::Key' },
+        TokenBrokerTokenCacheE5787DD6: { Type: 'AWS::DynamoDB::Table' },
+      },
+    });
+  });
+
+  it('outputs what the Azure side and the callers need', () => {
+    const { stack, template } = brokerStack();
+    const issuer = { 'Fn::GetAtt': [logicalId(stack.broker.httpApi), 'ApiEndpoint'] };
+    template.hasOutput('IssuerUrl', { Value: issuer });
+    template.hasOutput('Subject', { Value: 'aws-token-broker' });
+    template.hasOutput('Audience', { Value: 'api://AzureADTokenExchange' });
+    template.hasOutput('TokenUrlGraph', { Value: { 'Fn::Join': ['', [issuer, '/token/graph']] } });
+    template.hasOutput('TokenUrlStorage', { Value: { 'Fn::Join': ['', [issuer, '/token/storage']] } });
+  });
+
+  it('outputs one az command per app registration, with the issuer, subject and audience', () => {
+    const otherClient = '33333333-3333-3333-3333-333333333333';
+    const { stack, template } = brokerStack(
+      config({
+        subject: 'broker-prod',
+        audience: 'api://AzureADTokenExchange',
+        scopes: {
+          graph: 'https://graph.microsoft.com/.default',
+          storage: 'https://storage.azure.com/.default',
+          'my-api': { scope: 'api://my-api/.default', clientId: otherClient },
+        },
+      }),
+    );
+    const commands = Object.keys(template.findOutputs('*')).filter((id) => id.startsWith('FederatedCredentialCommand'));
+    expect(commands.sort()).toEqual([
+      'FederatedCredentialCommand22222222222222222222222222222222',
+      'FederatedCredentialCommand33333333333333333333333333333333',
+    ]);
+    const issuer = { 'Fn::GetAtt': [logicalId(stack.broker.httpApi), 'ApiEndpoint'] };
+    template.hasOutput('FederatedCredentialCommand33333333333333333333333333333333', {
+      Value: {
+        'Fn::Join': [
+          '',
+          [
+            `az ad app federated-credential create --id ${otherClient} --parameters '{"name":"aws-token-broker","issuer":"`,
+            issuer,
+            '","subject":"broker-prod","audiences":["api://AzureADTokenExchange"]}\'',
+          ],
+        ],
+      },
+    });
+    template.hasOutput('TokenUrlMyApi', Match.anyValue());
+  });
+
+  it('passes the AwsSolutions cdk-nag checks with no unsuppressed error or warning', () => {
+    const app = newApp();
+    Aspects.of(app).add(new AwsSolutionsChecks());
+    const { stack } = brokerStack(config(), app);
+    const annotations = Annotations.fromStack(stack);
+    expect(annotations.findError('*', Match.stringLikeRegexp('AwsSolutions-.*'))).toEqual([]);
+    expect(annotations.findWarning('*', Match.stringLikeRegexp('AwsSolutions-.*'))).toEqual([]);
+  });
+
+  it('suppresses only PITR on the cache and authorization on the two public routes', () => {
+    const { template } = brokerStack();
+    const suppressions = Object.entries(template.toJSON().Resources as Record<string, { Metadata?: Record<string, unknown> }>)
+      .flatMap(([id, resource]) => {
+        const rules = (resource.Metadata?.cdk_nag as { rules_to_suppress?: Array<{ id: string }> } | undefined)?.rules_to_suppress ?? [];
+        return rules.map((rule) => `${rule.id} ${id}`);
+      })
+      .sort();
+    expect(suppressions).toEqual([
+      expect.stringMatching(/^AwsSolutions-APIG4 TokenBrokerHttpApiGETjwks/),
+      expect.stringMatching(/^AwsSolutions-APIG4 TokenBrokerHttpApiGETwellknownopenidconfiguration/),
+      'AwsSolutions-DDB3 TokenBrokerTokenCacheE5787DD6',
+    ]);
+  });
+});

@@ -1,0 +1,357 @@
+import { Lazy, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import { describe, expect, it } from 'vitest';
+import { runtimeConfigJson } from '../../lambda/core/config';
+import { SIGNING_ALGORITHM, TokenBroker } from '../../lib/token-broker';
+import { actionsOf, brokerStack, config, logicalId, newApp, policyStatements, tokenBroker } from './helpers';
+
+describe('TokenBroker routes', () => {
+  const { template } = brokerStack();
+
+  it('has discovery, jwks, one route per alias and the catch-all, with the contract auth types', () => {
+    template.resourceCountIs('AWS::ApiGatewayV2::Route', 2 + 2 + 1);
+    const expected: Record<string, string> = {
+      'GET /.well-known/openid-configuration': 'NONE',
+      'GET /jwks': 'NONE',
+      'GET /token/graph': 'AWS_IAM',
+      'GET /token/storage': 'AWS_IAM',
+      'GET /token/{alias}': 'AWS_IAM',
+    };
+    const routes = Object.values(template.findResources('AWS::ApiGatewayV2::Route')).map(
+      (r) => [r.Properties.RouteKey, r.Properties.AuthorizationType] as const,
+    );
+    expect(Object.fromEntries(routes)).toEqual(expected);
+  });
+
+  it('sends every /token route to the token function and the public routes to their own functions', () => {
+    const { stack } = brokerStack();
+    const t = Template.fromStack(stack);
+    const integrationTarget = (routeKey: string) => {
+      const [route] = Object.values(t.findResources('AWS::ApiGatewayV2::Route', { Properties: { RouteKey: routeKey } }));
+      const integrationId = (route!.Properties.Target['Fn::Join'][1][1] as { Ref: string }).Ref;
+      return t.toJSON().Resources[integrationId].Properties.IntegrationUri['Fn::GetAtt'][0] as string;
+    };
+    const { broker } = stack;
+    expect(integrationTarget('GET /.well-known/openid-configuration')).toBe(logicalId(broker.discoveryFunction));
+    expect(integrationTarget('GET /jwks')).toBe(logicalId(broker.jwksFunction));
+    for (const key of ['GET /token/graph', 'GET /token/storage', 'GET /token/{alias}']) {
+      expect(integrationTarget(key)).toBe(logicalId(broker.tokenFunction));
+    }
+  });
+
+  it('throttles the default stage from the configuration', () => {
+    const { template: t } = brokerStack(config({ throttlingRateLimit: 7, throttlingBurstLimit: 9 }));
+    t.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      StageName: '$default',
+      AutoDeploy: true,
+      DefaultRouteSettings: { ThrottlingRateLimit: 7, ThrottlingBurstLimit: 9 },
+    });
+  });
+
+  it('writes a JSON access log with the caller identity and nothing that can carry a secret', () => {
+    const [stage] = Object.values(template.findResources('AWS::ApiGatewayV2::Stage'));
+    const format = JSON.parse(stage!.Properties.AccessLogSettings.Format as string) as Record<string, string>;
+    expect(format).toMatchObject({
+      requestId: '$context.requestId',
+      ip: '$context.identity.sourceIp',
+      requestTime: '$context.requestTime',
+      httpMethod: '$context.httpMethod',
+      routeKey: '$context.routeKey',
+      status: '$context.status',
+      protocol: '$context.protocol',
+      responseLength: '$context.responseLength',
+      integrationErrorMessage: '$context.integrationErrorMessage',
+      userArn: '$context.identity.userArn',
+      accountId: '$context.identity.accountId',
+    });
+    for (const variable of Object.values(format)) {
+      expect(variable).not.toMatch(/header|querystring|body|authorization|token|signature/i);
+    }
+    template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 365 });
+  });
+});
+
+describe('TokenBroker signing key', () => {
+  const { template } = brokerStack();
+
+  it('is an RSA_2048 SIGN_VERIFY key, retained, whose policy denies Sign with any other algorithm', () => {
+    template.resourceCountIs('AWS::KMS::Key', 1);
+    template.hasResource('AWS::KMS::Key', {
+      DeletionPolicy: 'Retain',
+      Properties: {
+        KeySpec: 'RSA_2048',
+        KeyUsage: 'SIGN_VERIFY',
+        KeyPolicy: {
+          Statement: Match.arrayWith([
+            {
+              Sid: 'DenySignWithOtherAlgorithms',
+              Effect: 'Deny',
+              Principal: { AWS: '*' },
+              Action: 'kms:Sign',
+              Resource: '*',
+              Condition: { StringNotEquals: { 'kms:SigningAlgorithm': 'RSASSA_PKCS1_V1_5_SHA_256' } },
+            },
+          ]),
+        },
+      },
+    });
+  });
+
+  it('uses a supplied key instead of creating one', () => {
+    const stack = new Stack(newApp(), 'Stack');
+    const signingKey = kms.Key.fromKeyArn(stack, 'Key', 'arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab');
+    new TokenBroker(stack, 'Broker', { config: config(), signingKey });
+    const t = Template.fromStack(stack);
+    t.resourceCountIs('AWS::KMS::Key', 0);
+    t.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ BROKER_SIGNING_KEY_ARN: signingKey.keyArn }) },
+    });
+  });
+});
+
+describe('TokenBroker token cache', () => {
+  it('is an on-demand table keyed by pk, TTL on ttl, AWS-managed KMS encryption, destroyed with the stack', () => {
+    const { template } = brokerStack();
+    template.resourceCountIs('AWS::DynamoDB::Table', 1);
+    template.hasResource('AWS::DynamoDB::Table', {
+      DeletionPolicy: 'Delete',
+      Properties: {
+        KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+        AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
+        TimeToLiveSpecification: { AttributeName: 'ttl', Enabled: true },
+        BillingMode: 'PAY_PER_REQUEST',
+        SSESpecification: { SSEEnabled: true },
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: false },
+      },
+    });
+  });
+});
+
+describe('TokenBroker functions', () => {
+  const { stack, template } = brokerStack();
+  const { broker } = stack;
+  const functions = template.findResources('AWS::Lambda::Function');
+  const fn = (f: { node: { defaultChild?: unknown } }) => functions[logicalId(f)]!.Properties;
+
+  it('runs every function on nodejs24.x, arm64, with its own log group', () => {
+    expect(Object.keys(functions)).toHaveLength(3);
+    for (const props of Object.values(functions)) {
+      expect(props.Properties).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'], LoggingConfig: { LogGroup: { Ref: expect.any(String) } } });
+    }
+    template.resourceCountIs('AWS::Logs::LogGroup', 3 + 1);
+  });
+
+  it('sizes and times out each function for its job', () => {
+    expect(fn(broker.tokenFunction)).toMatchObject({ Timeout: 15, MemorySize: 256 });
+    expect(fn(broker.discoveryFunction)).toMatchObject({ Timeout: 5, MemorySize: 128 });
+    expect(fn(broker.jwksFunction)).toMatchObject({ Timeout: 5, MemorySize: 128 });
+  });
+
+  it('gives each function exactly the environment of the contract', () => {
+    expect(Object.keys(fn(broker.discoveryFunction).Environment.Variables)).toEqual(['BROKER_ISSUER']);
+    expect(Object.keys(fn(broker.jwksFunction).Environment.Variables)).toEqual(['BROKER_PUBLISHED_KEY_ARNS']);
+    const tokenEnv = fn(broker.tokenFunction).Environment.Variables;
+    expect(Object.keys(tokenEnv).sort()).toEqual(['BROKER_CONFIG', 'BROKER_ISSUER', 'BROKER_SIGNING_KEY_ARN', 'BROKER_TABLE_NAME']);
+    expect(tokenEnv.BROKER_CONFIG).toBe(runtimeConfigJson(config()));
+    expect(tokenEnv.BROKER_ISSUER).toEqual({ 'Fn::GetAtt': [logicalId(broker.httpApi), 'ApiEndpoint'] });
+    expect(tokenEnv.BROKER_TABLE_NAME).toEqual({ Ref: logicalId(broker.table) });
+  });
+
+  it('reserves token concurrency from the configuration, or from the prop over it', () => {
+    expect(fn(broker.tokenFunction).ReservedConcurrentExecutions).toBeUndefined();
+    const fromConfig = tokenBroker({ config: config({ tokenReservedConcurrency: 20 }) });
+    fromConfig.template().hasResourceProperties('AWS::Lambda::Function', { Timeout: 15, ReservedConcurrentExecutions: 20 });
+    const fromProp = tokenBroker({ config: config({ tokenReservedConcurrency: 20 }), tokenReservedConcurrency: 5 });
+    fromProp.template().hasResourceProperties('AWS::Lambda::Function', { Timeout: 15, ReservedConcurrentExecutions: 5 });
+  });
+
+  it('uses a custom issuer everywhere the issuer appears', () => {
+    const { broker: b, template: t } = tokenBroker({ issuer: 'https://auth.example.com/broker' });
+    expect(b.issuerUrl).toBe('https://auth.example.com/broker');
+    expect(b.tokenUrl('graph')).toBe('https://auth.example.com/broker/token/graph');
+    const envs = Object.values(t().findResources('AWS::Lambda::Function')).map((f) => f.Properties.Environment.Variables);
+    expect(envs.filter((e) => 'BROKER_ISSUER' in e).map((e) => e.BROKER_ISSUER)).toEqual([
+      'https://auth.example.com/broker',
+      'https://auth.example.com/broker',
+    ]);
+  });
+
+  it('publishes the signing key first, then the extra keys, and sets BROKER_ALLOWED_CALLERS only when asked', () => {
+    const stack2 = new Stack(newApp(), 'Stack');
+    const next = kms.Key.fromKeyArn(stack2, 'Next', 'arn:aws:kms:eu-west-1:111122223333:key/next');
+    const b = new TokenBroker(stack2, 'Broker', {
+      config: config(),
+      publishedKeys: [next],
+      allowedCallers: { accountIds: ['111122223333'], principalOrgIds: ['o-a1b2c3d4e5'] },
+    });
+    const functions2 = Template.fromStack(stack2).findResources('AWS::Lambda::Function');
+    const env = (f: TokenBroker['jwksFunction']) => functions2[logicalId(f)]!.Properties.Environment.Variables;
+    expect(env(b.jwksFunction).BROKER_PUBLISHED_KEY_ARNS).toEqual({
+      'Fn::Join': ['', [{ 'Fn::GetAtt': [logicalId(b.signingKey), 'Arn'] }, ',arn:aws:kms:eu-west-1:111122223333:key/next']],
+    });
+    expect(JSON.parse(env(b.tokenFunction).BROKER_ALLOWED_CALLERS)).toEqual({
+      accountIds: ['111122223333'],
+      principalOrgIds: ['o-a1b2c3d4e5'],
+    });
+    expect(fn(broker.tokenFunction).Environment.Variables).not.toHaveProperty('BROKER_ALLOWED_CALLERS');
+  });
+});
+
+describe('TokenBroker least privilege', () => {
+  const { stack, template } = brokerStack();
+  const { broker } = stack;
+  const statements = policyStatements(template);
+  const roleOf = (f: TokenBroker['tokenFunction']) => logicalId(f.role!);
+  const kmsActions = (f: TokenBroker['tokenFunction']) =>
+    statements.filter((s) => s.roles.includes(roleOf(f))).flatMap((s) => actionsOf(s.statement)).filter((a) => a.startsWith('kms:'));
+  const keyArn = { 'Fn::GetAtt': [logicalId(broker.signingKey), 'Arn'] };
+
+  it('lets only the token function sign, only with the signing key, only RS256', () => {
+    const signing = statements.filter((s) => actionsOf(s.statement).some((a) => a === 'kms:Sign' || a === 'kms:*' || a === 'kms:Sign*'));
+    expect(signing).toHaveLength(1);
+    expect(signing[0]!.roles).toEqual([roleOf(broker.tokenFunction)]);
+    expect(signing[0]!.statement).toEqual({
+      Effect: 'Allow',
+      Action: 'kms:Sign',
+      Resource: keyArn,
+      Condition: { StringEquals: { 'kms:SigningAlgorithm': SIGNING_ALGORITHM } },
+    });
+    for (const { statement } of statements) expect(statement.Resource).not.toBe('*');
+  });
+
+  it('gives the token function GetPublicKey on the signing key and no other KMS action', () => {
+    expect(kmsActions(broker.tokenFunction).sort()).toEqual(['kms:GetPublicKey', 'kms:Sign']);
+  });
+
+  it('gives the jwks function only kms:GetPublicKey, and the discovery function no KMS action', () => {
+    expect(kmsActions(broker.jwksFunction)).toEqual(['kms:GetPublicKey']);
+    expect(kmsActions(broker.discoveryFunction)).toEqual([]);
+  });
+
+  it('lets only the token function touch the table, with GetItem, PutItem and DeleteItem', () => {
+    const dynamo = statements.filter((s) => actionsOf(s.statement).some((a) => a.startsWith('dynamodb:')));
+    expect(dynamo).toHaveLength(1);
+    expect(dynamo[0]!.roles).toEqual([roleOf(broker.tokenFunction)]);
+    expect(actionsOf(dynamo[0]!.statement).sort()).toEqual(['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem']);
+  });
+
+  it('uses no AWS-managed policy and scopes log writes to each function\'s own log group', () => {
+    for (const role of Object.values(template.findResources('AWS::IAM::Role'))) {
+      expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+    }
+    for (const f of [broker.tokenFunction, broker.jwksFunction, broker.discoveryFunction]) {
+      const logs = statements.filter((s) => s.roles.includes(roleOf(f)) && actionsOf(s.statement).some((a) => a.startsWith('logs:')));
+      expect(logs.map((s) => s.statement.Resource)).toEqual([{ 'Fn::GetAtt': [logicalId(f.logGroup), 'Arn'] }]);
+    }
+  });
+
+  it('gives the jwks function GetPublicKey on every published key', () => {
+    const stack2 = new Stack(newApp(), 'Stack');
+    const next = kms.Key.fromKeyArn(stack2, 'Next', 'arn:aws:kms:eu-west-1:111122223333:key/next');
+    const b = new TokenBroker(stack2, 'Broker', { config: config(), publishedKeys: [next] });
+    const jwks = policyStatements(Template.fromStack(stack2)).filter(
+      (s) => s.roles.includes(logicalId(b.jwksFunction.role!)) && actionsOf(s.statement).includes('kms:GetPublicKey'),
+    );
+    const resources = jwks.flatMap((s) => [s.statement.Resource].flat());
+    expect(resources).toHaveLength(2);
+    expect(resources).toEqual(
+      expect.arrayContaining([{ 'Fn::GetAtt': [logicalId(b.signingKey), 'Arn'] }, 'arn:aws:kms:eu-west-1:111122223333:key/next']),
+    );
+  });
+});
+
+describe('TokenBroker.grantToken', () => {
+  it('grants execute-api:Invoke on exactly that alias route', () => {
+    const { stack, broker, template } = tokenBroker();
+    const role = new iam.Role(stack, 'Caller', { assumedBy: new iam.AccountRootPrincipal() });
+    broker.grantToken(role, 'graph');
+    template().hasResourceProperties('AWS::IAM::Policy', {
+      Roles: [{ Ref: logicalId(role) }],
+      PolicyDocument: {
+        Statement: [
+          {
+            Effect: 'Allow',
+            Action: 'execute-api:Invoke',
+            Resource: {
+              'Fn::Join': [
+                '',
+                [
+                  'arn:',
+                  { Ref: 'AWS::Partition' },
+                  ':execute-api:',
+                  { Ref: 'AWS::Region' },
+                  ':',
+                  { Ref: 'AWS::AccountId' },
+                  ':',
+                  { Ref: logicalId(broker.httpApi) },
+                  '/*/GET/token/graph',
+                ],
+              ],
+            },
+          },
+        ],
+      },
+    });
+  });
+
+  it('throws for an unknown alias, naming it and the configured ones', () => {
+    const { stack, broker } = tokenBroker();
+    const role = new iam.Role(stack, 'Caller', { assumedBy: new iam.AccountRootPrincipal() });
+    expect(() => broker.grantToken(role, 'graf')).toThrow('Unknown alias "graf" for grantToken; configured aliases: graph, storage');
+    expect(() => broker.tokenUrl('graf')).toThrow(/Unknown alias "graf" for tokenUrl/);
+  });
+});
+
+describe('TokenBroker props validation', () => {
+  it.each([
+    ['https://auth.example.com/', /issuer: expected no trailing slash.*received "https:\/\/auth\.example\.com\/"/],
+    ['http://auth.example.com', /issuer: expected an https:\/\/ URL.*received "http:\/\/auth\.example\.com"/],
+    ['auth.example.com', /issuer: expected an https:\/\/ URL, received "auth\.example\.com"/],
+    ['https://auth.example.com?x=1', /issuer: expected no query.*received "https:\/\/auth\.example\.com\?x=1"/],
+  ])('rejects the issuer %s', (issuer, message) => {
+    expect(() => tokenBroker({ issuer })).toThrow(message);
+  });
+
+  it('skips unresolved values', () => {
+    const issuer = Lazy.string({ produce: () => 'https://late.example.com' });
+    expect(() => tokenBroker({ issuer })).not.toThrow();
+  });
+
+  it('collects every problem into one error', () => {
+    const call = () =>
+      tokenBroker({
+        issuer: 'http://x.example.com/',
+        tokenReservedConcurrency: 0,
+        allowedCallers: { accountIds: ['1234'], principalOrgIds: ['org-1'] },
+        ...({ logRetentionDays: 7 } as object),
+      });
+    expect(call).toThrow(/logRetentionDays: unknown prop/);
+    expect(call).toThrow(/issuer: .*received "http:\/\/x\.example\.com\/"/);
+    expect(call).toThrow(/tokenReservedConcurrency: expected an integer of at least 1, received 0/);
+    expect(call).toThrow(/allowedCallers\.accountIds\[0\]: expected a 12-digit AWS account id, received "1234"/);
+    expect(call).toThrow(/allowedCallers\.principalOrgIds\[0\]: expected an AWS Organizations id.*received "org-1"/);
+  });
+
+  it('rejects an empty allowedCallers and unknown fields in it', () => {
+    expect(() => tokenBroker({ allowedCallers: {} })).toThrow(/allowedCallers: expected at least one account id or organization id/);
+    expect(() => tokenBroker({ allowedCallers: { accountIds: ['111122223333'], ...({ orgIds: [] } as object) } })).toThrow(
+      /allowedCallers\.orgIds: unknown field/,
+    );
+  });
+
+  it('rejects publishing the signing key twice', () => {
+    const stack = new Stack(newApp(), 'Stack');
+    const key = kms.Key.fromKeyArn(stack, 'Key', 'arn:aws:kms:eu-west-1:111122223333:key/a');
+    const same = kms.Key.fromKeyArn(stack, 'Same', 'arn:aws:kms:eu-west-1:111122223333:key/a');
+    expect(() => new TokenBroker(stack, 'Broker', { config: config(), signingKey: key, publishedKeys: [same] })).toThrow(
+      /publishedKeys\[0\]: "arn:aws:kms:eu-west-1:111122223333:key\/a" is the signing key/,
+    );
+  });
+
+  it('fails at synth, not at deploy, when the configuration outgrows the 4 KB Lambda environment', () => {
+    const scopes = Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`alias-${i}`, `https://api-${i}.example.com/.default`]));
+    expect(() => tokenBroker({ config: config({ scopes }) })).toThrow(/config\.scopes: the token function's environment would take about \d+ bytes, over Lambda's 4096/);
+  });
+});
