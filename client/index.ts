@@ -1,0 +1,11 @@
+/** What AWS workloads import to get Entra tokens from the broker. */
+export { BrokerCredential, scopeKey } from './broker-credential';
+export type { BrokerCredentialOptions } from './broker-credential';
+export { DEFAULT_TIMEOUT_MS, fetchBrokerToken } from './broker-client';
+export type { BrokerToken, Fetch, FetchBrokerTokenOptions } from './broker-client';
+export { stsCallerIdentity } from './caller-identity';
+export type { CallerIdentityLookup, StsCallerIdentityOptions } from './caller-identity';
+export { BrokerClientError } from './errors';
+export type { BrokerClientErrorCode, BrokerClientErrorDetails } from './errors';
+export { defaultCredentialsProvider } from './sign-request';
+export type { AwsCredentials, AwsCredentialsProvider, CredentialsSource } from './sign-request';
