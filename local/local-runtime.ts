@@ -10,7 +10,7 @@ import { normaliseIssuer } from '../lambda/core/discovery';
 import { systemClock, type Clock, type Fetch, type Logger, type TokenStore } from '../lambda/core/ports';
 import { sleep } from '../lambda/core/retry';
 import { TokenCache, type TokenCacheOptions } from '../lambda/core/token-cache';
-import { TokenService } from '../lambda/core/token-service';
+import { TokenService, type TokenCacheLike } from '../lambda/core/token-service';
 import { createDiscoveryHandler } from '../lambda/handlers/discovery';
 import { createJwksHandler } from '../lambda/handlers/jwks';
 import { createTokenHandler } from '../lambda/handlers/token';
@@ -38,13 +38,14 @@ export interface LocalRuntimeOptions {
   readonly clock?: Clock;
   /** Tuning of the token cache, e.g. for tests. @default - the deployment's defaults */
   readonly cacheOptions?: Partial<Pick<TokenCacheOptions, 'refreshAheadSeconds' | 'leaseMs' | 'leaseWaitMs' | 'pollIntervalMs' | 'storeBackoffMs'>>;
+  /** Builds the token cache (the benchmark swaps in an uncoordinated one). @default - a TokenCache */
+  readonly createCache?: (options: TokenCacheOptions) => TokenCacheLike;
 }
 
 export interface LocalRuntime {
   /** `http://127.0.0.1:{port}` */
   readonly url: string;
   readonly issuer: string;
-  readonly cache: TokenCache;
   /** Stops accepting requests, ends open connections and releases clients. */
   close(): Promise<void>;
 }
@@ -126,7 +127,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const issuer = normaliseIssuer(config.issuer ?? url);
 
-  const cache = new TokenCache({ store, clock, logger, refreshMarginSeconds: config.broker.refreshMarginSeconds, ...options.cacheOptions });
+  const cacheOptions: TokenCacheOptions = { store, clock, logger, refreshMarginSeconds: config.broker.refreshMarginSeconds, ...options.cacheOptions };
+  const cache = options.createCache ? options.createCache(cacheOptions) : new TokenCache(cacheOptions);
   const service = new TokenService({
     config: config.broker,
     issuer,
@@ -182,7 +184,6 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   return {
     url,
     issuer,
-    cache,
     close: async () => {
       await new Promise<void>((resolve) => {
         server.close(() => resolve());

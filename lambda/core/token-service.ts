@@ -3,8 +3,8 @@ import type { BrokerConfig, ScopeConfig } from './config';
 import { requestEntraToken, type EntraClientDeps } from './entra-client';
 import type { PresentedIdentity } from './entra-error';
 import { UnknownScopeError } from './errors';
-import type { AssertionSigner, Clock } from './ports';
-import { tokenCacheKey, type CacheOutcome, type TokenCache } from './token-cache';
+import type { AssertionSigner, CachedToken, Clock } from './ports';
+import { tokenCacheKey, type CacheOutcome, type CacheResult } from './token-cache';
 
 /** The body of a 200 from `GET /token/{alias}` (DESIGN.md, "HTTP API"). */
 export interface TokenResponseBody {
@@ -17,12 +17,17 @@ export interface TokenResponseBody {
   readonly scope: string;
 }
 
+/** What the service needs of a cache: `TokenCache`, or a stand-in (the benchmark's uncoordinated baseline). */
+export interface TokenCacheLike {
+  get(key: string, exchange: () => Promise<CachedToken>): Promise<CacheResult>;
+}
+
 export interface TokenServiceDeps {
   readonly config: BrokerConfig;
   /** The broker's issuer URL, no trailing slash. */
   readonly issuer: string;
   readonly signer: AssertionSigner;
-  readonly cache: TokenCache;
+  readonly cache: TokenCacheLike;
   readonly clock: Clock;
   readonly entra: Omit<EntraClientDeps, 'clock'>;
 }
@@ -30,9 +35,14 @@ export interface TokenServiceDeps {
 /** Serves Entra access tokens by alias: from the cache, or through a freshly signed client assertion. */
 export class TokenService {
   private readonly aliases: readonly string[];
+  /** Computed once: hashing per request would show in the L1-hit cost. */
+  private readonly cacheKeys: ReadonlyMap<string, string>;
 
   constructor(private readonly deps: TokenServiceDeps) {
     this.aliases = Object.keys(deps.config.scopes).sort();
+    this.cacheKeys = new Map(
+      Object.values(deps.config.scopes).map((scope) => [scope.alias, tokenCacheKey({ authorityHost: deps.config.authorityHost, ...scope })]),
+    );
   }
 
   /** The scope configured under `alias`, or undefined. Own properties only: "constructor" is not an alias. */
@@ -48,8 +58,7 @@ export class TokenService {
   async getToken(alias: string): Promise<{ body: TokenResponseBody; outcome: CacheOutcome }> {
     const scope = this.scopeFor(alias);
     if (!scope) throw new UnknownScopeError(alias, this.aliases);
-    const key = tokenCacheKey({ authorityHost: this.deps.config.authorityHost, ...scope });
-    const { token, outcome } = await this.deps.cache.get(key, () => this.exchange(scope));
+    const { token, outcome } = await this.deps.cache.get(this.cacheKeys.get(alias)!, () => this.exchange(scope));
     const now = Math.floor(this.deps.clock() / 1000);
     return {
       outcome,

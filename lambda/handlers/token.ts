@@ -3,9 +3,8 @@ import type { APIGatewayProxyEventV2WithIAMAuthorizer, APIGatewayProxyStructured
 import { isCallerAllowed, type AllowedCallers } from '../core/caller-restriction';
 import { ForbiddenCallerError } from '../core/errors';
 import type { Clock, Logger } from '../core/ports';
-import type { TokenService } from '../core/token-service';
+import type { TokenResponseBody, TokenService } from '../core/token-service';
 import { errorResponder } from './error-responder';
-import { jsonResponse } from './http-response';
 
 export interface TokenHandlerDeps {
   readonly service: TokenService;
@@ -23,21 +22,45 @@ export function aliasOf(event: Pick<APIGatewayProxyEventV2WithIAMAuthorizer, 'pa
   return event.pathParameters?.alias ?? event.routeKey.slice(event.routeKey.lastIndexOf('/') + 1);
 }
 
-/** `GET /token/{alias}`: IAM-authorized; answers an Entra access token, never cached by intermediaries. */
+/**
+ * Serializing a 1–2 KB token answer costs more than the rest of a cache hit. The text changes only when
+ * the token or its `expires_in` second does, so under load most hits reuse it.
+ */
+function serializedBodies() {
+  const last = new Map<string, { accessToken: string; expiresIn: number; json: string }>();
+  return (alias: string, body: TokenResponseBody): string => {
+    const seen = last.get(alias);
+    if (seen && seen.accessToken === body.access_token && seen.expiresIn === body.expires_in) return seen.json;
+    const json = JSON.stringify(body);
+    last.set(alias, { accessToken: body.access_token, expiresIn: body.expires_in, json });
+    return json;
+  };
+}
+
+/**
+ * `GET /token/{alias}`: IAM-authorized; answers an Entra access token, never cached by intermediaries.
+ * Exchanges are logged at info; cache hits at debug, since API Gateway's access log already records every
+ * request with the caller's ARN.
+ */
 export function createTokenHandler(deps: TokenHandlerDeps) {
+  const serialize = serializedBodies();
   return middy<APIGatewayProxyEventV2WithIAMAuthorizer, APIGatewayProxyStructuredResultV2>(async (event: APIGatewayProxyEventV2WithIAMAuthorizer) => {
     const started = deps.clock();
     const alias = aliasOf(event);
     const caller = event.requestContext.authorizer?.iam;
     if (!isCallerAllowed(caller, deps.allowedCallers)) throw new ForbiddenCallerError();
     const { body, outcome } = await deps.service.getToken(alias);
-    deps.logger.info('token served', {
+    deps.logger[outcome === 'exchange' ? 'info' : 'debug']('token served', {
       alias,
       cache: outcome,
       expiresIn: body.expires_in,
-      caller: caller?.userArn ?? undefined,
+      caller: caller?.userArn || undefined,
       durationMs: deps.clock() - started,
     });
-    return jsonResponse(200, body, 'no-store');
+    return {
+      statusCode: 200,
+      headers: { 'content-type': 'application/json', 'cache-control': 'no-store' },
+      body: serialize(alias, body),
+    };
   }).use(errorResponder(deps.logger));
 }

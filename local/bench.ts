@@ -1,0 +1,123 @@
+// `npm run bench [-- --only exchanges|handler|cold-start|throughput]`: the cache and cold-start figures of
+// issue 4, on DynamoDB Local and the Entra emulator. Prints a Markdown table; README.md explains it.
+import { cpus } from 'node:os';
+import { parseArgs } from 'node:util';
+import { measureColdStart, type ColdStartFigures } from './bench/cold-start';
+import { runExchangeBurst, CLIENT, ENTRA_LATENCY_MS, TENANT, type ExchangeRun } from './bench/exchanges';
+import { measureHandlerCost, type CostFigures } from './bench/handler-cost';
+import { fmt } from './bench/stats';
+import { measureThroughput, type ThroughputFigures } from './bench/throughput';
+import { freePort, startDynamoDbLocal, type DynamoDbLocal } from './dynamodb-local';
+import { startEntraEmulator, type EntraEmulator } from './entra-emulator';
+
+// The SDK warns on Node < 22 at every client creation; Lambda runs Node 24, so it says nothing about the figures.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+
+const SECTIONS = ['exchanges', 'handler', 'cold-start', 'throughput'] as const;
+type Section = (typeof SECTIONS)[number];
+
+const { values } = parseArgs({ options: { only: { type: 'string', multiple: true } } });
+const only = (values.only ?? [...SECTIONS]) as Section[];
+for (const section of only) {
+  if (!SECTIONS.includes(section)) {
+    process.stderr.write(`--only: expected one of ${SECTIONS.join(', ')}, received ${JSON.stringify(section)}\n`);
+    process.exit(2);
+  }
+}
+const wants = (section: Section) => only.includes(section);
+const command = (section: Section) => `npm run bench -- --only ${section}`;
+const log = (text: string) => process.stderr.write(`${text}\n`);
+
+const rows: string[][] = [];
+const addRow = (what: string, figure: string, goal: string, section: Section) => rows.push([what, figure, goal, `\`${command(section)}\``]);
+
+let dynamodb: DynamoDbLocal | undefined;
+let entra: EntraEmulator | undefined;
+try {
+  const exchangePorts = [await freePort(), await freePort(), await freePort()];
+  const throughputPort = await freePort();
+  const issuers = [exchangePorts[0]!, throughputPort].map((port) => `http://127.0.0.1:${port}`);
+  if (wants('exchanges') || wants('handler')) {
+    log('starting DynamoDB Local ...');
+    dynamodb = await startDynamoDbLocal();
+  }
+  if (wants('exchanges') || wants('throughput')) {
+    entra = await startEntraEmulator({
+      apps: [
+        {
+          tenantId: TENANT,
+          clientId: CLIENT,
+          federatedCredentials: issuers.map((issuer) => ({ issuer, subject: 'aws-token-broker', audiences: ['api://AzureADTokenExchange'] })),
+        },
+      ],
+    });
+  }
+
+  if (wants('exchanges')) {
+    const requests = 150;
+    const runs: ExchangeRun[] = [];
+    for (const mode of ['coordinated', 'uncoordinated'] as const) {
+      log(`section 1: ${requests} concurrent cold requests over 3 processes, ${mode} cache ...`);
+      runs.push(await runExchangeBurst(mode, { dynamodb: dynamodb!, entra: entra!, ports: exchangePorts, requests }));
+    }
+    const [coordinated, naive] = runs as [ExchangeRun, ExchangeRun];
+    addRow(
+      `1. Exchanges at Entra: ${requests} concurrent cold requests, 3 processes, one table (Entra slowed to ${ENTRA_LATENCY_MS} ms)`,
+      `**${coordinated.exchanges}** (${coordinated.ok} × 200, ${coordinated.failed} failed, ${fmt(coordinated.wallMs, 0)} ms)`,
+      '1',
+      'exchanges',
+    );
+    addRow(
+      '1b. Same burst, read-through cache without memory tier, single flight or lease',
+      `${naive.exchanges} (${naive.ok} × 200, ${naive.failed} failed, ${fmt(naive.wallMs, 0)} ms)`,
+      'baseline',
+      'exchanges',
+    );
+  }
+
+  if (wants('handler')) {
+    log('section 2: handler cost per request ...');
+    const cost: CostFigures[] = await measureHandlerCost(dynamodb!.endpoint, 20_000);
+    const [empty, l1, l2] = cost as [CostFigures, CostFigures, CostFigures];
+    for (const figure of cost) {
+      const ratio = figure === empty ? '' : ` = ${fmt(figure.medianUs / empty.medianUs, 2)}x empty`;
+      addRow(`2. ${figure.name}: median / p99 per request`, `${fmt(figure.medianUs)} µs / ${fmt(figure.p99Us)} µs${ratio}`, figure === l1 ? '≤ 1.2x empty' : '', 'handler');
+    }
+    void l2;
+  }
+
+  if (wants('cold-start')) {
+    log('section 3: bundling and loading each function (fresh process per load) ...');
+    const figures: ColdStartFigures[] = await measureColdStart(15);
+    for (const figure of figures) {
+      addRow(
+        `3. ${figure.entry}${figure.entry === 'empty' ? '' : ` (${figure.variant})`}: bundle size, load time`,
+        `${fmt(figure.bytes / 1024)} KiB (${fmt(figure.gzipBytes / 1024)} KiB gzip), ${fmt(figure.loadMedianMs)} ms median`,
+        '',
+        'cold-start',
+      );
+    }
+  }
+
+  if (wants('throughput')) {
+    log('section 4: local runtime throughput on cache hits (autocannon, 10 s) ...');
+    const t: ThroughputFigures = await measureThroughput(entra!, throughputPort, 10, 20);
+    addRow(
+      `4. Local runtime, \`GET /token/graph\` cache hits, ${t.connections} connections, ${t.durationSeconds} s`,
+      `${fmt(t.requestsPerSecond, 0)} req/s, p50 ${t.p50Ms} ms, p99 ${t.p99Ms} ms, ${t.non2xx} non-2xx`,
+      '',
+      'throughput',
+    );
+  }
+
+  const header = ['what', 'figure', 'goal', 'reproduce'];
+  process.stdout.write(`\nNode ${process.version}, ${cpus().length} × ${cpus()[0]?.model.trim() ?? 'cpu'}\n\n`);
+  process.stdout.write(`| ${header.join(' | ')} |\n|${header.map(() => '---').join('|')}|\n`);
+  for (const row of rows) process.stdout.write(`| ${row.join(' | ')} |\n`);
+} catch (error) {
+  process.stderr.write(`bench failed: ${(error as Error).stack ?? String(error)}\n`);
+  process.exitCode = 1;
+} finally {
+  await entra?.close();
+  await dynamodb?.stop();
+}

@@ -1,0 +1,120 @@
+// `npm run demo`: the whole flow on this machine, with no account. Starts DynamoDB Local, the Entra
+// emulator and the local runtime, walks discovery → JWKS → first token (an exchange) → second token
+// (a cache hit) → the decoded token, and stops everything it started.
+import { randomBytes } from 'node:crypto';
+import { fetchBrokerToken } from '../client/broker-client';
+import { createJsonLogger } from '../lambda/adapters/json-logger';
+import { freePort, startDynamoDbLocal, type DynamoDbLocal } from './dynamodb-local';
+import { startEntraEmulator, type EntraEmulator } from './entra-emulator';
+import { parseLocalConfig } from './local-config';
+import { startLocalRuntime, type LocalRuntime } from './local-runtime';
+
+const TENANT = '11111111-1111-1111-1111-111111111111';
+const CLIENT = '22222222-2222-2222-2222-222222222222';
+const GRAPH = 'https://graph.microsoft.com/.default';
+const REGION = 'us-east-1';
+
+const bold = (text: string) => (process.stdout.isTTY ? `\x1b[1m${text}\x1b[0m` : text);
+const step = (n: number, title: string) => process.stdout.write(`\n${bold(`${n}. ${title}`)}\n`);
+const show = (text: string) => process.stdout.write(`${text.replace(/^/gm, '   ')}\n`);
+
+/** Decodes a JWT's claims for display (no verification: the emulator's signature was checked by the tests). */
+function claimsOf(jwt: string): Record<string, unknown> {
+  return JSON.parse(Buffer.from(jwt.split('.')[1] ?? '', 'base64url').toString('utf8')) as Record<string, unknown>;
+}
+
+async function demo(): Promise<void> {
+  const started: Array<{ name: string; stop: () => Promise<unknown> }> = [];
+  const brokerLog: string[] = [];
+  try {
+    process.stdout.write(bold('AWS-to-Azure token broker: local demo') + '\n');
+    process.stdout.write('Starting DynamoDB Local, the Entra ID emulator and the broker on 127.0.0.1 ...\n');
+    const dynamodb: DynamoDbLocal = await startDynamoDbLocal();
+    started.push({ name: 'DynamoDB Local', stop: () => dynamodb.stop() });
+
+    const brokerPort = await freePort();
+    const issuer = `http://127.0.0.1:${brokerPort}`;
+    const entra: EntraEmulator = await startEntraEmulator({
+      apps: [
+        {
+          tenantId: TENANT,
+          clientId: CLIENT,
+          federatedCredentials: [{ issuer, subject: 'aws-token-broker', audiences: ['api://AzureADTokenExchange'] }],
+        },
+      ],
+    });
+    started.push({ name: 'Entra emulator', stop: () => entra.close() });
+
+    // Throwaway SigV4 keys: the runtime checks every /token call against them, as API Gateway's IAM auth would.
+    const credentials = { accessKeyId: `AKIDDEMO${randomBytes(6).toString('hex').toUpperCase()}`, secretAccessKey: randomBytes(30).toString('base64') };
+    const config = parseLocalConfig({
+      tenantId: TENANT,
+      clientId: CLIENT,
+      scopes: { graph: GRAPH },
+      authorityHost: entra.url,
+      dynamodbEndpoint: dynamodb.endpoint,
+      region: REGION,
+      localCredentials: credentials,
+    });
+    const runtime: LocalRuntime = await startLocalRuntime({
+      config,
+      port: brokerPort,
+      logger: createJsonLogger({ write: (line) => void brokerLog.push(line) }),
+    });
+    started.push({ name: 'broker', stop: () => runtime.close() });
+    show(`DynamoDB Local  ${dynamodb.endpoint}\nEntra emulator  ${entra.url}  (trusts issuer ${issuer}, subject aws-token-broker)\nbroker          ${runtime.url}`);
+
+    step(1, 'Entra reads the discovery document (public)');
+    const discovery = await fetch(`${runtime.url}/.well-known/openid-configuration`);
+    show(`GET /.well-known/openid-configuration → ${discovery.status}, Cache-Control: ${discovery.headers.get('cache-control')}`);
+    show(JSON.stringify(await discovery.json(), null, 2));
+
+    step(2, 'Entra reads the signing keys (public)');
+    const jwks = (await (await fetch(`${runtime.url}/jwks`)).json()) as { keys: Array<{ kid: string; kty: string; alg: string; n: string }> };
+    for (const key of jwks.keys) show(`kid ${key.kid}  ${key.kty} ${Buffer.from(key.n, 'base64url').length * 8}-bit  ${key.alg}`);
+
+    const callBroker = async () => {
+      const before = Date.now();
+      const token = await fetchBrokerToken({ url: runtime.url, alias: 'graph', region: REGION, credentials, identify: false });
+      return { token, ms: Date.now() - before };
+    };
+
+    step(3, 'A workload asks for a Graph token (SigV4-signed GET /token/graph)');
+    const first = await callBroker();
+    show(
+      `200 in ${first.ms} ms: the broker signed a client assertion and exchanged it at Entra\n` +
+        `Entra token requests so far: ${entra.requests.exchanges}\n` +
+        `expires_in ${first.token.expiresIn} s, scope ${first.token.scope}, access_token: ${first.token.accessToken.length} characters (not shown)`,
+    );
+
+    step(4, 'The same request again');
+    const second = await callBroker();
+    const same = second.token.accessToken === first.token.accessToken;
+    show(
+      `200 in ${second.ms} ms: ${same ? 'the same token, from the cache' : 'a different token'}\n` +
+        `Entra token requests so far: ${entra.requests.exchanges} (no new exchange)`,
+    );
+
+    step(5, 'An unsigned request');
+    const unsigned = await fetch(`${runtime.url}/token/graph`);
+    show(`GET /token/graph without SigV4 → ${unsigned.status} ${await unsigned.text()}`);
+
+    step(6, 'What the access token says (decoded claims)');
+    const claims = claimsOf(first.token.accessToken);
+    const shown = ['aud', 'iss', 'appid', 'tid', 'idtyp', 'iat', 'exp'];
+    show(JSON.stringify(Object.fromEntries(shown.filter((c) => c in claims).map((c) => [c, claims[c]])), null, 2));
+
+    if (!same || entra.requests.exchanges !== 1 || unsigned.status !== 403) throw new Error('the demo did not behave as expected');
+    process.stdout.write(`\n${bold('Done.')} Stopping everything.\n`);
+  } catch (error) {
+    process.stderr.write(`\ndemo failed: ${(error as Error).message}\n`);
+    if (brokerLog.length > 0) process.stderr.write(`broker log:\n${brokerLog.join('\n')}\n`);
+    process.exitCode = 1;
+  } finally {
+    for (const { name, stop } of started.reverse()) {
+      await stop().catch((error: unknown) => process.stderr.write(`could not stop ${name}: ${(error as Error).message}\n`));
+    }
+  }
+}
+
+await demo();
