@@ -8,12 +8,16 @@ const SECRET_FIELD = /token|assertion|authorization|secret|password|signature|pr
 /** Compact JWS/JWT anywhere in a string. */
 const JWT_LIKE = /eyJ[\w-]{5,}\.[\w-]{5,}\.[\w-]{10,}/g;
 
+/** Under a secret field name, anything but a number, boolean or nothing (a string, a list, an object) is withheld. */
+const isRedactable = (value: unknown): boolean =>
+  value !== null && value !== undefined && typeof value !== 'number' && typeof value !== 'boolean';
+
 function scrub(value: unknown): unknown {
   if (typeof value === 'string') return value.replace(JWT_LIKE, '[redacted-jwt]');
   if (Array.isArray(value)) return value.map(scrub);
   if (typeof value === 'object' && value !== null) {
     return Object.fromEntries(
-      Object.entries(value).map(([key, inner]) => [key, SECRET_FIELD.test(key) && typeof inner === 'string' ? '[redacted]' : scrub(inner)]),
+      Object.entries(value).map(([key, inner]) => [key, SECRET_FIELD.test(key) && isRedactable(inner) ? '[redacted]' : scrub(inner)]),
     );
   }
   return value;
@@ -42,5 +46,5 @@ export function createJsonLogger(options: JsonLoggerOptions = {}): Logger {
 
 /** Reads a log level name, falling back to info for anything else. */
 export function parseLogLevel(value: string | undefined): Level {
-  return value !== undefined && value in LEVELS ? (value as Level) : 'info';
+  return value !== undefined && Object.hasOwn(LEVELS, value) ? (value as Level) : 'info';
 }

@@ -10,7 +10,7 @@ const TRANSIENT = new Set(['ThrottlingException', 'KMSInternalException', 'Depen
  */
 export function kmsError(error: unknown, action: 'Sign' | 'GetPublicKey'): BrokerError {
   const name = error instanceof Error ? error.name : 'UnknownError';
-  const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+  const status = (error as { $metadata?: { httpStatusCode?: number } } | null | undefined)?.$metadata?.httpStatusCode;
   if (TRANSIENT.has(name) || status === undefined || status >= 500) {
     return new UpstreamUnavailableError('kms', `AWS KMS ${action} is unavailable or throttling (${name}). Retry later.`, { cause: error });
   }

@@ -20,7 +20,7 @@ async function fetchPublicJwk(kms: KMSClient, keyId: string): Promise<RsaPublicJ
   }
   if (!output.PublicKey || !output.KeySpec?.startsWith('RSA_') || !output.SigningAlgorithms?.includes(KMS_SIGNING_ALGORITHM)) {
     throw new InternalError(
-      `KMS key ${keyId} is not an RSA SIGN_VERIFY key supporting ${KMS_SIGNING_ALGORITHM} (KeySpec ${output.KeySpec ?? 'unknown'}).`,
+      `A configured KMS key is not an RSA SIGN_VERIFY key supporting ${KMS_SIGNING_ALGORITHM} (KeySpec ${output.KeySpec ?? 'unknown'}); check the keys given to the TokenBroker construct.`,
     );
   }
   return rsaPublicKeyToJwk(output.PublicKey);

@@ -30,7 +30,12 @@ export function isCallerAllowed(caller: IamCaller | undefined, allowed: AllowedC
  */
 export function parseAllowedCallers(json: string | undefined): AllowedCallers | undefined {
   if (json === undefined || json === '') return undefined;
-  const value: unknown = JSON.parse(json);
+  let value: unknown;
+  try {
+    value = JSON.parse(json);
+  } catch {
+    throw new TypeError(`BROKER_ALLOWED_CALLERS: expected JSON, received ${json}`);
+  }
   const isStringList = (v: unknown) => v === undefined || (Array.isArray(v) && v.every((item) => typeof item === 'string'));
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new TypeError(`BROKER_ALLOWED_CALLERS: expected an object, received ${json}`);

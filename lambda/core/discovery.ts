@@ -1,3 +1,4 @@
+import { isLoopbackHost } from './config';
 import type { RsaPublicJwk } from './ports';
 
 /** Entra re-reads these when it sees an unknown kid; an hour keeps load low and lets a new key appear quickly. */
@@ -45,8 +46,11 @@ export function normaliseIssuer(value: string): string {
   } catch {
     throw new TypeError(`issuer: expected an absolute URL, received ${JSON.stringify(value)}`);
   }
-  if ((url.protocol !== 'https:' && url.protocol !== 'http:') || url.search || url.hash || url.username) {
-    throw new TypeError(`issuer: expected an https URL with no query, fragment or credentials, received ${JSON.stringify(value)}`);
+  const httpOnLoopback = url.protocol === 'http:' && isLoopbackHost(url.hostname);
+  if ((url.protocol !== 'https:' && !httpOnLoopback) || url.search || url.hash || url.username || url.password) {
+    throw new TypeError(
+      `issuer: expected an https URL (http only on loopback) with no query, fragment or credentials, received ${JSON.stringify(value)}`,
+    );
   }
   return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
 }
