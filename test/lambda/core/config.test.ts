@@ -1,0 +1,143 @@
+import { describe, expect, it } from 'vitest';
+import { parseBrokerConfig, runtimeConfigJson, type BrokerConfig } from '../../../lambda/core/config';
+
+const TENANT = '72f988bf-86f1-41af-91ab-2d7cd011db47';
+const CLIENT = '11111111-2222-4333-8444-555555555555';
+const OTHER_TENANT = 'contoso.onmicrosoft.com';
+const OTHER_CLIENT = 'aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee';
+const GRAPH = 'https://graph.microsoft.com/.default';
+
+const minimal = { tenantId: TENANT, clientId: CLIENT, scopes: { graph: GRAPH } };
+
+describe('parseBrokerConfig', () => {
+  it('applies the documented defaults', () => {
+    expect(parseBrokerConfig(minimal)).toStrictEqual<BrokerConfig>({
+      tenantId: TENANT,
+      clientId: CLIENT,
+      scopes: { graph: { alias: 'graph', scope: GRAPH, tenantId: TENANT, clientId: CLIENT } },
+      authorityHost: 'https://login.microsoftonline.com',
+      audience: 'api://AzureADTokenExchange',
+      subject: 'aws-token-broker',
+      assertionLifetimeSeconds: 300,
+      refreshMarginSeconds: 300,
+      throttlingRateLimit: 50,
+      throttlingBurstLimit: 100,
+      tokenReservedConcurrency: undefined,
+    });
+  });
+
+  it('accepts the string and the object form of a scope, with a per-alias tenant and client', () => {
+    const config = parseBrokerConfig({
+      ...minimal,
+      scopes: {
+        graph: GRAPH,
+        storage: { scope: 'https://storage.azure.com/.default' },
+        'partner-api': { scope: 'api://partner-api/.default', tenantId: OTHER_TENANT, clientId: OTHER_CLIENT },
+      },
+    });
+    expect(config.scopes).toStrictEqual({
+      graph: { alias: 'graph', scope: GRAPH, tenantId: TENANT, clientId: CLIENT },
+      storage: { alias: 'storage', scope: 'https://storage.azure.com/.default', tenantId: TENANT, clientId: CLIENT },
+      'partner-api': { alias: 'partner-api', scope: 'api://partner-api/.default', tenantId: OTHER_TENANT, clientId: OTHER_CLIENT },
+    });
+  });
+
+  it('names every bad field and the value it received in one error', () => {
+    const raw = {
+      tenantId: 'not a tenant',
+      clientId: 'app-123',
+      scopes: { Graph: GRAPH, storage: 'https://storage.azure.com' },
+      assertionLifetimeSeconds: 30,
+      colour: 'blue',
+    };
+    expect(() => parseBrokerConfig(raw, { source: 'cdk.json context "broker"' })).toThrow(
+      expect.objectContaining({
+        code: 'invalid_config',
+        message: expect.stringMatching(/^Invalid cdk.json context "broker":\n/),
+        problems: [
+          expect.stringMatching(/^colour: unknown field \(known: tenantId, clientId, scopes, /),
+          'tenantId: expected a tenant GUID or verified domain name, received "not a tenant"',
+          'clientId: expected a GUID (the app registration\'s application (client) ID), received "app-123"',
+          'assertionLifetimeSeconds: expected an integer from 60 to 600, received 30',
+          expect.stringMatching(/^scopes: alias "Graph" must match/),
+          expect.stringMatching(/^scopes\.storage: expected one "<resource>\/\.default" scope .*received "https:\/\/storage\.azure\.com"$/),
+        ],
+      }),
+    );
+    // The message lists the same lines, so a user sees them all at once.
+    expect(() => parseBrokerConfig(raw)).toThrow(/tenantId[\s\S]*clientId[\s\S]*assertionLifetimeSeconds: .*received 30[\s\S]*"Graph"[\s\S]*scopes\.storage/);
+  });
+
+  it.each(['common', 'organizations', 'Consumers'])('refuses the multi-tenant alias %s as tenantId', (tenantId) => {
+    expect(() => parseBrokerConfig({ ...minimal, tenantId })).toThrow(
+      expect.objectContaining({ code: 'invalid_config', message: expect.stringContaining(`tenantId: "${tenantId}" is not a tenant`) }),
+    );
+  });
+
+  it('refuses a per-alias tenant "common" naming the alias', () => {
+    expect(() => parseBrokerConfig({ ...minimal, scopes: { graph: { scope: GRAPH, tenantId: 'common' } } })).toThrow(
+      expect.objectContaining({ code: 'invalid_config', message: expect.stringContaining('scopes.graph.tenantId: "common" is not a tenant') }),
+    );
+  });
+
+  it('refuses an http:// authorityHost in a deployment', () => {
+    expect(() => parseBrokerConfig({ ...minimal, authorityHost: 'http://127.0.0.1:9000' })).toThrow(
+      expect.objectContaining({
+        code: 'invalid_config',
+        message: expect.stringMatching(/authorityHost: http:\/\/ is allowed only for loopback hosts .*received "http:\/\/127\.0\.0\.1:9000"/),
+      }),
+    );
+  });
+
+  it('accepts an http:// loopback authorityHost only with allowLoopbackHttp, and never a remote one', () => {
+    for (const host of ['http://127.0.0.1:9000', 'http://localhost:9000', 'http://[::1]:9000']) {
+      expect(parseBrokerConfig({ ...minimal, authorityHost: host }, { allowLoopbackHttp: true }).authorityHost).toBe(host);
+    }
+    expect(() => parseBrokerConfig({ ...minimal, authorityHost: 'http://entra.example.com' }, { allowLoopbackHttp: true })).toThrow(
+      expect.objectContaining({ code: 'invalid_config', message: expect.stringContaining('received "http://entra.example.com"') }),
+    );
+  });
+
+  it('removes a trailing slash from authorityHost (the token endpoint would get a double slash)', () => {
+    expect(parseBrokerConfig({ ...minimal, authorityHost: 'https://login.microsoftonline.us/' }).authorityHost).toBe('https://login.microsoftonline.us');
+  });
+
+  it('refuses an authorityHost with a path', () => {
+    expect(() => parseBrokerConfig({ ...minimal, authorityHost: `https://login.microsoftonline.com/${TENANT}` })).toThrow(
+      expect.objectContaining({ code: 'invalid_config', message: expect.stringContaining('authorityHost: expected a bare origin') }),
+    );
+  });
+
+  it('refuses a configuration without any alias', () => {
+    expect(() => parseBrokerConfig({ tenantId: TENANT, clientId: CLIENT, scopes: {} })).toThrow(
+      expect.objectContaining({ code: 'invalid_config', message: expect.stringMatching(/scopes: expected an object with at least one alias.*received \{\}/) }),
+    );
+  });
+});
+
+describe('runtimeConfigJson', () => {
+  it('round-trips through parseBrokerConfig with everything the token function uses', () => {
+    const config = parseBrokerConfig({
+      ...minimal,
+      authorityHost: 'https://login.chinacloudapi.cn',
+      audience: 'api://AzureADTokenExchangeChina',
+      subject: 'broker-prod',
+      assertionLifetimeSeconds: 120,
+      refreshMarginSeconds: 600,
+      throttlingRateLimit: 5,
+      scopes: { graph: GRAPH, partner: { scope: 'api://partner/.default', tenantId: OTHER_TENANT, clientId: OTHER_CLIENT } },
+    });
+    const reparsed = parseBrokerConfig(JSON.parse(runtimeConfigJson(config)), { source: 'BROKER_CONFIG' });
+    const runtimePart = ({ tenantId, clientId, scopes, authorityHost, audience, subject, assertionLifetimeSeconds, refreshMarginSeconds }: BrokerConfig) => ({
+      tenantId,
+      clientId,
+      scopes,
+      authorityHost,
+      audience,
+      subject,
+      assertionLifetimeSeconds,
+      refreshMarginSeconds,
+    });
+    expect(runtimePart(reparsed)).toStrictEqual(runtimePart(config));
+  });
+});

@@ -1,0 +1,242 @@
+import { describe, expect, it } from 'vitest';
+import { ENTRA_RETRY_POLICY, requestEntraToken, type EntraTokenRequest } from '../../../lambda/core/entra-client';
+import type { PresentedIdentity } from '../../../lambda/core/entra-error';
+import type { Fetch } from '../../../lambda/core/ports';
+import { sleep as realSleep, type RetryPolicy } from '../../../lambda/core/retry';
+
+const T0 = Date.UTC(2025, 5, 1, 12, 0, 0, 789);
+const TENANT = '72f988bf-86f1-41af-91ab-2d7cd011db47';
+const TOKEN_URL = `https://login.microsoftonline.com/${TENANT}/oauth2/v2.0/token`;
+/** Looks like a real assertion; it must reach Entra's form body and nothing else. */
+const ASSERTION = 'eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCIsImtpZCI6ImFiYyJ9.eyJpc3MiOiJodHRwczovL2Jyb2tlciJ9.c2lnbmF0dXJlLWJ5dGVzLWhlcmU';
+const ACCESS_TOKEN = 'eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.eyJhdWQiOiJodHRwczovL2dyYXBoLm1pY3Jvc29mdC5jb20ifQ.ZW50cmEtc2lnbmF0dXJl';
+
+const presented: PresentedIdentity = {
+  alias: 'graph',
+  issuer: 'https://abc123.execute-api.eu-west-1.amazonaws.com',
+  subject: 'aws-token-broker',
+  audience: 'api://AzureADTokenExchange',
+  tenantId: TENANT,
+  clientId: '11111111-2222-4333-8444-555555555555',
+  scope: 'https://graph.microsoft.com/.default',
+};
+const request: EntraTokenRequest = { authorityHost: 'https://login.microsoftonline.com', presented, clientAssertion: ASSERTION };
+
+const OK_BODY = JSON.stringify({ token_type: 'Bearer', expires_in: 3599, ext_expires_in: 3599, access_token: ACCESS_TOKEN });
+const AADSTS_BODY = JSON.stringify({
+  error: 'invalid_request',
+  error_description:
+    "AADSTS700213: No matching federated identity record found for presented assertion subject 'aws-token-broker'. Please check your federated identity credential Subject, Audience and Issuer against the presented assertion.\r\nTrace ID: 0c5d3c7e-3b8a-4f6e-9a4a-6f1d2b3c4d00\r\nCorrelation ID: f7e6d5c4-b3a2-4190-8f7e-6d5c4b3a2910\r\nTimestamp: 2025-06-01 12:00:03Z",
+  error_codes: [700213],
+  timestamp: '2025-06-01 12:00:03Z',
+  trace_id: '0c5d3c7e-3b8a-4f6e-9a4a-6f1d2b3c4d00',
+  correlation_id: 'f7e6d5c4-b3a2-4190-8f7e-6d5c4b3a2910',
+  error_uri: 'https://login.microsoftonline.com/error?code=700213',
+});
+
+type Answer =
+  | { readonly status: number; readonly body?: string; readonly headers?: Record<string, string> }
+  | { readonly reject: Error };
+
+/**
+ * A fake Entra and a fake clock: `fetch` records each request and answers the next scripted answer (the
+ * last one repeats), taking `latencyMs` of fake time; `sleep` advances the fake clock by what it was asked.
+ */
+function fakeEntra(answers: readonly Answer[], options: { latencyMs?: number } = {}) {
+  const time = { now: T0 };
+  const requests: { url: string; init: RequestInit }[] = [];
+  const slept: number[] = [];
+  const fetch: Fetch = async (url, init = {}) => {
+    requests.push({ url, init });
+    const answer = answers[Math.min(requests.length, answers.length) - 1];
+    if (!answer) throw new Error('no scripted answer');
+    time.now += options.latencyMs ?? 0;
+    if ('reject' in answer) throw answer.reject;
+    return new Response(answer.body ?? '', { status: answer.status, headers: answer.headers });
+  };
+  const deps = {
+    fetch,
+    clock: () => time.now,
+    sleep: async (ms: number) => {
+      slept.push(ms);
+      time.now += ms;
+    },
+    random: () => 0.5,
+  };
+  return { deps, requests, slept, time };
+}
+
+/** Everything a caller could see of an error. */
+const visible = (error: unknown) => JSON.stringify({ message: (error as Error).message, json: (error as { toJSON(): unknown }).toJSON() });
+
+describe('requestEntraToken', () => {
+  it('POSTs the client credentials form with the assertion to the tenant token endpoint', async () => {
+    const { deps, requests } = fakeEntra([{ status: 200, body: OK_BODY }]);
+    await requestEntraToken(request, deps);
+
+    expect(requests).toHaveLength(1);
+    const [sent] = requests;
+    expect(sent?.url).toBe(TOKEN_URL);
+    expect(sent?.init.method).toBe('POST');
+    expect(new Headers(sent?.init.headers).get('content-type')).toBe('application/x-www-form-urlencoded');
+    expect(typeof sent?.init.body).toBe('string');
+    expect(Object.fromEntries(new URLSearchParams(String(sent?.init.body)))).toStrictEqual({
+      grant_type: 'client_credentials',
+      client_id: presented.clientId,
+      scope: 'https://graph.microsoft.com/.default',
+      client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+      client_assertion: ASSERTION,
+    });
+  });
+
+  it('uses the sovereign cloud authority host it is given', async () => {
+    const { deps, requests } = fakeEntra([{ status: 200, body: OK_BODY }]);
+    await requestEntraToken({ ...request, authorityHost: 'https://login.microsoftonline.us' }, deps);
+    expect(requests[0]?.url).toBe(`https://login.microsoftonline.us/${TENANT}/oauth2/v2.0/token`);
+  });
+
+  it('answers the token with expiresOn = now + expires_in (unix seconds) and the requested scope', async () => {
+    const { deps } = fakeEntra([{ status: 200, body: OK_BODY }]);
+    expect(await requestEntraToken(request, deps)).toStrictEqual({
+      accessToken: ACCESS_TOKEN,
+      expiresOn: Math.floor(T0 / 1000) + 3599,
+      scope: presented.scope,
+    });
+  });
+
+  it('accepts expires_in sent as a string', async () => {
+    const { deps } = fakeEntra([{ status: 200, body: JSON.stringify({ token_type: 'Bearer', expires_in: '3600', access_token: ACCESS_TOKEN }) }]);
+    expect(await requestEntraToken(request, deps)).toMatchObject({ expiresOn: Math.floor(T0 / 1000) + 3600 });
+  });
+
+  it.each([400, 401])('maps HTTP %i with AADSTS to entra_rejected after exactly one call, without the assertion', async (status) => {
+    const { deps, requests, slept } = fakeEntra([{ status, body: AADSTS_BODY }]);
+    const failure = requestEntraToken(request, deps);
+    await expect(failure).rejects.toMatchObject({
+      statusCode: 502,
+      code: 'entra_rejected',
+      message: expect.stringMatching(/AADSTS700213: No matching federated identity record .* Fix: the federated credential's subject must be exactly "aws-token-broker"/),
+      rejection: { aadsts: 'AADSTS700213', correlationId: 'f7e6d5c4-b3a2-4190-8f7e-6d5c4b3a2910', httpStatus: status },
+    });
+    expect(requests).toHaveLength(1);
+    expect(slept).toStrictEqual([]);
+    expect(visible(await failure.catch((e: unknown) => e))).not.toContain(ASSERTION.split('.')[0]);
+  });
+
+  it('retries 500s and succeeds on the third call', async () => {
+    const { deps, requests, slept } = fakeEntra([{ status: 500 }, { status: 500 }, { status: 200, body: OK_BODY }]);
+    await expect(requestEntraToken(request, deps)).resolves.toMatchObject({ accessToken: ACCESS_TOKEN });
+    expect(requests).toHaveLength(3);
+    expect(slept).toStrictEqual([100, 200]); // full jitter at 0.5 of 200 and 400 ms
+  });
+
+  it('waits as long as a 429 Retry-After asks, then succeeds', async () => {
+    const { deps, requests, slept } = fakeEntra([{ status: 429, headers: { 'retry-after': '2' } }, { status: 200, body: OK_BODY }]);
+    await expect(requestEntraToken(request, deps)).resolves.toMatchObject({ accessToken: ACCESS_TOKEN });
+    expect(requests).toHaveLength(2);
+    expect(slept).toHaveLength(1);
+    expect(slept[0]).toBeGreaterThanOrEqual(2000);
+  });
+
+  it('answers upstream_unavailable at once, with retry_after_seconds, when Retry-After exceeds the budget', async () => {
+    const { deps, requests, slept, time } = fakeEntra([{ status: 429, headers: { 'retry-after': '30' } }]);
+    await expect(requestEntraToken(request, deps)).rejects.toMatchObject({
+      statusCode: 503,
+      code: 'upstream_unavailable',
+      upstream: 'entra',
+      message: expect.stringMatching(/answered HTTP 429; 1 attempt\(s\)/),
+      details: { upstream: 'entra', retry_after_seconds: 30 },
+    });
+    expect(requests).toHaveLength(1);
+    expect(slept).toStrictEqual([]);
+    expect(time.now).toBe(T0);
+  });
+
+  it('answers upstream_unavailable naming the URL and the attempts when Entra keeps answering 503', async () => {
+    const { deps, requests } = fakeEntra([{ status: 503, body: '<html>Service Unavailable</html>' }]);
+    const failure = requestEntraToken(request, deps);
+    await expect(failure).rejects.toMatchObject({
+      statusCode: 503,
+      code: 'upstream_unavailable',
+      upstream: 'entra',
+      message: `Entra ID is unavailable at ${TOKEN_URL} (answered HTTP 503; 3 attempt(s) in 300 ms). Retry later.`,
+    });
+    expect(requests).toHaveLength(3);
+    const seen = visible(await failure.catch((e: unknown) => e));
+    expect(seen).not.toContain(ASSERTION.split('.')[0]);
+    expect(seen).not.toContain('Service Unavailable');
+  });
+
+  it('retries a network failure and then answers upstream_unavailable', async () => {
+    const { deps, requests } = fakeEntra([{ reject: new TypeError('fetch failed', { cause: new Error('getaddrinfo ENOTFOUND') }) }]);
+    await expect(requestEntraToken(request, deps)).rejects.toMatchObject({
+      statusCode: 503,
+      code: 'upstream_unavailable',
+      upstream: 'entra',
+      message: expect.stringMatching(/^Entra ID is unavailable at .* \(connection failed; 3 attempt\(s\)/),
+    });
+    expect(requests).toHaveLength(3);
+  });
+
+  it('recovers when a network failure is followed by an answer', async () => {
+    const { deps, requests } = fakeEntra([{ reject: new TypeError('fetch failed') }, { status: 200, body: OK_BODY }]);
+    await expect(requestEntraToken(request, deps)).resolves.toMatchObject({ accessToken: ACCESS_TOKEN });
+    expect(requests).toHaveLength(2);
+  });
+
+  it.each([
+    ['malformed JSON', '{"access_token": "eyJ'],
+    ['no access_token', JSON.stringify({ token_type: 'Bearer', expires_in: 3599 })],
+    ['a non-bearer token', JSON.stringify({ token_type: 'pop', expires_in: 3599, access_token: ACCESS_TOKEN })],
+    ['a zero lifetime', JSON.stringify({ token_type: 'Bearer', expires_in: 0, access_token: ACCESS_TOKEN })],
+  ])('retries a 200 with %s and then answers upstream_unavailable (no token to cache)', async (_what, body) => {
+    const { deps, requests } = fakeEntra([{ status: 200, body }]);
+    await expect(requestEntraToken(request, deps)).rejects.toMatchObject({
+      statusCode: 503,
+      code: 'upstream_unavailable',
+      message: expect.stringMatching(/answered 200 without a usable access token; 3 attempt\(s\)/),
+    });
+    expect(requests).toHaveLength(3);
+  });
+
+  it('never spends more than the budget, even with slow answers and many allowed attempts', async () => {
+    const { deps, requests, time } = fakeEntra([{ status: 503 }], { latencyMs: 1000 });
+    const policy: RetryPolicy = { ...ENTRA_RETRY_POLICY, maxAttempts: 20 };
+    await expect(requestEntraToken(request, { ...deps, random: () => 0.999, policy })).rejects.toMatchObject({ code: 'upstream_unavailable' });
+    expect(time.now - T0).toBeLessThanOrEqual(ENTRA_RETRY_POLICY.budgetMs);
+    expect(requests.length).toBeGreaterThan(3); // the budget, not the attempt count, ended it
+  });
+
+  it('never spends more than the budget while honouring Retry-After', async () => {
+    const { deps, requests, slept, time } = fakeEntra([{ status: 503, headers: { 'retry-after': '5' } }], { latencyMs: 1000 });
+    await expect(requestEntraToken(request, deps)).rejects.toMatchObject({
+      code: 'upstream_unavailable',
+      details: { retry_after_seconds: 5 },
+    });
+    expect(slept).toStrictEqual([5000]);
+    expect(requests).toHaveLength(2);
+    expect(time.now - T0).toBeLessThanOrEqual(ENTRA_RETRY_POLICY.budgetMs);
+  });
+
+  it('abandons an attempt that never answers and gives up within the budget (real timers)', async () => {
+    const signals: AbortSignal[] = [];
+    const hangingFetch: Fetch = (_url, init) =>
+      new Promise((_resolve, reject) => {
+        const signal = init?.signal;
+        if (!signal) return; // would hang forever: the test then times out
+        signals.push(signal);
+        signal.addEventListener('abort', () => reject(signal.reason));
+      });
+    const policy: RetryPolicy = { maxAttempts: 3, baseDelayMs: 10, maxDelayMs: 20, budgetMs: 300, attemptTimeoutMs: 50 };
+    const started = Date.now();
+
+    await expect(requestEntraToken(request, { fetch: hangingFetch, clock: Date.now, sleep: realSleep, policy })).rejects.toMatchObject({
+      statusCode: 503,
+      code: 'upstream_unavailable',
+      message: expect.stringMatching(/\(no answer within 50 ms; 3 attempt\(s\) in \d+ ms\)/),
+    });
+    expect(Date.now() - started).toBeLessThan(policy.budgetMs + 100);
+    expect(signals).toHaveLength(3);
+    expect(signals.every((signal) => signal.aborted)).toBe(true);
+  });
+});

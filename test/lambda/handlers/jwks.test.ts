@@ -1,0 +1,66 @@
+import { createPublicKey, generateKeyPairSync } from 'node:crypto';
+import { createLocalJWKSet, jwtVerify } from 'jose';
+import { describe, expect, it } from 'vitest';
+import { createJsonLogger } from '../../../lambda/adapters/json-logger';
+import { KmsPublicKeys } from '../../../lambda/adapters/kms-signer';
+import { LocalKeySigner } from '../../../lambda/adapters/local-key-signer';
+import { createClientAssertion } from '../../../lambda/core/assertion';
+import { rsaPublicKeyToJwk } from '../../../lambda/core/jwk';
+import { createJwksHandler } from '../../../lambda/handlers/jwks';
+import { ACTIVE_KEY_ARN, KMS_ERRORS, mockKms } from '../../support/kms-mock';
+import { httpEvent, jsonBody, lambdaContext } from '../../support/http-events';
+import { rsaKeyPair } from '../../support/rsa-keys';
+
+const ISSUER = 'https://abc123.execute-api.eu-west-1.amazonaws.com';
+const logger = createJsonLogger({ write: () => undefined });
+
+describe('GET /jwks', () => {
+  it('answers 200 JSON, cacheable, with the active key and the next one, active first', async () => {
+    const signer = new LocalKeySigner(rsaKeyPair('active').privateKeyPem, [createPublicKey(rsaKeyPair('next').privateKeyPem)]);
+    const handler = createJwksHandler({ keys: signer, logger });
+    const response = await handler(httpEvent({ routeKey: 'GET /jwks', caller: null }), lambdaContext());
+
+    expect(response.statusCode).toBe(200);
+    expect(response.headers).toMatchObject({ 'content-type': 'application/json', 'cache-control': expect.stringMatching(/^public, max-age=\d+$/) });
+    expect(jsonBody(response)).toStrictEqual({
+      keys: [await rsaPublicKeyToJwk(rsaKeyPair('active').publicKey), await rsaPublicKeyToJwk(rsaKeyPair('next').publicKey)],
+    });
+  });
+
+  it('refuses a non-RSA rotation key when the local key source is built, instead of failing later', () => {
+    const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey;
+    expect(() => new LocalKeySigner(rsaKeyPair('active').privateKeyPem, [ec])).toThrow(
+      new TypeError('extra public key: expected an RSA public key, received ec'),
+    );
+  });
+
+  it('serves keys with which a verifier (as Entra does) checks an assertion the broker signed', async () => {
+    const signer = new LocalKeySigner(rsaKeyPair('active').privateKeyPem);
+    const response = await createJwksHandler({ keys: signer, logger })(httpEvent({ routeKey: 'GET /jwks', caller: null }), lambdaContext());
+    const now = Date.UTC(2025, 5, 1, 12, 0, 0);
+    const assertion = await createClientAssertion(
+      { issuer: ISSUER, subject: 'aws-token-broker', audience: 'api://AzureADTokenExchange', lifetimeSeconds: 300 },
+      { signer, clock: () => now },
+    );
+    const jwks = createLocalJWKSet(jsonBody(response) as unknown as Parameters<typeof createLocalJWKSet>[0]);
+    await expect(jwtVerify(assertion, jwks, { issuer: ISSUER, algorithms: ['RS256'], currentDate: new Date(now) })).resolves.toMatchObject({
+      payload: { iss: ISSUER, sub: 'aws-token-broker' },
+    });
+  });
+
+  it('answers 503 upstream_unavailable, not cacheable, when KMS throttles', async () => {
+    const kms = mockKms();
+    kms.failNext('GetPublicKey', KMS_ERRORS.throttling());
+    const handler = createJwksHandler({ keys: new KmsPublicKeys(kms.client, [ACTIVE_KEY_ARN]), logger });
+    const response = await handler(httpEvent({ routeKey: 'GET /jwks', caller: null }), lambdaContext());
+
+    expect(response.statusCode).toBe(503);
+    expect(response.headers).toMatchObject({ 'content-type': 'application/json', 'cache-control': 'no-store' });
+    expect(jsonBody(response)).toStrictEqual({
+      error: 'upstream_unavailable',
+      upstream: 'kms',
+      message: 'AWS KMS GetPublicKey is unavailable or throttling (ThrottlingException). Retry later.',
+    });
+    expect(response.body).not.toContain(ACTIVE_KEY_ARN);
+  });
+});

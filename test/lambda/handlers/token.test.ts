@@ -1,0 +1,256 @@
+import { createLocalJWKSet, jwtVerify } from 'jose';
+import { describe, expect, it } from 'vitest';
+import { createJsonLogger } from '../../../lambda/adapters/json-logger';
+import { LocalKeySigner } from '../../../lambda/adapters/local-key-signer';
+import { MemoryTokenStore } from '../../../lambda/adapters/memory-token-store';
+import type { AllowedCallers } from '../../../lambda/core/caller-restriction';
+import { parseBrokerConfig } from '../../../lambda/core/config';
+import { jwksDocument } from '../../../lambda/core/discovery';
+import type { AssertionSigner, Fetch } from '../../../lambda/core/ports';
+import { TokenCache } from '../../../lambda/core/token-cache';
+import { TokenService } from '../../../lambda/core/token-service';
+import { createTokenHandler } from '../../../lambda/handlers/token';
+import { httpEvent, jsonBody, lambdaContext, type HttpEventOptions } from '../../support/http-events';
+import { rsaKeyPair } from '../../support/rsa-keys';
+
+const T0 = Date.UTC(2025, 5, 1, 12, 0, 0, 250);
+const T0_S = Math.floor(T0 / 1000);
+const ISSUER = 'https://abc123.execute-api.eu-west-1.amazonaws.com';
+const TENANT = '72f988bf-86f1-41af-91ab-2d7cd011db47';
+const CLIENT = '11111111-2222-4333-8444-555555555555';
+const GRAPH = 'https://graph.microsoft.com/.default';
+const STORAGE = 'https://storage.azure.com/.default';
+const config = parseBrokerConfig({ tenantId: TENANT, clientId: CLIENT, scopes: { graph: GRAPH, storage: STORAGE } });
+
+const TRACE_ID = '0c5d3c7e-3b8a-4f6e-9a4a-6f1d2b3c4d00';
+const CORRELATION_ID = 'f7e6d5c4-b3a2-4190-8f7e-6d5c4b3a2910';
+const AADSTS700213 = JSON.stringify({
+  error: 'invalid_request',
+  error_description: `AADSTS700213: No matching federated identity record found for presented assertion subject 'aws-token-broker'. Please check your federated identity credential Subject, Audience and Issuer against the presented assertion.\r\nTrace ID: ${TRACE_ID}\r\nCorrelation ID: ${CORRELATION_ID}\r\nTimestamp: 2025-06-01 12:00:00Z`,
+  error_codes: [700213],
+  timestamp: '2025-06-01 12:00:00Z',
+  trace_id: TRACE_ID,
+  correlation_id: CORRELATION_ID,
+  error_uri: 'https://login.microsoftonline.com/error?code=700213',
+});
+
+type EntraMode = 'ok' | 'reject' | 'down' | 'malformed';
+
+/**
+ * A broker wired as in the token Lambda (real TokenService, TokenCache over a MemoryTokenStore, a
+ * LocalKeySigner) in front of a fake Entra that checks the client assertion as Entra does: signature
+ * against the broker's JWKS, issuer, audience, subject and time; then answers per `entra.mode`.
+ */
+function broker(options: { allowedCallers?: AllowedCallers; signer?: AssertionSigner } = {}) {
+  const time = { now: T0 };
+  const clock = () => time.now;
+  const sleep = async (ms: number) => void (time.now += ms);
+  const keys = new LocalKeySigner(rsaKeyPair('active').privateKeyPem);
+  const entra = { mode: 'ok' as EntraMode, requests: [] as URLSearchParams[], issued: [] as string[] };
+
+  const fetch: Fetch = async (url, init) => {
+    expect(url).toBe(`https://login.microsoftonline.com/${TENANT}/oauth2/v2.0/token`);
+    const form = new URLSearchParams(String(init?.body));
+    entra.requests.push(form);
+    if (entra.mode === 'down') return new Response('upstream connect error', { status: 503 });
+    if (entra.mode === 'reject') return new Response(AADSTS700213, { status: 400, headers: { 'content-type': 'application/json' } });
+    if (entra.mode === 'malformed') return new Response('{"token_type":"Bearer","access_t', { status: 200 });
+    await jwtVerify(form.get('client_assertion') ?? '', createLocalJWKSet(jwksDocument(await keys.publicKeys())), {
+      issuer: ISSUER,
+      audience: 'api://AzureADTokenExchange',
+      subject: 'aws-token-broker',
+      algorithms: ['RS256'],
+      currentDate: new Date(time.now),
+    });
+    const accessToken = `eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.eyJzY3AiOiIke${entra.issued.length}In0.ZW50cmEtc2lnbmF0dXJlLTAwMDE`;
+    entra.issued.push(accessToken);
+    return new Response(JSON.stringify({ token_type: 'Bearer', expires_in: 3599, ext_expires_in: 3599, access_token: accessToken }), {
+      status: 200,
+      headers: { 'content-type': 'application/json; charset=utf-8' },
+    });
+  };
+
+  const logLines: string[] = [];
+  const logger = createJsonLogger({ level: 'debug', write: (line) => logLines.push(line) });
+  const store = new MemoryTokenStore({ clock });
+  const cache = new TokenCache({ store, clock, logger, sleep, refreshMarginSeconds: config.refreshMarginSeconds });
+  const service = new TokenService({
+    config,
+    issuer: ISSUER,
+    signer: options.signer ?? keys,
+    cache,
+    clock,
+    entra: { fetch, sleep, random: () => 0.5 },
+  });
+  const handler = createTokenHandler({ service, logger, clock, ...(options.allowedCallers ? { allowedCallers: options.allowedCallers } : {}) });
+  const get = (event: HttpEventOptions) => handler(httpEvent(event), lambdaContext());
+  return { get, entra, time, logLines };
+}
+
+/** In every error answer: the contract's shape, no-store, and no token or JWT of any kind. */
+function expectErrorAnswer(response: { statusCode?: number; headers?: Record<string, unknown>; body?: string }, issued: readonly string[]) {
+  expect(response.headers).toMatchObject({ 'content-type': 'application/json', 'cache-control': 'no-store' });
+  expect(response.body).not.toContain('eyJ');
+  expect(response.body).not.toMatch(/access_token/);
+  for (const token of issued) expect(response.body).not.toContain(token);
+  expect(response.body).not.toMatch(/\n\s+at /); // no stack trace
+}
+
+describe('GET /token/{alias}', () => {
+  it('answers 200 with the Entra token, its lifetime and scope, not cacheable by intermediaries', async () => {
+    const { get, entra } = broker();
+    const response = await get({ routeKey: 'GET /token/graph' });
+
+    expect(response.statusCode).toBe(200);
+    expect(response.headers).toMatchObject({ 'content-type': 'application/json', 'cache-control': 'no-store' });
+    expect(jsonBody(response)).toStrictEqual({
+      access_token: entra.issued[0],
+      token_type: 'Bearer',
+      expires_in: 3599,
+      expires_on: T0_S + 3599,
+      scope: GRAPH,
+    });
+  });
+
+  it('asks Entra with a client assertion Entra can verify, for the configured client and scope', async () => {
+    const { get, entra } = broker();
+    await get({ routeKey: 'GET /token/graph' });
+    expect(entra.requests).toHaveLength(1);
+    expect(Object.fromEntries(entra.requests[0] ?? [])).toMatchObject({
+      grant_type: 'client_credentials',
+      client_id: CLIENT,
+      scope: GRAPH,
+      client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+      client_assertion: expect.stringMatching(/^eyJ[\w-]+\.[\w-]+\.[\w-]+$/),
+    });
+  });
+
+  it('serves the next request for the alias from the cache, with the remaining lifetime', async () => {
+    const { get, entra, time } = broker();
+    await get({ routeKey: 'GET /token/graph' });
+    time.now += 60_000;
+    const again = await get({ routeKey: 'GET /token/graph' });
+    expect(entra.requests).toHaveLength(1);
+    expect(jsonBody(again)).toMatchObject({ access_token: entra.issued[0], expires_in: 3599 - 60, expires_on: T0_S + 3599 });
+  });
+
+  it('takes the alias from the catch-all route path parameter', async () => {
+    const { get, entra } = broker();
+    const response = await get({ routeKey: 'GET /token/{alias}', pathParameters: { alias: 'storage' } });
+    expect(response.statusCode).toBe(200);
+    expect(jsonBody(response)).toMatchObject({ scope: STORAGE });
+    expect(entra.requests[0]?.get('scope')).toBe(STORAGE);
+  });
+
+  it('answers 404 unknown_scope listing the configured aliases, without calling Entra', async () => {
+    const { get, entra } = broker();
+    const response = await get({ routeKey: 'GET /token/{alias}', pathParameters: { alias: 'keyvault' } });
+    expect(response.statusCode).toBe(404);
+    expect(jsonBody(response)).toStrictEqual({
+      error: 'unknown_scope',
+      alias: 'keyvault',
+      message: 'No scope is configured under the alias "keyvault". Configured aliases: graph, storage.',
+    });
+    expectErrorAnswer(response, entra.issued);
+    expect(entra.requests).toHaveLength(0);
+  });
+
+  it.each(['constructor', '__proto__', 'toString', 'hasOwnProperty'])('answers 404 for the alias %s (not an object property)', async (alias) => {
+    const { get, entra } = broker();
+    const response = await get({ routeKey: 'GET /token/{alias}', pathParameters: { alias } });
+    expect(response.statusCode).toBe(404);
+    expect(jsonBody(response)).toMatchObject({ error: 'unknown_scope', alias });
+    expectErrorAnswer(response, entra.issued);
+  });
+
+  it('answers 502 entra_rejected with the AADSTS code, correlation and trace ids when Entra refuses', async () => {
+    const { get, entra } = broker();
+    entra.mode = 'reject';
+    const response = await get({ routeKey: 'GET /token/graph' });
+    expect(response.statusCode).toBe(502);
+    expect(jsonBody(response)).toMatchObject({
+      error: 'entra_rejected',
+      aadsts: 'AADSTS700213',
+      correlation_id: CORRELATION_ID,
+      trace_id: TRACE_ID,
+      message: expect.stringMatching(/AADSTS700213.*Fix: the federated credential's subject must be exactly "aws-token-broker"/),
+    });
+    expectErrorAnswer(response, entra.issued);
+    expect(entra.requests).toHaveLength(1);
+  });
+
+  it('answers 503 upstream_unavailable when Entra is down, after bounded retries', async () => {
+    const { get, entra } = broker();
+    entra.mode = 'down';
+    const response = await get({ routeKey: 'GET /token/graph' });
+    expect(response.statusCode).toBe(503);
+    expect(jsonBody(response)).toMatchObject({
+      error: 'upstream_unavailable',
+      upstream: 'entra',
+      message: expect.stringMatching(/^Entra ID is unavailable at https:\/\/login\.microsoftonline\.com\/.* \(answered HTTP 503; 3 attempt\(s\)/),
+    });
+    expectErrorAnswer(response, entra.issued);
+    expect(entra.requests).toHaveLength(3);
+  });
+
+  it('does not cache an unusable Entra answer: the next request asks Entra again', async () => {
+    const { get, entra } = broker();
+    entra.mode = 'malformed';
+    const failed = await get({ routeKey: 'GET /token/graph' });
+    expect(failed.statusCode).toBe(503);
+    expectErrorAnswer(failed, entra.issued);
+
+    entra.mode = 'ok';
+    const response = await get({ routeKey: 'GET /token/graph' });
+    expect(response.statusCode).toBe(200);
+    expect(jsonBody(response)).toMatchObject({ access_token: entra.issued[0] });
+    expect(entra.requests).toHaveLength(4);
+  });
+
+  it('answers 500 internal without the original message or a stack when something unexpected throws', async () => {
+    const failingSigner: AssertionSigner = {
+      keyId: async () => {
+        throw new Error('ENOENT: no such file /var/task/keys/private.pem');
+      },
+      sign: async () => new Uint8Array(),
+    };
+    const { get, entra, logLines } = broker({ signer: failingSigner });
+    const response = await get({ routeKey: 'GET /token/graph' });
+
+    expect(response.statusCode).toBe(500);
+    expect(jsonBody(response)).toStrictEqual({ error: 'internal', message: 'The broker failed unexpectedly; see its logs for the request id.' });
+    expect(response.body).not.toMatch(/ENOENT|private\.pem|Error:/);
+    expectErrorAnswer(response, entra.issued);
+    // Operators find the cause in the log.
+    expect(logLines.some((line) => line.includes('ENOENT'))).toBe(true);
+  });
+
+  it('answers 403 forbidden to a caller from an account outside allowedCallers, without calling Entra', async () => {
+    const { get, entra } = broker({ allowedCallers: { accountIds: ['111122223333'] } });
+    const response = await get({ routeKey: 'GET /token/graph', caller: { accountId: '444455556666' } });
+    expect(response.statusCode).toBe(403);
+    expect(jsonBody(response)).toStrictEqual({
+      error: 'forbidden',
+      message: "The caller's AWS account or organization is not among the broker's allowed callers.",
+    });
+    expectErrorAnswer(response, entra.issued);
+    expect(entra.requests).toHaveLength(0);
+  });
+
+  it('answers 200 to a caller from an allowed account', async () => {
+    const { get } = broker({ allowedCallers: { accountIds: ['111122223333'] } });
+    const response = await get({ routeKey: 'GET /token/graph', caller: { accountId: '111122223333' } });
+    expect(response.statusCode).toBe(200);
+  });
+
+  it('never writes the access token or the assertion to the log', async () => {
+    const { get, entra, logLines } = broker();
+    await get({ routeKey: 'GET /token/graph' });
+    entra.mode = 'reject';
+    await get({ routeKey: 'GET /token/storage' });
+    expect(logLines.length).toBeGreaterThanOrEqual(2);
+    const log = logLines.join('\n');
+    expect(log).not.toContain('eyJ');
+    expect(log).toMatch(/"message":"token served"/);
+  });
+});

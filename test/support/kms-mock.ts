@@ -1,0 +1,137 @@
+/**
+ * A KMS client for tests: `aws-sdk-client-mock` on one KMSClient instance (no global prototype stub),
+ * answering GetPublicKey and Sign from REAL node:crypto RSA keys, so signatures made "by KMS" verify.
+ * Sign behaves like KMS with `MessageType: DIGEST`: it signs the 32-byte digest it receives
+ * (RSASSA-PKCS1-v1_5 with the SHA-256 DigestInfo), and refuses anything but DIGEST + RSASSA_PKCS1_V1_5_SHA_256.
+ */
+import { constants, privateEncrypt } from 'node:crypto';
+import {
+  GetPublicKeyCommand,
+  KMSClient,
+  KMSServiceException,
+  SignCommand,
+  type GetPublicKeyCommandInput,
+  type GetPublicKeyCommandOutput,
+  type KeySpec,
+  type SignCommandInput,
+  type SignCommandOutput,
+} from '@aws-sdk/client-kms';
+import { mockClient, type AwsClientStub } from 'aws-sdk-client-mock';
+import { rsaKeyPair, type RsaKeyPair } from './rsa-keys';
+
+/** ASN.1 DigestInfo prefix for SHA-256 (RFC 8017, section 9.2, note 1). */
+const SHA256_DIGEST_INFO_PREFIX = Buffer.from('3031300d060960864801650304020105000420', 'hex');
+
+export const ACTIVE_KEY_ARN = 'arn:aws:kms:eu-west-1:111122223333:key/11111111-2222-3333-4444-555555555555';
+export const NEXT_KEY_ARN = 'arn:aws:kms:eu-west-1:111122223333:key/66666666-7777-8888-9999-000000000000';
+
+export type KmsOperation = 'Sign' | 'GetPublicKey';
+
+/** A KMS service error as the SDK raises it: `name`, `$fault`, `$metadata.httpStatusCode`, and an SDK message holding the key ARN. */
+export function kmsServiceError(name: string, httpStatusCode: number, keyArn = ACTIVE_KEY_ARN): KMSServiceException {
+  return new KMSServiceException({
+    name,
+    $fault: httpStatusCode >= 500 ? 'server' : 'client',
+    $metadata: { httpStatusCode },
+    message: `User: arn:aws:sts::111122223333:assumed-role/broker-token/fn is not authorized to perform: kms:Sign on resource: ${keyArn} (${name})`,
+  });
+}
+
+export const KMS_ERRORS = {
+  throttling: () => kmsServiceError('ThrottlingException', 400),
+  accessDenied: () => kmsServiceError('AccessDeniedException', 400),
+  internal: () => kmsServiceError('KMSInternalException', 500),
+} as const;
+
+interface MockKey {
+  readonly pair: RsaKeyPair;
+  readonly keySpec: KeySpec;
+  /** Overrides the public key DER (e.g. an EC key for a KeySpec test). */
+  readonly publicKeyDer?: Uint8Array;
+}
+
+export interface MockKms {
+  /** Pass this to KmsSigner / KmsPublicKeys. */
+  readonly client: KMSClient;
+  readonly stub: AwsClientStub<KMSClient>;
+  /** Adds (or replaces) a key; by default a real RSA-2048 pair named after the ARN. */
+  addKey(keyId: string, key?: Partial<MockKey>): RsaKeyPair;
+  /** The real key pair behind a key id, to verify what "KMS" signed. */
+  keyPair(keyId: string): RsaKeyPair;
+  /** The next call of `operation` fails with `error` (queued: several calls queue several failures). */
+  failNext(operation: KmsOperation, error: Error): void;
+  signInputs(): SignCommandInput[];
+  getPublicKeyInputs(): GetPublicKeyCommandInput[];
+}
+
+/**
+ * A mocked KMS with the active key (`ACTIVE_KEY_ARN`) and, when `withNextKey`, the rotation key (`NEXT_KEY_ARN`).
+ */
+export function mockKms(options: { withNextKey?: boolean } = {}): MockKms {
+  const client = new KMSClient({ region: 'eu-west-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+  const stub = mockClient(client);
+  const keys = new Map<string, MockKey>();
+  const failures: Record<KmsOperation, Error[]> = { Sign: [], GetPublicKey: [] };
+
+  const keyFor = (keyId: string | undefined): MockKey => {
+    const key = keyId === undefined ? undefined : keys.get(keyId);
+    if (!key) {
+      throw new KMSServiceException({ name: 'NotFoundException', $fault: 'client', $metadata: { httpStatusCode: 400 }, message: `Key '${keyId}' does not exist` });
+    }
+    return key;
+  };
+
+  stub.on(GetPublicKeyCommand).callsFake(async (input: GetPublicKeyCommandInput): Promise<GetPublicKeyCommandOutput> => {
+    const failure = failures.GetPublicKey.shift();
+    if (failure) throw failure;
+    const key = keyFor(input.KeyId);
+    return {
+      $metadata: { httpStatusCode: 200 },
+      KeyId: input.KeyId,
+      PublicKey: new Uint8Array(key.publicKeyDer ?? key.pair.spkiDer),
+      KeySpec: key.keySpec,
+      KeyUsage: 'SIGN_VERIFY',
+      SigningAlgorithms: key.keySpec.startsWith('RSA_')
+        ? ['RSASSA_PKCS1_V1_5_SHA_256', 'RSASSA_PKCS1_V1_5_SHA_384', 'RSASSA_PSS_SHA_256']
+        : ['ECDSA_SHA_256'],
+    };
+  });
+
+  stub.on(SignCommand).callsFake(async (input: SignCommandInput): Promise<SignCommandOutput> => {
+    const failure = failures.Sign.shift();
+    if (failure) throw failure;
+    const key = keyFor(input.KeyId);
+    const message = input.Message;
+    if (input.MessageType !== 'DIGEST' || input.SigningAlgorithm !== 'RSASSA_PKCS1_V1_5_SHA_256' || !message || message.length !== 32) {
+      throw new KMSServiceException({
+        name: 'ValidationException',
+        $fault: 'client',
+        $metadata: { httpStatusCode: 400 },
+        message: `mock KMS expects a 32-byte DIGEST with RSASSA_PKCS1_V1_5_SHA_256, received ${input.MessageType} ${input.SigningAlgorithm} (${message?.length} bytes)`,
+      });
+    }
+    const signature = privateEncrypt(
+      { key: key.pair.privateKey, padding: constants.RSA_PKCS1_PADDING },
+      Buffer.concat([SHA256_DIGEST_INFO_PREFIX, Buffer.from(message)]),
+    );
+    return { $metadata: { httpStatusCode: 200 }, KeyId: input.KeyId, Signature: new Uint8Array(signature), SigningAlgorithm: input.SigningAlgorithm };
+  });
+
+  const addKey = (keyId: string, key: Partial<MockKey> = {}): RsaKeyPair => {
+    const pair = key.pair ?? rsaKeyPair(keyId);
+    keys.set(keyId, { pair, keySpec: key.keySpec ?? 'RSA_2048', ...(key.publicKeyDer ? { publicKeyDer: key.publicKeyDer } : {}) });
+    return pair;
+  };
+  addKey(ACTIVE_KEY_ARN);
+  if (options.withNextKey) addKey(NEXT_KEY_ARN);
+
+  return {
+    client,
+    stub,
+    addKey,
+    keyPair: (keyId) => keyFor(keyId).pair,
+    failNext: (operation, error) => void failures[operation].push(error),
+    signInputs: () => stub.commandCalls(SignCommand).map((call) => call.args[0].input),
+    getPublicKeyInputs: () => stub.commandCalls(GetPublicKeyCommand).map((call) => call.args[0].input),
+  };
+}
