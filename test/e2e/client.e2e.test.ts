@@ -1,0 +1,151 @@
+/**
+ * The client against the real local runtime with `localCredentials`: every /token call is checked for a
+ * SigV4 signature made with those keys, as API Gateway's IAM authorization checks it.
+ */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fetchBrokerToken } from '../../client/broker-client';
+import { BrokerCredential } from '../../client/broker-credential';
+import { EXIT } from '../../client/cli';
+import { signRequest } from '../../client/sign-request';
+import { startEntraEmulator, type EntraEmulator } from '../../local/entra-emulator';
+import { brokerLogLines, repoRoot, reservePort, startBroker, type BrokerProcess } from '../support/broker-process';
+
+const run = promisify(execFile);
+const TENANT = '11111111-1111-1111-1111-111111111111';
+const CLIENT = '22222222-2222-2222-2222-222222222222';
+const GRAPH = 'https://graph.microsoft.com/.default';
+const REGION = 'eu-west-1';
+const credentials = { accessKeyId: 'AKIDLOCALTEST000001', secretAccessKey: 'local-test-secret-key-0123456789abcdefghij' };
+
+let entra: EntraEmulator;
+let broker: BrokerProcess;
+const servedTokens: string[] = [];
+
+beforeAll(async () => {
+  const port = await reservePort();
+  entra = await startEntraEmulator({
+    apps: [{ tenantId: TENANT, clientId: CLIENT, federatedCredentials: [{ issuer: `http://127.0.0.1:${port}`, subject: 'aws-token-broker', audiences: ['api://AzureADTokenExchange'] }] }],
+  });
+  broker = await startBroker(
+    {
+      tenantId: TENANT,
+      clientId: CLIENT,
+      scopes: { graph: GRAPH, storage: 'https://storage.azure.com/.default' },
+      authorityHost: entra.url,
+      region: REGION,
+      localCredentials: credentials,
+    },
+    port,
+  );
+});
+
+afterAll(async () => {
+  await broker?.stop();
+  await entra?.close();
+});
+
+const signedHeaders = (path: string, now = Date.now(), creds = credentials) =>
+  signRequest({ method: 'GET', url: new URL(`${broker.url}${path}`), region: REGION, service: 'execute-api', credentials: creds, now });
+
+describe('SigV4 on the local runtime', () => {
+  it('serves a token to a request signed with the configured credentials', async () => {
+    const token = await fetchBrokerToken({ url: broker.url, alias: 'graph', region: REGION, credentials, identify: false });
+    servedTokens.push(token.accessToken);
+    expect(token).toMatchObject({ tokenType: 'Bearer', scope: GRAPH });
+    expect(token.expiresIn).toBeGreaterThan(3000);
+  });
+
+  it('answers 403 {"message":"Forbidden"} to a wrong secret, and the client says forbidden', async () => {
+    const wrong = { ...credentials, secretAccessKey: 'not-the-secret' };
+    await expect(fetchBrokerToken({ url: broker.url, alias: 'graph', region: REGION, credentials: wrong, identify: false })).rejects.toMatchObject({
+      code: 'forbidden',
+      message: expect.stringContaining('/token/graph'),
+    });
+    const response = await fetch(`${broker.url}/token/graph`, { headers: await signedHeaders('/token/graph', Date.now(), wrong) });
+    expect(response.status).toBe(403);
+    expect(await response.json()).toEqual({ message: 'Forbidden' });
+  });
+
+  it('refuses a valid signature replayed on another path', async () => {
+    const headers = await signedHeaders('/token/graph');
+    expect((await fetch(`${broker.url}/token/graph`, { headers })).status).toBe(200);
+    expect((await fetch(`${broker.url}/token/storage`, { headers })).status).toBe(403);
+  });
+
+  it('refuses a signature dated more than 5 minutes ago', async () => {
+    const headers = await signedHeaders('/token/graph', Date.now() - 6 * 60_000);
+    expect((await fetch(`${broker.url}/token/graph`, { headers })).status).toBe(403);
+  });
+
+  it('refuses an unsigned request but keeps discovery and JWKS public', async () => {
+    expect((await fetch(`${broker.url}/token/graph`)).status).toBe(403);
+    expect((await fetch(`${broker.url}/.well-known/openid-configuration`)).status).toBe(200);
+    expect((await fetch(`${broker.url}/jwks`)).status).toBe(200);
+  });
+});
+
+describe('BrokerCredential on the local runtime', () => {
+  it('caches, and shares one request among concurrent callers', async () => {
+    let requests = 0;
+    const countingFetch = (input: string, init?: RequestInit) => (requests++, fetch(input, init));
+    const credential = new BrokerCredential({ url: broker.url, scopes: { [GRAPH]: 'graph' }, region: REGION, credentials, fetch: countingFetch, identify: false });
+
+    const concurrent = await Promise.all(Array.from({ length: 10 }, () => credential.getToken(GRAPH)));
+    const later = await credential.getToken(GRAPH);
+
+    expect(requests).toBe(1);
+    expect(new Set([...concurrent, later].map((t) => t.token)).size).toBe(1);
+    expect(later.expiresOnTimestamp).toBeGreaterThan(Date.now() + 3000_000);
+    servedTokens.push(later.token);
+  });
+});
+
+describe('broker-token CLI on the local runtime', () => {
+  const cli = (args: string[], secret = credentials.secretAccessKey) =>
+    run(process.execPath, ['client/broker-token.mjs', ...args], {
+      cwd: repoRoot,
+      env: {
+        PATH: process.env.PATH,
+        AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: secret,
+        AWS_REGION: REGION,
+        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      },
+    }).then(
+      ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
+      (error: { code: number; stdout: string; stderr: string }) => ({ code: error.code, stdout: error.stdout, stderr: error.stderr }),
+    );
+
+  it('prints the bare token, signed with the default credential chain', async () => {
+    const { code, stdout, stderr } = await cli(['graph', '--url', broker.url]);
+    expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
+    expect(stdout).toMatch(/^eyJ[\w-]+\.[\w-]+\.[\w-]+\n$/);
+    servedTokens.push(stdout.trim());
+  });
+
+  it('exits 4 when IAM (here: the SigV4 check) refuses, without printing a token', async () => {
+    const { code, stdout, stderr } = await cli(['graph', '--url', broker.url], 'wrong-secret');
+    expect(code).toBe(EXIT.forbidden);
+    expect(stdout).toBe('');
+    expect(stderr).toMatch(/^broker-token: .*forbidden|Forbidden|403/i);
+  });
+
+  it('exits 3 for an alias the broker does not serve', async () => {
+    const { code, stderr } = await cli(['keyvault', '--url', broker.url]);
+    expect(code).toBe(EXIT.unknownAlias);
+    expect(stderr).toContain('keyvault');
+  });
+});
+
+describe('secrets', () => {
+  it('keeps tokens, signatures and the secret key out of the broker log', () => {
+    const log = brokerLogLines.join('\n');
+    expect(servedTokens.length).toBeGreaterThanOrEqual(3);
+    for (const token of servedTokens) expect(log).not.toContain(token);
+    expect(log).not.toContain(credentials.secretAccessKey);
+    expect(log).not.toMatch(/Signature=[0-9a-f]{64}/);
+    expect(log).not.toMatch(/AWS4-HMAC-SHA256/);
+  });
+});
