@@ -31,6 +31,8 @@ export interface EntraClientDeps {
   readonly random?: () => number;
   /** @default ENTRA_RETRY_POLICY */
   readonly policy?: RetryPolicy;
+  /** Absolute time (ms) by which to give up, whatever the policy's budget; the request's own deadline. */
+  readonly deadline?: number;
 }
 
 /** Statuses worth another try: throttling and server-side failures. Other 4xx cannot succeed by repeating. */

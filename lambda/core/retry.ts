@@ -14,6 +14,8 @@ export interface RetryPolicy {
 
 export interface RetryDeps {
   readonly clock: Clock;
+  /** An absolute end (ms since the epoch) that overrides the budget when sooner: the caller's own time limit. */
+  readonly deadline?: number;
   readonly sleep: (ms: number) => Promise<void>;
   /** Uniform in [0, 1). @default Math.random */
   readonly random?: () => number;
@@ -55,7 +57,7 @@ export async function withRetries<T>(
 ): Promise<T> {
   const random = deps.random ?? Math.random;
   const started = deps.clock();
-  const deadline = started + policy.budgetMs;
+  const deadline = Math.min(started + policy.budgetMs, deps.deadline ?? Number.POSITIVE_INFINITY);
   for (let attemptNumber = 1; ; attemptNumber++) {
     const timeoutMs = Math.max(1, Math.min(policy.attemptTimeoutMs, deadline - deps.clock()));
     const outcome = await attempt(attemptNumber, timeoutMs);

@@ -52,13 +52,14 @@ export class TokenService {
 
   /**
    * A token for the alias with more than the refresh margin left.
+   * @param deadline ms since the epoch by which an exchange must have given up (the Lambda's remaining time)
    * @throws UnknownScopeError (404) for an alias that is not configured
    * @throws EntraRejectedError (502) or UpstreamUnavailableError (503) from the exchange
    */
-  async getToken(alias: string): Promise<{ body: TokenResponseBody; outcome: CacheOutcome }> {
+  async getToken(alias: string, deadline?: number): Promise<{ body: TokenResponseBody; outcome: CacheOutcome }> {
     const scope = this.scopeFor(alias);
     if (!scope) throw new UnknownScopeError(alias, this.aliases);
-    const { token, outcome } = await this.deps.cache.get(this.cacheKeys.get(alias)!, () => this.exchange(scope));
+    const { token, outcome } = await this.deps.cache.get(this.cacheKeys.get(alias)!, () => this.exchange(scope, deadline));
     const now = Math.floor(this.deps.clock() / 1000);
     return {
       outcome,
@@ -72,7 +73,7 @@ export class TokenService {
     };
   }
 
-  private async exchange(scope: ScopeConfig) {
+  private async exchange(scope: ScopeConfig, deadline: number | undefined) {
     const { config, issuer, signer, clock } = this.deps;
     const presented: PresentedIdentity = {
       alias: scope.alias,
@@ -87,6 +88,6 @@ export class TokenService {
       { issuer, subject: config.subject, audience: config.audience, lifetimeSeconds: config.assertionLifetimeSeconds },
       { signer, clock },
     );
-    return requestEntraToken({ authorityHost: config.authorityHost, presented, clientAssertion }, { ...this.deps.entra, clock });
+    return requestEntraToken({ authorityHost: config.authorityHost, presented, clientAssertion }, { ...this.deps.entra, clock, deadline });
   }
 }

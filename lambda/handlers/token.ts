@@ -1,10 +1,13 @@
 import middy from '@middy/core';
-import type { APIGatewayProxyEventV2WithIAMAuthorizer, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import type { APIGatewayProxyEventV2WithIAMAuthorizer, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { isCallerAllowed, type AllowedCallers } from '../core/caller-restriction';
 import { ForbiddenCallerError } from '../core/errors';
 import type { Clock, Logger } from '../core/ports';
 import type { TokenResponseBody, TokenService } from '../core/token-service';
 import { errorResponder } from './error-responder';
+
+/** Time kept back from the function's timeout to answer with the broker's own 503 rather than time out. */
+export const RESPONSE_RESERVE_MS = 1000;
 
 export interface TokenHandlerDeps {
   readonly service: TokenService;
@@ -44,12 +47,14 @@ function serializedBodies() {
  */
 export function createTokenHandler(deps: TokenHandlerDeps) {
   const serialize = serializedBodies();
-  return middy<APIGatewayProxyEventV2WithIAMAuthorizer, APIGatewayProxyStructuredResultV2>(async (event: APIGatewayProxyEventV2WithIAMAuthorizer) => {
+  return middy<APIGatewayProxyEventV2WithIAMAuthorizer, APIGatewayProxyStructuredResultV2>(async (event: APIGatewayProxyEventV2WithIAMAuthorizer, context: Context) => {
     const started = deps.clock();
     const alias = aliasOf(event);
     const caller = event.requestContext.authorizer?.iam;
     if (!isCallerAllowed(caller, deps.allowedCallers)) throw new ForbiddenCallerError();
-    const { body, outcome } = await deps.service.getToken(alias);
+    // KMS, DynamoDB and a lease wait may already have used part of the time: Entra's retries get what is left.
+    const deadline = started + context.getRemainingTimeInMillis() - RESPONSE_RESERVE_MS;
+    const { body, outcome } = await deps.service.getToken(alias, deadline);
     deps.logger[outcome === 'exchange' ? 'info' : 'debug']('token served', {
       alias,
       cache: outcome,

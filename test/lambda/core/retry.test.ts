@@ -81,6 +81,25 @@ describe('withRetries', () => {
     // 3000 | wait 100 | 3000 | wait 200 | the remaining 700
     expect(timeouts).toStrictEqual([3000, 3000, 700]);
   });
+
+  it('ends at the caller\'s deadline when it comes before the budget', async () => {
+    const { deps, time } = fakeTime();
+    const timeouts: number[] = [];
+    const deadline = time.now + 4000; // e.g. the Lambda's remaining time after KMS and DynamoDB
+    await expect(
+      withRetries(
+        async (_n, timeoutMs) => {
+          timeouts.push(timeoutMs);
+          time.now += timeoutMs;
+          return failing(true);
+        },
+        { ...policy, maxAttempts: 10, budgetMs: 7000 },
+        { ...deps, deadline },
+      ),
+    ).rejects.toBeInstanceOf(RetryBudgetExhausted);
+    expect(timeouts).toStrictEqual([3000, 900]);
+    expect(time.now).toBeLessThanOrEqual(deadline);
+  });
 });
 
 describe('parseRetryAfterMs', () => {
