@@ -1,0 +1,87 @@
+/**
+ * KMS faults as the caller of `GET /token/{alias}` sees them. KMS has no emulator here: the mock answers
+ * with real RSA signatures, and fails on demand the way the SDK does.
+ */
+import { describe, expect, it } from 'vitest';
+import { createJsonLogger } from '../../../lambda/adapters/json-logger';
+import { KmsSigner } from '../../../lambda/adapters/kms-signer';
+import { MemoryTokenStore } from '../../../lambda/adapters/memory-token-store';
+import { parseBrokerConfig } from '../../../lambda/core/config';
+import type { Fetch } from '../../../lambda/core/ports';
+import { TokenCache } from '../../../lambda/core/token-cache';
+import { TokenService } from '../../../lambda/core/token-service';
+import { createTokenHandler } from '../../../lambda/handlers/token';
+import { httpEvent, jsonBody, lambdaContext } from '../../support/http-events';
+import { ACTIVE_KEY_ARN, KMS_ERRORS, mockKms } from '../../support/kms-mock';
+
+const config = parseBrokerConfig({
+  tenantId: '72f988bf-86f1-41af-91ab-2d7cd011db47',
+  clientId: '11111111-2222-4333-8444-555555555555',
+  scopes: { graph: 'https://graph.microsoft.com/.default' },
+});
+
+function brokerOnKms() {
+  const kms = mockKms();
+  let exchanges = 0;
+  const fetch: Fetch = async () => {
+    exchanges++;
+    return new Response(JSON.stringify({ token_type: 'Bearer', expires_in: 3599, access_token: `header.payload${exchanges}.signature` }), { status: 200 });
+  };
+  const logLines: string[] = [];
+  const logger = createJsonLogger({ write: (line) => logLines.push(line) });
+  const clock = () => Date.now();
+  const service = new TokenService({
+    config,
+    issuer: 'https://abc123.execute-api.eu-west-1.amazonaws.com',
+    signer: new KmsSigner(kms.client, ACTIVE_KEY_ARN),
+    cache: new TokenCache({ store: new MemoryTokenStore(), clock, logger, refreshMarginSeconds: config.refreshMarginSeconds }),
+    clock,
+    entra: { fetch, sleep: async () => undefined },
+  });
+  const handler = createTokenHandler({ service, logger, clock });
+  return { kms, get: () => handler(httpEvent({ routeKey: 'GET /token/graph' }), lambdaContext()), exchanges: () => exchanges, logLines };
+}
+
+describe('KMS faults', () => {
+  it('KMS throttling → 503 upstream_unavailable (kms); nothing cached; the next request signs and succeeds', async () => {
+    const { kms, get, exchanges } = brokerOnKms();
+    kms.failNext('Sign', KMS_ERRORS.throttling());
+
+    const throttled = await get();
+    expect(throttled.statusCode).toBe(503);
+    expect(jsonBody(throttled)).toEqual({
+      error: 'upstream_unavailable',
+      upstream: 'kms',
+      message: 'AWS KMS Sign is unavailable or throttling (ThrottlingException). Retry later.',
+    });
+    expect(exchanges()).toBe(0);
+
+    const recovered = await get();
+    expect(recovered.statusCode).toBe(200);
+    expect(exchanges()).toBe(1);
+  });
+
+  it('KMS access denied → 500 internal naming the refusal and what to check, without the ARN or SDK text', async () => {
+    const { kms, get, logLines } = brokerOnKms();
+    kms.failNext('Sign', KMS_ERRORS.accessDenied());
+
+    const denied = await get();
+    expect(denied.statusCode).toBe(500);
+    expect(jsonBody(denied)).toEqual({
+      error: 'internal',
+      message: "AWS KMS refused Sign with the broker's key (AccessDeniedException): check the key's state, its key policy and the function's role.",
+    });
+    expect(denied.body).not.toMatch(/arn:aws|not authorized/);
+    // Operators get the SDK's own words in the log, where the ARN belongs.
+    expect(logLines.join('\n')).toMatch(/AccessDeniedException: User: arn:aws:sts::/);
+  });
+
+  it('KMS unreachable for the public key (cold container) → 503; the kid is fetched again next time', async () => {
+    const { kms, get } = brokerOnKms();
+    kms.failNext('GetPublicKey', KMS_ERRORS.internal());
+
+    expect((await get()).statusCode).toBe(503);
+    expect((await get()).statusCode).toBe(200);
+    expect(kms.getPublicKeyInputs()).toHaveLength(2);
+  });
+});
