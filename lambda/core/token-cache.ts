@@ -32,9 +32,16 @@ export interface TokenCacheOptions {
   readonly pollIntervalMs?: number;
   /** After a store failure, skip the store for this long. @default 5000 */
   readonly storeBackoffMs?: number;
+  /** Receives a count for each rare event (exchange, stale serve, lease wait, store failure), e.g. for CloudWatch. @default - none */
+  readonly metrics?: CacheMetrics;
   /** Identifies this container as a lease holder. @default a random UUID */
   readonly holderId?: string;
   readonly sleep?: (ms: number) => Promise<void>;
+}
+
+/** Counts the events worth an alarm. Hits are not reported: they are the common case and must stay free. */
+export interface CacheMetrics {
+  count(event: 'exchanges' | 'staleServed' | 'leaseWaits' | 'storeFailures'): void;
 }
 
 /** Where a served token came from; counted, logged, and used by the benchmark. */
@@ -70,7 +77,8 @@ export class TokenCache {
   private readonly l1 = new Map<string, CachedToken>();
   private readonly inFlight = new Map<string, Promise<CacheResult>>();
   private storeUnavailableUntil = 0;
-  private readonly opts: Required<TokenCacheOptions>;
+  private readonly opts: Required<Omit<TokenCacheOptions, 'metrics'>>;
+  private readonly metrics: CacheMetrics | undefined;
 
   constructor(options: TokenCacheOptions) {
     this.opts = {
@@ -83,6 +91,12 @@ export class TokenCache {
       sleep: defaultSleep,
       ...options,
     };
+    this.metrics = options.metrics;
+  }
+
+  private bump(event: 'exchanges' | 'staleServed' | 'leaseWaits' | 'storeFailures'): void {
+    this.stats[event]++;
+    this.metrics?.count(event);
   }
 
   /**
@@ -146,7 +160,7 @@ export class TokenCache {
         }
         throw error;
       }
-      this.stats.exchanges++;
+      this.bump('exchanges');
       if (!this.isServable(token)) {
         this.opts.logger.warn('Entra issued a token that lives no longer than the refresh margin; serving it uncached', {
           lifetimeSeconds: this.remainingSeconds(token),
@@ -170,7 +184,7 @@ export class TokenCache {
   private async waitForOtherHolder(
     key: string,
   ): Promise<{ kind: 'token'; token: CachedToken } | { kind: 'lease'; lease: 'acquired' | 'store-down' }> {
-    this.stats.leaseWaits++;
+    this.bump('leaseWaits');
     const deadline = this.opts.clock() + this.opts.leaseWaitMs;
     while (this.opts.clock() < deadline) {
       await this.opts.sleep(this.opts.pollIntervalMs);
@@ -193,7 +207,7 @@ export class TokenCache {
   }
 
   private stale(token: CachedToken): CacheResult {
-    this.stats.staleServed++;
+    this.bump('staleServed');
     return { token, outcome: 'stale' };
   }
 
@@ -220,7 +234,7 @@ export class TokenCache {
   }
 
   private storeFailed(operation: string, error: unknown): void {
-    this.stats.storeFailures++;
+    this.bump('storeFailures');
     this.storeUnavailableUntil = this.opts.clock() + this.opts.storeBackoffMs;
     this.opts.logger.warn('token cache store unavailable; serving from memory and exchanging directly', {
       operation,

@@ -1,6 +1,7 @@
 // Lambda entry for GET /token/{alias}. Clients, key id and L1 cache live as long as the container.
 import { createDynamoDbClient, createKmsClient } from '../adapters/aws-clients';
 import { DynamoDbTokenStore } from '../adapters/dynamodb-token-store';
+import { createEmfMetrics } from '../adapters/emf-metrics';
 import { createJsonLogger, parseLogLevel } from '../adapters/json-logger';
 import { KmsSigner } from '../adapters/kms-signer';
 import { parseAllowedCallers } from '../core/caller-restriction';
@@ -19,6 +20,7 @@ const cache = new TokenCache({
   store: new DynamoDbTokenStore(createDynamoDbClient(), requireEnv('BROKER_TABLE_NAME')),
   clock: systemClock,
   logger,
+  metrics: createEmfMetrics(),
   refreshMarginSeconds: config.refreshMarginSeconds,
 });
 

@@ -246,6 +246,23 @@ describe('TokenCache', () => {
     expect(await healthy.get('other')).toMatchObject({ accessToken: 'b-3600' });
   });
 
+  it('reports exchanges and store failures to metrics, and nothing for hits', async () => {
+    const time = manualTime();
+    const events: string[] = [];
+    const down: TokenStore = {
+      get: async () => Promise.reject(new Error('down')),
+      put: async () => Promise.reject(new Error('down')),
+      tryAcquireLease: async () => Promise.reject(new Error('down')),
+      releaseLease: async () => Promise.reject(new Error('down')),
+    };
+    const { cache } = makeCache(time, down, { metrics: { count: (event) => void events.push(event) } });
+
+    await cache.get('k', async () => tokenExpiringIn(3600, time.clock()));
+    await cache.get('k', async () => tokenExpiringIn(3600, time.clock()));
+
+    expect(events).toEqual(['storeFailures', 'exchanges']);
+  });
+
   it('replaces an item in the store that is no longer servable', async () => {
     const time = manualTime();
     const store = new MemoryTokenStore({ clock: time.clock });
