@@ -26,10 +26,10 @@ function optionalUrl(field: string, value: unknown, problems: string[], loopback
     if (typeof value !== 'string') throw new TypeError();
     const url = new URL(value);
     const httpOk = url.protocol === 'https:' || (url.protocol === 'http:' && (!loopbackOnlyHttp || isLoopbackHost(url.hostname)));
-    if (!httpOk || url.search || url.hash) throw new TypeError();
+    if (!httpOk || url.search || url.hash || url.username || url.password) throw new TypeError();
     return value.replace(/\/+$/, '');
   } catch {
-    problems.push(`${field}: expected an ${loopbackOnlyHttp ? 'https:// (or loopback http://)' : 'http(s)://'} URL with no query, received ${describeValue(value)}`);
+    problems.push(`${field}: expected an ${loopbackOnlyHttp ? 'https:// (or loopback http://)' : 'http(s)://'} URL with no query or credentials, received ${describeValue(value)}`);
     return undefined;
   }
 }

@@ -118,6 +118,9 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     logger.warn('localCredentials is not set: /token/* answers anyone on this machine without a SigV4 signature');
   }
 
+  // A configured issuer is checked before the port opens, so a bad one cannot leave a half-started server.
+  const configuredIssuer = config.issuer === undefined ? undefined : normaliseIssuer(config.issuer);
+
   const server = createServer();
   const port = options.port ?? DEFAULT_PORT;
   await new Promise<void>((resolve, reject) => {
@@ -125,7 +128,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     server.listen(port, '127.0.0.1', () => resolve());
   });
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const issuer = normaliseIssuer(config.issuer ?? url);
+  const issuer = configuredIssuer ?? url;
 
   const cacheOptions: TokenCacheOptions = { store, clock, logger, refreshMarginSeconds: config.broker.refreshMarginSeconds, ...options.cacheOptions };
   const cache = options.createCache ? options.createCache(cacheOptions) : new TokenCache(cacheOptions);
@@ -179,7 +182,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       else response.destroy();
     });
   });
-  server.on('clientError', (_error, socket) => socket.destroy());
+  // No 'clientError' listener: Node then answers what it cannot parse itself (400, or 431 for a head over 16 KB).
 
   return {
     url,
