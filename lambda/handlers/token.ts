@@ -42,19 +42,26 @@ function serializedBodies() {
 
 /**
  * `GET /token/{alias}`: IAM-authorized; answers an Entra access token, never cached by intermediaries.
- * Exchanges are logged at info; cache hits at debug, since API Gateway's access log already records every
- * request with the caller's ARN.
+ * Exchanges are logged at info, L2 hits at debug; memory hits not at all, as API Gateway's access log
+ * already records every request with the caller's ARN, and a hit should cost next to nothing.
  */
 export function createTokenHandler(deps: TokenHandlerDeps) {
   const serialize = serializedBodies();
+  const respond = (alias: string, body: TokenResponseBody): APIGatewayProxyStructuredResultV2 => ({
+    statusCode: 200,
+    headers: { 'content-type': 'application/json', 'cache-control': 'no-store' },
+    body: serialize(alias, body),
+  });
   return middy<APIGatewayProxyEventV2WithIAMAuthorizer, APIGatewayProxyStructuredResultV2>(async (event: APIGatewayProxyEventV2WithIAMAuthorizer, context: Context) => {
-    const started = deps.clock();
     const alias = aliasOf(event);
     const caller = event.requestContext.authorizer?.iam;
     if (!isCallerAllowed(caller, deps.allowedCallers)) throw new ForbiddenCallerError();
-    // KMS, DynamoDB and a lease wait may already have used part of the time: Entra's retries get what is left.
-    const deadline = started + context.getRemainingTimeInMillis() - RESPONSE_RESERVE_MS;
-    const { body, outcome } = await deps.service.getToken(alias, deadline);
+    const hit = deps.service.cached(alias);
+    if (hit) return respond(alias, hit.body);
+
+    const started = deps.clock();
+    // KMS, DynamoDB and a lease wait may use part of the time: Entra's retries get what is left.
+    const { body, outcome } = await deps.service.getToken(alias, started + context.getRemainingTimeInMillis() - RESPONSE_RESERVE_MS);
     deps.logger[outcome === 'exchange' ? 'info' : 'debug']('token served', {
       alias,
       cache: outcome,
@@ -62,10 +69,6 @@ export function createTokenHandler(deps: TokenHandlerDeps) {
       caller: caller?.userArn || undefined,
       durationMs: deps.clock() - started,
     });
-    return {
-      statusCode: 200,
-      headers: { 'content-type': 'application/json', 'cache-control': 'no-store' },
-      body: serialize(alias, body),
-    };
+    return respond(alias, body);
   }).use(errorResponder(deps.logger));
 }

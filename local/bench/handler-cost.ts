@@ -68,31 +68,38 @@ function tokenHandler(store: TokenStore) {
   return { handler: createTokenHandler({ service, logger, clock: systemClock }), cache };
 }
 
-async function measure(
-  name: string,
-  invoke: () => Promise<unknown>,
-  iterations: number,
-  between: () => void = () => undefined,
-): Promise<CostFigures> {
-  for (let i = 0; i < Math.min(2000, iterations); i++) {
-    between();
-    await invoke();
+interface Variant {
+  readonly name: string;
+  readonly invoke: () => Promise<unknown>;
+  /** Runs before each invocation, outside the timed part. */
+  readonly before?: () => void;
+}
+
+/**
+ * Times each variant per invocation, interleaving them (a, b, c, a, b, c, …) so that JIT and GC state,
+ * CPU frequency and other load fall on all of them alike.
+ */
+async function measureInterleaved(variants: readonly Variant[], iterations: number): Promise<CostFigures[]> {
+  const samples = variants.map(() => new Float64Array(iterations));
+  for (let i = -Math.min(2000, iterations); i < iterations; i++) {
+    for (const [v, variant] of variants.entries()) {
+      variant.before?.();
+      const t0 = process.hrtime.bigint();
+      await variant.invoke();
+      const us = Number(process.hrtime.bigint() - t0) / 1000;
+      if (i >= 0) samples[v]![i] = us; // negative i: warm-up
+    }
   }
-  const samples = new Float64Array(iterations);
-  for (let i = 0; i < iterations; i++) {
-    between();
-    const t0 = process.hrtime.bigint();
-    await invoke();
-    samples[i] = Number(process.hrtime.bigint() - t0) / 1000;
-  }
-  const sorted = Array.from(samples).sort((a, b) => a - b);
-  return { name, medianUs: percentile(sorted, 50), p99Us: percentile(sorted, 99) };
+  return variants.map((variant, v) => {
+    const sorted = Array.from(samples[v]!).sort((a, b) => a - b);
+    return { name: variant.name, medianUs: percentile(sorted, 50), p99Us: percentile(sorted, 99) };
+  });
 }
 
 /** Measures empty, L1 hit and L2 hit (against DynamoDB Local at `dynamodbEndpoint`). */
 export async function measureHandlerCost(dynamodbEndpoint: string, iterations: number): Promise<CostFigures[]> {
   const context: Context = localContext('bench', 15_000);
-  const empty = middy(async () => ({ statusCode: 200, headers: { 'content-type': 'application/json', 'cache-control': 'no-store' }, body: '{}' }));
+  const emptyHandler = middy(async () => ({ statusCode: 200, headers: { 'content-type': 'application/json', 'cache-control': 'no-store' }, body: '{}' }));
   const l1 = tokenHandler(new MemoryTokenStore());
   await l1.handler(event, context);
 
@@ -101,12 +108,19 @@ export async function measureHandlerCost(dynamodbEndpoint: string, iterations: n
   const l2 = tokenHandler(new DynamoDbTokenStore(client, 'bench-handler-cost'));
   await l2.handler(event, context);
 
-  const results = [
-    await measure('empty middy handler', () => empty(event, context), iterations),
-    await measure('token handler, L1 hit', () => l1.handler(event, context), iterations),
-    // One GetItem per request: L1 is emptied before each call, outside the timed part.
-    await measure('token handler, L2 hit (DynamoDB Local)', () => l2.handler(event, context), Math.min(iterations, 2000), () => l2.cache.clearMemory()),
-  ];
+  const [empty, l1Hit] = await measureInterleaved(
+    [
+      { name: 'empty middy handler', invoke: () => emptyHandler(event, context) },
+      { name: 'token handler, L1 hit', invoke: () => l1.handler(event, context) },
+    ],
+    iterations,
+  );
+  // One GetItem per request: L1 is emptied before each call, outside the timed part.
+  const [l2Hit] = await measureInterleaved(
+    [{ name: 'token handler, L2 hit (DynamoDB Local)', invoke: () => l2.handler(event, context), before: () => l2.cache.clearMemory() }],
+    Math.min(iterations, 2000),
+  );
+  const results = [empty!, l1Hit!, l2Hit!];
   client.destroy();
   return results;
 }

@@ -92,6 +92,17 @@ describe('TokenCache', () => {
     expect(exchanges).toBe(1);
   });
 
+  it('peek answers a fresh memory hit synchronously, and nothing once the token enters its refresh window', async () => {
+    const time = manualTime();
+    const { cache } = makeCache(time, new MemoryTokenStore({ clock: time.clock }));
+    expect(cache.peek('k')).toBeUndefined();
+    await cache.get('k', async () => tokenExpiringIn(3600, time.clock()));
+
+    expect(cache.peek('k')).toMatchObject({ outcome: 'l1', token: { accessToken: 'token-3600' } });
+    time.advance((3600 - MARGIN - AHEAD) * 1000);
+    expect(cache.peek('k')).toBeUndefined();
+  });
+
   it('serves an L2 hit with one read when another container cached the token', async () => {
     const time = manualTime();
     const shared = new MemoryTokenStore({ clock: time.clock });
