@@ -13,10 +13,11 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { NagSuppressions } from 'cdk-nag';
 import { Construct } from 'constructs';
 import { ConfigError, describeValue, runtimeConfigJson, type BrokerConfig } from '../lambda/core/config';
+import { KMS_SIGNING_ALGORITHM, TOKEN_TABLE_TTL_ATTRIBUTE } from '../lambda/adapters/aws-names';
 import { BUNDLE_AWS_SDK, LAMBDA_ESBUILD_OPTIONS } from './lambda-bundling';
 
 /** The only algorithm the broker signs with (RS256); the key policy and the token function's grant both pin it. */
-export const SIGNING_ALGORITHM = 'RSASSA_PKCS1_V1_5_SHA_256';
+export const SIGNING_ALGORITHM = KMS_SIGNING_ALGORITHM;
 
 /**
  * The token function's timeout: longer than the core's ~10 s budget of bounded retries (Entra, KMS,
@@ -265,7 +266,7 @@ export class TokenBroker extends Construct {
   private createTable(): dynamodb.Table {
     const table = new dynamodb.Table(this, 'TokenCache', {
       partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
-      timeToLiveAttribute: 'ttl',
+      timeToLiveAttribute: TOKEN_TABLE_TTL_ATTRIBUTE,
       billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
       encryption: dynamodb.TableEncryption.AWS_MANAGED,
       // A cache: every item is re-fetchable from Entra and expires within ~90 minutes, so there is

@@ -13,8 +13,9 @@ import {
 import { dynamoDbUnavailable } from '../lambda/adapters/dynamodb-token-store';
 import { UpstreamUnavailableError } from '../lambda/core/errors';
 
-/** The attribute DynamoDB's TTL reads (see DynamoDbTokenStore). */
-export const TOKEN_TABLE_TTL_ATTRIBUTE = 'ttl';
+import { TOKEN_TABLE_TTL_ATTRIBUTE } from '../lambda/adapters/aws-names';
+
+export { TOKEN_TABLE_TTL_ATTRIBUTE };
 
 export interface EnsureTokenTableOptions {
   /** How long to wait for the table to become ACTIVE; default 60 s (real DynamoDB takes seconds). */

@@ -20,6 +20,7 @@ import {
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
 import { InternalError, UpstreamUnavailableError } from '../core/errors';
+import { TOKEN_TABLE_TTL_ATTRIBUTE } from './aws-names';
 import { systemClock, type CachedToken, type Clock, type TokenStore } from '../core/ports';
 
 export interface DynamoDbTokenStoreOptions {
@@ -75,7 +76,7 @@ export class DynamoDbTokenStore implements TokenStore {
             accessToken: { S: token.accessToken },
             expiresOn: { N: expiresOn },
             scope: { S: token.scope },
-            ttl: { N: expiresOn },
+            [TOKEN_TABLE_TTL_ATTRIBUTE]: { N: expiresOn },
           },
         }),
       );
@@ -99,7 +100,7 @@ export class DynamoDbTokenStore implements TokenStore {
             pk: { S: leasePk(key) },
             holder: { S: holder },
             leaseExpiresAt: { N: String(expiresAtMs) },
-            ttl: { N: String(Math.ceil(expiresAtMs / 1000) + LEASE_TTL_SLACK_SECONDS) },
+            [TOKEN_TABLE_TTL_ATTRIBUTE]: { N: String(Math.ceil(expiresAtMs / 1000) + LEASE_TTL_SLACK_SECONDS) },
           },
           ConditionExpression: 'attribute_not_exists(pk) OR leaseExpiresAt < :now OR holder = :holder',
           ExpressionAttributeValues: { ':now': { N: String(this.clock()) }, ':holder': { S: holder } },
