@@ -7,7 +7,15 @@ import { stsCallerIdentity } from './caller-identity';
 import { BrokerClientError } from './errors';
 import type { BrokerClientErrorDetails } from './errors';
 import type { CredentialsSource, Env } from './sign-request';
-import { defaultCredentialsProvider, parseBaseUrl, parseExecuteApiHost, resolveCredentials, resolveRegion, signRequest, tokenUrl } from './sign-request';
+import {
+  defaultCredentialsProvider,
+  parseBaseUrl,
+  parseExecuteApiHost,
+  resolveCredentials,
+  resolveRegion,
+  signRequest,
+  tokenUrl,
+} from './sign-request';
 
 export type { Fetch } from './caller-identity';
 
@@ -65,13 +73,20 @@ export async function fetchBrokerToken(options: FetchBrokerTokenOptions): Promis
 
   signal?.throwIfAborted();
   const credentials = await resolveCredentials(options.credentials ?? defaultCredentialsProvider(), ctx.base);
-  const headers = await signRequest({ method: 'GET', url: target, region, service: 'execute-api', credentials, headers: { accept: 'application/json' }, now: clock() });
+  const headers = await signRequest({
+    method: 'GET',
+    url: target,
+    region,
+    service: 'execute-api',
+    credentials,
+    headers: { accept: 'application/json' },
+    now: clock(),
+  });
 
   const controller = new AbortController();
-  let timedOut = false;
+  const timeout = new Error(`no answer within ${timeoutMs} ms`);
   const timer = setTimeout(() => {
-    timedOut = true;
-    controller.abort();
+    controller.abort(timeout);
   }, timeoutMs);
   const onAbort = () => controller.abort(signal?.reason);
   signal?.addEventListener('abort', onAbort, { once: true });
@@ -83,8 +98,13 @@ export async function fetchBrokerToken(options: FetchBrokerTokenOptions): Promis
     text = await response.text();
   } catch (error) {
     if (signal?.aborted) throw signal.reason;
-    const why = timedOut ? `no answer within ${timeoutMs} ms` : describeNetworkError(error);
-    throw new BrokerClientError('broker_unreachable', `Cannot reach the broker at ${ctx.target} for alias "${alias}" (${why}). Check the URL, DNS, network path (VPC endpoint, proxy) and that the API is deployed.`, { url: ctx.base, alias }, { cause: error });
+    const why = controller.signal.reason === timeout ? timeout.message : describeNetworkError(error);
+    throw new BrokerClientError(
+      'broker_unreachable',
+      `Cannot reach the broker at ${ctx.target} for alias "${alias}" (${why}). Check the URL, DNS, network path (VPC endpoint, proxy) and that the API is deployed.`,
+      { url: ctx.base, alias },
+      { cause: error },
+    );
   } finally {
     clearTimeout(timer);
     signal?.removeEventListener('abort', onAbort);
@@ -126,7 +146,11 @@ function describeNetworkError(error: unknown): string {
 /** Strict parse of the 200 body. Never quotes the body: it holds the token. */
 function parseToken(text: string, ctx: Context): BrokerToken {
   const bad = (why: string) =>
-    new BrokerClientError('bad_response', `The broker at ${ctx.target} answered 200 for alias "${ctx.alias}" but not with a token response (${why}); is the URL the broker's base URL?`, { url: ctx.base, alias: ctx.alias, status: 200 });
+    new BrokerClientError(
+      'bad_response',
+      `The broker at ${ctx.target} answered 200 for alias "${ctx.alias}" but not with a token response (${why}); is the URL the broker's base URL?`,
+      { url: ctx.base, alias: ctx.alias, status: 200 },
+    );
   let body: unknown;
   try {
     body = JSON.parse(text);
@@ -141,7 +165,8 @@ function parseToken(text: string, ctx: Context): BrokerToken {
   if (typeof tokenType !== 'string' || tokenType.toLowerCase() !== 'bearer') throw bad('token_type is not "Bearer"');
   if (typeof expiresIn !== 'number' || !Number.isFinite(expiresIn) || expiresIn < 0) throw bad('expires_in is not a non-negative number');
   // Unix seconds; a value past 1e11 would be milliseconds, i.e. a broker bug that would make tokens look eternal.
-  if (typeof expiresOn !== 'number' || !Number.isSafeInteger(expiresOn) || expiresOn <= 0 || expiresOn >= 1e11) throw bad('expires_on is not unix seconds');
+  if (typeof expiresOn !== 'number' || !Number.isSafeInteger(expiresOn) || expiresOn <= 0 || expiresOn >= 1e11)
+    throw bad('expires_on is not unix seconds');
   if (typeof scope !== 'string' || scope.length === 0) throw bad('scope is missing or empty');
   return { accessToken, tokenType: 'Bearer', expiresIn, expiresOn, scope };
 }
@@ -214,7 +239,9 @@ function errorFromResponse(response: Response, text: string, ctx: Context): Brok
     const entraError = str(body.entra_error);
     const correlationId = str(body.correlation_id);
     const traceId = str(body.trace_id);
-    const ids = [aadsts ?? entraError, correlationId && `correlation id ${correlationId}`, traceId && `trace id ${traceId}`].filter(Boolean).join(', ');
+    const ids = [aadsts ?? entraError, correlationId && `correlation id ${correlationId}`, traceId && `trace id ${traceId}`]
+      .filter(Boolean)
+      .join(', ');
     return new BrokerClientError(
       'entra_rejected',
       `Entra ID rejected the broker's token request for alias "${ctx.alias}" at ${ctx.base}${ids ? ` (${ids})` : ''}: ${said ?? 'no details'}`,
@@ -224,7 +251,12 @@ function errorFromResponse(response: Response, text: string, ctx: Context): Brok
   if (status === 503) {
     const upstream = str(body.upstream);
     const retryHeader = Number(response.headers.get('retry-after'));
-    const retryAfterSeconds = typeof body.retry_after_seconds === 'number' ? body.retry_after_seconds : Number.isFinite(retryHeader) && retryHeader > 0 ? retryHeader : undefined;
+    const retryAfterSeconds =
+      typeof body.retry_after_seconds === 'number'
+        ? body.retry_after_seconds
+        : Number.isFinite(retryHeader) && retryHeader > 0
+          ? retryHeader
+          : undefined;
     return new BrokerClientError(
       'upstream_unavailable',
       `The broker at ${ctx.base} could not get a token for alias "${ctx.alias}" right now${upstream ? ` (${upstream} unavailable)` : ''}: ${sentence(said ?? 'service unavailable')} Retry later${retryAfterSeconds ? ` (after ${retryAfterSeconds} s)` : ''}.`,
@@ -232,7 +264,11 @@ function errorFromResponse(response: Response, text: string, ctx: Context): Brok
     );
   }
   if (status >= 300 && status < 400) {
-    return new BrokerClientError('broker_error', `The broker at ${ctx.target} redirected (${status}) for alias "${ctx.alias}"; pass the final base URL instead.`, base);
+    return new BrokerClientError(
+      'broker_error',
+      `The broker at ${ctx.target} redirected (${status}) for alias "${ctx.alias}"; pass the final base URL instead.`,
+      base,
+    );
   }
   return new BrokerClientError(
     'broker_error',

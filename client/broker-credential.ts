@@ -85,25 +85,40 @@ export class BrokerCredential implements TokenCredential {
     this.#url = options.url;
     this.#env = options.env ?? process.env;
     this.#region = resolveRegion(base, options.region, this.#env);
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- JavaScript callers may pass anything
     const entries = Object.entries(options.scopes ?? {});
     if (entries.length === 0) {
-      throw new BrokerClientError('invalid_argument', `BrokerCredential for ${options.url} needs at least one scope → alias mapping in "scopes".`, { url: base.href });
+      throw new BrokerClientError(
+        'invalid_argument',
+        `BrokerCredential for ${options.url} needs at least one scope → alias mapping in "scopes".`,
+        { url: base.href },
+      );
     }
     for (const [scope, alias] of entries) {
       if (typeof alias !== 'string' || alias.length === 0) {
-        throw new BrokerClientError('invalid_argument', `BrokerCredential for ${options.url}: the alias for scope "${scope}" is empty.`, { url: base.href });
+        throw new BrokerClientError('invalid_argument', `BrokerCredential for ${options.url}: the alias for scope "${scope}" is empty.`, {
+          url: base.href,
+        });
       }
       const key = scopeKey(scope);
       const previous = this.#aliases.get(key);
       if (previous !== undefined && previous !== alias) {
-        throw new BrokerClientError('invalid_argument', `BrokerCredential for ${options.url}: scope "${scope}" maps to both "${previous}" and "${alias}".`, { url: base.href });
+        throw new BrokerClientError(
+          'invalid_argument',
+          `BrokerCredential for ${options.url}: scope "${scope}" maps to both "${previous}" and "${alias}".`,
+          { url: base.href },
+        );
       }
       this.#aliases.set(key, alias);
     }
     this.#configured = entries.map(([scope]) => scope);
     const margin = options.refreshMarginSeconds ?? 300;
     if (!Number.isFinite(margin) || margin < 0) {
-      throw new BrokerClientError('invalid_argument', `BrokerCredential for ${options.url}: refreshMarginSeconds must be a number ≥ 0, got ${margin}.`, { url: base.href });
+      throw new BrokerClientError(
+        'invalid_argument',
+        `BrokerCredential for ${options.url}: refreshMarginSeconds must be a number ≥ 0, got ${margin}.`,
+        { url: base.href },
+      );
     }
     this.#marginMs = margin * 1000;
     this.#credentials = options.credentials ?? defaultCredentialsProvider();
@@ -123,11 +138,19 @@ export class BrokerCredential implements TokenCredential {
     const list = typeof scopes === 'string' ? [scopes] : scopes;
     const [scope] = list;
     if (list.length !== 1 || scope === undefined) {
-      throw new BrokerClientError('invalid_argument', `BrokerCredential.getToken needs exactly one scope, got ${list.length} (${list.join(', ')}); the broker issues one token per scope.`, { url: this.#url });
+      throw new BrokerClientError(
+        'invalid_argument',
+        `BrokerCredential.getToken needs exactly one scope, got ${list.length} (${list.join(', ')}); the broker issues one token per scope.`,
+        { url: this.#url },
+      );
     }
     const alias = this.#aliases.get(scopeKey(scope));
     if (alias === undefined) {
-      throw new BrokerClientError('unmapped_scope', `BrokerCredential for ${this.#url} has no alias for scope "${scope}". Configured scopes: ${this.#configured.join(', ')}.`, { url: this.#url });
+      throw new BrokerClientError(
+        'unmapped_scope',
+        `BrokerCredential for ${this.#url} has no alias for scope "${scope}". Configured scopes: ${this.#configured.join(', ')}.`,
+        { url: this.#url },
+      );
     }
     const signal = options.abortSignal;
     if (signal?.aborted) throw abortError();

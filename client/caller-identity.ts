@@ -9,7 +9,11 @@ import { signRequest } from './sign-request';
 export type Fetch = (input: string, init?: RequestInit) => Promise<Response>;
 
 /** Returns the caller's ARN, or undefined when it cannot be determined. Must not throw. */
-export type CallerIdentityLookup = (input: { region: string; credentials: AwsCredentials; signal?: AbortSignal }) => Promise<string | undefined>;
+export type CallerIdentityLookup = (input: {
+  region: string;
+  credentials: AwsCredentials;
+  signal?: AbortSignal;
+}) => Promise<string | undefined>;
 
 export interface StsCallerIdentityOptions {
   readonly fetch?: Fetch;

@@ -127,7 +127,8 @@ export async function main(argv: readonly string[], io: CliIo = {}): Promise<num
   let timeoutMs: number | undefined;
   if (values['timeout-ms'] !== undefined) {
     timeoutMs = Number(values['timeout-ms']);
-    if (!Number.isSafeInteger(timeoutMs) || timeoutMs <= 0) return fail(EXIT.usage, `--timeout-ms must be a positive integer, got "${values['timeout-ms']}"`);
+    if (!Number.isSafeInteger(timeoutMs) || timeoutMs <= 0)
+      return fail(EXIT.usage, `--timeout-ms must be a positive integer, got "${values['timeout-ms']}"`);
   }
 
   try {

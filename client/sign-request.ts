@@ -51,10 +51,20 @@ export async function resolveCredentials(source: CredentialsSource, url: string)
     credentials = typeof source === 'function' ? await source() : source;
   } catch (error) {
     const why = error instanceof Error ? error.message : String(error);
-    throw new BrokerClientError('credentials_unavailable', `Cannot get AWS credentials to sign the request to ${url}: ${why}`, { url }, { cause: error });
+    throw new BrokerClientError(
+      'credentials_unavailable',
+      `Cannot get AWS credentials to sign the request to ${url}: ${why}`,
+      { url },
+      { cause: error },
+    );
   }
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- a custom provider may return anything
   if (!credentials || typeof credentials.accessKeyId !== 'string' || typeof credentials.secretAccessKey !== 'string') {
-    throw new BrokerClientError('credentials_unavailable', `The AWS credentials provider returned no access key to sign the request to ${url}.`, { url });
+    throw new BrokerClientError(
+      'credentials_unavailable',
+      `The AWS credentials provider returned no access key to sign the request to ${url}.`,
+      { url },
+    );
   }
   return credentials;
 }
@@ -69,13 +79,19 @@ export function parseBaseUrl(url: string): URL {
   try {
     parsed = new URL(url);
   } catch {
-    throw new BrokerClientError('invalid_argument', `The broker URL "${url}" is not a valid URL; pass the API's base URL, e.g. https://abc123.execute-api.eu-west-1.amazonaws.com`, { url });
+    throw new BrokerClientError(
+      'invalid_argument',
+      `The broker URL "${url}" is not a valid URL; pass the API's base URL, e.g. https://abc123.execute-api.eu-west-1.amazonaws.com`,
+      { url },
+    );
   }
   if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') {
     throw new BrokerClientError('invalid_argument', `The broker URL "${url}" must be http(s).`, { url });
   }
   if (parsed.search !== '' || parsed.hash !== '' || parsed.username !== '' || parsed.password !== '') {
-    throw new BrokerClientError('invalid_argument', `The broker URL "${url}" must be a base URL without query, fragment or user info.`, { url });
+    throw new BrokerClientError('invalid_argument', `The broker URL "${url}" must be a base URL without query, fragment or user info.`, {
+      url,
+    });
   }
   return parsed;
 }
@@ -98,7 +114,9 @@ export function parseExecuteApiHost(hostname: string): { apiId: string; region: 
 export function resolveRegion(url: URL, explicit?: string, env: Env = process.env): string {
   const region = explicit || parseExecuteApiHost(url.hostname)?.region || env.AWS_REGION || env.AWS_DEFAULT_REGION;
   if (!region) {
-    throw new BrokerClientError('invalid_argument', `Cannot tell the region of ${url.href}: pass --region or set AWS_REGION.`, { url: url.href });
+    throw new BrokerClientError('invalid_argument', `Cannot tell the region of ${url.href}: pass --region or set AWS_REGION.`, {
+      url: url.href,
+    });
   }
   return region;
 }
@@ -110,7 +128,11 @@ export function resolveRegion(url: URL, explicit?: string, env: Env = process.en
  */
 export function tokenUrl(base: URL, alias: string): URL {
   if (alias.length === 0) {
-    throw new BrokerClientError('invalid_argument', `The alias is empty; pass the alias of the scope to get a token for (broker ${base.href}).`, { url: base.href });
+    throw new BrokerClientError(
+      'invalid_argument',
+      `The alias is empty; pass the alias of the scope to get a token for (broker ${base.href}).`,
+      { url: base.href },
+    );
   }
   const prefix = base.pathname.replace(/\/+$/, '');
   return new URL(`${base.origin}${prefix}/token/${encodeURIComponent(alias)}`);

@@ -10,9 +10,7 @@ export function aliasOutputIds(aliases: readonly string[]): Map<string, string> 
   const pascal = new Map(aliases.map((alias) => [alias, pascalCase(alias)]));
   const counts = new Map<string, number>();
   for (const id of pascal.values()) counts.set(id, (counts.get(id) ?? 0) + 1);
-  return new Map(
-    [...pascal].map(([alias, id]) => [alias, (counts.get(id) ?? 0) > 1 ? `${id}${shortHash(alias)}` : id]),
-  );
+  return new Map([...pascal].map(([alias, id]) => [alias, (counts.get(id) ?? 0) > 1 ? `${id}${shortHash(alias)}` : id]));
 }
 
 function pascalCase(alias: string): string {

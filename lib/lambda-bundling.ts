@@ -5,7 +5,7 @@ import type { BuildOptions } from 'esbuild';
  * (section 3) measures both; bundling loads faster (one file, tree-shaken, no module resolution across
  * hundreds of files) and pins the SDK version we test with.
  */
-export const BUNDLE_AWS_SDK = true;
+export const BUNDLE_AWS_SDK: boolean = true;
 
 /** esbuild settings of every function, shared by the construct and the cold-start benchmark. */
 export const LAMBDA_ESBUILD_OPTIONS = {

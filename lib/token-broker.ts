@@ -375,13 +375,14 @@ export class TokenBroker extends Construct {
     });
     const routes: Record<string, HttpRoute> = {};
     for (const alias of this.aliases) {
+      // One method, one route.
       const [route] = this.httpApi.addRoutes({
         path: `/token/${alias}`,
         methods: [HttpMethod.GET],
         integration: tokenIntegration,
         authorizer,
-      });
-      routes[alias] = route!;
+      }) as [HttpRoute];
+      routes[alias] = route;
     }
     // Granted to nobody by grantToken; it lets a caller with broader execute-api rights who asks for an
     // unknown alias get the broker's JSON 404 unknown_scope rather than API Gateway's bare 404.
@@ -403,7 +404,6 @@ export class TokenBroker extends Construct {
     }
     return routes;
   }
-
 }
 
 function validateProps(props: TokenBrokerProps, path: string): void {
@@ -411,6 +411,7 @@ function validateProps(props: TokenBrokerProps, path: string): void {
   for (const key of Object.keys(props)) {
     if (!KNOWN_PROPS.includes(key)) problems.push(`${key}: unknown prop (known: ${KNOWN_PROPS.join(', ')})`);
   }
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- JavaScript callers may pass anything
   if (props.config === undefined || Object.keys(props.config.scopes ?? {}).length === 0) {
     problems.push(`config: expected a validated broker configuration with at least one alias, received ${describeValue(props.config)}`);
   }
@@ -455,7 +456,7 @@ function issuerProblem(issuer: string): string | undefined {
     return 'expected an https:// URL';
   }
   if (url.protocol !== 'https:') return 'expected an https:// URL (Entra fetches the discovery document over TLS)';
-  if (issuer.endsWith('/')) return 'expected no trailing slash (the issuer must equal the assertion\'s iss byte for byte)';
+  if (issuer.endsWith('/')) return "expected no trailing slash (the issuer must equal the assertion's iss byte for byte)";
   if (url.search || url.hash || url.username || url.password) return 'expected no query, fragment or credentials';
   if (issuer.length > MAX_ISSUER_LENGTH) return `expected at most ${MAX_ISSUER_LENGTH} characters (Entra's limit)`;
   return undefined;
@@ -464,7 +465,8 @@ function issuerProblem(issuer: string): string | undefined {
 function allowedCallersProblems(allowed: AllowedCallers): string[] {
   const problems: string[] = [];
   for (const key of Object.keys(allowed)) {
-    if (key !== 'accountIds' && key !== 'principalOrgIds') problems.push(`allowedCallers.${key}: unknown field (known: accountIds, principalOrgIds)`);
+    if (key !== 'accountIds' && key !== 'principalOrgIds')
+      problems.push(`allowedCallers.${key}: unknown field (known: accountIds, principalOrgIds)`);
   }
   const lists: Array<['accountIds' | 'principalOrgIds', RegExp, string]> = [
     ['accountIds', ACCOUNT_ID_PATTERN, 'a 12-digit AWS account id'],
@@ -499,7 +501,9 @@ function checkEnvironmentSize(environment: Record<string, string>, path: string)
   let bytes = 0;
   for (const [name, value] of Object.entries(environment)) {
     bytes += Buffer.byteLength(name);
-    bytes += Token.isUnresolved(value) ? UNRESOLVED_TOKEN_ESTIMATE * Math.max(1, value.split('${Token[').length - 1) : Buffer.byteLength(value);
+    bytes += Token.isUnresolved(value)
+      ? UNRESOLVED_TOKEN_ESTIMATE * Math.max(1, value.split('${Token[').length - 1)
+      : Buffer.byteLength(value);
   }
   if (bytes > MAX_ENVIRONMENT_BYTES) {
     throw new ConfigError(`TokenBroker props at ${path}`, [

@@ -90,7 +90,10 @@ export function localContext(functionName: string, timeoutMs: number): Context {
 /** Writes a handler's payload 2.0 result as the HTTP response, as API Gateway does. */
 export function sendResult(response: ServerResponse, result: APIGatewayProxyStructuredResultV2): void {
   const body = result.body === undefined ? '' : result.isBase64Encoded ? Buffer.from(result.body, 'base64') : result.body;
-  response.writeHead(result.statusCode ?? 200, { ...(result.headers as Record<string, string> | undefined), 'content-length': Buffer.byteLength(body) });
+  response.writeHead(result.statusCode ?? 200, {
+    ...(result.headers as Record<string, string> | undefined),
+    'content-length': Buffer.byteLength(body),
+  });
   response.end(body);
 }
 

@@ -47,7 +47,11 @@ try {
         {
           tenantId: TENANT,
           clientId: CLIENT,
-          federatedCredentials: issuers.map((issuer) => ({ issuer, subject: 'aws-token-broker', audiences: ['api://AzureADTokenExchange'] })),
+          federatedCredentials: issuers.map((issuer) => ({
+            issuer,
+            subject: 'aws-token-broker',
+            audiences: ['api://AzureADTokenExchange'],
+          })),
         },
       ],
     });
@@ -81,7 +85,12 @@ try {
     const [empty, l1] = cost as [CostFigures, CostFigures, CostFigures];
     for (const figure of cost) {
       const ratio = figure === l1 ? ` = ${fmt(figure.medianUs / empty.medianUs, 2)}x empty` : '';
-      addRow(`2. ${figure.name}: median / p99 per request`, `${fmt(figure.medianUs)} µs / ${fmt(figure.p99Us)} µs${ratio}`, figure === l1 ? '≤ 1.2x empty' : '', 'handler');
+      addRow(
+        `2. ${figure.name}: median / p99 per request`,
+        `${fmt(figure.medianUs)} µs / ${fmt(figure.p99Us)} µs${ratio}`,
+        figure === l1 ? '≤ 1.2x empty' : '',
+        'handler',
+      );
     }
   }
 

@@ -46,7 +46,10 @@ async function demo(): Promise<void> {
     started.push({ name: 'Entra emulator', stop: () => entra.close() });
 
     // Throwaway SigV4 keys: the runtime checks every /token call against them, as API Gateway's IAM auth would.
-    const credentials = { accessKeyId: `AKIDDEMO${randomBytes(6).toString('hex').toUpperCase()}`, secretAccessKey: randomBytes(30).toString('base64') };
+    const credentials = {
+      accessKeyId: `AKIDDEMO${randomBytes(6).toString('hex').toUpperCase()}`,
+      secretAccessKey: randomBytes(30).toString('base64'),
+    };
     const config = parseLocalConfig({
       tenantId: TENANT,
       clientId: CLIENT,
@@ -62,7 +65,9 @@ async function demo(): Promise<void> {
       logger: createJsonLogger({ write: (line) => void brokerLog.push(line) }),
     });
     started.push({ name: 'broker', stop: () => runtime.close() });
-    show(`DynamoDB Local  ${dynamodb.endpoint}\nEntra emulator  ${entra.url}  (trusts issuer ${issuer}, subject aws-token-broker)\nbroker          ${runtime.url}`);
+    show(
+      `DynamoDB Local  ${dynamodb.endpoint}\nEntra emulator  ${entra.url}  (trusts issuer ${issuer}, subject aws-token-broker)\nbroker          ${runtime.url}`,
+    );
 
     step(1, 'Entra reads the discovery document (public)');
     const discovery = await fetch(`${runtime.url}/.well-known/openid-configuration`);
@@ -70,7 +75,9 @@ async function demo(): Promise<void> {
     show(JSON.stringify(await discovery.json(), null, 2));
 
     step(2, 'Entra reads the signing keys (public)');
-    const jwks = (await (await fetch(`${runtime.url}/jwks`)).json()) as { keys: Array<{ kid: string; kty: string; alg: string; n: string }> };
+    const jwks = (await (await fetch(`${runtime.url}/jwks`)).json()) as {
+      keys: Array<{ kid: string; kty: string; alg: string; n: string }>;
+    };
     for (const key of jwks.keys) show(`kid ${key.kid}  ${key.kty} ${Buffer.from(key.n, 'base64url').length * 8}-bit  ${key.alg}`);
 
     const callBroker = async () => {

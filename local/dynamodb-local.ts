@@ -63,9 +63,7 @@ export function ensureDynamoDbLocal(options: EnsureDynamoDbLocalOptions = {}): P
   if (existsSync(path.join(dir, JAR))) return Promise.resolve(dir);
   let pending = ensuring.get(dir);
   if (!pending) {
-    pending = download(dir, options.log ?? ((message) => process.stderr.write(`${message}\n`))).finally(() =>
-      ensuring.delete(dir),
-    );
+    pending = download(dir, options.log ?? ((message) => process.stderr.write(`${message}\n`))).finally(() => ensuring.delete(dir));
     ensuring.set(dir, pending);
   }
   return pending;
@@ -131,7 +129,10 @@ function sha512Base64(file: string): Promise<string> {
 function run(command: string, args: readonly string[], what: string): Promise<void> {
   return new Promise((resolve, reject) => {
     execFile(command, args, { cwd: repoRoot, maxBuffer: 16 * 1024 * 1024, timeout: 10 * 60_000 }, (error, _stdout, stderr) => {
-      if (!error) return resolve();
+      if (!error) {
+        resolve();
+        return;
+      }
       const detail = stderr.trim().split('\n').slice(-10).join('\n');
       reject(new Error(`${what} failed (${error.code ?? error.signal ?? 'error'})${detail ? `:\n${detail}` : ''}`, { cause: error }));
     });
@@ -220,8 +221,8 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Pr
       output.push(chunk);
       if (BIND_FAILURE.test(output.text())) onBindFailure();
     };
-    proc.stdout?.on('data', onOutput);
-    proc.stderr?.on('data', onOutput);
+    proc.stdout.on('data', onOutput);
+    proc.stderr.on('data', onOutput);
     // Never keep the parent alive just for this child: the exit handler below kills it.
     proc.unref();
     (proc.stdout as { unref?: () => void } | null)?.unref?.();

@@ -29,11 +29,7 @@ export interface EnsureTokenTableOptions {
  * sure TTL is enabled on `ttl`. Idempotent and safe to run concurrently.
  * @throws UpstreamUnavailableError when DynamoDB fails or the table does not become ACTIVE in time
  */
-export async function ensureTokenTable(
-  client: DynamoDBClient,
-  tableName: string,
-  options: EnsureTokenTableOptions = {},
-): Promise<void> {
+export async function ensureTokenTable(client: DynamoDBClient, tableName: string, options: EnsureTokenTableOptions = {}): Promise<void> {
   const timeoutMs = options.timeoutMs ?? 60_000;
   const pollMs = options.pollMs ?? 250;
   const what = `The token cache table "${tableName}"`;
@@ -59,7 +55,10 @@ export async function ensureTokenTable(
       const status = await tableStatus(client, tableName);
       if (status === 'ACTIVE') break;
       if (Date.now() >= deadline) {
-        throw new UpstreamUnavailableError('dynamodb', `${what} did not become ACTIVE within ${timeoutMs} ms (status ${status ?? 'missing'}).`);
+        throw new UpstreamUnavailableError(
+          'dynamodb',
+          `${what} did not become ACTIVE within ${timeoutMs} ms (status ${status ?? 'missing'}).`,
+        );
       }
       await new Promise((resolve) => setTimeout(resolve, pollMs));
     }
@@ -99,10 +98,7 @@ async function enableTtl(client: DynamoDBClient, tableName: string): Promise<voi
 
 async function ttlEnabled(client: DynamoDBClient, tableName: string): Promise<boolean> {
   const { TimeToLiveDescription: ttl } = await client.send(new DescribeTimeToLiveCommand({ TableName: tableName }));
-  return (
-    ttl?.AttributeName === TOKEN_TABLE_TTL_ATTRIBUTE &&
-    (ttl.TimeToLiveStatus === 'ENABLED' || ttl.TimeToLiveStatus === 'ENABLING')
-  );
+  return ttl?.AttributeName === TOKEN_TABLE_TTL_ATTRIBUTE && (ttl.TimeToLiveStatus === 'ENABLED' || ttl.TimeToLiveStatus === 'ENABLING');
 }
 
 function errorName(error: unknown): unknown {

@@ -30,7 +30,13 @@ if (!Number.isInteger(port) || port < 0 || port > 65535) {
 }
 const emulator = await startEntraEmulator({
   port,
-  apps: [{ tenantId: values.tenant, clientId: values.client, federatedCredentials: [{ issuer: values.issuer, subject: values.subject, audiences: [values.audience] }] }],
+  apps: [
+    {
+      tenantId: values.tenant,
+      clientId: values.client,
+      federatedCredentials: [{ issuer: values.issuer, subject: values.subject, audiences: [values.audience] }],
+    },
+  ],
 });
 process.stdout.write(
   `Entra emulator on ${emulator.url}: tenant ${values.tenant}, app ${values.client}, trusting issuer ${values.issuer} subject ${values.subject}\n`,

@@ -340,7 +340,10 @@ class EmulatorState {
     }
     if (fault.delayMs !== undefined) await sleep(fault.delayMs, this.closing.signal);
     if (fault.malformedJson) {
-      sendRaw(res, fault.status ?? 200, '{"token_type":"Bearer","expires_in":35', { 'content-type': 'application/json; charset=utf-8', ...fault.headers });
+      sendRaw(res, fault.status ?? 200, '{"token_type":"Bearer","expires_in":35', {
+        'content-type': 'application/json; charset=utf-8',
+        ...fault.headers,
+      });
       return true;
     }
     if (fault.status === undefined) return false;
@@ -426,7 +429,9 @@ function generateSigningKey(): SigningKey {
   const { n, e } = publicKey.export({ format: 'jwk' });
   if (n === undefined || e === undefined) throw new Error('RSA public key export lacks n or e');
   // RFC 7638 thumbprint: SHA-256 over the required members in lexicographic order.
-  const kid = createHash('sha256').update(JSON.stringify({ e, kty: 'RSA', n })).digest('base64url');
+  const kid = createHash('sha256')
+    .update(JSON.stringify({ e, kty: 'RSA', n }))
+    .digest('base64url');
   return { privateKey, kid, publicJwk: { kty: 'RSA', use: 'sig', kid, n, e } };
 }
 

@@ -29,7 +29,9 @@ function optionalUrl(field: string, value: unknown, problems: string[], loopback
     if (!httpOk || url.search || url.hash || url.username || url.password) throw new TypeError();
     return value.replace(/\/+$/, '');
   } catch {
-    problems.push(`${field}: expected an ${loopbackOnlyHttp ? 'https:// (or loopback http://)' : 'http(s)://'} URL with no query or credentials, received ${describeValue(value)}`);
+    problems.push(
+      `${field}: expected an ${loopbackOnlyHttp ? 'https:// (or loopback http://)' : 'http(s)://'} URL with no query or credentials, received ${describeValue(value)}`,
+    );
     return undefined;
   }
 }
@@ -37,7 +39,9 @@ function optionalUrl(field: string, value: unknown, problems: string[], loopback
 function optionalString(field: string, value: unknown, problems: string[], pattern?: RegExp): string | undefined {
   if (value === undefined) return undefined;
   if (typeof value === 'string' && value.length > 0 && (!pattern || pattern.test(value))) return value;
-  problems.push(`${field}: expected ${pattern ? `a string matching ${pattern.source}` : 'a non-empty string'}, received ${describeValue(value)}`);
+  problems.push(
+    `${field}: expected ${pattern ? `a string matching ${pattern.source}` : 'a non-empty string'}, received ${describeValue(value)}`,
+  );
   return undefined;
 }
 
@@ -59,7 +63,13 @@ export function parseLocalConfig(raw: unknown, source = 'local runtime configura
   if (creds !== undefined) {
     const c = (typeof creds === 'object' && creds !== null ? creds : {}) as Record<string, unknown>;
     const extra = Object.keys(c).filter((key) => key !== 'accessKeyId' && key !== 'secretAccessKey');
-    if (typeof c.accessKeyId === 'string' && c.accessKeyId && typeof c.secretAccessKey === 'string' && c.secretAccessKey && extra.length === 0) {
+    if (
+      typeof c.accessKeyId === 'string' &&
+      c.accessKeyId &&
+      typeof c.secretAccessKey === 'string' &&
+      c.secretAccessKey &&
+      extra.length === 0
+    ) {
       localCredentials = { accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey };
     } else {
       // Never echo a secret key back, even a malformed one.

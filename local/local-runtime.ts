@@ -37,7 +37,9 @@ export interface LocalRuntimeOptions {
   /** @default Date.now */
   readonly clock?: Clock;
   /** Tuning of the token cache, e.g. for tests. @default - the deployment's defaults */
-  readonly cacheOptions?: Partial<Pick<TokenCacheOptions, 'refreshAheadSeconds' | 'leaseMs' | 'leaseWaitMs' | 'pollIntervalMs' | 'storeBackoffMs'>>;
+  readonly cacheOptions?: Partial<
+    Pick<TokenCacheOptions, 'refreshAheadSeconds' | 'leaseMs' | 'leaseWaitMs' | 'pollIntervalMs' | 'storeBackoffMs'>
+  >;
   /** Builds the token cache (the benchmark swaps in an uncoordinated one). @default - a TokenCache */
   readonly createCache?: (options: TokenCacheOptions) => TokenCacheLike;
 }
@@ -107,7 +109,8 @@ async function openStore(config: LocalConfig, logger: Logger): Promise<{ store: 
  */
 export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<LocalRuntime> {
   const { config } = options;
-  const logger = options.logger ?? createJsonLogger({ write: (line) => void process.stderr.write(`${line}\n`), base: { runtime: 'local' } });
+  const logger =
+    options.logger ?? createJsonLogger({ write: (line) => void process.stderr.write(`${line}\n`), base: { runtime: 'local' } });
   const clock = options.clock ?? systemClock;
   const key = await loadOrCreateSigningKey(config.signingKeyFile);
   if (key.created) logger.info('generated a local signing key', { path: key.path });
@@ -130,7 +133,13 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const issuer = configuredIssuer ?? url;
 
-  const cacheOptions: TokenCacheOptions = { store, clock, logger, refreshMarginSeconds: config.broker.refreshMarginSeconds, ...options.cacheOptions };
+  const cacheOptions: TokenCacheOptions = {
+    store,
+    clock,
+    logger,
+    refreshMarginSeconds: config.broker.refreshMarginSeconds,
+    ...options.cacheOptions,
+  };
   const cache = options.createCache ? options.createCache(cacheOptions) : new TokenCache(cacheOptions);
   const service = new TokenService({
     config: config.broker,
@@ -167,7 +176,11 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
         logger.info('request refused: SigV4 check failed', { path: rawPath, reason: verdict.reason });
         return sendGatewayMessage(response, 403, 'Forbidden');
       }
-      caller = { accessKey: config.localCredentials.accessKeyId, accountId: '000000000000', userArn: 'arn:aws:iam::000000000000:user/local' };
+      caller = {
+        accessKey: config.localCredentials.accessKeyId,
+        accountId: '000000000000',
+        userArn: 'arn:aws:iam::000000000000:user/local',
+      };
     }
     const event = toApiGatewayEvent(request, route, rawPath, rawQueryString, caller, clock());
     const result = await handlers[route.handler](event, localContext(`broker-${route.handler}`, HANDLER_TIMEOUT_MS));

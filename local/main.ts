@@ -13,7 +13,10 @@ tableName, region, localCredentials); see README.md and examples/local.json.`;
 async function main(): Promise<number> {
   let values;
   try {
-    ({ values } = parseArgs({ options: { config: { type: 'string' }, port: { type: 'string' }, help: { type: 'boolean' } }, strict: true }));
+    ({ values } = parseArgs({
+      options: { config: { type: 'string' }, port: { type: 'string' }, help: { type: 'boolean' } },
+      strict: true,
+    }));
   } catch (error) {
     process.stderr.write(`${(error as Error).message}\n\n${USAGE}\n`);
     return 2;

@@ -13,7 +13,9 @@ export const DEFAULT_SIGNING_KEY_FILE = resolve(dirname(fileURLToPath(import.met
  * @returns the PEM and whether the file is readable by others than its owner (a warning for the caller)
  * @throws Error naming the file when a configured key file is missing or unreadable
  */
-export async function loadOrCreateSigningKey(path: string | undefined): Promise<{ pem: string; path: string; created: boolean; tooOpen: boolean }> {
+export async function loadOrCreateSigningKey(
+  path: string | undefined,
+): Promise<{ pem: string; path: string; created: boolean; tooOpen: boolean }> {
   const file = path ?? DEFAULT_SIGNING_KEY_FILE;
   let created = false;
   if (path === undefined) {

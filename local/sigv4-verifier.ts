@@ -72,7 +72,10 @@ function lowercaseHeaders(headers: SigV4Request['headers']): Map<string, string>
 
 /** Same as the SDK signer: CR/LF become spaces, runs of spaces/tabs collapse, ends are trimmed. */
 function canonicalHeaderValue(value: string): string {
-  return value.replace(/[\r\n]/g, ' ').replace(/[ \t]+/g, ' ').replace(/^ | $/g, '');
+  return value
+    .replace(/[\r\n]/g, ' ')
+    .replace(/[ \t]+/g, ' ')
+    .replace(/^ | $/g, '');
 }
 
 /**
@@ -149,7 +152,14 @@ function parseAmzDate(value: string): number | undefined {
   const time = Date.UTC(year, month - 1, day, hour, minute, second);
   // Date.UTC rolls over (month 13, second 61 …); a real date survives the round trip.
   const back = new Date(time);
-  return back.getUTCFullYear() === year && back.getUTCMonth() === month - 1 && back.getUTCDate() === day && back.getUTCHours() === hour && back.getUTCMinutes() === minute && back.getUTCSeconds() === second ? time : undefined;
+  return back.getUTCFullYear() === year &&
+    back.getUTCMonth() === month - 1 &&
+    back.getUTCDate() === day &&
+    back.getUTCHours() === hour &&
+    back.getUTCMinutes() === minute &&
+    back.getUTCSeconds() === second
+    ? time
+    : undefined;
 }
 
 /**
@@ -187,7 +197,10 @@ export function verifySigV4Request(request: SigV4Request, options: SigV4VerifyOp
   const signedAt = parseAmzDate(amzDate);
   if (signedAt === undefined) return fail('x-amz-date is not YYYYMMDDTHHMMSSZ');
   const skew = signedAt - now();
-  if (Math.abs(skew) > maxSkewMs) return fail(`x-amz-date is ${Math.round(Math.abs(skew) / 1000)} s ${skew < 0 ? 'old' : 'in the future'} (allowed ${maxSkewMs / 1000} s)`);
+  if (Math.abs(skew) > maxSkewMs)
+    return fail(
+      `x-amz-date is ${Math.round(Math.abs(skew) / 1000)} s ${skew < 0 ? 'old' : 'in the future'} (allowed ${maxSkewMs / 1000} s)`,
+    );
   if (scopeDate !== amzDate.slice(0, 8)) return fail('credential scope date does not match x-amz-date');
 
   const headerLines: string[] = [];

@@ -17,7 +17,9 @@ export function createKmsClient(options: { region?: string } = {}): KMSClient {
 }
 
 /** DynamoDB is a cache here: fail fast (two short attempts) and let the cache degrade to memory. */
-export function createDynamoDbClient(options: { region?: string; endpoint?: string; credentials?: { accessKeyId: string; secretAccessKey: string } } = {}): DynamoDBClient {
+export function createDynamoDbClient(
+  options: { region?: string; endpoint?: string; credentials?: { accessKeyId: string; secretAccessKey: string } } = {},
+): DynamoDBClient {
   return new DynamoDBClient({
     ...options,
     maxAttempts: 2,

@@ -12,13 +12,7 @@
  *
  * Uses the low-level client with plain AttributeValues (no lib-dynamodb) to keep the Lambda bundle small.
  */
-import {
-  DeleteItemCommand,
-  GetItemCommand,
-  PutItemCommand,
-  type AttributeValue,
-  type DynamoDBClient,
-} from '@aws-sdk/client-dynamodb';
+import { DeleteItemCommand, GetItemCommand, PutItemCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { InternalError, UpstreamUnavailableError } from '../core/errors';
 import { TOKEN_TABLE_TTL_ATTRIBUTE } from './aws-names';
 import { systemClock, type CachedToken, type Clock, type TokenStore } from '../core/ports';
@@ -195,10 +189,11 @@ export function dynamoDbFailureReason(error: unknown): string {
   if (typeof code === 'string' && NETWORK_ERRORS[code]) return NETWORK_ERRORS[code];
   // Node's happy-eyeballs connect reports an AggregateError whose parts carry the codes.
   const parts = (error as { errors?: unknown } | null)?.errors;
-  if (Array.isArray(parts)) for (const part of parts) {
-    const reason = dynamoDbFailureReason(part);
-    if (reason !== 'unexpected error') return reason;
-  }
+  if (Array.isArray(parts))
+    for (const part of parts) {
+      const reason = dynamoDbFailureReason(part);
+      if (reason !== 'unexpected error') return reason;
+    }
   return 'unexpected error';
 }
 

@@ -20,7 +20,10 @@ export function createEmfMetrics(write: (line: string) => void = (line) => void 
       const name = METRIC_NAMES[event];
       write(
         JSON.stringify({
-          _aws: { Timestamp: Date.now(), CloudWatchMetrics: [{ Namespace: METRICS_NAMESPACE, Dimensions: [[]], Metrics: [{ Name: name, Unit: 'Count' }] }] },
+          _aws: {
+            Timestamp: Date.now(),
+            CloudWatchMetrics: [{ Namespace: METRICS_NAMESPACE, Dimensions: [[]], Metrics: [{ Name: name, Unit: 'Count' }] }],
+          },
           [name]: 1,
         }),
       );

@@ -36,11 +36,13 @@ export interface JsonLoggerOptions {
 export function createJsonLogger(options: JsonLoggerOptions = {}): Logger {
   const threshold = LEVELS[options.level ?? 'info'];
   const write = options.write ?? ((line: string) => void process.stdout.write(`${line}\n`));
-  const log = (level: Level) => (message: string, fields: Record<string, unknown> = {}) => {
-    if (LEVELS[level] < threshold) return;
-    const entry = scrub({ time: new Date().toISOString(), level, message: message, ...options.base, ...fields });
-    write(JSON.stringify(entry));
-  };
+  const log =
+    (level: Level) =>
+    (message: string, fields: Record<string, unknown> = {}) => {
+      if (LEVELS[level] < threshold) return;
+      const entry = scrub({ time: new Date().toISOString(), level, message: message, ...options.base, ...fields });
+      write(JSON.stringify(entry));
+    };
   return { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') };
 }
 

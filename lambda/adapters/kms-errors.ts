@@ -1,7 +1,14 @@
 import { InternalError, UpstreamUnavailableError, type BrokerError } from '../core/errors';
 
 /** KMS answers that mean "try again later". */
-const TRANSIENT = new Set(['ThrottlingException', 'KMSInternalException', 'DependencyTimeoutException', 'KeyUnavailableException', 'TimeoutError', 'RequestTimeout']);
+const TRANSIENT = new Set([
+  'ThrottlingException',
+  'KMSInternalException',
+  'DependencyTimeoutException',
+  'KeyUnavailableException',
+  'TimeoutError',
+  'RequestTimeout',
+]);
 
 /**
  * Maps a KMS SDK error to the contract. Only the AWS error *name* reaches the message: SDK messages can

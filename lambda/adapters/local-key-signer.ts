@@ -16,11 +16,14 @@ export class LocalKeySigner implements AssertionSigner, PublicKeySource {
     this.privateKey = createPrivateKey(privateKeyPem);
     const bits = this.privateKey.asymmetricKeyDetails?.modulusLength ?? 0;
     if (this.privateKey.asymmetricKeyType !== 'rsa' || bits < 2048) {
-      throw new TypeError(`signing key: expected an RSA private key of 2048 bits or more, received ${this.privateKey.asymmetricKeyType} ${bits}`);
+      throw new TypeError(
+        `signing key: expected an RSA private key of 2048 bits or more, received ${this.privateKey.asymmetricKeyType} ${bits}`,
+      );
     }
     // Checked here: a rejected promise nobody awaits yet would crash the process (unhandled rejection).
     for (const key of extraPublicKeys) {
-      if (key.asymmetricKeyType !== 'rsa') throw new TypeError(`extra public key: expected an RSA public key, received ${key.asymmetricKeyType}`);
+      if (key.asymmetricKeyType !== 'rsa')
+        throw new TypeError(`extra public key: expected an RSA public key, received ${key.asymmetricKeyType}`);
     }
     this.jwk = rsaPublicKeyToJwk(createPublicKey(this.privateKey));
     this.extra = Promise.all(extraPublicKeys.map((key) => rsaPublicKeyToJwk(key)));

@@ -44,5 +44,5 @@ export function parseAllowedCallers(json: string | undefined): AllowedCallers | 
   if (!isStringList(accountIds) || !isStringList(principalOrgIds) || Object.keys(rest).length > 0) {
     throw new TypeError(`BROKER_ALLOWED_CALLERS: expected {"accountIds"?: string[], "principalOrgIds"?: string[]}, received ${json}`);
   }
-  return { accountIds: accountIds as string[] | undefined, principalOrgIds: principalOrgIds as string[] | undefined };
+  return { accountIds: accountIds, principalOrgIds: principalOrgIds };
 }

@@ -86,7 +86,8 @@ export class ConfigError extends Error {
 /** Renders a received value for an error message: JSON, shortened. */
 export function describeValue(value: unknown): string {
   if (value === undefined) return 'nothing';
-  const text = JSON.stringify(value) ?? String(value);
+  // JSON.stringify returns undefined for functions and symbols, despite its declared type.
+  const text = (JSON.stringify(value) as string | undefined) ?? String(value as string);
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
 
@@ -121,10 +122,38 @@ export function validateBrokerConfig(
   const authorityHost = authority(raw.authorityHost, options.allowLoopbackHttp ?? false, problems);
   const audience = credentialField('audience', raw.audience, CONFIG_DEFAULTS.audience, problems);
   const subject = credentialField('subject', raw.subject, CONFIG_DEFAULTS.subject, problems);
-  const assertionLifetimeSeconds = integer('assertionLifetimeSeconds', raw.assertionLifetimeSeconds, CONFIG_DEFAULTS.assertionLifetimeSeconds, 60, 600, problems);
-  const refreshMarginSeconds = integer('refreshMarginSeconds', raw.refreshMarginSeconds, CONFIG_DEFAULTS.refreshMarginSeconds, 0, 1800, problems);
-  const throttlingRateLimit = integer('throttlingRateLimit', raw.throttlingRateLimit, CONFIG_DEFAULTS.throttlingRateLimit, 1, 10_000, problems);
-  const throttlingBurstLimit = integer('throttlingBurstLimit', raw.throttlingBurstLimit, CONFIG_DEFAULTS.throttlingBurstLimit, 1, 5_000, problems);
+  const assertionLifetimeSeconds = integer(
+    'assertionLifetimeSeconds',
+    raw.assertionLifetimeSeconds,
+    CONFIG_DEFAULTS.assertionLifetimeSeconds,
+    60,
+    600,
+    problems,
+  );
+  const refreshMarginSeconds = integer(
+    'refreshMarginSeconds',
+    raw.refreshMarginSeconds,
+    CONFIG_DEFAULTS.refreshMarginSeconds,
+    0,
+    1800,
+    problems,
+  );
+  const throttlingRateLimit = integer(
+    'throttlingRateLimit',
+    raw.throttlingRateLimit,
+    CONFIG_DEFAULTS.throttlingRateLimit,
+    1,
+    10_000,
+    problems,
+  );
+  const throttlingBurstLimit = integer(
+    'throttlingBurstLimit',
+    raw.throttlingBurstLimit,
+    CONFIG_DEFAULTS.throttlingBurstLimit,
+    1,
+    5_000,
+    problems,
+  );
   const tokenReservedConcurrency =
     raw.tokenReservedConcurrency === undefined
       ? undefined
@@ -162,7 +191,9 @@ export function parseBrokerConfig(raw: unknown, options: ConfigParseOptions = {}
 
 function tenant(field: string, value: unknown, problems: string[]): string | undefined {
   if (typeof value === 'string' && NON_TENANTS.has(value.toLowerCase())) {
-    problems.push(`${field}: "${value}" is not a tenant; use the tenant's GUID or a verified domain (federated credentials need one tenant)`);
+    problems.push(
+      `${field}: "${value}" is not a tenant; use the tenant's GUID or a verified domain (federated credentials need one tenant)`,
+    );
     return undefined;
   }
   if (typeof value === 'string' && (GUID_PATTERN.test(value) || DOMAIN_PATTERN.test(value))) return value;
@@ -249,7 +280,9 @@ function scopeMap(
   for (const [alias, entry] of Object.entries(value)) {
     const where = `scopes.${alias}`;
     if (!ALIAS_PATTERN.test(alias)) {
-      problems.push(`scopes: alias ${describeValue(alias)} must match ${ALIAS_PATTERN.source} (lowercase letters, digits, hyphens; at most 63)`);
+      problems.push(
+        `scopes: alias ${describeValue(alias)} must match ${ALIAS_PATTERN.source} (lowercase letters, digits, hyphens; at most 63)`,
+      );
       continue;
     }
     if (typeof entry === 'string') {
@@ -262,7 +295,8 @@ function scopeMap(
       continue;
     }
     for (const key of Object.keys(entry)) {
-      if (key !== 'scope' && key !== 'tenantId' && key !== 'clientId') problems.push(`${where}.${key}: unknown field (known: scope, tenantId, clientId)`);
+      if (key !== 'scope' && key !== 'tenantId' && key !== 'clientId')
+        problems.push(`${where}.${key}: unknown field (known: scope, tenantId, clientId)`);
     }
     const scope = scopeString(`${where}.scope`, entry.scope, problems);
     const tenantId = entry.tenantId === undefined ? defaultTenant : tenant(`${where}.tenantId`, entry.tenantId, problems);

@@ -19,10 +19,12 @@ const HINTS: Readonly<Record<number, (p: PresentedIdentity) => string>> = {
   700024: () => 'the assertion was outside its valid time range; check the clock and assertionLifetimeSeconds',
   700016: (p) => `no app ${p.clientId} in tenant ${p.tenantId}; check clientId and tenantId`,
   90002: (p) => `tenant ${p.tenantId} was not found; check tenantId and authorityHost`,
-  7000215: (p) => `Entra did not accept the credential for app ${p.clientId}; check that the app registration holds the broker's federated credential`,
+  7000215: (p) =>
+    `Entra did not accept the credential for app ${p.clientId}; check that the app registration holds the broker's federated credential`,
   700027: (p) => `Entra could not verify the assertion's signature; check that ${p.issuer}/jwks publishes the signing key`,
   7000272: (p) => `the signing key's kid is not in ${p.issuer}/jwks; publish the key before signing with it`,
-  90061: (p) => `Entra could not fetch ${p.issuer}/.well-known/openid-configuration or its JWKS, or their issuer differs; check that both are public`,
+  90061: (p) =>
+    `Entra could not fetch ${p.issuer}/.well-known/openid-configuration or its JWKS, or their issuer differs; check that both are public`,
   1002012: (p) => `the scope "${p.scope}" is not valid; use "<resource>/.default"`,
   70011: (p) => `the scope "${p.scope}" is not valid; use "<resource>/.default"`,
   500011: (p) => `the resource of "${p.scope}" is not in tenant ${p.tenantId}`,
@@ -53,7 +55,7 @@ export function entraRejection(httpStatus: number, bodyText: string, presented: 
   let body: EntraErrorBody = {};
   try {
     const parsed: unknown = JSON.parse(bodyText);
-    if (typeof parsed === 'object' && parsed !== null) body = parsed as EntraErrorBody;
+    if (typeof parsed === 'object' && parsed !== null) body = parsed;
   } catch {
     // Not JSON (a proxy page, say): the status alone has to do.
   }

@@ -48,7 +48,10 @@ export class TokenService {
   constructor(private readonly deps: TokenServiceDeps) {
     this.aliases = Object.keys(deps.config.scopes).sort();
     this.cacheKeys = new Map(
-      Object.values(deps.config.scopes).map((scope) => [scope.alias, tokenCacheKey({ authorityHost: deps.config.authorityHost, ...scope })]),
+      Object.values(deps.config.scopes).map((scope) => [
+        scope.alias,
+        tokenCacheKey({ authorityHost: deps.config.authorityHost, ...scope }),
+      ]),
     );
   }
 
@@ -75,8 +78,9 @@ export class TokenService {
    */
   async getToken(alias: string, deadline?: number): Promise<TokenAnswer> {
     const scope = this.scopeFor(alias);
-    if (!scope) throw new UnknownScopeError(alias, this.aliases);
-    const { token, outcome } = await this.deps.cache.get(this.cacheKeys.get(alias)!, () => this.exchange(scope, deadline));
+    const key = this.cacheKeys.get(alias);
+    if (!scope || key === undefined) throw new UnknownScopeError(alias, this.aliases);
+    const { token, outcome } = await this.deps.cache.get(key, () => this.exchange(scope, deadline));
     return this.answer(token, outcome);
   }
 

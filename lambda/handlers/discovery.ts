@@ -14,7 +14,7 @@ export interface DiscoveryHandlerDeps {
 /** `GET /.well-known/openid-configuration`: public, static for a deployment. */
 export function createDiscoveryHandler(deps: DiscoveryHandlerDeps) {
   const body = discoveryDocument(deps.issuer);
-  return middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>(async () =>
-    jsonResponse(200, body, DISCOVERY_CACHE_CONTROL),
-  ).use(errorResponder(deps.logger));
+  return middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>(async () => jsonResponse(200, body, DISCOVERY_CACHE_CONTROL)).use(
+    errorResponder(deps.logger),
+  );
 }

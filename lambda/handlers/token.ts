@@ -52,23 +52,26 @@ export function createTokenHandler(deps: TokenHandlerDeps) {
     headers: { 'content-type': 'application/json', 'cache-control': 'no-store' },
     body: serialize(alias, body),
   });
-  return middy<APIGatewayProxyEventV2WithIAMAuthorizer, APIGatewayProxyStructuredResultV2>(async (event: APIGatewayProxyEventV2WithIAMAuthorizer, context: Context) => {
-    const alias = aliasOf(event);
-    const caller = event.requestContext.authorizer?.iam;
-    if (!isCallerAllowed(caller, deps.allowedCallers)) throw new ForbiddenCallerError();
-    const hit = deps.service.cached(alias);
-    if (hit) return respond(alias, hit.body);
+  return middy<APIGatewayProxyEventV2WithIAMAuthorizer, APIGatewayProxyStructuredResultV2>(
+    async (event: APIGatewayProxyEventV2WithIAMAuthorizer, context: Context) => {
+      const alias = aliasOf(event);
+      // Typed as always present, but an event that did not come through the IAM authorizer has none.
+      const caller = (event.requestContext as Partial<typeof event.requestContext>).authorizer?.iam;
+      if (!isCallerAllowed(caller, deps.allowedCallers)) throw new ForbiddenCallerError();
+      const hit = deps.service.cached(alias);
+      if (hit) return respond(alias, hit.body);
 
-    const started = deps.clock();
-    // KMS, DynamoDB and a lease wait may use part of the time: Entra's retries get what is left.
-    const { body, outcome } = await deps.service.getToken(alias, started + context.getRemainingTimeInMillis() - RESPONSE_RESERVE_MS);
-    deps.logger[outcome === 'exchange' ? 'info' : 'debug']('token served', {
-      alias,
-      cache: outcome,
-      expiresIn: body.expires_in,
-      caller: caller?.userArn || undefined,
-      durationMs: deps.clock() - started,
-    });
-    return respond(alias, body);
-  }).use(errorResponder(deps.logger));
+      const started = deps.clock();
+      // KMS, DynamoDB and a lease wait may use part of the time: Entra's retries get what is left.
+      const { body, outcome } = await deps.service.getToken(alias, started + context.getRemainingTimeInMillis() - RESPONSE_RESERVE_MS);
+      deps.logger[outcome === 'exchange' ? 'info' : 'debug']('token served', {
+        alias,
+        cache: outcome,
+        expiresIn: body.expires_in,
+        caller: caller?.userArn || undefined,
+        durationMs: deps.clock() - started,
+      });
+      return respond(alias, body);
+    },
+  ).use(errorResponder(deps.logger));
 }

@@ -23,7 +23,11 @@ const ENV = {
   BROKER_PUBLISHED_KEY_ARNS: 'arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555',
   BROKER_SIGNING_KEY_ARN: 'arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555',
   BROKER_TABLE_NAME: 'cache',
-  BROKER_CONFIG: JSON.stringify({ tenantId: '11111111-1111-1111-1111-111111111111', clientId: '22222222-2222-2222-2222-222222222222', scopes: { graph: 'https://graph.microsoft.com/.default' } }),
+  BROKER_CONFIG: JSON.stringify({
+    tenantId: '11111111-1111-1111-1111-111111111111',
+    clientId: '22222222-2222-2222-2222-222222222222',
+    scopes: { graph: 'https://graph.microsoft.com/.default' },
+  }),
   AWS_REGION: 'eu-west-1',
   AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
 };
@@ -31,7 +35,10 @@ const ENV = {
 /** Time to `import()` a bundle in a fresh process: module load plus the entry's init (clients, config). */
 function loadMs(file: string): number {
   const script = 'const t0 = performance.now(); await import(process.argv[1]); process.stdout.write(String(performance.now() - t0));';
-  const out = execFileSync(process.execPath, ['--input-type=module', '-e', script, file], { env: { ...process.env, ...ENV }, encoding: 'utf8' });
+  const out = execFileSync(process.execPath, ['--input-type=module', '-e', script, file], {
+    env: { ...process.env, ...ENV },
+    encoding: 'utf8',
+  });
   return Number(out);
 }
 
@@ -68,7 +75,13 @@ export async function measureColdStart(runs: number): Promise<ColdStartFigures[]
     const code = readFileSync(outfile);
     loadMs(outfile); // first load warms the file system cache, as a provisioned container's disk would be
     const times = Array.from({ length: runs }, () => loadMs(outfile));
-    figures.push({ entry: target.name, variant: target.variant, bytes: code.length, gzipBytes: gzipSync(code).length, loadMedianMs: median(times) });
+    figures.push({
+      entry: target.name,
+      variant: target.variant,
+      bytes: code.length,
+      gzipBytes: gzipSync(code).length,
+      loadMedianMs: median(times),
+    });
   }
   return figures;
 }

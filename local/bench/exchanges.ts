@@ -47,7 +47,9 @@ export async function runExchangeBurst(
     deps.entra.injectFault({ delayMs: ENTRA_LATENCY_MS, times: deps.requests });
     const started = performance.now();
     const statuses = await Promise.all(
-      Array.from({ length: deps.requests }, (_, i) => fetch(`${workers[i % workers.length]!.url}/token/graph`).then(async (r) => (await r.arrayBuffer(), r.status))),
+      Array.from({ length: deps.requests }, (_, i) =>
+        fetch(`${workers[i % workers.length]!.url}/token/graph`).then(async (r) => (await r.arrayBuffer(), r.status)),
+      ),
     );
     const wallMs = performance.now() - started;
     deps.entra.clearFaults();

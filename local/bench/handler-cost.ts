@@ -43,7 +43,17 @@ const event = {
     stage: '$default',
     time: '',
     timeEpoch: 0,
-    authorizer: { iam: { accessKey: 'AKID', accountId: '123456789012', callerId: 'AKID', cognitoIdentity: null, principalOrgId: '', userArn: 'arn:aws:sts::123456789012:assumed-role/workload/bench', userId: 'AKID' } },
+    authorizer: {
+      iam: {
+        accessKey: 'AKID',
+        accountId: '123456789012',
+        callerId: 'AKID',
+        cognitoIdentity: null,
+        principalOrgId: '',
+        userArn: 'arn:aws:sts::123456789012:assumed-role/workload/bench',
+        userId: 'AKID',
+      },
+    },
   },
 } as unknown as APIGatewayProxyEventV2WithIAMAuthorizer;
 
@@ -99,11 +109,19 @@ async function measureInterleaved(variants: readonly Variant[], iterations: numb
 /** Measures empty, L1 hit and L2 hit (against DynamoDB Local at `dynamodbEndpoint`). */
 export async function measureHandlerCost(dynamodbEndpoint: string, iterations: number): Promise<CostFigures[]> {
   const context: Context = localContext('bench', 15_000);
-  const emptyHandler = middy(async () => ({ statusCode: 200, headers: { 'content-type': 'application/json', 'cache-control': 'no-store' }, body: '{}' }));
+  const emptyHandler = middy(async () => ({
+    statusCode: 200,
+    headers: { 'content-type': 'application/json', 'cache-control': 'no-store' },
+    body: '{}',
+  }));
   const l1 = tokenHandler(new MemoryTokenStore());
   await l1.handler(event, context);
 
-  const client = createDynamoDbClient({ endpoint: dynamodbEndpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  const client = createDynamoDbClient({
+    endpoint: dynamodbEndpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
   await ensureTokenTable(client, 'bench-handler-cost');
   const l2 = tokenHandler(new DynamoDbTokenStore(client, 'bench-handler-cost'));
   await l2.handler(event, context);

@@ -14,7 +14,12 @@ export interface ThroughputFigures {
 }
 
 /** One broker process with the memory cache, primed with one exchange, then loaded on `GET /token/graph`. */
-export async function measureThroughput(entra: EntraEmulator, port: number, durationSeconds: number, connections: number): Promise<ThroughputFigures> {
+export async function measureThroughput(
+  entra: EntraEmulator,
+  port: number,
+  durationSeconds: number,
+  connections: number,
+): Promise<ThroughputFigures> {
   const config = writeTempJson('config.json', { tenantId: TENANT, clientId: CLIENT, scopes: { graph: GRAPH }, authorityHost: entra.url });
   const worker = await startWorker(config, port, 'coordinated');
   try {

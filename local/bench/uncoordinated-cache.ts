@@ -15,7 +15,8 @@ export class UncoordinatedCache implements TokenCacheLike {
 
   async get(key: string, exchange: () => Promise<CachedToken>): Promise<CacheResult> {
     const cached = await this.store.get(key);
-    if (cached && cached.expiresOn - this.options.clock() / 1000 > this.options.refreshMarginSeconds) return { token: cached, outcome: 'l2' };
+    if (cached && cached.expiresOn - this.options.clock() / 1000 > this.options.refreshMarginSeconds)
+      return { token: cached, outcome: 'l2' };
     const token = await exchange();
     await this.store.put(key, token);
     return { token, outcome: 'exchange' };

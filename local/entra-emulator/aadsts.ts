@@ -74,7 +74,10 @@ export function newAnswerIds(clientRequestId: string | undefined, at: Date): Ans
 
 /** Entra's timestamp format: `2024-05-14 00:40:08Z`. */
 export function entraTimestamp(at: Date): string {
-  return at.toISOString().replace('T', ' ').replace(/\.\d{3}Z$/, 'Z');
+  return at
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/\.\d{3}Z$/, 'Z');
 }
 
 /** Entra's long ISO format inside AADSTS700024: `2024-10-02T22:05:03.6750000Z` (7 fraction digits). */
@@ -135,12 +138,16 @@ export const refuse = {
     ),
 
   /** github.com/FriedrichWeinmann/MiniGraph/issues/4: invalid_request, 400. */
-  malformedAssertion: (detail: string) =>
-    new EntraRefusal(50027, 'invalid_request', 'JWT token is invalid or malformed.', detail),
+  malformedAssertion: (detail: string) => new EntraRefusal(50027, 'invalid_request', 'JWT token is invalid or malformed.', detail),
 
   /** github.com/AzureAD/microsoft-authentication-library-for-dotnet/issues/4712: invalid_request. */
   unsupportedSigningAlgorithm: (alg: string) =>
-    new EntraRefusal(5002730, 'invalid_request', 'Invalid JWT token. Unsupported key for the signing algorithm.', `alg "${alg}"; only RS256 is accepted`),
+    new EntraRefusal(
+      5002730,
+      'invalid_request',
+      'Invalid JWT token. Unsupported key for the signing algorithm.',
+      `alg "${alg}"; only RS256 is accepted`,
+    ),
 
   /** github.com/Azure/azure-workload-identity/issues/1350: invalid_client, 401. */
   noIssuerMatch: (issuer: string) =>
@@ -180,8 +187,7 @@ export const refuse = {
     ),
 
   /** reference-error-codes.md: "AADSTS700027 | Client assertion failed signature validation."; invalid_client. */
-  signatureInvalid: (detail: string) =>
-    new EntraRefusal(700027, 'invalid_client', 'Client assertion failed signature validation.', detail),
+  signatureInvalid: (detail: string) => new EntraRefusal(700027, 'invalid_client', 'Client assertion failed signature validation.', detail),
 
   /** github.com/obikuro/Sato/issues/1 and AzureAD/microsoft-authentication-library-for-java#984: invalid_client. */
   outsideValidTimeRange: (nowMs: number, notBeforeSeconds: number, expirySeconds: number) =>
@@ -228,7 +234,8 @@ export const refuse = {
     new EntraRefusal(900561, 'invalid_request', `The endpoint only accepts POST, OPTIONS requests. Received a ${method} request.`),
 
   /** reference-error-codes.md: "AADSTS90004 | InvalidRequestFormat". */
-  requestTooLarge: () => new EntraRefusal(90004, 'invalid_request', "The request isn't properly formatted.", 'request body over the size limit'),
+  requestTooLarge: () =>
+    new EntraRefusal(90004, 'invalid_request', "The request isn't properly formatted.", 'request body over the size limit'),
 
   /** Chosen default body for an injected 5xx/429: AADSTS90006 "ExternalServerRetryableError - The service is temporarily unavailable." */
   temporarilyUnavailable: () => new EntraRefusal(90006, 'temporarily_unavailable', 'The service is temporarily unavailable.'),

@@ -83,11 +83,11 @@ function decodeAssertion(assertion: string): DecodedAssertion {
   } catch {
     decoded = null;
   }
-  if (!decoded || typeof decoded.payload !== 'object' || decoded.payload === null) {
+  if (!decoded || typeof decoded.payload !== 'object') {
     throw refuse.malformedAssertion('not a JWS compact serialization with a JSON claims set');
   }
   const { header, payload } = decoded;
-  if (header.alg !== 'RS256') throw refuse.unsupportedSigningAlgorithm(String(header.alg));
+  if (header.alg !== 'RS256') throw refuse.unsupportedSigningAlgorithm(header.alg);
   // Entra finds the issuer's key by kid; without one there is nothing to look up.
   if (typeof header.kid !== 'string' || header.kid === '') throw refuse.malformedAssertion('header has no "kid"');
   return { kid: header.kid, claims: readClaims(payload) };
@@ -121,7 +121,8 @@ async function fetchIssuerKey(issuer: string, kid: string, check: AssertionCheck
       `discovery document at ${discoveryUrl} names issuer ${JSON.stringify(discovery.issuer)}, the assertion names ${JSON.stringify(issuer)}`,
     );
   }
-  if (typeof discovery.jwks_uri !== 'string') throw refuse.externalOidcEndpointFailed(`discovery document at ${discoveryUrl} has no jwks_uri`);
+  if (typeof discovery.jwks_uri !== 'string')
+    throw refuse.externalOidcEndpointFailed(`discovery document at ${discoveryUrl} has no jwks_uri`);
   const jwks = await fetchJsonObject(discovery.jwks_uri, check);
   const keys: unknown[] = Array.isArray(jwks.keys) ? jwks.keys : [];
   const jwk = keys.find((key): key is Record<string, unknown> => isRecord(key) && key.kid === kid);

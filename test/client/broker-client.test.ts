@@ -71,7 +71,13 @@ describe('fetchBrokerToken', () => {
   });
 
   it('takes the region from AWS_REGION when the URL does not tell', async () => {
-    const token = await fetchBrokerToken({ url: broker.url, alias: 'graph', credentials: CREDENTIALS, identify: false, env: { AWS_REGION: REGION } });
+    const token = await fetchBrokerToken({
+      url: broker.url,
+      alias: 'graph',
+      credentials: CREDENTIALS,
+      identify: false,
+      env: { AWS_REGION: REGION },
+    });
     expect(token.tokenType).toBe('Bearer');
   });
 
@@ -91,7 +97,8 @@ describe('fetchBrokerToken', () => {
     const named = await failure(
       get('graph', {
         identify: stsCallerIdentity({ env: { AWS_ENDPOINT_URL_STS: `${broker.url}/sts/` } }),
-        fetch: async (input, init) => (String(input).includes('/token/') ? new Response('{"message":"Forbidden"}', { status: 403 }) : fetch(input, init)),
+        fetch: async (input, init) =>
+          String(input).includes('/token/') ? new Response('{"message":"Forbidden"}', { status: 403 }) : fetch(input, init),
       }),
     );
     expect(broker.requests.at(-1)).toMatchObject({ method: 'POST', path: '/sts/', verdict: 'ok' });
@@ -109,17 +116,23 @@ describe('fetchBrokerToken', () => {
       }),
     );
     expect(error.code).toBe('forbidden');
-    expect(error.message).toContain(`The principal ${CALLER_ARN} needs execute-api:Invoke on arn:aws:execute-api:eu-west-1:*:abc123/*/GET/token/graph `);
+    expect(error.message).toContain(
+      `The principal ${CALLER_ARN} needs execute-api:Invoke on arn:aws:execute-api:eu-west-1:*:abc123/*/GET/token/graph `,
+    );
   });
 
   it('maps 404 unknown_scope to unknown_alias with the broker message', async () => {
     const error = await failure(get('missing'));
     expect([error.code, error.status, error.alias, error.brokerError]).toEqual(['unknown_alias', 404, 'missing', 'unknown_scope']);
-    expect(error.message).toBe(`Unknown alias "missing" at ${broker.url}/: No scope is configured under the alias "missing". Configured aliases: graph, storage.`);
+    expect(error.message).toBe(
+      `Unknown alias "missing" at ${broker.url}/: No scope is configured under the alias "missing". Configured aliases: graph, storage.`,
+    );
   });
 
   it('maps API Gateway 404 (no route) to unknown_alias', async () => {
-    const error = await failure(fetchBrokerToken({ url: `${broker.url}/wrong-base`, alias: 'graph', region: REGION, credentials: CREDENTIALS, identify: false }));
+    const error = await failure(
+      fetchBrokerToken({ url: `${broker.url}/wrong-base`, alias: 'graph', region: REGION, credentials: CREDENTIALS, identify: false }),
+    );
     expect(error.code).toBe('unknown_alias');
     expect(error.message).toBe(
       `Unknown alias "graph" at ${broker.url}/wrong-base: there is no route GET /wrong-base/token/graph. Check the alias, and that ${broker.url}/wrong-base is the broker's base URL (with its base path, if any).`,
@@ -145,26 +158,38 @@ describe('fetchBrokerToken', () => {
   it('maps 503 to upstream_unavailable', async () => {
     const error = await failure(get('down'));
     expect(error).toMatchObject({ code: 'upstream_unavailable', status: 503, upstream: 'kms', retryAfterSeconds: 5 });
-    expect(error.message).toBe(`The broker at ${broker.url}/ could not get a token for alias "down" right now (kms unavailable): KMS is throttling; retry shortly. Retry later (after 5 s).`);
+    expect(error.message).toBe(
+      `The broker at ${broker.url}/ could not get a token for alias "down" right now (kms unavailable): KMS is throttling; retry shortly. Retry later (after 5 s).`,
+    );
   });
 
   it('maps 500 to broker_error', async () => {
     const error = await failure(get('crash'));
     expect(error).toMatchObject({ code: 'broker_error', status: 500, brokerError: 'internal' });
-    expect(error.message).toBe(`The broker at ${broker.url}/ answered 500 for alias "crash" (internal): The broker failed unexpectedly; see its logs for the request id.`);
+    expect(error.message).toBe(
+      `The broker at ${broker.url}/ answered 500 for alias "crash" (internal): The broker failed unexpectedly; see its logs for the request id.`,
+    );
   });
 
   it('maps a 200 that is not a token response to bad_response without quoting the body', async () => {
     const html = await failure(get('notjson'));
-    expect([html.code, html.message]).toEqual(['bad_response', `The broker at ${broker.url}/token/notjson answered 200 for alias "notjson" but not with a token response (the body is not JSON); is the URL the broker's base URL?`]);
+    expect([html.code, html.message]).toEqual([
+      'bad_response',
+      `The broker at ${broker.url}/token/notjson answered 200 for alias "notjson" but not with a token response (the body is not JSON); is the URL the broker's base URL?`,
+    ]);
     const partial = await failure(get('partial'));
-    expect([partial.code, partial.message]).toEqual(['bad_response', `The broker at ${broker.url}/token/partial answered 200 for alias "partial" but not with a token response (expires_on is not unix seconds); is the URL the broker's base URL?`]);
+    expect([partial.code, partial.message]).toEqual([
+      'bad_response',
+      `The broker at ${broker.url}/token/partial answered 200 for alias "partial" but not with a token response (expires_on is not unix seconds); is the URL the broker's base URL?`,
+    ]);
   });
 
   it('maps connection refused to broker_unreachable, fast', async () => {
     const port = await closedPort();
     const started = Date.now();
-    const error = await failure(fetchBrokerToken({ url: `http://127.0.0.1:${port}`, alias: 'graph', region: REGION, credentials: CREDENTIALS, identify: false }));
+    const error = await failure(
+      fetchBrokerToken({ url: `http://127.0.0.1:${port}`, alias: 'graph', region: REGION, credentials: CREDENTIALS, identify: false }),
+    );
     expect(Date.now() - started).toBeLessThan(2000);
     expect(error.code).toBe('broker_unreachable');
     expect(error.message).toBe(
@@ -195,12 +220,19 @@ describe('fetchBrokerToken', () => {
         },
       }),
     );
-    expect([error.code, error.message]).toEqual(['credentials_unavailable', `Cannot get AWS credentials to sign the request to ${broker.url}/: Token is expired. To refresh this SSO session run aws sso login.`]);
+    expect([error.code, error.message]).toEqual([
+      'credentials_unavailable',
+      `Cannot get AWS credentials to sign the request to ${broker.url}/: Token is expired. To refresh this SSO session run aws sso login.`,
+    ]);
   });
 
   it('does not follow redirects with signed headers', async () => {
-    const error = await failure(get('graph', { fetch: async () => new Response(null, { status: 307, headers: { location: 'https://elsewhere.example/' } }) }));
+    const error = await failure(
+      get('graph', { fetch: async () => new Response(null, { status: 307, headers: { location: 'https://elsewhere.example/' } }) }),
+    );
     expect([error.code, error.status]).toEqual(['broker_error', 307]);
-    expect(error.message).toBe(`The broker at ${broker.url}/token/graph redirected (307) for alias "graph"; pass the final base URL instead.`);
+    expect(error.message).toBe(
+      `The broker at ${broker.url}/token/graph redirected (307) for alias "graph"; pass the final base URL instead.`,
+    );
   });
 });

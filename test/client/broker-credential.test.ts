@@ -6,7 +6,12 @@ import { Agent } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { bearerTokenAuthenticationPolicy, createDefaultHttpClient, createEmptyPipeline, createPipelineRequest } from '@azure/core-rest-pipeline';
+import {
+  bearerTokenAuthenticationPolicy,
+  createDefaultHttpClient,
+  createEmptyPipeline,
+  createPipelineRequest,
+} from '@azure/core-rest-pipeline';
 import { isTokenCredential } from '@azure/core-auth';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { BrokerCredentialOptions } from '../../client/broker-credential';
@@ -55,7 +60,12 @@ describe('BrokerCredential', () => {
     expect(isTokenCredential(credential)).toBe(true);
     const token = await credential.getToken(GRAPH);
     const expiresOn = Math.floor(Date.now() / 1000) + 3600;
-    expect(token).toEqual({ token: `${TOKEN_PREFIX}-graph-1`, tokenType: 'Bearer', expiresOnTimestamp: expect.any(Number), refreshAfterTimestamp: expect.any(Number) });
+    expect(token).toEqual({
+      token: `${TOKEN_PREFIX}-graph-1`,
+      tokenType: 'Bearer',
+      expiresOnTimestamp: expect.any(Number),
+      refreshAfterTimestamp: expect.any(Number),
+    });
     expect(Math.abs(token.expiresOnTimestamp - expiresOn * 1000)).toBeLessThanOrEqual(2000);
     expect(token.expiresOnTimestamp % 1000).toBe(0);
     expect(token.refreshAfterTimestamp).toBe(token.expiresOnTimestamp - 300_000);
@@ -123,7 +133,12 @@ describe('BrokerCredential', () => {
     expect(scopeKey('https://management.azure.com/')).toBe('https://management.azure.com');
     expect(scopeKey('api://my-app/.default')).toBe('api://my-app');
     const { broker, credential } = await setup();
-    for (const scope of ['https://graph.example/.default', 'https://graph.example', 'https://graph.example/', 'https://graph.example//.default']) {
+    for (const scope of [
+      'https://graph.example/.default',
+      'https://graph.example',
+      'https://graph.example/',
+      'https://graph.example//.default',
+    ]) {
       expect((await credential.getToken(scope)).token, scope).toBe(`${TOKEN_PREFIX}-graph-1`);
     }
     expect(broker.tokenRequests('graph')).toBe(1);
@@ -133,16 +148,24 @@ describe('BrokerCredential', () => {
     const { broker, credential } = await setup();
     const error = await rejection(credential.getToken('https://vault.azure.net/.default'));
     expect(error.code).toBe('unmapped_scope');
-    expect(error.message).toBe(`BrokerCredential for ${broker.url} has no alias for scope "https://vault.azure.net/.default". Configured scopes: ${GRAPH}, ${STORAGE}.`);
+    expect(error.message).toBe(
+      `BrokerCredential for ${broker.url} has no alias for scope "https://vault.azure.net/.default". Configured scopes: ${GRAPH}, ${STORAGE}.`,
+    );
     expect(broker.requests).toHaveLength(0);
   });
 
   it('requires exactly one scope', async () => {
     const { credential } = await setup();
     const none = await rejection(credential.getToken([]));
-    expect([none.code, none.message]).toEqual(['invalid_argument', 'BrokerCredential.getToken needs exactly one scope, got 0 (); the broker issues one token per scope.']);
+    expect([none.code, none.message]).toEqual([
+      'invalid_argument',
+      'BrokerCredential.getToken needs exactly one scope, got 0 (); the broker issues one token per scope.',
+    ]);
     const two = await rejection(credential.getToken([GRAPH, STORAGE]));
-    expect([two.code, two.message]).toEqual(['invalid_argument', `BrokerCredential.getToken needs exactly one scope, got 2 (${GRAPH}, ${STORAGE}); the broker issues one token per scope.`]);
+    expect([two.code, two.message]).toEqual([
+      'invalid_argument',
+      `BrokerCredential.getToken needs exactly one scope, got 2 (${GRAPH}, ${STORAGE}); the broker issues one token per scope.`,
+    ]);
   });
 
   it('honours abortSignal for its caller only; the shared request completes for the others', async () => {
@@ -168,7 +191,10 @@ describe('BrokerCredential', () => {
       }
       throw new Error('expected the constructor to throw');
     };
-    expect(attempt({ ...base, scopes: {} })).toMatchObject({ code: 'invalid_argument', message: `BrokerCredential for ${base.url} needs at least one scope → alias mapping in "scopes".` });
+    expect(attempt({ ...base, scopes: {} })).toMatchObject({
+      code: 'invalid_argument',
+      message: `BrokerCredential for ${base.url} needs at least one scope → alias mapping in "scopes".`,
+    });
     expect(attempt({ ...base, scopes: { 'https://graph.example/.default': 'graph', 'https://graph.example': 'other' } })).toMatchObject({
       code: 'invalid_argument',
       message: `BrokerCredential for ${base.url}: scope "https://graph.example" maps to both "graph" and "other".`,
@@ -192,11 +218,29 @@ describe('BrokerCredential in an Azure SDK pipeline', () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'broker-credential-tls-'));
-    execFileSync('openssl', [
-      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
-      '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1',
-      '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'),
-    ], { stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-days',
+        '1',
+        '-subj',
+        '/CN=127.0.0.1',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+        '-keyout',
+        join(dir, 'key.pem'),
+        '-out',
+        join(dir, 'cert.pem'),
+      ],
+      { stdio: 'ignore' },
+    );
     cert = readFileSync(join(dir, 'cert.pem'), 'utf8');
     resource = createServer({ key: readFileSync(join(dir, 'key.pem')), cert }, (request, response) => {
       seen.push(request.headers.authorization);
@@ -235,7 +279,9 @@ describe('BrokerCredential in an Azure SDK pipeline', () => {
     const pipeline = createEmptyPipeline();
     pipeline.addPolicy(bearerTokenAuthenticationPolicy({ credential, scopes: GRAPH }));
     const request = createPipelineRequest({ url: 'http://127.0.0.1:1/x', allowInsecureConnection: true });
-    await expect(pipeline.sendRequest(createDefaultHttpClient(), request)).rejects.toThrow('Bearer token authentication is not permitted for non-TLS protected (non-https) URLs.');
+    await expect(pipeline.sendRequest(createDefaultHttpClient(), request)).rejects.toThrow(
+      'Bearer token authentication is not permitted for non-TLS protected (non-https) URLs.',
+    );
     expect(broker.requests).toHaveLength(0);
   });
 });

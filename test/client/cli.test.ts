@@ -40,7 +40,11 @@ function env(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
 }
 
 /** Async on purpose: the fake broker lives in this process, so a sync spawn would deadlock it. */
-function run(args: readonly string[], extraEnv: Record<string, string> = {}, command: readonly string[] = [process.execPath, BIN]): Promise<Run> {
+function run(
+  args: readonly string[],
+  extraEnv: Record<string, string> = {},
+  command: readonly string[] = [process.execPath, BIN],
+): Promise<Run> {
   const [file, ...prefix] = command as [string, ...string[]];
   return new Promise((resolve) => {
     execFile(file, [...prefix, ...args], { cwd: ROOT, env: env(extraEnv), timeout: 60_000 }, (error, stdout, stderr) => {
@@ -91,11 +95,19 @@ describe('broker-token (child process)', () => {
   });
 
   it('exits 3 for an unknown alias', async () => {
-    expectErrorLine(await run(['missing', '--url', broker.url]), 3, /^broker-token: Unknown alias "missing" at .*Configured aliases: graph, storage\.\n$/);
+    expectErrorLine(
+      await run(['missing', '--url', broker.url]),
+      3,
+      /^broker-token: Unknown alias "missing" at .*Configured aliases: graph, storage\.\n$/,
+    );
   });
 
   it('exits 4 when IAM refuses the request (wrong secret)', async () => {
-    expectErrorLine(await run(['graph', '--url', broker.url], { AWS_SECRET_ACCESS_KEY: 'wrong-secret' }), 4, /^broker-token: Forbidden: AWS IAM refused GET .*\/token\/graph \(alias "graph"\)\. The calling AWS principal needs execute-api:Invoke/);
+    expectErrorLine(
+      await run(['graph', '--url', broker.url], { AWS_SECRET_ACCESS_KEY: 'wrong-secret' }),
+      4,
+      /^broker-token: Forbidden: AWS IAM refused GET .*\/token\/graph \(alias "graph"\)\. The calling AWS principal needs execute-api:Invoke/,
+    );
   });
 
   it('exits 5 when the broker is unreachable', async () => {
@@ -105,7 +117,11 @@ describe('broker-token (child process)', () => {
   });
 
   it('exits 6 when Entra rejected the broker, with the AADSTS code and correlation id', async () => {
-    expectErrorLine(await run(['rejected', '--url', broker.url]), 6, /\(AADSTS700213, correlation id 0b1c2d3e-0000-4000-8000-000000000001, trace id [^)]+\)/);
+    expectErrorLine(
+      await run(['rejected', '--url', broker.url]),
+      6,
+      /\(AADSTS700213, correlation id 0b1c2d3e-0000-4000-8000-000000000001, trace id [^)]+\)/,
+    );
   });
 
   it('exits 7 when an upstream is unavailable', async () => {
@@ -120,16 +136,35 @@ describe('broker-token (child process)', () => {
   it('exits 2 for usage errors', async () => {
     expectErrorLine(await run([]), 2, /^broker-token: expected exactly one alias, got 0 \(see --help\)\n$/);
     expectErrorLine(await run(['graph']), 2, /^broker-token: no broker URL: pass --url or set BROKER_URL \(see --help\)\n$/);
-    expectErrorLine(await run(['graph', '--url', broker.url, '--json', '--env']), 2, /^broker-token: --json and --env cannot be combined\n$/);
-    expectErrorLine(await run(['graph', '--url', broker.url, '--timeout-ms', 'soon']), 2, /^broker-token: --timeout-ms must be a positive integer, got "soon"\n$/);
+    expectErrorLine(
+      await run(['graph', '--url', broker.url, '--json', '--env']),
+      2,
+      /^broker-token: --json and --env cannot be combined\n$/,
+    );
+    expectErrorLine(
+      await run(['graph', '--url', broker.url, '--timeout-ms', 'soon']),
+      2,
+      /^broker-token: --timeout-ms must be a positive integer, got "soon"\n$/,
+    );
     expectErrorLine(await run(['graph', '--url', broker.url, '--bogus']), 2, /^broker-token: Unknown option '--bogus'/);
-    expectErrorLine(await run(['graph', '--url', 'https://broker.example.com'], { AWS_REGION: '' }), 2, /^broker-token: Cannot tell the region of https:\/\/broker\.example\.com\/: pass --region or set AWS_REGION\.\n$/);
+    expectErrorLine(
+      await run(['graph', '--url', 'https://broker.example.com'], { AWS_REGION: '' }),
+      2,
+      /^broker-token: Cannot tell the region of https:\/\/broker\.example\.com\/: pass --region or set AWS_REGION\.\n$/,
+    );
   });
 
   it('prints help with the exit codes', async () => {
     const result = await run(['--help']);
     expect(result).toEqual({ code: 0, stdout: HELP, stderr: '' });
-    for (const line of ['2  usage error', '3  unknown alias', '4  forbidden', '5  broker unreachable', '6  Entra ID rejected', '7  upstream unavailable']) {
+    for (const line of [
+      '2  usage error',
+      '3  unknown alias',
+      '4  forbidden',
+      '5  broker unreachable',
+      '6  Entra ID rejected',
+      '7  upstream unavailable',
+    ]) {
       expect(result.stdout).toContain(line);
     }
   });

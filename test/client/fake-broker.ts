@@ -95,7 +95,11 @@ export async function startFakeBroker(options: FakeBrokerOptions = {}): Promise<
     }
     switch (alias) {
       case 'missing':
-        return send(response, 404, { error: 'unknown_scope', message: 'No scope is configured under the alias "missing". Configured aliases: graph, storage.', alias });
+        return send(response, 404, {
+          error: 'unknown_scope',
+          message: 'No scope is configured under the alias "missing". Configured aliases: graph, storage.',
+          alias,
+        });
       case 'rejected':
         return send(response, 502, {
           error: 'entra_rejected',
@@ -107,19 +111,35 @@ export async function startFakeBroker(options: FakeBrokerOptions = {}): Promise<
           trace_id: '7f8e9d0c-0000-4000-8000-000000000002',
         });
       case 'down':
-        return send(response, 503, { error: 'upstream_unavailable', message: 'KMS is throttling; retry shortly.', upstream: 'kms', retry_after_seconds: 5 });
+        return send(response, 503, {
+          error: 'upstream_unavailable',
+          message: 'KMS is throttling; retry shortly.',
+          upstream: 'kms',
+          retry_after_seconds: 5,
+        });
       case 'crash':
         return send(response, 500, { error: 'internal', message: 'The broker failed unexpectedly; see its logs for the request id.' });
       case 'notjson':
         return send(response, 200, `<html>${TOKEN_PREFIX}-in-html</html>`);
       case 'partial':
-        return send(response, 200, { access_token: `${TOKEN_PREFIX}-partial`, token_type: 'Bearer', expires_in: 3600, scope: 'https://x/.default' });
+        return send(response, 200, {
+          access_token: `${TOKEN_PREFIX}-partial`,
+          token_type: 'Bearer',
+          expires_in: 3600,
+          scope: 'https://x/.default',
+        });
       default: {
         const expiresOn = Math.floor(now() / 1000) + lifetimeSeconds;
         return send(
           response,
           200,
-          { access_token: `${TOKEN_PREFIX}-${alias}-${n}`, token_type: 'Bearer', expires_in: lifetimeSeconds, expires_on: expiresOn, scope: `https://${alias}.example/.default` },
+          {
+            access_token: `${TOKEN_PREFIX}-${alias}-${n}`,
+            token_type: 'Bearer',
+            expires_in: lifetimeSeconds,
+            expires_on: expiresOn,
+            scope: `https://${alias}.example/.default`,
+          },
           { 'cache-control': 'no-store' },
         );
       }

@@ -33,7 +33,10 @@ describe('region', () => {
   it('parses execute-api host names, including China and private (VPC endpoint) APIs', () => {
     expect(parseExecuteApiHost('abc123.execute-api.eu-west-1.amazonaws.com')).toEqual({ apiId: 'abc123', region: 'eu-west-1' });
     expect(parseExecuteApiHost('abc123.execute-api.cn-north-1.amazonaws.com.cn')).toEqual({ apiId: 'abc123', region: 'cn-north-1' });
-    expect(parseExecuteApiHost('abc123-vpce-0123456789abcdef0.execute-api.us-gov-west-1.vpce.amazonaws.com')).toEqual({ apiId: 'abc123', region: 'us-gov-west-1' });
+    expect(parseExecuteApiHost('abc123-vpce-0123456789abcdef0.execute-api.us-gov-west-1.vpce.amazonaws.com')).toEqual({
+      apiId: 'abc123',
+      region: 'us-gov-west-1',
+    });
     expect(parseExecuteApiHost('broker.example.com')).toBeUndefined();
     expect(parseExecuteApiHost('abc123.execute-api.eu-west-1.amazonaws.com.evil.example')).toBeUndefined();
   });
@@ -41,8 +44,12 @@ describe('region', () => {
 
 describe('URLs', () => {
   it('keeps a base path without doubling slashes and encodes the alias as one segment', () => {
-    expect(tokenUrl(parseBaseUrl('https://abc.execute-api.eu-west-1.amazonaws.com'), 'graph').href).toBe('https://abc.execute-api.eu-west-1.amazonaws.com/token/graph');
-    expect(tokenUrl(parseBaseUrl('https://abc.execute-api.eu-west-1.amazonaws.com/'), 'graph').href).toBe('https://abc.execute-api.eu-west-1.amazonaws.com/token/graph');
+    expect(tokenUrl(parseBaseUrl('https://abc.execute-api.eu-west-1.amazonaws.com'), 'graph').href).toBe(
+      'https://abc.execute-api.eu-west-1.amazonaws.com/token/graph',
+    );
+    expect(tokenUrl(parseBaseUrl('https://abc.execute-api.eu-west-1.amazonaws.com/'), 'graph').href).toBe(
+      'https://abc.execute-api.eu-west-1.amazonaws.com/token/graph',
+    );
     expect(tokenUrl(parseBaseUrl('https://broker.example.com/v1/'), 'graph').href).toBe('https://broker.example.com/v1/token/graph');
     expect(tokenUrl(parseBaseUrl('https://broker.example.com/v1//'), 'graph').href).toBe('https://broker.example.com/v1/token/graph');
     expect(tokenUrl(parseBaseUrl('http://127.0.0.1:8080/a/b'), 'a/b c').href).toBe('http://127.0.0.1:8080/a/b/token/a%2Fb%20c');
@@ -50,16 +57,25 @@ describe('URLs', () => {
 
   it('refuses what is not a base URL', () => {
     for (const [url, message] of [
-      ['not a url', 'The broker URL "not a url" is not a valid URL; pass the API\'s base URL, e.g. https://abc123.execute-api.eu-west-1.amazonaws.com'],
+      [
+        'not a url',
+        'The broker URL "not a url" is not a valid URL; pass the API\'s base URL, e.g. https://abc123.execute-api.eu-west-1.amazonaws.com',
+      ],
       ['ftp://broker.example.com', 'The broker URL "ftp://broker.example.com" must be http(s).'],
-      ['https://broker.example.com/?x=1', 'The broker URL "https://broker.example.com/?x=1" must be a base URL without query, fragment or user info.'],
+      [
+        'https://broker.example.com/?x=1',
+        'The broker URL "https://broker.example.com/?x=1" must be a base URL without query, fragment or user info.',
+      ],
     ] as const) {
       const error = caught(() => parseBaseUrl(url));
       expect(error.code).toBe('invalid_argument');
       expect(error.message).toBe(message);
     }
     const error = caught(() => tokenUrl(parseBaseUrl('https://broker.example.com'), ''));
-    expect([error.code, error.message]).toEqual(['invalid_argument', 'The alias is empty; pass the alias of the scope to get a token for (broker https://broker.example.com/).']);
+    expect([error.code, error.message]).toEqual([
+      'invalid_argument',
+      'The alias is empty; pass the alias of the scope to get a token for (broker https://broker.example.com/).',
+    ]);
   });
 });
 
@@ -73,10 +89,18 @@ describe('signRequest', () => {
     expect(headers.host).toBeUndefined();
     expect(headers['x-amz-date']).toBe('20250102T030405Z');
     expect(headers['x-amz-security-token']).toBe('session-token-value');
-    expect(headers.authorization).toMatch(/^AWS4-HMAC-SHA256 Credential=AKIDSIGNTEST00000001\/20250102\/eu-west-1\/execute-api\/aws4_request, SignedHeaders=host;x-amz-content-sha256;x-amz-date;x-amz-security-token, Signature=[0-9a-f]{64}$/);
+    expect(headers.authorization).toMatch(
+      /^AWS4-HMAC-SHA256 Credential=AKIDSIGNTEST00000001\/20250102\/eu-west-1\/execute-api\/aws4_request, SignedHeaders=host;x-amz-content-sha256;x-amz-date;x-amz-security-token, Signature=[0-9a-f]{64}$/,
+    );
     const verdict = verifySigV4Request(
       { method: 'GET', path: url.pathname, query: '', headers: { ...headers, host: '127.0.0.1:8080' }, body: '' },
-      { accessKeyId: credentials.accessKeyId, secretAccessKey: credentials.secretAccessKey, region: 'eu-west-1', service: 'execute-api', now: () => now },
+      {
+        accessKeyId: credentials.accessKeyId,
+        secretAccessKey: credentials.secretAccessKey,
+        region: 'eu-west-1',
+        service: 'execute-api',
+        now: () => now,
+      },
     );
     expect(verdict).toEqual({ ok: true });
   });
@@ -87,6 +111,8 @@ describe('signRequest', () => {
     }, 'https://broker.example.com/').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(BrokerClientError);
     expect((error as BrokerClientError).code).toBe('credentials_unavailable');
-    expect((error as BrokerClientError).message).toBe('Cannot get AWS credentials to sign the request to https://broker.example.com/: Could not load credentials from any providers');
+    expect((error as BrokerClientError).message).toBe(
+      'Cannot get AWS credentials to sign the request to https://broker.example.com/: Could not load credentials from any providers',
+    );
   });
 });

@@ -94,7 +94,12 @@ describe('tokens', () => {
 
     expect(first.status).toBe(200);
     expect(first.headers.get('cache-control')).toBe('no-store');
-    expect(first.body).toMatchObject({ token_type: 'Bearer', scope: GRAPH, expires_in: expect.any(Number), expires_on: expect.any(Number) });
+    expect(first.body).toMatchObject({
+      token_type: 'Bearer',
+      scope: GRAPH,
+      expires_in: expect.any(Number),
+      expires_on: expect.any(Number),
+    });
     expect(first.body.expires_in).toBeGreaterThan(3500);
     expect(second.body.access_token).toBe(first.body.access_token);
     expect(entra.countsFor(APP_A, GRAPH).exchanges).toBe(1);
@@ -111,7 +116,7 @@ describe('tokens', () => {
     expect(entra.requests.attempts).toBe(0);
   });
 
-  it('uses the alias\'s own Entra app when it names a different clientId', async () => {
+  it("uses the alias's own Entra app when it names a different clientId", async () => {
     entra.resetCounters();
     const storage = await token(broker.url, 'storage');
     expect(storage.status).toBe(200);

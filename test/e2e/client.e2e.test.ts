@@ -26,7 +26,15 @@ const servedTokens: string[] = [];
 beforeAll(async () => {
   const port = await reservePort();
   entra = await startEntraEmulator({
-    apps: [{ tenantId: TENANT, clientId: CLIENT, federatedCredentials: [{ issuer: `http://127.0.0.1:${port}`, subject: 'aws-token-broker', audiences: ['api://AzureADTokenExchange'] }] }],
+    apps: [
+      {
+        tenantId: TENANT,
+        clientId: CLIENT,
+        federatedCredentials: [
+          { issuer: `http://127.0.0.1:${port}`, subject: 'aws-token-broker', audiences: ['api://AzureADTokenExchange'] },
+        ],
+      },
+    ],
   });
   broker = await startBroker(
     {
@@ -59,7 +67,9 @@ describe('SigV4 on the local runtime', () => {
 
   it('answers 403 {"message":"Forbidden"} to a wrong secret, and the client says forbidden', async () => {
     const wrong = { ...credentials, secretAccessKey: 'not-the-secret' };
-    await expect(fetchBrokerToken({ url: broker.url, alias: 'graph', region: REGION, credentials: wrong, identify: false })).rejects.toMatchObject({
+    await expect(
+      fetchBrokerToken({ url: broker.url, alias: 'graph', region: REGION, credentials: wrong, identify: false }),
+    ).rejects.toMatchObject({
       code: 'forbidden',
       message: expect.stringContaining('/token/graph'),
     });
@@ -90,7 +100,14 @@ describe('BrokerCredential on the local runtime', () => {
   it('caches, and shares one request among concurrent callers', async () => {
     let requests = 0;
     const countingFetch = (input: string, init?: RequestInit) => (requests++, fetch(input, init));
-    const credential = new BrokerCredential({ url: broker.url, scopes: { [GRAPH]: 'graph' }, region: REGION, credentials, fetch: countingFetch, identify: false });
+    const credential = new BrokerCredential({
+      url: broker.url,
+      scopes: { [GRAPH]: 'graph' },
+      region: REGION,
+      credentials,
+      fetch: countingFetch,
+      identify: false,
+    });
 
     const concurrent = await Promise.all(Array.from({ length: 10 }, () => credential.getToken(GRAPH)));
     const later = await credential.getToken(GRAPH);

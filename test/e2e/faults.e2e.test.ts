@@ -22,7 +22,21 @@ const CLIENT = '22222222-2222-2222-2222-222222222222';
 const SUBJECT = 'aws-token-broker';
 const AUDIENCE = 'api://AzureADTokenExchange';
 /** One alias per test, so each starts cold and no test's cache helps another. */
-const ALIASES = ['throttled', 'throttled-long', 'flaky', 'down', 'hanging', 'slow', 'garbled', 'skew-ahead', 'skew-behind', 'skew-far', 'ddb-a', 'ddb-b', 'ddb-c'];
+const ALIASES = [
+  'throttled',
+  'throttled-long',
+  'flaky',
+  'down',
+  'hanging',
+  'slow',
+  'garbled',
+  'skew-ahead',
+  'skew-behind',
+  'skew-far',
+  'ddb-a',
+  'ddb-b',
+  'ddb-c',
+];
 const scopes = Object.fromEntries(ALIASES.map((alias) => [alias, `api://${alias}/.default`]));
 const scopeOf = (alias: string) => `api://${alias}/.default`;
 
@@ -45,7 +59,13 @@ describe('Entra faults', () => {
   beforeAll(async () => {
     const port = await reservePort();
     entra = await startEntraEmulator({
-      apps: [{ tenantId: TENANT, clientId: CLIENT, federatedCredentials: [{ issuer: `http://127.0.0.1:${port}`, subject: SUBJECT, audiences: [AUDIENCE] }] }],
+      apps: [
+        {
+          tenantId: TENANT,
+          clientId: CLIENT,
+          federatedCredentials: [{ issuer: `http://127.0.0.1:${port}`, subject: SUBJECT, audiences: [AUDIENCE] }],
+        },
+      ],
     });
     broker = await startBroker({ tenantId: TENANT, clientId: CLIENT, scopes, authorityHost: entra.url }, port);
   });
@@ -94,7 +114,11 @@ describe('Entra faults', () => {
     entra.clearFaults();
 
     expect(answer.status).toBe(503);
-    expect(answer.body).toMatchObject({ error: 'upstream_unavailable', upstream: 'entra', message: expect.stringMatching(/3 attempt\(s\)/) });
+    expect(answer.body).toMatchObject({
+      error: 'upstream_unavailable',
+      upstream: 'entra',
+      message: expect.stringMatching(/3 attempt\(s\)/),
+    });
     expect(answer.ms).toBeLessThan(8500);
     expect(attempts('down')).toBe(3);
     expect((await call(broker.url, 'down')).status).toBe(200);
@@ -137,7 +161,13 @@ describe('clock skew between the broker and Entra', () => {
   const skewed = async (alias: string, skewMs: number) => {
     const port = await reservePort();
     const entra = await startEntraEmulator({
-      apps: [{ tenantId: TENANT, clientId: CLIENT, federatedCredentials: [{ issuer: `http://127.0.0.1:${port}`, subject: SUBJECT, audiences: [AUDIENCE] }] }],
+      apps: [
+        {
+          tenantId: TENANT,
+          clientId: CLIENT,
+          federatedCredentials: [{ issuer: `http://127.0.0.1:${port}`, subject: SUBJECT, audiences: [AUDIENCE] }],
+        },
+      ],
     });
     const runtime = await startLocalRuntime({
       config: parseLocalConfig({ tenantId: TENANT, clientId: CLIENT, scopes, authorityHost: entra.url }),
@@ -153,7 +183,7 @@ describe('clock skew between the broker and Entra', () => {
     }
   };
 
-  it('a broker clock 3 minutes ahead is within Entra\'s tolerance → 200', async () => {
+  it("a broker clock 3 minutes ahead is within Entra's tolerance → 200", async () => {
     const { first } = await skewed('skew-ahead', 3 * 60_000);
     expect(first.status).toBe(200);
   });
@@ -166,7 +196,11 @@ describe('clock skew between the broker and Entra', () => {
   it('a broker clock 7 minutes ahead → 502 AADSTS700024 naming the clock; the failure is not cached', async () => {
     const { first, second, entra } = await skewed('skew-far', 7 * 60_000);
     expect(first.status).toBe(502);
-    expect(first.body).toMatchObject({ error: 'entra_rejected', aadsts: 'AADSTS700024', message: expect.stringMatching(/check the clock/) });
+    expect(first.body).toMatchObject({
+      error: 'entra_rejected',
+      aadsts: 'AADSTS700024',
+      message: expect.stringMatching(/check the clock/),
+    });
     expect(second.status).toBe(502);
     expect(entra.attempts).toBe(2);
   });
@@ -183,9 +217,22 @@ describe('DynamoDB Local stopped and restarted mid-run', () => {
     dynamodb = await startDynamoDbLocal({ dbPath: mkdtempSync(join(tmpdir(), 'ddb-faults-')) });
     port = await reservePort();
     entra = await startEntraEmulator({
-      apps: [{ tenantId: TENANT, clientId: CLIENT, federatedCredentials: [{ issuer: `http://127.0.0.1:${port}`, subject: SUBJECT, audiences: [AUDIENCE] }] }],
+      apps: [
+        {
+          tenantId: TENANT,
+          clientId: CLIENT,
+          federatedCredentials: [{ issuer: `http://127.0.0.1:${port}`, subject: SUBJECT, audiences: [AUDIENCE] }],
+        },
+      ],
     });
-    config = { tenantId: TENANT, clientId: CLIENT, scopes, authorityHost: entra.url, dynamodbEndpoint: dynamodb.endpoint, tableName: uniqueTableName('faults') };
+    config = {
+      tenantId: TENANT,
+      clientId: CLIENT,
+      scopes,
+      authorityHost: entra.url,
+      dynamodbEndpoint: dynamodb.endpoint,
+      tableName: uniqueTableName('faults'),
+    };
     broker = await startBroker(config, port);
   }, 90_000);
 

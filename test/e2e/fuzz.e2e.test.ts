@@ -32,7 +32,13 @@ const ANSWER_TIMEOUT_MS = 5000;
 const MAX_HEADER_BYTES = 16_384;
 /** The runtime's body limit (local/local-runtime.ts). */
 const MAX_BODY_BYTES = 64 * 1024;
-const CONTRACT_CODES: Readonly<Record<string, number>> = { unknown_scope: 404, forbidden: 403, entra_rejected: 502, upstream_unavailable: 503, internal: 500 };
+const CONTRACT_CODES: Readonly<Record<string, number>> = {
+  unknown_scope: 404,
+  forbidden: 403,
+  entra_rejected: 502,
+  upstream_unavailable: 503,
+  internal: 500,
+};
 const GATEWAY_MESSAGES: Readonly<Record<number, string>> = { 403: 'Forbidden', 404: 'Not Found', 413: 'Request Entity Too Large' };
 const JWT = /eyJ[\w-]+\.[\w-]+\./;
 const STACK = /\n\s+at |\.ts:/;
@@ -84,7 +90,12 @@ function send(port: number, request: Buffer): Promise<Answer> {
       const rawBody = headEnd === -1 ? Buffer.alloc(0) : raw.subarray(headEnd + 4);
       const chunked = /^transfer-encoding:\s*chunked\s*$/im.test(head);
       const status = /^HTTP\/1\.[01] (\d{3}) /.exec(head)?.[1];
-      resolve({ status: status === undefined ? undefined : Number(status), head, body: (chunked ? dechunk(rawBody) : rawBody).toString('utf8'), socketError });
+      resolve({
+        status: status === undefined ? undefined : Number(status),
+        head,
+        body: (chunked ? dechunk(rawBody) : rawBody).toString('utf8'),
+        socketError,
+      });
     });
     socket.end(request);
   });
@@ -146,9 +157,33 @@ const encodedText = fc.string({ unit: 'binary', minLength: 1, maxLength: 4 }).ma
 });
 const badPercent = fc.constantFrom('%ZZ', '%', '%4', '%G1', '%%', '%ED%A0%80', '%C0%AF', '%E2%82', '%FF');
 const notableAlias = fc.constantFrom(
-  '..', '.', '__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf', 'prototype', '__defineGetter__',
-  'GRAPH', 'Graph', 'graph', 'graph-', '-graph', 'graph-again', '%67raph', 'gr%61ph', '%2e%2e', '%2F', '%00', '%2Fgraph',
-  'a'.repeat(63), 'a'.repeat(64), 'b'.repeat(200), 'a-b-c', '%5F%5Fproto%5F%5F', 'x%20y',
+  '..',
+  '.',
+  '__proto__',
+  'constructor',
+  'toString',
+  'hasOwnProperty',
+  'valueOf',
+  'prototype',
+  '__defineGetter__',
+  'GRAPH',
+  'Graph',
+  'graph',
+  'graph-',
+  '-graph',
+  'graph-again',
+  '%67raph',
+  'gr%61ph',
+  '%2e%2e',
+  '%2F',
+  '%00',
+  '%2Fgraph',
+  'a'.repeat(63),
+  'a'.repeat(64),
+  'b'.repeat(200),
+  'a-b-c',
+  '%5F%5Fproto%5F%5F',
+  'x%20y',
 );
 const longRun = fc.tuple(fc.constantFrom(...SAFE_CHARS), fc.integer({ min: 64, max: 8000 })).map(([char, n]) => char.repeat(n));
 const shortPiece = fc.oneof(
@@ -168,9 +203,29 @@ const path = fc.oneof(
   {
     weight: 3,
     arbitrary: fc.constantFrom(
-      DISCOVERY, '/jwks', '/token/graph', '/', '*', '/token', '/token/', '/token//graph', '//token/graph', '/token/graph/',
-      '/TOKEN/graph', '/Token/graph', '/jwks/', '//jwks', `${DISCOVERY}/`, '/.well-known/../jwks', '/token/graph/..',
-      '/token/../jwks', '/%2e%2e/jwks', '/token%2Fgraph', '/jwks%00', '/JWKS', '/.well-known/openid-configuration%20',
+      DISCOVERY,
+      '/jwks',
+      '/token/graph',
+      '/',
+      '*',
+      '/token',
+      '/token/',
+      '/token//graph',
+      '//token/graph',
+      '/token/graph/',
+      '/TOKEN/graph',
+      '/Token/graph',
+      '/jwks/',
+      '//jwks',
+      `${DISCOVERY}/`,
+      '/.well-known/../jwks',
+      '/token/graph/..',
+      '/token/../jwks',
+      '/%2e%2e/jwks',
+      '/token%2Fgraph',
+      '/jwks%00',
+      '/JWKS',
+      '/.well-known/openid-configuration%20',
     ),
   },
   { weight: 2, arbitrary: fc.array(segment, { maxLength: 3 }).map((segments) => `/${segments.join('/')}`) },
@@ -185,12 +240,29 @@ const queryPair = fc.oneof(
 const query = fc
   .tuple(fc.array(queryPair, { maxLength: 6 }), fc.boolean())
   .map(([pairs, repeat]) => (repeat ? [...pairs, ...pairs] : pairs).join('&'));
-const target = fc.tuple(path, fc.oneof({ weight: 2, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: query })).map(([p, q]) => (q === null ? p : `${p}?${q}`));
+const target = fc
+  .tuple(path, fc.oneof({ weight: 2, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: query }))
+  .map(([p, q]) => (q === null ? p : `${p}?${q}`));
 
-const RESERVED_HEADERS = new Set(['host', 'content-length', 'transfer-encoding', 'connection', 'expect', 'upgrade', 'te', 'trailer', 'keep-alive', 'proxy-connection', 'http2-settings', 'authorization']);
+const RESERVED_HEADERS = new Set([
+  'host',
+  'content-length',
+  'transfer-encoding',
+  'connection',
+  'expect',
+  'upgrade',
+  'te',
+  'trailer',
+  'keep-alive',
+  'proxy-connection',
+  'http2-settings',
+  'authorization',
+]);
 const headerName = fc.stringMatching(/^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,20}$/).filter((name) => !RESERVED_HEADERS.has(name.toLowerCase()));
 const printable = (minLength: number, maxLength: number) =>
-  fc.string({ unit: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)), minLength, maxLength }).map((value) => value.trim());
+  fc
+    .string({ unit: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)), minLength, maxLength })
+    .map((value) => value.trim());
 const hex64 = fc.stringMatching(/^[0-9a-f]{64}$/);
 const base64url = (minLength: number, maxLength: number) =>
   fc.string({ unit: fc.constantFrom(...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'), minLength, maxLength });
@@ -203,8 +275,22 @@ const sigV4Authorization = fc
     region: fc.oneof(fc.constantFrom('us-east-1', 'eu-west-1'), safeText(12)),
     service: fc.oneof(fc.constantFrom('execute-api', 's3'), safeText(12)),
     terminator: fc.oneof(fc.constant('aws4_request'), safeText(12)),
-    signedHeaders: fc.oneof(fc.constantFrom('host;x-amz-date', 'host', 'x-amz-date;host', 'host;host;x-amz-date', 'host;x-amz-content-sha256;x-amz-date', 'HOST;X-AMZ-DATE'), safeText(30)),
-    signature: fc.oneof(hex64, hex64.map((hex) => hex.toUpperCase()), safeText(64)),
+    signedHeaders: fc.oneof(
+      fc.constantFrom(
+        'host;x-amz-date',
+        'host',
+        'x-amz-date;host',
+        'host;host;x-amz-date',
+        'host;x-amz-content-sha256;x-amz-date',
+        'HOST;X-AMZ-DATE',
+      ),
+      safeText(30),
+    ),
+    signature: fc.oneof(
+      hex64,
+      hex64.map((hex) => hex.toUpperCase()),
+      safeText(64),
+    ),
     layout: fc.constantFrom('standard', 'no-space', 'extra-field', 'repeated', 'missing-signature'),
   })
   .map((f) => {
@@ -228,7 +314,11 @@ const sigV4Authorization = fc
 const bearerJwt = fc
   .tuple(base64url(16, 40), base64url(16, 200), base64url(43, 86))
   .map(([header, payload, signature]) => `Bearer eyJ${header}.eyJ${payload}.${signature}`);
-const authorizationValue = fc.oneof(sigV4Authorization, bearerJwt, printable(24, 120).filter((value) => value.length >= 16));
+const authorizationValue = fc.oneof(
+  sigV4Authorization,
+  bearerJwt,
+  printable(24, 120).filter((value) => value.length >= 16),
+);
 
 const extraHeader = fc.oneof(
   { weight: 4, arbitrary: fc.tuple(headerName, printable(0, 60)) },
@@ -237,7 +327,12 @@ const extraHeader = fc.oneof(
   {
     weight: 2,
     arbitrary: fc
-      .oneof(fc.constant('now'), fc.stringMatching(/^\d{8}T\d{6}Z$/), fc.constantFrom('20241399T256199Z', '19700101T000000Z', '', 'yesterday'), safeText(20))
+      .oneof(
+        fc.constant('now'),
+        fc.stringMatching(/^\d{8}T\d{6}Z$/),
+        fc.constantFrom('20241399T256199Z', '19700101T000000Z', '', 'yesterday'),
+        safeText(20),
+      )
       .map((value) => ['X-Amz-Date', value === 'now' ? amzNow() : value] as const),
   },
   { weight: 1, arbitrary: fc.oneof(hex64, safeText(20)).map((value) => ['x-amz-content-sha256', value] as const) },
@@ -262,11 +357,30 @@ const method = fc.oneof(
 
 /** At most one way of breaking HTTP itself; most requests are valid. */
 const malformation = fc.oneof(
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('byte in target' as const), byte: fc.constantFrom(' x', '\x7f', '\x01', '\xc3\xa9', '\t', '\x00'), at: fc.nat() }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('header name' as const), name: fc.constantFrom('Bad Header', 'a@b', '(x)', '"q"', 'x/y', '[h]', '{h}', '\xc3\xa9', 'h=1') }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('control in header value' as const), value: fc.constantFrom('a\x01b', 'a\x00b', '\x1b[31m') }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('byte in target' as const),
+      byte: fc.constantFrom(' x', '\x7f', '\x01', '\xc3\xa9', '\t', '\x00'),
+      at: fc.nat(),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('header name' as const),
+      name: fc.constantFrom('Bad Header', 'a@b', '(x)', '"q"', 'x/y', '[h]', '{h}', '\xc3\xa9', 'h=1'),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({ kind: fc.constant('control in header value' as const), value: fc.constantFrom('a\x01b', 'a\x00b', '\x1b[31m') }),
+  },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('no Host' as const) }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('version' as const), version: fc.constantFrom('HTTP/9.9', 'HTTX/1.1', 'HTTP/1', 'http/1.1') }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({ kind: fc.constant('version' as const), version: fc.constantFrom('HTTP/9.9', 'HTTX/1.1', 'HTTP/1', 'http/1.1') }),
+  },
 );
 type Malformation = typeof malformation extends fc.Arbitrary<infer M> ? M : never;
 
@@ -277,7 +391,10 @@ const requestSpec = (port: number): fc.Arbitrary<RequestSpec> =>
         target: target,
         version: fc.constantFrom('HTTP/1.1', 'HTTP/1.1', 'HTTP/1.1', 'HTTP/1.0'),
         headers: fc.array(extraHeader, { maxLength: 5 }),
-        huge: fc.oneof({ weight: 24, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: fc.integer({ min: MAX_HEADER_BYTES + 1024, max: MAX_HEADER_BYTES + 8000 }) }),
+        huge: fc.oneof(
+          { weight: 24, arbitrary: fc.constant(null) },
+          { weight: 1, arbitrary: fc.integer({ min: MAX_HEADER_BYTES + 1024, max: MAX_HEADER_BYTES + 8000 }) },
+        ),
         body: bodyFor(m),
         broken: fc.oneof({ weight: 9, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: malformation }),
       })
@@ -324,7 +441,9 @@ function buildSpec(
   }
   const spec: RequestSpec = { method: m, target: requestTarget, version: requestVersion, headers, body, malformed };
   // fast-check prints a failing request through this: long runs shortened, so the report stays readable.
-  return Object.assign(spec, { [fc.toStringMethod]: () => JSON.stringify(spec).replace(/(.)\1{31,}/g, (run, char: string) => `${char}{x${run.length}}`) });
+  return Object.assign(spec, {
+    [fc.toStringMethod]: () => JSON.stringify(spec).replace(/(.)\1{31,}/g, (run, char: string) => `${char}{x${run.length}}`),
+  });
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -370,8 +489,14 @@ beforeAll(async () => {
   const signingKeyFile = join(keyDir, 'signing-key.pem');
   writeFileSync(signingKeyFile, rsaKeyPair().privateKeyPem, { mode: 0o600 });
   const [openPort, signedPort] = [await freePort(), await freePort()];
-  const credential = (port: number) => ({ issuer: `http://127.0.0.1:${port}`, subject: 'aws-token-broker', audiences: ['api://AzureADTokenExchange'] });
-  entra = await startEntraEmulator({ apps: [{ tenantId: TENANT, clientId: CLIENT, federatedCredentials: [credential(openPort), credential(signedPort)] }] });
+  const credential = (port: number) => ({
+    issuer: `http://127.0.0.1:${port}`,
+    subject: 'aws-token-broker',
+    audiences: ['api://AzureADTokenExchange'],
+  });
+  entra = await startEntraEmulator({
+    apps: [{ tenantId: TENANT, clientId: CLIENT, federatedCredentials: [credential(openPort), credential(signedPort)] }],
+  });
   open = await startRuntime('open', openPort, signingKeyFile);
   signed = await startRuntime('signed', signedPort, signingKeyFile);
   // Prime the open runtime: later token answers come from its cache, without an exchange each.
@@ -405,7 +530,11 @@ function expectErrorBody(answer: Answer, status: number): Record<string, unknown
     expect(body.message).toEqual(expect.any(String));
     // The unknown alias is echoed on purpose; anything else that looks like a stack frame is a leak.
     const echoed = typeof body.alias === 'string' ? body.alias : undefined;
-    const rest = JSON.stringify({ ...body, alias: undefined, message: echoed ? (body.message as string).split(echoed).join('') : body.message });
+    const rest = JSON.stringify({
+      ...body,
+      alias: undefined,
+      message: echoed ? (body.message as string).split(echoed).join('') : body.message,
+    });
     expect(rest).not.toMatch(STACK);
     expect(rest.replace(/\\n/g, '\n')).not.toMatch(STACK);
   } else {
@@ -438,7 +567,11 @@ async function check(rt: RuntimeUnderTest, spec: RequestSpec): Promise<void> {
   const tokenRoute = /^\/token\/([^/]+)$/.exec(rawPath);
   if (status === 200) {
     expect(spec.method).toBe('GET');
-    if (!spec.malformed) expect(rawPath === DISCOVERY || rawPath === '/jwks' || (!rt.requiresSigV4 && tokenRoute), `200 for ${rawPath.slice(0, 80)}`).toBeTruthy();
+    if (!spec.malformed)
+      expect(
+        rawPath === DISCOVERY || rawPath === '/jwks' || (!rt.requiresSigV4 && tokenRoute),
+        `200 for ${rawPath.slice(0, 80)}`,
+      ).toBeTruthy();
   }
   if (status === 403) {
     expect(rt.requiresSigV4, '403 from the open runtime').toBe(true);
@@ -491,22 +624,42 @@ async function check(rt: RuntimeUnderTest, spec: RequestSpec): Promise<void> {
 const FUZZ_TIMEOUT_MS = 90_000;
 
 describe('local runtime under fuzzed HTTP', () => {
-  it('answers every request to the open runtime within 5 s, by the contract, and never with a 5xx', async () => {
-    await fc.assert(
-      fc.asyncProperty(requestSpec(open.port), (spec) => check(open, spec)),
-      { numRuns: 250, seed: 20_251_123 },
-    );
-  }, FUZZ_TIMEOUT_MS);
+  it(
+    'answers every request to the open runtime within 5 s, by the contract, and never with a 5xx',
+    async () => {
+      await fc.assert(
+        fc.asyncProperty(requestSpec(open.port), (spec) => check(open, spec)),
+        { numRuns: 250, seed: 20_251_123 },
+      );
+    },
+    FUZZ_TIMEOUT_MS,
+  );
 
-  it('answers every unsigned request to the SigV4-protected runtime within 5 s: 403 on /token/*, never a token or a 5xx', async () => {
-    await fc.assert(
-      fc.asyncProperty(requestSpec(signed.port), (spec) => check(signed, spec)),
-      { numRuns: 200, seed: 4_242_001 },
-    );
-  }, FUZZ_TIMEOUT_MS);
+  it(
+    'answers every unsigned request to the SigV4-protected runtime within 5 s: 403 on /token/*, never a token or a 5xx',
+    async () => {
+      await fc.assert(
+        fc.asyncProperty(requestSpec(signed.port), (spec) => check(signed, spec)),
+        { numRuns: 200, seed: 4_242_001 },
+      );
+    },
+    FUZZ_TIMEOUT_MS,
+  );
 
-  it('reached every kind of answer: tokens, contract 404s, 403s and Node\'s own 400/413/431', () => {
-    const expected = ['open 200', 'open 400', 'open 404', 'open 413', 'open 431', 'signed 200', 'signed 400', 'signed 403', 'signed 404', 'signed 413', 'signed 431'];
+  it("reached every kind of answer: tokens, contract 404s, 403s and Node's own 400/413/431", () => {
+    const expected = [
+      'open 200',
+      'open 400',
+      'open 404',
+      'open 413',
+      'open 431',
+      'signed 200',
+      'signed 400',
+      'signed 403',
+      'signed 404',
+      'signed 413',
+      'signed 431',
+    ];
     expect([...seen.keys()].sort()).toEqual(expected);
   });
 
@@ -538,14 +691,21 @@ describe('local runtime under fuzzed HTTP', () => {
 // Notable cases, one by one
 
 function get(rt: RuntimeUnderTest, target: string, headers: readonly (readonly [string, string])[] = []): Promise<Answer> {
-  return send(rt.port, serialize({ method: 'GET', target, version: 'HTTP/1.1', headers: [['Host', '127.0.0.1'], ...headers], body: '', malformed: undefined }));
+  return send(
+    rt.port,
+    serialize({ method: 'GET', target, version: 'HTTP/1.1', headers: [['Host', '127.0.0.1'], ...headers], body: '', malformed: undefined }),
+  );
 }
 
 describe('local runtime: notable requests', () => {
   it.each(['%ZZ', '%E2%82', '%ED%A0%80', '%'])('answers 404 unknown_scope (not 500) for the undecodable alias %s', async (alias) => {
     const answer = await get(open, `/token/${alias}`);
     expect(answer.status).toBe(404);
-    expect(parseJson(answer.body)).toEqual({ error: 'unknown_scope', message: expect.stringContaining('Configured aliases: graph.'), alias });
+    expect(parseJson(answer.body)).toEqual({
+      error: 'unknown_scope',
+      message: expect.stringContaining('Configured aliases: graph.'),
+      alias,
+    });
   });
 
   it.each(['__proto__', 'constructor', 'toString', 'hasOwnProperty', '%5F%5Fproto%5F%5F'])(
@@ -587,7 +747,10 @@ describe('local runtime: notable requests', () => {
 
   it('answers 413 with a JSON message to a body over 64 KB', async () => {
     const body = 'b'.repeat(MAX_BODY_BYTES + 1);
-    const answer = await send(open.port, serialize({ method: 'POST', target: '/jwks', version: 'HTTP/1.1', headers: [['Host', '127.0.0.1']], body, malformed: undefined }));
+    const answer = await send(
+      open.port,
+      serialize({ method: 'POST', target: '/jwks', version: 'HTTP/1.1', headers: [['Host', '127.0.0.1']], body, malformed: undefined }),
+    );
     expect(answer.status).toBe(413);
     expect(parseJson(answer.body)).toEqual({ message: 'Request Entity Too Large' });
   });
@@ -596,7 +759,10 @@ describe('local runtime: notable requests', () => {
     const garbage = `AWS4-HMAC-SHA256 Credential=${ACCESS_KEY_ID}/${amzNow().slice(0, 8)}/us-east-1/execute-api/aws4_request, SignedHeaders=host;x-amz-date, Signature=${'0'.repeat(64)}`;
     const jwt = `Bearer eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJmdXp6In0.${'s'.repeat(43)}`;
     for (const authorization of [garbage, jwt]) {
-      const answer = await get(signed, '/token/graph', [['Authorization', authorization], ['X-Amz-Date', amzNow()]]);
+      const answer = await get(signed, '/token/graph', [
+        ['Authorization', authorization],
+        ['X-Amz-Date', amzNow()],
+      ]);
       expect(answer.status).toBe(403);
       expect(parseJson(answer.body)).toEqual({ message: 'Forbidden' });
     }

@@ -31,7 +31,7 @@ describe('brokerConfigFromContext', () => {
     expect(config.tenantId).toBe('11111111-1111-1111-1111-111111111111');
   });
 
-  it('accepts the JSON string that -c broker=\'{...}\' passes', () => {
+  it("accepts the JSON string that -c broker='{...}' passes", () => {
     const config = brokerConfigFromContext(new App({ context: { broker: JSON.stringify(RAW_CONFIG) } }));
     expect(config.clientId).toBe(RAW_CONFIG.clientId);
   });
@@ -45,7 +45,9 @@ describe('brokerConfigFromContext', () => {
 
   it('says how to provide a missing or unparsable configuration', () => {
     expect(() => brokerConfigFromContext(new App())).toThrow(/missing: set "broker" under "context" in cdk\.json, or pass -c broker=/);
-    expect(() => brokerConfigFromContext(new App({ context: { broker: '{tenantId:' } }))).toThrow(/expected a JSON object, received text that is not JSON/);
+    expect(() => brokerConfigFromContext(new App({ context: { broker: '{tenantId:' } }))).toThrow(
+      /expected a JSON object, received text that is not JSON/,
+    );
   });
 
   it('fails the CDK app itself (what cdk synth runs) with every bad field', () => {

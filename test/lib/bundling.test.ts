@@ -25,7 +25,10 @@ describe('TokenBroker bundling', () => {
       expect(code.startsWith("import { createRequire } from 'module';const require = createRequire(import.meta.url);")).toBe(true);
       expect(code).toMatch(/export\s*\{[^}]*\bas handler\b|export\s*\{\s*handler\b/);
     }
-    const tokenCode = readFileSync(join(app.outdir, functions[logicalId(broker.tokenFunction)]!.Metadata!['aws:asset:path'] as string, 'index.mjs'), 'utf8');
+    const tokenCode = readFileSync(
+      join(app.outdir, functions[logicalId(broker.tokenFunction)]!.Metadata!['aws:asset:path'] as string, 'index.mjs'),
+      'utf8',
+    );
     // Externals stay as imports the runtime resolves; bundled, no @aws-sdk import is left.
     expect(/from\s*"@aws-sdk\//.test(tokenCode)).toBe(!BUNDLE_AWS_SDK);
   });

@@ -10,7 +10,8 @@ function stackWithWarning(strict: boolean, suppress = false): Stack {
   const app = new App();
   const stack = new Stack(app, 'Nagged');
   const table = new dynamodb.Table(stack, 'Table', { partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING } });
-  if (suppress) NagSuppressions.addResourceSuppressions(table, [{ id: 'AwsSolutions-DDB3', reason: 'a cache whose items can all be fetched again' }]);
+  if (suppress)
+    NagSuppressions.addResourceSuppressions(table, [{ id: 'AwsSolutions-DDB3', reason: 'a cache whose items can all be fetched again' }]);
   Aspects.of(app).add(new AwsSolutionsChecks({ additionalLoggers: strict ? [new StrictNagLogger()] : [] }));
   app.synth();
   return stack;
@@ -19,7 +20,9 @@ function stackWithWarning(strict: boolean, suppress = false): Stack {
 describe('StrictNagLogger', () => {
   it('turns an unsuppressed cdk-nag warning into an error, so synth fails', () => {
     expect(Annotations.fromStack(stackWithWarning(false)).findError('*', Match.stringLikeRegexp('AwsSolutions-DDB3'))).toHaveLength(0);
-    expect(Annotations.fromStack(stackWithWarning(true)).findError('*', Match.stringLikeRegexp('AwsSolutions-DDB3 \\(Warning, made fatal\\)'))).toHaveLength(1);
+    expect(
+      Annotations.fromStack(stackWithWarning(true)).findError('*', Match.stringLikeRegexp('AwsSolutions-DDB3 \\(Warning, made fatal\\)')),
+    ).toHaveLength(1);
   });
 
   it('leaves a suppressed finding alone', () => {

@@ -138,7 +138,11 @@ describe('TokenBroker functions', () => {
   it('runs every function on nodejs24.x, arm64, with its own log group', () => {
     expect(Object.keys(functions)).toHaveLength(3);
     for (const props of Object.values(functions)) {
-      expect(props.Properties).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'], LoggingConfig: { LogGroup: { Ref: expect.any(String) } } });
+      expect(props.Properties).toMatchObject({
+        Runtime: 'nodejs24.x',
+        Architectures: ['arm64'],
+        LoggingConfig: { LogGroup: { Ref: expect.any(String) } },
+      });
     }
     template.resourceCountIs('AWS::Logs::LogGroup', 3 + 1);
   });
@@ -205,7 +209,10 @@ describe('TokenBroker least privilege', () => {
   const statements = policyStatements(template);
   const roleOf = (f: TokenBroker['tokenFunction']) => logicalId(f.role!);
   const kmsActions = (f: TokenBroker['tokenFunction']) =>
-    statements.filter((s) => s.roles.includes(roleOf(f))).flatMap((s) => actionsOf(s.statement)).filter((a) => a.startsWith('kms:'));
+    statements
+      .filter((s) => s.roles.includes(roleOf(f)))
+      .flatMap((s) => actionsOf(s.statement))
+      .filter((a) => a.startsWith('kms:'));
   const keyArn = { 'Fn::GetAtt': [logicalId(broker.signingKey), 'Arn'] };
 
   it('lets only the token function sign, only with the signing key, only RS256', () => {
@@ -237,7 +244,7 @@ describe('TokenBroker least privilege', () => {
     expect(actionsOf(dynamo[0]!.statement).sort()).toEqual(['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem']);
   });
 
-  it('uses no AWS-managed policy and scopes log writes to each function\'s own log group', () => {
+  it("uses no AWS-managed policy and scopes log writes to each function's own log group", () => {
     for (const role of Object.values(template.findResources('AWS::IAM::Role'))) {
       expect(role.Properties.ManagedPolicyArns).toBeUndefined();
     }
@@ -352,6 +359,8 @@ describe('TokenBroker props validation', () => {
 
   it('fails at synth, not at deploy, when the configuration outgrows the 4 KB Lambda environment', () => {
     const scopes = Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`alias-${i}`, `https://api-${i}.example.com/.default`]));
-    expect(() => tokenBroker({ config: config({ scopes }) })).toThrow(/config\.scopes: the token function's environment would take about \d+ bytes, over Lambda's 4096/);
+    expect(() => tokenBroker({ config: config({ scopes }) })).toThrow(
+      /config\.scopes: the token function's environment would take about \d+ bytes, over Lambda's 4096/,
+    );
   });
 });

@@ -26,45 +26,57 @@ const tempDir = async (): Promise<string> => {
 };
 
 describe('startDynamoDbLocal', () => {
-  it('restarts on the same port and keeps the data of a dbPath; while stopped, the store reports it unavailable', async () => {
-    const ddb: DynamoDbLocal = await startDynamoDbLocal({ dbPath: await tempDir() });
-    cleanup.push(() => ddb.stop());
-    expect(ddb.endpoint).toBe(`http://127.0.0.1:${ddb.port}`);
-    const client = localDynamoDbClient(ddb.endpoint, {
-      maxAttempts: 1,
-      requestHandler: new NodeHttpHandler({ connectionTimeout: 500, requestTimeout: 2_000, throwOnRequestTimeout: true }),
-    });
-    cleanup.push(async () => client.destroy());
-    await ensureTokenTable(client, 'restart-test');
-    const store = new DynamoDbTokenStore(client, 'restart-test');
-    const token = { accessToken: 'at', expiresOn: 1_900_000_000, scope: 's/.default' };
-    await store.put('graph', token);
+  it(
+    'restarts on the same port and keeps the data of a dbPath; while stopped, the store reports it unavailable',
+    async () => {
+      const ddb: DynamoDbLocal = await startDynamoDbLocal({ dbPath: await tempDir() });
+      cleanup.push(() => ddb.stop());
+      expect(ddb.endpoint).toBe(`http://127.0.0.1:${ddb.port}`);
+      const client = localDynamoDbClient(ddb.endpoint, {
+        maxAttempts: 1,
+        requestHandler: new NodeHttpHandler({ connectionTimeout: 500, requestTimeout: 2_000, throwOnRequestTimeout: true }),
+      });
+      cleanup.push(async () => client.destroy());
+      await ensureTokenTable(client, 'restart-test');
+      const store = new DynamoDbTokenStore(client, 'restart-test');
+      const token = { accessToken: 'at', expiresOn: 1_900_000_000, scope: 's/.default' };
+      await store.put('graph', token);
 
-    await ddb.stop();
-    await ddb.stop(); // idempotent
-    await expect(store.get('graph')).rejects.toBeInstanceOf(UpstreamUnavailableError);
+      await ddb.stop();
+      await ddb.stop(); // idempotent
+      await expect(store.get('graph')).rejects.toBeInstanceOf(UpstreamUnavailableError);
 
-    await ddb.start();
-    expect(await store.get('graph')).toEqual(token);
-  }, JVM_TEST_TIMEOUT);
+      await ddb.start();
+      expect(await store.get('graph')).toEqual(token);
+    },
+    JVM_TEST_TIMEOUT,
+  );
 
-  it('uses the port it is given', async () => {
-    const port = await freePort();
-    const ddb = await startDynamoDbLocal({ port });
-    cleanup.push(() => ddb.stop());
-    expect(ddb.port).toBe(port);
-    expect(ddb.endpoint).toBe(`http://127.0.0.1:${port}`);
-  }, JVM_TEST_TIMEOUT);
+  it(
+    'uses the port it is given',
+    async () => {
+      const port = await freePort();
+      const ddb = await startDynamoDbLocal({ port });
+      cleanup.push(() => ddb.stop());
+      expect(ddb.port).toBe(port);
+      expect(ddb.endpoint).toBe(`http://127.0.0.1:${port}`);
+    },
+    JVM_TEST_TIMEOUT,
+  );
 
-  it('fails at once, with its output, when the given port is taken', async () => {
-    const blocker = createServer((socket) => socket.destroy());
-    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
-    cleanup.push(() => new Promise((resolve) => blocker.close(resolve)));
-    const { port } = blocker.address() as { port: number };
-    await expect(startDynamoDbLocal({ port })).rejects.toThrow(
-      new RegExp(`^DynamoDB Local could not listen on port ${port}: the port is in use:\\n[\\s\\S]*BindException`),
-    );
-  }, JVM_TEST_TIMEOUT);
+  it(
+    'fails at once, with its output, when the given port is taken',
+    async () => {
+      const blocker = createServer((socket) => socket.destroy());
+      await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+      cleanup.push(() => new Promise((resolve) => blocker.close(resolve)));
+      const { port } = blocker.address() as { port: number };
+      await expect(startDynamoDbLocal({ port })).rejects.toThrow(
+        new RegExp(`^DynamoDB Local could not listen on port ${port}: the port is in use:\\n[\\s\\S]*BindException`),
+      );
+    },
+    JVM_TEST_TIMEOUT,
+  );
 
   it('fails with the last output lines when the process exits at once', async () => {
     const fake = path.join(await tempDir(), 'java');
@@ -82,9 +94,9 @@ describe('startDynamoDbLocal', () => {
     await writeFile(fake, `#!/bin/sh\necho $$ > ${pidFile}\necho "still starting"\nexec sleep 60\n`);
     await chmod(fake, 0o755);
     const started = Date.now();
-    await expect(
-      startDynamoDbLocal({ jarDir: await ensureDynamoDbLocal(), java: fake, startTimeoutMs: 1_000 }),
-    ).rejects.toThrow(/did not answer on port \d+ within 1000 ms:\nstill starting/);
+    await expect(startDynamoDbLocal({ jarDir: await ensureDynamoDbLocal(), java: fake, startTimeoutMs: 1_000 })).rejects.toThrow(
+      /did not answer on port \d+ within 1000 ms:\nstill starting/,
+    );
     expect(Date.now() - started).toBeLessThan(6_000);
     const pid = Number(readFileSync(pidFile, 'utf8'));
     expect(() => process.kill(pid, 0)).toThrow(); // gone

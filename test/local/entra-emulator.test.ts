@@ -39,7 +39,9 @@ interface RsaKey {
 function rsaKey(): RsaKey {
   const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const { n, e } = publicKey.export({ format: 'jwk' });
-  const kid = createHash('sha256').update(JSON.stringify({ e, kty: 'RSA', n })).digest('base64url');
+  const kid = createHash('sha256')
+    .update(JSON.stringify({ e, kty: 'RSA', n }))
+    .digest('base64url');
   return { privateKey, jwk: { kty: 'RSA', use: 'sig', alg: 'RS256', kid, n, e } };
 }
 
@@ -127,7 +129,11 @@ beforeAll(async () => {
         allowedResources: ['https://graph.microsoft.com', 'https://storage.azure.com'],
         roles: ['User.Read.All'],
       },
-      { tenantId: OTHER_TENANT, clientId: OTHER_CLIENT, federatedCredentials: [{ issuer: issuer.url, subject: SUBJECT, audiences: [AUDIENCE] }] },
+      {
+        tenantId: OTHER_TENANT,
+        clientId: OTHER_CLIENT,
+        federatedCredentials: [{ issuer: issuer.url, subject: SUBJECT, audiences: [AUDIENCE] }],
+      },
     ],
     now: () => clock.ms,
   });
@@ -168,7 +174,10 @@ interface Answer {
   readonly elapsedMs: number;
 }
 
-async function post(form: Record<string, string>, init: { tenant?: string; headers?: Record<string, string>; signal?: AbortSignal } = {}): Promise<Answer> {
+async function post(
+  form: Record<string, string>,
+  init: { tenant?: string; headers?: Record<string, string>; signal?: AbortSignal } = {},
+): Promise<Answer> {
   const started = Date.now();
   const response = await fetch(emulator.tokenEndpoint(init.tenant ?? TENANT), {
     method: 'POST',
@@ -273,7 +282,9 @@ describe('successful exchange', () => {
 
   it('issues a distinct uti per token and the resource of the scope as aud', async () => {
     const first = await verifyAccessToken(String((await exchange()).json.access_token));
-    const second = await verifyAccessToken(String((await exchange(assertion(), { scope: 'https://storage.azure.com/.default' })).json.access_token));
+    const second = await verifyAccessToken(
+      String((await exchange(assertion(), { scope: 'https://storage.azure.com/.default' })).json.access_token),
+    );
     expect(second.aud).toBe('https://storage.azure.com');
     expect(typeof first.uti).toBe('string');
     expect(first.uti).not.toBe(second.uti);
@@ -300,13 +311,21 @@ describe('successful exchange', () => {
 describe('federated credential matching', () => {
   it('refuses an issuer no credential names: 401 invalid_client AADSTS700211', async () => {
     const other = `${issuer.url}/other`;
-    const description = expectEntraError(await exchange(assertion({ claims: { iss: other } })), { status: 401, error: 'invalid_client', code: 700211 });
+    const description = expectEntraError(await exchange(assertion({ claims: { iss: other } })), {
+      status: 401,
+      error: 'invalid_client',
+      code: 700211,
+    });
     expect(description).toContain(`presented assertion issuer '${other}'`);
     expect(issuer.state.hits).toBe(0); // no credential, nothing to fetch
   });
 
   it('refuses a trailing-slash issuer (exact match)', async () => {
-    expectEntraError(await exchange(assertion({ claims: { iss: `${issuer.url}/` } })), { status: 401, error: 'invalid_client', code: 700211 });
+    expectEntraError(await exchange(assertion({ claims: { iss: `${issuer.url}/` } })), {
+      status: 401,
+      error: 'invalid_client',
+      code: 700211,
+    });
   });
 
   it('refuses a wrong subject: AADSTS700213', async () => {
@@ -341,10 +360,11 @@ describe('signature and issuer keys', () => {
 
   it('refuses a kid the issuer does not publish: AADSTS7000272', async () => {
     const unpublished = rsaKey();
-    const description = expectEntraError(
-      await exchange(assertion({ key: unpublished.privateKey, header: { kid: unpublished.jwk.kid } })),
-      { status: 401, error: 'invalid_client', code: 7000272 },
-    );
+    const description = expectEntraError(await exchange(assertion({ key: unpublished.privateKey, header: { kid: unpublished.jwk.kid } })), {
+      status: 401,
+      error: 'invalid_client',
+      code: 7000272,
+    });
     expect(description).toContain(unpublished.jwk.kid);
   });
 
@@ -409,7 +429,9 @@ describe('assertion time range (clock skew 300 s)', () => {
 
   it('reads a missing exp and nbf as 1970, as Entra’s message shows', async () => {
     const description = expectEntraError(await exchange(assertion({ claims: { nbf: undefined, exp: undefined } })), timeRangeError);
-    expect(description).toContain('assertion valid from 1970-01-01T00:00:00.0000000Z, expiry time of assertion 1970-01-01T00:00:00.0000000Z');
+    expect(description).toContain(
+      'assertion valid from 1970-01-01T00:00:00.0000000Z, expiry time of assertion 1970-01-01T00:00:00.0000000Z',
+    );
   });
 });
 
@@ -449,12 +471,24 @@ describe('scope', () => {
 describe('request parameters', () => {
   it('names each missing parameter (AADSTS900144) and refuses other grants and assertion types', async () => {
     for (const name of ['grant_type', 'client_id', 'scope', 'client_assertion_type']) {
-      const description = expectEntraError(await exchange(assertion(), { [name]: undefined }), { status: 400, error: 'invalid_request', code: 900144 });
+      const description = expectEntraError(await exchange(assertion(), { [name]: undefined }), {
+        status: 400,
+        error: 'invalid_request',
+        code: 900144,
+      });
       expect(description).toContain(`'${name}'`);
     }
-    expectEntraError(await exchange(assertion(), { grant_type: 'password' }), { status: 400, error: 'unsupported_grant_type', code: 70003 });
+    expectEntraError(await exchange(assertion(), { grant_type: 'password' }), {
+      status: 400,
+      error: 'unsupported_grant_type',
+      code: 70003,
+    });
     expectEntraError(await exchange(assertion(), { client_assertion: undefined }), { status: 401, error: 'invalid_client', code: 7000216 });
-    expectEntraError(await exchange(assertion(), { client_assertion_type: 'urn:other' }), { status: 400, error: 'invalid_request', code: 90100 });
+    expectEntraError(await exchange(assertion(), { client_assertion_type: 'urn:other' }), {
+      status: 400,
+      error: 'invalid_request',
+      code: 90100,
+    });
   });
 
   it('reads only form bodies and only POST', async () => {
@@ -463,10 +497,22 @@ describe('request parameters', () => {
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify(tokenForm(assertion())),
     });
-    const jsonAnswer = { status: json.status, headers: json.headers, text: '', json: (await json.json()) as Record<string, unknown>, elapsedMs: 0 };
+    const jsonAnswer = {
+      status: json.status,
+      headers: json.headers,
+      text: '',
+      json: (await json.json()) as Record<string, unknown>,
+      elapsedMs: 0,
+    };
     expect(expectEntraError(jsonAnswer, { status: 400, error: 'invalid_request', code: 900144 })).toContain("'grant_type'");
     const get = await fetch(emulator.tokenEndpoint(TENANT));
-    const getAnswer = { status: get.status, headers: get.headers, text: '', json: (await get.json()) as Record<string, unknown>, elapsedMs: 0 };
+    const getAnswer = {
+      status: get.status,
+      headers: get.headers,
+      text: '',
+      json: (await get.json()) as Record<string, unknown>,
+      elapsedMs: 0,
+    };
     expectEntraError(getAnswer, { status: 400, error: 'invalid_request', code: 900561 });
   });
 });
@@ -574,7 +620,9 @@ describe('lifecycle', () => {
   });
 
   it('validates its options, naming the field', async () => {
-    await expect(startEntraEmulator({ apps: [{ tenantId: '', clientId: CLIENT, federatedCredentials: [] }] })).rejects.toThrow(/apps\[0\]\.tenantId/);
+    await expect(startEntraEmulator({ apps: [{ tenantId: '', clientId: CLIENT, federatedCredentials: [] }] })).rejects.toThrow(
+      /apps\[0\]\.tenantId/,
+    );
     await expect(startEntraEmulator({ apps: [], tokenLifetimeSeconds: -1 })).rejects.toThrow(/tokenLifetimeSeconds/);
   });
 });

@@ -40,7 +40,15 @@ async function signed(input: SignInput = {}): Promise<SigV4Request & { headers: 
     sha256: Sha256,
   });
   const request = await signer.sign(
-    { method, protocol: 'https:', hostname: HOST, path, query, headers: { host: HOST, ...headers }, ...(body !== undefined ? { body } : {}) },
+    {
+      method,
+      protocol: 'https:',
+      hostname: HOST,
+      path,
+      query,
+      headers: { host: HOST, ...headers },
+      ...(body !== undefined ? { body } : {}),
+    },
     { signingDate: new Date(input.signedAt ?? NOW), ...(input.unsignableHeaders ? { unsignableHeaders: input.unsignableHeaders } : {}) },
   );
   return { method, path, query: wireQuery(query), headers: request.headers, body: body ?? '' };
@@ -88,7 +96,9 @@ describe('verifySigV4Request against the AWS SigV4 test suite', () => {
   });
 
   it('accepts get-vanilla-query-order-key-case (query sorted by name)', () => {
-    expect(verifySigV4Request(vector('Param2=value2&Param1=value1', 'b97d918cfa904a5beff61c982a1b6f458b799221646efd99d3219ec94cdf2500'), suite)).toEqual({ ok: true });
+    expect(
+      verifySigV4Request(vector('Param2=value2&Param1=value1', 'b97d918cfa904a5beff61c982a1b6f458b799221646efd99d3219ec94cdf2500'), suite),
+    ).toEqual({ ok: true });
   });
 });
 
@@ -123,8 +133,17 @@ describe('verifySigV4Request against @smithy/signature-v4', () => {
 
   it('hashes the body itself when x-amz-content-sha256 is absent', async () => {
     // applyChecksum: false is how the signer omits the header; the payload hash is still part of the signature.
-    const plain = new SignatureV4({ service: 'execute-api', region: 'us-east-1', credentials: CREDS, sha256: Sha256, applyChecksum: false });
-    const signedPost = await plain.sign({ method: 'POST', protocol: 'https:', hostname: HOST, path: '/token/graph', query: {}, headers: { host: HOST }, body: 'hello' }, { signingDate: new Date(NOW) });
+    const plain = new SignatureV4({
+      service: 'execute-api',
+      region: 'us-east-1',
+      credentials: CREDS,
+      sha256: Sha256,
+      applyChecksum: false,
+    });
+    const signedPost = await plain.sign(
+      { method: 'POST', protocol: 'https:', hostname: HOST, path: '/token/graph', query: {}, headers: { host: HOST }, body: 'hello' },
+      { signingDate: new Date(NOW) },
+    );
     const request = { method: 'POST', path: '/token/graph', query: '', headers: signedPost.headers, body: 'hello' };
     expect(request.headers['x-amz-content-sha256']).toBeUndefined();
     expect(verifySigV4Request(request, OPTIONS)).toEqual({ ok: true });
@@ -174,7 +193,11 @@ describe('verifySigV4Request against @smithy/signature-v4', () => {
   });
 
   it('refuses another access key, region or service', async () => {
-    expectRefused(await signed({ credentials: { accessKeyId: 'AKIDSOMEONEELSE00000', secretAccessKey: CREDS.secretAccessKey } }), OPTIONS, /^unknown access key id$/);
+    expectRefused(
+      await signed({ credentials: { accessKeyId: 'AKIDSOMEONEELSE00000', secretAccessKey: CREDS.secretAccessKey } }),
+      OPTIONS,
+      /^unknown access key id$/,
+    );
     expectRefused(await signed({ region: 'eu-west-1' }), OPTIONS, /^credential scope region is "eu-west-1", expected "us-east-1"$/);
     expectRefused(await signed({ service: 'lambda' }), OPTIONS, /^credential scope service is "lambda", expected "execute-api"$/);
   });
@@ -186,7 +209,11 @@ describe('verifySigV4Request against @smithy/signature-v4', () => {
     const late = await signed({ signedAt: nearMidnight });
     const nextDay = { ...late, headers: { ...late.headers, 'x-amz-date': '20251124T000100Z' } };
     expectRefused(nextDay, { ...OPTIONS, now: () => nearMidnight }, /^credential scope date does not match x-amz-date$/);
-    expectRefused({ ...request, headers: { ...request.headers, 'x-amz-date': '20251323T120000Z' } }, OPTIONS, /^x-amz-date is not YYYYMMDDTHHMMSSZ$/);
+    expectRefused(
+      { ...request, headers: { ...request.headers, 'x-amz-date': '20251323T120000Z' } },
+      OPTIONS,
+      /^x-amz-date is not YYYYMMDDTHHMMSSZ$/,
+    );
     const { 'x-amz-date': _date, ...noDate } = request.headers;
     expect(_date).toBeDefined();
     expectRefused({ ...request, headers: noDate }, OPTIONS, /^missing x-amz-date header$/);
@@ -205,9 +232,17 @@ describe('verifySigV4Request against @smithy/signature-v4', () => {
     const auth = request.headers.authorization as string;
     const withAuth = (authorization: string) => ({ ...request, headers: { ...request.headers, authorization } });
     expectRefused(withAuth(auth.replace('AWS4-HMAC-SHA256', 'AWS4-ECDSA-P256-SHA256')), OPTIONS, /^Authorization is not AWS4-HMAC-SHA256$/);
-    expectRefused(withAuth(auth.replace(/, Signature=.*/, '')), OPTIONS, /^Authorization needs exactly Credential, SignedHeaders and Signature$/);
+    expectRefused(
+      withAuth(auth.replace(/, Signature=.*/, '')),
+      OPTIONS,
+      /^Authorization needs exactly Credential, SignedHeaders and Signature$/,
+    );
     expectRefused(withAuth(auth.replace(/Signature=[0-9a-f]+/, 'Signature=ABC')), OPTIONS, /^Signature is not 64 lowercase hex digits$/);
-    expectRefused(withAuth(auth.replace(/SignedHeaders=[^,]+/, 'SignedHeaders=x-amz-date;host')), OPTIONS, /^SignedHeaders is not sorted and unique$/);
+    expectRefused(
+      withAuth(auth.replace(/SignedHeaders=[^,]+/, 'SignedHeaders=x-amz-date;host')),
+      OPTIONS,
+      /^SignedHeaders is not sorted and unique$/,
+    );
     expectRefused(withAuth(auth.replace('/aws4_request', '/aws4_other')), OPTIONS, /^credential scope does not end in aws4_request$/);
     expectRefused({ ...request, path: '/x/../token/graph' }, OPTIONS, /^path does not start with "\/" or has dot segments$/);
   });

@@ -41,11 +41,15 @@ export function writeConfig(config: Record<string, unknown>): string {
  */
 export async function startBroker(config: Record<string, unknown>, port: number): Promise<BrokerProcess> {
   const configFile = writeConfig(config);
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'local/main.ts', '--config', configFile, '--port', String(port)], {
-    cwd: repoRoot,
-    env: { ...process.env, NODE_NO_WARNINGS: '1' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child: ChildProcess = spawn(
+    process.execPath,
+    ['--import', 'tsx', 'local/main.ts', '--config', configFile, '--port', String(port)],
+    {
+      cwd: repoRoot,
+      env: { ...process.env, NODE_NO_WARNINGS: '1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   const lines: string[] = [];
   const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
   const collect = (stream: NodeJS.ReadableStream | null) => {

@@ -26,7 +26,7 @@ export interface HttpEventOptions {
 export function httpEvent(options: HttpEventOptions): APIGatewayProxyEventV2WithIAMAuthorizer {
   const path =
     options.rawPath ??
-    (options.routeKey.replace(/^GET /, '').replace(/\{(\w+)\+?\}/g, (_m, name: string) => options.pathParameters?.[name] ?? ''));
+    options.routeKey.replace(/^GET /, '').replace(/\{(\w+)\+?\}/g, (_m, name: string) => options.pathParameters?.[name] ?? '');
   const caller = options.caller === undefined ? { accountId: CALLER_ACCOUNT } : options.caller;
   const timeEpoch = Date.UTC(2025, 5, 1, 12, 0, 0);
   const requestContext = {

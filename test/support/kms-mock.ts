@@ -76,7 +76,12 @@ export function mockKms(options: { withNextKey?: boolean } = {}): MockKms {
   const keyFor = (keyId: string | undefined): MockKey => {
     const key = keyId === undefined ? undefined : keys.get(keyId);
     if (!key) {
-      throw new KMSServiceException({ name: 'NotFoundException', $fault: 'client', $metadata: { httpStatusCode: 400 }, message: `Key '${keyId}' does not exist` });
+      throw new KMSServiceException({
+        name: 'NotFoundException',
+        $fault: 'client',
+        $metadata: { httpStatusCode: 400 },
+        message: `Key '${keyId}' does not exist`,
+      });
     }
     return key;
   };
@@ -114,7 +119,12 @@ export function mockKms(options: { withNextKey?: boolean } = {}): MockKms {
       { key: key.pair.privateKey, padding: constants.RSA_PKCS1_PADDING },
       Buffer.concat([SHA256_DIGEST_INFO_PREFIX, Buffer.from(message)]),
     );
-    return { $metadata: { httpStatusCode: 200 }, KeyId: input.KeyId, Signature: new Uint8Array(signature), SigningAlgorithm: input.SigningAlgorithm };
+    return {
+      $metadata: { httpStatusCode: 200 },
+      KeyId: input.KeyId,
+      Signature: new Uint8Array(signature),
+      SigningAlgorithm: input.SigningAlgorithm,
+    };
   });
 
   const addKey = (keyId: string, key: Partial<MockKey> = {}): RsaKeyPair => {

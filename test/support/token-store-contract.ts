@@ -102,9 +102,7 @@ export function describeTokenStoreContract(name: string, ctx: ContractContext): 
 
     it('grants exactly one of 20 concurrent acquisitions', async () => {
       const { store, key } = await setup(ctx);
-      const results = await Promise.all(
-        Array.from({ length: 20 }, (_, i) => store.tryAcquireLease(key, `holder-${i}`, T0 + 10_000)),
-      );
+      const results = await Promise.all(Array.from({ length: 20 }, (_, i) => store.tryAcquireLease(key, `holder-${i}`, T0 + 10_000)));
       expect(results.filter(Boolean)).toHaveLength(1);
     });
   });

@@ -117,7 +117,10 @@ describe('DynamoDbTokenStore failures', () => {
 
 describe('dynamoDbFailureReason', () => {
   it.each([
-    [{ name: 'ProvisionedThroughputExceededException', message: 'arn:aws:dynamodb:eu-west-1:123456789012:table/x' }, 'ProvisionedThroughputExceededException'],
+    [
+      { name: 'ProvisionedThroughputExceededException', message: 'arn:aws:dynamodb:eu-west-1:123456789012:table/x' },
+      'ProvisionedThroughputExceededException',
+    ],
     [{ name: 'ThrottlingException' }, 'ThrottlingException'],
     [{ name: 'TimeoutError' }, 'timed out'],
     [Object.assign(new Error('connect ETIMEDOUT 10.0.0.1:443'), { code: 'ETIMEDOUT' }), 'timed out'],

@@ -77,7 +77,8 @@ describe('KmsSigner', () => {
     await expect(failure).rejects.toMatchObject({
       statusCode: 500,
       code: 'internal',
-      message: "AWS KMS refused Sign with the broker's key (AccessDeniedException): check the key's state, its key policy and the function's role.",
+      message:
+        "AWS KMS refused Sign with the broker's key (AccessDeniedException): check the key's state, its key policy and the function's role.",
     });
     const error = await failure.catch((e: unknown) => e);
     expectNoInternals(error);

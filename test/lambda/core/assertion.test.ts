@@ -20,7 +20,8 @@ const input: AssertionClaimsInput = {
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-const decodePart = (jwt: string, index: number): unknown => JSON.parse(Buffer.from(jwt.split('.')[index] ?? '', 'base64url').toString('utf8'));
+const decodePart = (jwt: string, index: number): unknown =>
+  JSON.parse(Buffer.from(jwt.split('.')[index] ?? '', 'base64url').toString('utf8'));
 
 function setup() {
   const kms = mockKms();
@@ -83,18 +84,19 @@ describe('createClientAssertion', () => {
     const kid = decodeProtectedHeader(jwt).kid;
     const forged = { keys: onlyNext.keys.map((key) => ({ ...key, kid: kid ?? '' })) };
 
-    await expect(
-      jwtVerify(jwt, createLocalJWKSet(forged), { algorithms: ['RS256'], currentDate: new Date(NOW_MS) }),
-    ).rejects.toMatchObject({ code: 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED', message: expect.stringMatching(/signature verification failed/) });
+    await expect(jwtVerify(jwt, createLocalJWKSet(forged), { algorithms: ['RS256'], currentDate: new Date(NOW_MS) })).rejects.toMatchObject(
+      { code: 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED', message: expect.stringMatching(/signature verification failed/) },
+    );
   });
 
   it('is rejected by a verifier once exp has passed (the lifetime is real)', async () => {
     const { kms, signer } = setup();
     const jwt = await createClientAssertion(input, { signer, clock });
     const jwks = createLocalJWKSet(jwksDocument(await new KmsPublicKeys(kms.client, [ACTIVE_KEY_ARN]).publicKeys()));
-    await expect(
-      jwtVerify(jwt, jwks, { algorithms: ['RS256'], currentDate: new Date(NOW_MS + 301_000) }),
-    ).rejects.toMatchObject({ code: 'ERR_JWT_EXPIRED', message: expect.stringMatching(/"exp" claim timestamp check failed/) });
+    await expect(jwtVerify(jwt, jwks, { algorithms: ['RS256'], currentDate: new Date(NOW_MS + 301_000) })).rejects.toMatchObject({
+      code: 'ERR_JWT_EXPIRED',
+      message: expect.stringMatching(/"exp" claim timestamp check failed/),
+    });
   });
 
   it('sends KMS only the SHA-256 digest of the signing input (MessageType DIGEST), never the input itself', async () => {

@@ -29,14 +29,20 @@ describe('isCallerAllowed', () => {
 
 describe('parseAllowedCallers', () => {
   it('reads the BROKER_ALLOWED_CALLERS JSON, and nothing as no restriction', () => {
-    expect(parseAllowedCallers('{"accountIds":["111122223333"]}')).toStrictEqual({ accountIds: ['111122223333'], principalOrgIds: undefined });
+    expect(parseAllowedCallers('{"accountIds":["111122223333"]}')).toStrictEqual({
+      accountIds: ['111122223333'],
+      principalOrgIds: undefined,
+    });
     expect(parseAllowedCallers(undefined)).toBeUndefined();
     expect(parseAllowedCallers('')).toBeUndefined();
   });
 
   it.each([
     ['["111122223333"]', /BROKER_ALLOWED_CALLERS: expected an object, received \["111122223333"\]/],
-    ['{"accountIds":"111122223333"}', /BROKER_ALLOWED_CALLERS: expected \{"accountIds"\?: string\[\], "principalOrgIds"\?: string\[\]\}, received \{"accountIds":"111122223333"\}/],
+    [
+      '{"accountIds":"111122223333"}',
+      /BROKER_ALLOWED_CALLERS: expected \{"accountIds"\?: string\[\], "principalOrgIds"\?: string\[\]\}, received \{"accountIds":"111122223333"\}/,
+    ],
     ['{"accounts":["111122223333"]}', /received \{"accounts":\["111122223333"\]\}/],
     ['{accountIds: [1]', /BROKER_ALLOWED_CALLERS: .*received \{accountIds: \[1\]/],
   ])('refuses %s with a TypeError naming the value', (json, message) => {

@@ -22,7 +22,19 @@ import { parseLocalConfig, type LocalConfig } from '../../../local/local-config'
 /** The contract's own patterns (DESIGN.md), written out rather than imported from the code under test. */
 const ALIAS = /^[a-z0-9][a-z0-9-]{0,62}$/;
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const TOP_LEVEL = ['tenantId', 'clientId', 'scopes', 'authorityHost', 'audience', 'subject', 'assertionLifetimeSeconds', 'refreshMarginSeconds', 'throttlingRateLimit', 'throttlingBurstLimit', 'tokenReservedConcurrency'];
+const TOP_LEVEL = [
+  'tenantId',
+  'clientId',
+  'scopes',
+  'authorityHost',
+  'audience',
+  'subject',
+  'assertionLifetimeSeconds',
+  'refreshMarginSeconds',
+  'throttlingRateLimit',
+  'throttlingBurstLimit',
+  'tokenReservedConcurrency',
+];
 const LOCAL = ['issuer', 'signingKeyFile', 'dynamodbEndpoint', 'tableName', 'region', 'localCredentials'];
 const RUNS = 1000;
 
@@ -51,7 +63,8 @@ function expectWithinContract(config: BrokerConfig, allowLoopbackHttp: boolean):
   expect(config.throttlingRateLimit).toSatisfy((n: number) => Number.isInteger(n) && n >= 1);
   expect(config.throttlingBurstLimit).toSatisfy((n: number) => Number.isInteger(n) && n >= 1);
   expect(config.tokenReservedConcurrency).toSatisfy((n: number | undefined) => n === undefined || (Number.isInteger(n) && n >= 1));
-  for (const field of [config.audience, config.subject]) expect(field).toSatisfy((s: string) => s.length > 0 && s.length <= 600 && s.trim() === s);
+  for (const field of [config.audience, config.subject])
+    expect(field).toSatisfy((s: string) => s.length > 0 && s.length <= 600 && s.trim() === s);
 
   // A bare origin: what `{authorityHost}/{tenant}/oauth2/v2.0/token` is built on.
   expect(config.authorityHost).not.toMatch(/\/$/);
@@ -63,7 +76,16 @@ function expectWithinContract(config: BrokerConfig, allowLoopbackHttp: boolean):
   }
 }
 
-const runtimePart = ({ tenantId, clientId, scopes, authorityHost, audience, subject, assertionLifetimeSeconds, refreshMarginSeconds }: BrokerConfig) => ({
+const runtimePart = ({
+  tenantId,
+  clientId,
+  scopes,
+  authorityHost,
+  audience,
+  subject,
+  assertionLifetimeSeconds,
+  refreshMarginSeconds,
+}: BrokerConfig) => ({
   tenantId,
   clientId,
   scopes,
@@ -115,24 +137,51 @@ const pathOf = (problem: string) => problem.slice(0, problem.indexOf(': '));
 
 const guid = fc.tuple(fc.uuid(), fc.boolean()).map(([id, upper]) => (upper ? id.toUpperCase() : id));
 const domain = fc
-  .tuple(fc.stringMatching(/^[a-z0-9]([a-z0-9-]{0,18}[a-z0-9])?$/), fc.constantFrom('onmicrosoft.com', 'contoso.com', 'example.co.uk', 'partner.io'))
+  .tuple(
+    fc.stringMatching(/^[a-z0-9]([a-z0-9-]{0,18}[a-z0-9])?$/),
+    fc.constantFrom('onmicrosoft.com', 'contoso.com', 'example.co.uk', 'partner.io'),
+  )
   .map(([label, rest]) => `${label}.${rest}`);
 const tenant = fc.oneof(guid, domain);
 const alias = fc.oneof(
   { weight: 4, arbitrary: fc.stringMatching(ALIAS) },
-  { weight: 1, arbitrary: fc.constantFrom('graph', 'constructor', 'tostring', 'valueof', 'hasownproperty', 'a', '0', 'a'.repeat(63), 'x-'.repeat(31) + 'x') },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom(
+      'graph',
+      'constructor',
+      'tostring',
+      'valueof',
+      'hasownproperty',
+      'a',
+      '0',
+      'a'.repeat(63),
+      'x-'.repeat(31) + 'x',
+    ),
+  },
 );
 const scopeString = fc.oneof(
-  fc.constantFrom('https://graph.microsoft.com/.default', 'https://storage.azure.com/.default', 'api://partner-api/.default', 'https://management.azure.com//.default'),
+  fc.constantFrom(
+    'https://graph.microsoft.com/.default',
+    'https://storage.azure.com/.default',
+    'api://partner-api/.default',
+    'https://management.azure.com//.default',
+  ),
   fc.stringMatching(/^[!-~]{1,60}\/\.default$/),
   guid.map((id) => `api://${id}/.default`),
 );
 const scopeEntry = fc.oneof(
   { weight: 3, arbitrary: scopeString },
-  { weight: 2, arbitrary: fc.record({ scope: scopeString, tenantId: tenant, clientId: guid }, { requiredKeys: ['scope'], noNullPrototype: true }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({ scope: scopeString, tenantId: tenant, clientId: guid }, { requiredKeys: ['scope'], noNullPrototype: true }),
+  },
 );
 const trimmedText = fc.oneof(
-  fc.string({ unit: 'grapheme', minLength: 1, maxLength: 40 }).map((s) => s.trim()).filter((s) => s.length > 0 && s.length <= 600),
+  fc
+    .string({ unit: 'grapheme', minLength: 1, maxLength: 40 })
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0 && s.length <= 600),
   fc.constantFrom('api://AzureADTokenExchange', 'aws-token-broker', 'x'.repeat(600), 'a b'),
 );
 const authorityHost = (allowLoopbackHttp: boolean) =>
@@ -166,15 +215,31 @@ const brokerConfig = (allowLoopbackHttp: boolean) =>
     { requiredKeys: ['tenantId', 'clientId', 'scopes'], noNullPrototype: true },
   );
 
-const secret = fc.string({ unit: fc.constantFrom(...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/+'), minLength: 24, maxLength: 40 });
+const secret = fc.string({
+  unit: fc.constantFrom(...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/+'),
+  minLength: 24,
+  maxLength: 40,
+});
 const localFields = fc.record(
   {
-    issuer: fc.constantFrom('http://127.0.0.1:8787', 'http://localhost:9/', 'https://broker.example.com', 'https://abc123.execute-api.us-east-1.amazonaws.com/', 'https://x.example/base/'),
+    issuer: fc.constantFrom(
+      'http://127.0.0.1:8787',
+      'http://localhost:9/',
+      'https://broker.example.com',
+      'https://abc123.execute-api.us-east-1.amazonaws.com/',
+      'https://x.example/base/',
+    ),
     signingKeyFile: fc.constantFrom('/tmp/key.pem', 'keys/signing.pem', 'C:\\keys\\k.pem'),
     dynamodbEndpoint: fc.constantFrom('http://127.0.0.1:8000', 'http://dynamodb:8000/', 'https://dynamodb.us-east-1.amazonaws.com'),
     tableName: fc.stringMatching(/^[A-Za-z0-9_.-]{3,40}$/),
-    region: fc.oneof(fc.constantFrom('us-east-1', 'eu-central-1', 'us-gov-west-1', 'ap-southeast-2'), fc.stringMatching(/^[a-z]{2}(-[a-z]{1,9}){1,2}-\d$/)),
-    localCredentials: fc.record({ accessKeyId: fc.stringMatching(/^AKIA[A-Z0-9]{16}$/), secretAccessKey: secret }, { noNullPrototype: true }),
+    region: fc.oneof(
+      fc.constantFrom('us-east-1', 'eu-central-1', 'us-gov-west-1', 'ap-southeast-2'),
+      fc.stringMatching(/^[a-z]{2}(-[a-z]{1,9}){1,2}-\d$/),
+    ),
+    localCredentials: fc.record(
+      { accessKeyId: fc.stringMatching(/^AKIA[A-Z0-9]{16}$/), secretAccessKey: secret },
+      { noNullPrototype: true },
+    ),
   },
   { requiredKeys: [], noNullPrototype: true },
 );
@@ -191,7 +256,9 @@ interface Broken {
 }
 
 const notString = fc.anything().filter((value) => typeof value !== 'string' && value !== undefined);
-const notObject = fc.anything().filter((value) => value !== undefined && (typeof value !== 'object' || value === null || Array.isArray(value)));
+const notObject = fc
+  .anything()
+  .filter((value) => value !== undefined && (typeof value !== 'object' || value === null || Array.isArray(value)));
 const notInteger = (min: number, max: number) =>
   fc.oneof(
     fc.constantFrom(min - 1, max + 1, min + 0.5, Number.NaN, Number.POSITIVE_INFINITY, -0.1, null, true, '300', [300]),
@@ -200,14 +267,43 @@ const notInteger = (min: number, max: number) =>
   );
 const badTenant = fc.oneof(
   notString,
-  fc.constantFrom('common', 'Organizations', 'CONSUMERS', '', 'not a tenant', 'contoso', ' contoso.com', 'contoso.com ', 'a..b.com', '-a.com', 'a.b', 'x.123'),
+  fc.constantFrom(
+    'common',
+    'Organizations',
+    'CONSUMERS',
+    '',
+    'not a tenant',
+    'contoso',
+    ' contoso.com',
+    'contoso.com ',
+    'a..b.com',
+    '-a.com',
+    'a.b',
+    'x.123',
+  ),
   guid.map((id) => `{${id}}`),
   guid.map((id) => `${id}0`),
 );
-const badGuid = fc.oneof(notString, fc.constantFrom('', 'app-123', 'contoso.onmicrosoft.com'), guid.map((id) => id.slice(1)), guid.map((id) => ` ${id}`), guid.map((id) => id.replace(/-/g, '')));
+const badGuid = fc.oneof(
+  notString,
+  fc.constantFrom('', 'app-123', 'contoso.onmicrosoft.com'),
+  guid.map((id) => id.slice(1)),
+  guid.map((id) => ` ${id}`),
+  guid.map((id) => id.replace(/-/g, '')),
+);
 const badScope = fc.oneof(
   notString,
-  fc.constantFrom('https://graph.microsoft.com', 'https://graph.microsoft.com/.default ', ' x/.default', 'a b/.default', '/.default', 'x/.DEFAULT', 'x/.default/', '', `${'x'.repeat(1020)}/.default`),
+  fc.constantFrom(
+    'https://graph.microsoft.com',
+    'https://graph.microsoft.com/.default ',
+    ' x/.default',
+    'a b/.default',
+    '/.default',
+    'x/.DEFAULT',
+    'x/.default/',
+    '',
+    `${'x'.repeat(1020)}/.default`,
+  ),
 );
 const badAlias = fc.oneof(
   fc.constantFrom('Graph', 'GRAPH', '-graph', 'a_b', '', 'a'.repeat(64), 'graph.', '__proto__', 'gräph', 'a b', 'graph/x', '%67raph'),
@@ -217,9 +313,20 @@ const badAuthority = (allowLoopbackHttp: boolean) =>
   fc.oneof(
     notString,
     fc.constantFrom(
-      'http://login.microsoftonline.com', 'ftp://login.example.com', 'login.microsoftonline.com', 'https://login.example.com/common',
-      'https://login.example.com?x=1', 'https://login.example.com#f', 'https://user:pw@login.example.com', 'http://127.0.0.1.nip.io',
-      'http://localhost.example.com', '', 'https://', 'javascript:alert(1)', 'file:///etc/passwd', 'http://[::2]:9000',
+      'http://login.microsoftonline.com',
+      'ftp://login.example.com',
+      'login.microsoftonline.com',
+      'https://login.example.com/common',
+      'https://login.example.com?x=1',
+      'https://login.example.com#f',
+      'https://user:pw@login.example.com',
+      'http://127.0.0.1.nip.io',
+      'http://localhost.example.com',
+      '',
+      'https://',
+      'javascript:alert(1)',
+      'file:///etc/passwd',
+      'http://[::2]:9000',
       ...(allowLoopbackHttp ? [] : ['http://127.0.0.1:9000', 'http://localhost:1', 'http://[::1]:9000']),
     ),
   );
@@ -228,94 +335,113 @@ const unknownField = fc.stringMatching(/^[A-Za-z][A-Za-z0-9_]{0,15}$/).filter((n
 
 /** One top-level broker field broken; the rest of a valid configuration untouched. */
 const brokenTopLevel = (allowLoopbackHttp: boolean) =>
-  fc.tuple(
-    brokerConfig(allowLoopbackHttp),
-    fc.oneof(
-      badTenant.map((value) => ({ path: 'tenantId', value, quoted: value })),
-      badGuid.map((value) => ({ path: 'clientId', value, quoted: value })),
-      notObject.map((value) => ({ path: 'scopes', value, quoted: value })),
-      fc.constant({ path: 'scopes', value: {}, quoted: {} }),
-      badAuthority(allowLoopbackHttp).map((value) => ({ path: 'authorityHost', value, quoted: value })),
-      badCredentialField.map((value) => ({ path: 'audience', value, quoted: value })),
-      badCredentialField.map((value) => ({ path: 'subject', value, quoted: value })),
-      notInteger(60, 600).map((value) => ({ path: 'assertionLifetimeSeconds', value, quoted: value })),
-      notInteger(0, 1800).map((value) => ({ path: 'refreshMarginSeconds', value, quoted: value })),
-      notInteger(1, 10_000).map((value) => ({ path: 'throttlingRateLimit', value, quoted: value })),
-      notInteger(1, 5000).map((value) => ({ path: 'throttlingBurstLimit', value, quoted: value })),
-      notInteger(1, 1000).map((value) => ({ path: 'tokenReservedConcurrency', value, quoted: value })),
-      fc.tuple(unknownField, fc.anything()).map(([name, value]) => ({ path: name, value, quoted: undefined })),
-    ),
-  ).map(([config, { path, value, quoted }]): Broken => ({ raw: { ...config, [path]: value }, path, quoted }));
+  fc
+    .tuple(
+      brokerConfig(allowLoopbackHttp),
+      fc.oneof(
+        badTenant.map((value) => ({ path: 'tenantId', value, quoted: value })),
+        badGuid.map((value) => ({ path: 'clientId', value, quoted: value })),
+        notObject.map((value) => ({ path: 'scopes', value, quoted: value })),
+        fc.constant({ path: 'scopes', value: {}, quoted: {} }),
+        badAuthority(allowLoopbackHttp).map((value) => ({ path: 'authorityHost', value, quoted: value })),
+        badCredentialField.map((value) => ({ path: 'audience', value, quoted: value })),
+        badCredentialField.map((value) => ({ path: 'subject', value, quoted: value })),
+        notInteger(60, 600).map((value) => ({ path: 'assertionLifetimeSeconds', value, quoted: value })),
+        notInteger(0, 1800).map((value) => ({ path: 'refreshMarginSeconds', value, quoted: value })),
+        notInteger(1, 10_000).map((value) => ({ path: 'throttlingRateLimit', value, quoted: value })),
+        notInteger(1, 5000).map((value) => ({ path: 'throttlingBurstLimit', value, quoted: value })),
+        notInteger(1, 1000).map((value) => ({ path: 'tokenReservedConcurrency', value, quoted: value })),
+        fc.tuple(unknownField, fc.anything()).map(([name, value]) => ({ path: name, value, quoted: undefined })),
+      ),
+    )
+    .map(([config, { path, value, quoted }]): Broken => ({ raw: { ...config, [path]: value }, path, quoted }));
 
 /** One alias, or one field of one alias, broken. */
 const brokenScope = (allowLoopbackHttp: boolean) =>
-  fc
-    .tuple(brokerConfig(allowLoopbackHttp), fc.nat(), fc.nat())
-    .chain(([config, pick, variant]) => {
-      const aliases = Object.keys(config.scopes);
-      const target = aliases[pick % aliases.length]!;
-      const entry = config.scopes[target]!;
-      const objectForm = typeof entry === 'string' ? { scope: entry } : entry;
-      const withEntry = (value: unknown): Record<string, unknown> => {
-        // defineProperty: the alias may be "__proto__", which must be an own key, as JSON.parse makes it.
-        const scopes: Record<string, unknown> = {};
-        for (const [key, inner] of Object.entries(config.scopes)) Object.defineProperty(scopes, key, { value: inner, enumerable: true, writable: true, configurable: true });
-        Object.defineProperty(scopes, target, { value, enumerable: true, writable: true, configurable: true });
-        return { ...config, scopes };
-      };
-      const where = `scopes.${target}`;
-      switch (variant % 6) {
-        case 0:
-          return badAlias.map((bad): Broken => {
-            const scopes: Record<string, unknown> = {};
-            for (const [key, inner] of Object.entries(config.scopes)) if (key !== target) scopes[key] = inner;
-            Object.defineProperty(scopes, bad, { value: entry, enumerable: true, writable: true });
-            return { raw: { ...config, scopes }, path: 'scopes', quoted: bad };
-          });
-        case 1:
-          return fc.oneof(badScope.filter((v) => typeof v === 'string'), notObject.filter((v) => typeof v !== 'string')).map((bad): Broken => ({ raw: withEntry(bad), path: where, quoted: bad }));
-        case 2:
-          return badScope.map((bad): Broken => ({ raw: withEntry({ ...objectForm, scope: bad }), path: `${where}.scope`, quoted: bad }));
-        case 3:
-          return badTenant.map((bad): Broken => ({ raw: withEntry({ ...objectForm, tenantId: bad }), path: `${where}.tenantId`, quoted: bad }));
-        case 4:
-          return badGuid.map((bad): Broken => ({ raw: withEntry({ ...objectForm, clientId: bad }), path: `${where}.clientId`, quoted: bad }));
-        default:
-          return fc
-            .tuple(unknownField.filter((k) => !['scope', 'tenantId', 'clientId'].includes(k)), fc.anything())
-            .map(([key, value]): Broken => ({ raw: withEntry({ ...objectForm, [key]: value }), path: `${where}.${key}` }));
-      }
-    });
-
-/** One local-only field broken, in an otherwise valid local configuration. */
-const brokenLocal = fc
-  .tuple(brokerConfig(true), localFields, fc.nat())
-  .chain(([config, local, variant]) => {
-    const raw = { ...config, ...local };
-    const field = (path: string, bad: fc.Arbitrary<unknown>, quotes = true) =>
-      bad.map((value): Broken => ({ raw: { ...raw, [path]: value }, path, quoted: quotes ? value : undefined }));
+  fc.tuple(brokerConfig(allowLoopbackHttp), fc.nat(), fc.nat()).chain(([config, pick, variant]) => {
+    const aliases = Object.keys(config.scopes);
+    const target = aliases[pick % aliases.length]!;
+    const entry = config.scopes[target]!;
+    const objectForm = typeof entry === 'string' ? { scope: entry } : entry;
+    const withEntry = (value: unknown): Record<string, unknown> => {
+      // defineProperty: the alias may be "__proto__", which must be an own key, as JSON.parse makes it.
+      const scopes: Record<string, unknown> = {};
+      for (const [key, inner] of Object.entries(config.scopes))
+        Object.defineProperty(scopes, key, { value: inner, enumerable: true, writable: true, configurable: true });
+      Object.defineProperty(scopes, target, { value, enumerable: true, writable: true, configurable: true });
+      return { ...config, scopes };
+    };
+    const where = `scopes.${target}`;
     switch (variant % 6) {
       case 0:
-        return field(
-          'issuer',
-          fc.oneof(
-            notString,
-            fc.constantFrom('ftp://x.example', 'http://broker.example.com', 'https://x.example?q=1', 'https://x.example#f', 'not a url', '', 'http://127.0.0.1.nip.io'),
-            fc.constantFrom('https://user:pw@broker.example.com', 'http://me@127.0.0.1:8787'),
-          ),
-        );
+        return badAlias.map((bad): Broken => {
+          const scopes: Record<string, unknown> = {};
+          for (const [key, inner] of Object.entries(config.scopes)) if (key !== target) scopes[key] = inner;
+          Object.defineProperty(scopes, bad, { value: entry, enumerable: true, writable: true });
+          return { raw: { ...config, scopes }, path: 'scopes', quoted: bad };
+        });
       case 1:
-        return field('signingKeyFile', fc.oneof(notString, fc.constant('')));
+        return fc
+          .oneof(
+            badScope.filter((v) => typeof v === 'string'),
+            notObject.filter((v) => typeof v !== 'string'),
+          )
+          .map((bad): Broken => ({ raw: withEntry(bad), path: where, quoted: bad }));
       case 2:
-        return field('dynamodbEndpoint', fc.oneof(notString, fc.constantFrom('ftp://x', 'https://x.example?q', 'x', '', 'dynamodb:8000')));
+        return badScope.map((bad): Broken => ({ raw: withEntry({ ...objectForm, scope: bad }), path: `${where}.scope`, quoted: bad }));
       case 3:
-        return field('tableName', fc.oneof(notString, fc.constantFrom('ab', 'a b c', 'x'.repeat(256), '', 'tab/le')));
+        return badTenant.map((bad): Broken => ({
+          raw: withEntry({ ...objectForm, tenantId: bad }),
+          path: `${where}.tenantId`,
+          quoted: bad,
+        }));
       case 4:
-        return field('region', fc.oneof(notString, fc.constantFrom('US-EAST-1', 'useast1', 'us-east', '', 'us-east-1 ', 'us_east_1')));
+        return badGuid.map((bad): Broken => ({ raw: withEntry({ ...objectForm, clientId: bad }), path: `${where}.clientId`, quoted: bad }));
       default:
-        return field('localCredentials', badCredentials, false);
+        return fc
+          .tuple(
+            unknownField.filter((k) => !['scope', 'tenantId', 'clientId'].includes(k)),
+            fc.anything(),
+          )
+          .map(([key, value]): Broken => ({ raw: withEntry({ ...objectForm, [key]: value }), path: `${where}.${key}` }));
     }
   });
+
+/** One local-only field broken, in an otherwise valid local configuration. */
+const brokenLocal = fc.tuple(brokerConfig(true), localFields, fc.nat()).chain(([config, local, variant]) => {
+  const raw = { ...config, ...local };
+  const field = (path: string, bad: fc.Arbitrary<unknown>, quotes = true) =>
+    bad.map((value): Broken => ({ raw: { ...raw, [path]: value }, path, quoted: quotes ? value : undefined }));
+  switch (variant % 6) {
+    case 0:
+      return field(
+        'issuer',
+        fc.oneof(
+          notString,
+          fc.constantFrom(
+            'ftp://x.example',
+            'http://broker.example.com',
+            'https://x.example?q=1',
+            'https://x.example#f',
+            'not a url',
+            '',
+            'http://127.0.0.1.nip.io',
+          ),
+          fc.constantFrom('https://user:pw@broker.example.com', 'http://me@127.0.0.1:8787'),
+        ),
+      );
+    case 1:
+      return field('signingKeyFile', fc.oneof(notString, fc.constant('')));
+    case 2:
+      return field('dynamodbEndpoint', fc.oneof(notString, fc.constantFrom('ftp://x', 'https://x.example?q', 'x', '', 'dynamodb:8000')));
+    case 3:
+      return field('tableName', fc.oneof(notString, fc.constantFrom('ab', 'a b c', 'x'.repeat(256), '', 'tab/le')));
+    case 4:
+      return field('region', fc.oneof(notString, fc.constantFrom('US-EAST-1', 'useast1', 'us-east', '', 'us-east-1 ', 'us_east_1')));
+    default:
+      return field('localCredentials', badCredentials, false);
+  }
+});
 
 /** Malformed `localCredentials`, each holding a recognisable secret somewhere. */
 const badCredentials = secret.chain((key) =>
@@ -351,7 +477,11 @@ function configErrorOf(parse: () => unknown): ConfigError | undefined {
 function expectOneBrokenField(problems: readonly string[], broken: Broken): void {
   expect(problems.length).toBeGreaterThan(0);
   for (const problem of problems) expect(pathOf(problem), problem).toBe(broken.path);
-  if (broken.quoted !== undefined) expect(problems.some((p) => p.includes(describeValue(broken.quoted))), `no problem quotes ${describeValue(broken.quoted)}`).toBe(true);
+  if (broken.quoted !== undefined)
+    expect(
+      problems.some((p) => p.includes(describeValue(broken.quoted))),
+      `no problem quotes ${describeValue(broken.quoted)}`,
+    ).toBe(true);
 }
 
 describe('validateBrokerConfig / parseBrokerConfig under fuzzing', () => {
@@ -380,28 +510,36 @@ describe('validateBrokerConfig / parseBrokerConfig under fuzzing', () => {
     );
   });
 
-  it.each([false, true])('accepts every valid configuration within the contract, and it round-trips (allowLoopbackHttp %s)', (allowLoopbackHttp) => {
-    fc.assert(
-      fc.property(brokerConfig(allowLoopbackHttp), (raw) => {
-        const config = parseBrokerConfig(raw, { allowLoopbackHttp });
-        expectWithinContract(config, allowLoopbackHttp);
-        expectRoundTrip(config, { allowLoopbackHttp });
-        // What was asked for is what is used: defaults only for absent fields, per-alias overrides win.
-        expect(config.tenantId).toBe(raw.tenantId);
-        expect(config.clientId).toBe(raw.clientId);
-        expect(config.audience).toBe(raw.audience ?? 'api://AzureADTokenExchange');
-        expect(config.subject).toBe(raw.subject ?? 'aws-token-broker');
-        expect(config.assertionLifetimeSeconds).toBe(raw.assertionLifetimeSeconds ?? 300);
-        expect(config.authorityHost).toBe(new URL(raw.authorityHost ?? 'https://login.microsoftonline.com').origin);
-        expect(Object.keys(config.scopes).sort()).toEqual(Object.keys(raw.scopes).sort());
-        for (const [alias, entry] of Object.entries(raw.scopes)) {
-          const expected = typeof entry === 'string' ? { scope: entry } : entry;
-          expectSame(config.scopes[alias], { alias, scope: expected.scope, tenantId: expected.tenantId ?? raw.tenantId, clientId: expected.clientId ?? raw.clientId });
-        }
-      }),
-      { numRuns: RUNS, seed: allowLoopbackHttp ? 7_003 : 7_002 },
-    );
-  });
+  it.each([false, true])(
+    'accepts every valid configuration within the contract, and it round-trips (allowLoopbackHttp %s)',
+    (allowLoopbackHttp) => {
+      fc.assert(
+        fc.property(brokerConfig(allowLoopbackHttp), (raw) => {
+          const config = parseBrokerConfig(raw, { allowLoopbackHttp });
+          expectWithinContract(config, allowLoopbackHttp);
+          expectRoundTrip(config, { allowLoopbackHttp });
+          // What was asked for is what is used: defaults only for absent fields, per-alias overrides win.
+          expect(config.tenantId).toBe(raw.tenantId);
+          expect(config.clientId).toBe(raw.clientId);
+          expect(config.audience).toBe(raw.audience ?? 'api://AzureADTokenExchange');
+          expect(config.subject).toBe(raw.subject ?? 'aws-token-broker');
+          expect(config.assertionLifetimeSeconds).toBe(raw.assertionLifetimeSeconds ?? 300);
+          expect(config.authorityHost).toBe(new URL(raw.authorityHost ?? 'https://login.microsoftonline.com').origin);
+          expect(Object.keys(config.scopes).sort()).toEqual(Object.keys(raw.scopes).sort());
+          for (const [alias, entry] of Object.entries(raw.scopes)) {
+            const expected = typeof entry === 'string' ? { scope: entry } : entry;
+            expectSame(config.scopes[alias], {
+              alias,
+              scope: expected.scope,
+              tenantId: expected.tenantId ?? raw.tenantId,
+              clientId: expected.clientId ?? raw.clientId,
+            });
+          }
+        }),
+        { numRuns: RUNS, seed: allowLoopbackHttp ? 7_003 : 7_002 },
+      );
+    },
+  );
 
   it.each([false, true])('names the one broken top-level field and the value it received (allowLoopbackHttp %s)', (allowLoopbackHttp) => {
     fc.assert(
@@ -434,7 +572,9 @@ describe('parseLocalConfig under fuzzing', () => {
     const raw = fc.oneof(
       fc.anything(),
       fc.record(Object.fromEntries([...TOP_LEVEL, ...LOCAL].map((field) => [field, fc.anything()])), { requiredKeys: [] }),
-      fc.tuple(brokerConfig(true), fc.record(Object.fromEntries(LOCAL.map((field) => [field, fc.anything()])), { requiredKeys: [] })).map(([b, l]) => ({ ...b, ...l })),
+      fc
+        .tuple(brokerConfig(true), fc.record(Object.fromEntries(LOCAL.map((field) => [field, fc.anything()])), { requiredKeys: [] }))
+        .map(([b, l]) => ({ ...b, ...l })),
     );
     fc.assert(
       fc.property(raw, (value) => {
@@ -484,15 +624,25 @@ describe('parseLocalConfig under fuzzing', () => {
 
 describe('notable cases the fuzzing found', () => {
   it('refuses an issuer with credentials in parseLocalConfig, since the runtime refuses it only after binding its port', () => {
-    const raw = { tenantId: '72f988bf-86f1-41af-91ab-2d7cd011db47', clientId: '11111111-2222-4333-8444-555555555555', scopes: { graph: 'https://graph.microsoft.com/.default' } };
+    const raw = {
+      tenantId: '72f988bf-86f1-41af-91ab-2d7cd011db47',
+      clientId: '11111111-2222-4333-8444-555555555555',
+      scopes: { graph: 'https://graph.microsoft.com/.default' },
+    };
     for (const issuer of ['https://user:pw@broker.example.com', 'http://me@127.0.0.1:8787']) {
       expect(() => normaliseIssuer(issuer)).toThrow(TypeError);
-      expect(configErrorOf(() => parseLocalConfig({ ...raw, issuer }))?.problems).toEqual([expect.stringMatching(/^issuer: expected an https:\/\/ \(or loopback http:\/\/\) URL with no query or credentials, received /)]);
+      expect(configErrorOf(() => parseLocalConfig({ ...raw, issuer }))?.problems).toEqual([
+        expect.stringMatching(/^issuer: expected an https:\/\/ \(or loopback http:\/\/\) URL with no query or credentials, received /),
+      ]);
     }
   });
 
   it('keeps an alias named "constructor" as an ordinary alias through the runtime JSON', () => {
-    const config = parseBrokerConfig({ tenantId: 'contoso.onmicrosoft.com', clientId: '11111111-2222-4333-8444-555555555555', scopes: { constructor: 'api://x/.default' } });
+    const config = parseBrokerConfig({
+      tenantId: 'contoso.onmicrosoft.com',
+      clientId: '11111111-2222-4333-8444-555555555555',
+      scopes: { constructor: 'api://x/.default' },
+    });
     expect(Object.keys(config.scopes)).toEqual(['constructor']);
     expectRoundTrip(config, {});
   });

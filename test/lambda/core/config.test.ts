@@ -65,7 +65,9 @@ describe('parseBrokerConfig', () => {
       }),
     );
     // The message lists the same lines, so a user sees them all at once.
-    expect(() => parseBrokerConfig(raw)).toThrow(/tenantId[\s\S]*clientId[\s\S]*assertionLifetimeSeconds: .*received 30[\s\S]*"Graph"[\s\S]*scopes\.storage/);
+    expect(() => parseBrokerConfig(raw)).toThrow(
+      /tenantId[\s\S]*clientId[\s\S]*assertionLifetimeSeconds: .*received 30[\s\S]*"Graph"[\s\S]*scopes\.storage/,
+    );
   });
 
   it.each(['common', 'organizations', 'Consumers'])('refuses the multi-tenant alias %s as tenantId', (tenantId) => {
@@ -76,7 +78,10 @@ describe('parseBrokerConfig', () => {
 
   it('refuses a per-alias tenant "common" naming the alias', () => {
     expect(() => parseBrokerConfig({ ...minimal, scopes: { graph: { scope: GRAPH, tenantId: 'common' } } })).toThrow(
-      expect.objectContaining({ code: 'invalid_config', message: expect.stringContaining('scopes.graph.tenantId: "common" is not a tenant') }),
+      expect.objectContaining({
+        code: 'invalid_config',
+        message: expect.stringContaining('scopes.graph.tenantId: "common" is not a tenant'),
+      }),
     );
   });
 
@@ -84,7 +89,9 @@ describe('parseBrokerConfig', () => {
     expect(() => parseBrokerConfig({ ...minimal, authorityHost: 'http://127.0.0.1:9000' })).toThrow(
       expect.objectContaining({
         code: 'invalid_config',
-        message: expect.stringMatching(/authorityHost: http:\/\/ is allowed only for loopback hosts .*received "http:\/\/127\.0\.0\.1:9000"/),
+        message: expect.stringMatching(
+          /authorityHost: http:\/\/ is allowed only for loopback hosts .*received "http:\/\/127\.0\.0\.1:9000"/,
+        ),
       }),
     );
   });
@@ -99,7 +106,9 @@ describe('parseBrokerConfig', () => {
   });
 
   it('removes a trailing slash from authorityHost (the token endpoint would get a double slash)', () => {
-    expect(parseBrokerConfig({ ...minimal, authorityHost: 'https://login.microsoftonline.us/' }).authorityHost).toBe('https://login.microsoftonline.us');
+    expect(parseBrokerConfig({ ...minimal, authorityHost: 'https://login.microsoftonline.us/' }).authorityHost).toBe(
+      'https://login.microsoftonline.us',
+    );
   });
 
   it('refuses an authorityHost with a path', () => {
@@ -110,7 +119,10 @@ describe('parseBrokerConfig', () => {
 
   it('refuses a configuration without any alias', () => {
     expect(() => parseBrokerConfig({ tenantId: TENANT, clientId: CLIENT, scopes: {} })).toThrow(
-      expect.objectContaining({ code: 'invalid_config', message: expect.stringMatching(/scopes: expected an object with at least one alias.*received \{\}/) }),
+      expect.objectContaining({
+        code: 'invalid_config',
+        message: expect.stringMatching(/scopes: expected an object with at least one alias.*received \{\}/),
+      }),
     );
   });
 });
@@ -128,7 +140,16 @@ describe('runtimeConfigJson', () => {
       scopes: { graph: GRAPH, partner: { scope: 'api://partner/.default', tenantId: OTHER_TENANT, clientId: OTHER_CLIENT } },
     });
     const reparsed = parseBrokerConfig(JSON.parse(runtimeConfigJson(config)), { source: 'BROKER_CONFIG' });
-    const runtimePart = ({ tenantId, clientId, scopes, authorityHost, audience, subject, assertionLifetimeSeconds, refreshMarginSeconds }: BrokerConfig) => ({
+    const runtimePart = ({
+      tenantId,
+      clientId,
+      scopes,
+      authorityHost,
+      audience,
+      subject,
+      assertionLifetimeSeconds,
+      refreshMarginSeconds,
+    }: BrokerConfig) => ({
       tenantId,
       clientId,
       scopes,

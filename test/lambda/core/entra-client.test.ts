@@ -34,9 +34,7 @@ const AADSTS_BODY = JSON.stringify({
   error_uri: 'https://login.microsoftonline.com/error?code=700213',
 });
 
-type Answer =
-  | { readonly status: number; readonly body?: string; readonly headers?: Record<string, string> }
-  | { readonly reject: Error };
+type Answer = { readonly status: number; readonly body?: string; readonly headers?: Record<string, string> } | { readonly reject: Error };
 
 /**
  * A fake Entra and a fake clock: `fetch` records each request and answers the next scripted answer (the
@@ -105,7 +103,9 @@ describe('requestEntraToken', () => {
   });
 
   it('accepts expires_in sent as a string', async () => {
-    const { deps } = fakeEntra([{ status: 200, body: JSON.stringify({ token_type: 'Bearer', expires_in: '3600', access_token: ACCESS_TOKEN }) }]);
+    const { deps } = fakeEntra([
+      { status: 200, body: JSON.stringify({ token_type: 'Bearer', expires_in: '3600', access_token: ACCESS_TOKEN }) },
+    ]);
     expect(await requestEntraToken(request, deps)).toMatchObject({ expiresOn: Math.floor(T0 / 1000) + 3600 });
   });
 
@@ -115,7 +115,9 @@ describe('requestEntraToken', () => {
     await expect(failure).rejects.toMatchObject({
       statusCode: 502,
       code: 'entra_rejected',
-      message: expect.stringMatching(/AADSTS700213: No matching federated identity record .* Fix: the federated credential's subject must be exactly "aws-token-broker"/),
+      message: expect.stringMatching(
+        /AADSTS700213: No matching federated identity record .* Fix: the federated credential's subject must be exactly "aws-token-broker"/,
+      ),
       rejection: { aadsts: 'AADSTS700213', correlationId: 'f7e6d5c4-b3a2-4190-8f7e-6d5c4b3a2910', httpStatus: status },
     });
     expect(requests).toHaveLength(1);
@@ -131,7 +133,10 @@ describe('requestEntraToken', () => {
   });
 
   it('waits as long as a 429 Retry-After asks, then succeeds', async () => {
-    const { deps, requests, slept } = fakeEntra([{ status: 429, headers: { 'retry-after': '2' } }, { status: 200, body: OK_BODY }]);
+    const { deps, requests, slept } = fakeEntra([
+      { status: 429, headers: { 'retry-after': '2' } },
+      { status: 200, body: OK_BODY },
+    ]);
     await expect(requestEntraToken(request, deps)).resolves.toMatchObject({ accessToken: ACCESS_TOKEN });
     expect(requests).toHaveLength(2);
     expect(slept).toHaveLength(1);
@@ -202,7 +207,9 @@ describe('requestEntraToken', () => {
   it('never spends more than the budget, even with slow answers and many allowed attempts', async () => {
     const { deps, requests, time } = fakeEntra([{ status: 503 }], { latencyMs: 1000 });
     const policy: RetryPolicy = { ...ENTRA_RETRY_POLICY, maxAttempts: 20 };
-    await expect(requestEntraToken(request, { ...deps, random: () => 0.999, policy })).rejects.toMatchObject({ code: 'upstream_unavailable' });
+    await expect(requestEntraToken(request, { ...deps, random: () => 0.999, policy })).rejects.toMatchObject({
+      code: 'upstream_unavailable',
+    });
     expect(time.now - T0).toBeLessThanOrEqual(ENTRA_RETRY_POLICY.budgetMs);
     expect(requests.length).toBeGreaterThan(3); // the budget, not the attempt count, ended it
   });

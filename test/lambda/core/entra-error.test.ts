@@ -123,7 +123,11 @@ describe('entraRejection', () => {
   });
 
   it('shortens a very long description', () => {
-    const rejected = entraRejection(400, entraBody(900144, 'invalid_request', `The request body must contain ${'x'.repeat(2000)}`), presented);
+    const rejected = entraRejection(
+      400,
+      entraBody(900144, 'invalid_request', `The request body must contain ${'x'.repeat(2000)}`),
+      presented,
+    );
     expect(rejected.message).toMatch(/\.\.\.$/);
     expect(rejected.message.length).toBeLessThan(400);
     expect(rejected.toJSON()).toMatchObject({ aadsts: 'AADSTS900144' });

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { RetryBudgetExhausted, backoffDelayMs, parseRetryAfterMs, withRetries, type AttemptOutcome, type RetryPolicy } from '../../../lambda/core/retry';
+import {
+  RetryBudgetExhausted,
+  backoffDelayMs,
+  parseRetryAfterMs,
+  withRetries,
+  type AttemptOutcome,
+  type RetryPolicy,
+} from '../../../lambda/core/retry';
 
 const policy: RetryPolicy = { maxAttempts: 5, baseDelayMs: 200, maxDelayMs: 2000, budgetMs: 60_000, attemptTimeoutMs: 3000 };
 
@@ -24,7 +31,11 @@ describe('withRetries', () => {
   const fakeTime = () => {
     const time = { now: 1_000_000 };
     const slept: number[] = [];
-    return { time, slept, deps: { clock: () => time.now, sleep: async (ms: number) => void (slept.push(ms), (time.now += ms)), random: () => 0.5 } };
+    return {
+      time,
+      slept,
+      deps: { clock: () => time.now, sleep: async (ms: number) => void (slept.push(ms), (time.now += ms)), random: () => 0.5 },
+    };
   };
   const failing = (retryable: boolean, retryAfterMs?: number): AttemptOutcome<string> => ({
     ok: false,
@@ -82,7 +93,7 @@ describe('withRetries', () => {
     expect(timeouts).toStrictEqual([3000, 3000, 700]);
   });
 
-  it('ends at the caller\'s deadline when it comes before the budget', async () => {
+  it("ends at the caller's deadline when it comes before the budget", async () => {
     const { deps, time } = fakeTime();
     const timeouts: number[] = [];
     const deadline = time.now + 4000; // e.g. the Lambda's remaining time after KMS and DynamoDB

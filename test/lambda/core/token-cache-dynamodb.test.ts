@@ -16,13 +16,26 @@ beforeAll(() => ensureTokenTable(client, tableName));
 afterAll(() => client.destroy());
 
 const container = () =>
-  new TokenCache({ store: new DynamoDbTokenStore(client, tableName), clock: Date.now, logger, refreshMarginSeconds: 300, pollIntervalMs: 50 });
-const freshToken = (name: string): CachedToken => ({ accessToken: name, expiresOn: Math.floor(Date.now() / 1000) + 3600, scope: 'api://x/.default' });
+  new TokenCache({
+    store: new DynamoDbTokenStore(client, tableName),
+    clock: Date.now,
+    logger,
+    refreshMarginSeconds: 300,
+    pollIntervalMs: 50,
+  });
+const freshToken = (name: string): CachedToken => ({
+  accessToken: name,
+  expiresOn: Math.floor(Date.now() / 1000) + 3600,
+  scope: 'api://x/.default',
+});
 
 describe('TokenCache on DynamoDB Local', () => {
   it('ignores an item it cannot read and replaces it with a fresh token', async () => {
     await client.send(
-      new PutItemCommand({ TableName: tableName, Item: { pk: { S: 'token#corrupt' }, accessToken: { N: '42' }, expiresOn: { S: 'soon' } } }),
+      new PutItemCommand({
+        TableName: tableName,
+        Item: { pk: { S: 'token#corrupt' }, accessToken: { N: '42' }, expiresOn: { S: 'soon' } },
+      }),
     );
     let exchanges = 0;
     const result = await container().get('corrupt', async () => (exchanges++, freshToken('replacement')));

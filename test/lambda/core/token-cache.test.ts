@@ -200,7 +200,7 @@ describe('TokenCache', () => {
     expect(served.filter((r) => r.outcome === 'shared')).toHaveLength(149);
   });
 
-  it('takes over after a crashed lease holder\'s lease expires, and not before', async () => {
+  it("takes over after a crashed lease holder's lease expires, and not before", async () => {
     const time = manualTime();
     const store = new MemoryTokenStore({ clock: time.clock });
     await store.tryAcquireLease('k', 'crashed-container', time.clock() + 8_000);
@@ -288,7 +288,12 @@ describe('TokenCache', () => {
 });
 
 describe('tokenCacheKey', () => {
-  const base = { authorityHost: 'https://login.microsoftonline.com', tenantId: 't', clientId: 'c', scope: 'https://graph.microsoft.com/.default' };
+  const base = {
+    authorityHost: 'https://login.microsoftonline.com',
+    tenantId: 't',
+    clientId: 'c',
+    scope: 'https://graph.microsoft.com/.default',
+  };
 
   it('is shared by two aliases of one scope and app, and differs between apps, tenants and scopes', () => {
     expect(tokenCacheKey({ ...base })).toBe(tokenCacheKey({ ...base }));

@@ -12,7 +12,10 @@ describe('GET /.well-known/openid-configuration', () => {
     const response = await handler(httpEvent({ routeKey: 'GET /.well-known/openid-configuration', caller: null }), lambdaContext());
 
     expect(response.statusCode).toBe(200);
-    expect(response.headers).toMatchObject({ 'content-type': 'application/json', 'cache-control': expect.stringMatching(/^public, max-age=\d+$/) });
+    expect(response.headers).toMatchObject({
+      'content-type': 'application/json',
+      'cache-control': expect.stringMatching(/^public, max-age=\d+$/),
+    });
     expect(jsonBody(response)).toStrictEqual({
       issuer: ISSUER,
       jwks_uri: `${ISSUER}/jwks`,

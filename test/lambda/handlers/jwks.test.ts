@@ -21,7 +21,10 @@ describe('GET /jwks', () => {
     const response = await handler(httpEvent({ routeKey: 'GET /jwks', caller: null }), lambdaContext());
 
     expect(response.statusCode).toBe(200);
-    expect(response.headers).toMatchObject({ 'content-type': 'application/json', 'cache-control': expect.stringMatching(/^public, max-age=\d+$/) });
+    expect(response.headers).toMatchObject({
+      'content-type': 'application/json',
+      'cache-control': expect.stringMatching(/^public, max-age=\d+$/),
+    });
     expect(jsonBody(response)).toStrictEqual({
       keys: [await rsaPublicKeyToJwk(rsaKeyPair('active').publicKey), await rsaPublicKeyToJwk(rsaKeyPair('next').publicKey)],
     });

@@ -25,7 +25,9 @@ function brokerOnKms() {
   let exchanges = 0;
   const fetch: Fetch = async () => {
     exchanges++;
-    return new Response(JSON.stringify({ token_type: 'Bearer', expires_in: 3599, access_token: `header.payload${exchanges}.signature` }), { status: 200 });
+    return new Response(JSON.stringify({ token_type: 'Bearer', expires_in: 3599, access_token: `header.payload${exchanges}.signature` }), {
+      status: 200,
+    });
   };
   const logLines: string[] = [];
   const logger = createJsonLogger({ write: (line) => logLines.push(line) });
@@ -69,7 +71,8 @@ describe('KMS faults', () => {
     expect(denied.statusCode).toBe(500);
     expect(jsonBody(denied)).toEqual({
       error: 'internal',
-      message: "AWS KMS refused Sign with the broker's key (AccessDeniedException): check the key's state, its key policy and the function's role.",
+      message:
+        "AWS KMS refused Sign with the broker's key (AccessDeniedException): check the key's state, its key policy and the function's role.",
     });
     expect(denied.body).not.toMatch(/arn:aws|not authorized/);
     // Operators get the SDK's own words in the log, where the ARN belongs.

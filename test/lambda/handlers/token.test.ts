@@ -82,7 +82,12 @@ function broker(options: { allowedCallers?: AllowedCallers; signer?: AssertionSi
     clock,
     entra: { fetch, sleep, random: () => 0.5 },
   });
-  const handler = createTokenHandler({ service, logger, clock, ...(options.allowedCallers ? { allowedCallers: options.allowedCallers } : {}) });
+  const handler = createTokenHandler({
+    service,
+    logger,
+    clock,
+    ...(options.allowedCallers ? { allowedCallers: options.allowedCallers } : {}),
+  });
   const get = (event: HttpEventOptions) => handler(httpEvent(event), lambdaContext());
   return { get, entra, time, logLines };
 }
@@ -155,13 +160,16 @@ describe('GET /token/{alias}', () => {
     expect(entra.requests).toHaveLength(0);
   });
 
-  it.each(['constructor', '__proto__', 'toString', 'hasOwnProperty'])('answers 404 for the alias %s (not an object property)', async (alias) => {
-    const { get, entra } = broker();
-    const response = await get({ routeKey: 'GET /token/{alias}', pathParameters: { alias } });
-    expect(response.statusCode).toBe(404);
-    expect(jsonBody(response)).toMatchObject({ error: 'unknown_scope', alias });
-    expectErrorAnswer(response, entra.issued);
-  });
+  it.each(['constructor', '__proto__', 'toString', 'hasOwnProperty'])(
+    'answers 404 for the alias %s (not an object property)',
+    async (alias) => {
+      const { get, entra } = broker();
+      const response = await get({ routeKey: 'GET /token/{alias}', pathParameters: { alias } });
+      expect(response.statusCode).toBe(404);
+      expect(jsonBody(response)).toMatchObject({ error: 'unknown_scope', alias });
+      expectErrorAnswer(response, entra.issued);
+    },
+  );
 
   it('answers 502 entra_rejected with the AADSTS code, correlation and trace ids when Entra refuses', async () => {
     const { get, entra } = broker();
@@ -187,7 +195,9 @@ describe('GET /token/{alias}', () => {
     expect(jsonBody(response)).toMatchObject({
       error: 'upstream_unavailable',
       upstream: 'entra',
-      message: expect.stringMatching(/^Entra ID is unavailable at https:\/\/login\.microsoftonline\.com\/.* \(answered HTTP 503; 3 attempt\(s\)/),
+      message: expect.stringMatching(
+        /^Entra ID is unavailable at https:\/\/login\.microsoftonline\.com\/.* \(answered HTTP 503; 3 attempt\(s\)/,
+      ),
     });
     expectErrorAnswer(response, entra.issued);
     expect(entra.requests).toHaveLength(3);
@@ -218,7 +228,10 @@ describe('GET /token/{alias}', () => {
     const response = await get({ routeKey: 'GET /token/graph' });
 
     expect(response.statusCode).toBe(500);
-    expect(jsonBody(response)).toStrictEqual({ error: 'internal', message: 'The broker failed unexpectedly; see its logs for the request id.' });
+    expect(jsonBody(response)).toStrictEqual({
+      error: 'internal',
+      message: 'The broker failed unexpectedly; see its logs for the request id.',
+    });
     expect(response.body).not.toMatch(/ENOENT|private\.pem|Error:/);
     expectErrorAnswer(response, entra.issued);
     // Operators find the cause in the log.
