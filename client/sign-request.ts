@@ -4,6 +4,7 @@
  */
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { SignatureV4 } from '@smithy/signature-v4';
+import { checkBrokerBaseUrl } from '../contract/url-policy';
 import { BrokerClientError } from './errors';
 
 /** Static AWS credentials, as the SDK's providers resolve them. */
@@ -71,29 +72,13 @@ export async function resolveCredentials(source: CredentialsSource, url: string)
 
 /**
  * Parses the broker base URL (`https://{apiId}.execute-api.{region}.amazonaws.com`, or a custom domain with an
- * optional base path).
- * @throws BrokerClientError `invalid_argument` when it is not an http(s) URL or carries a query or fragment
+ * optional base path) under the project's URL policy (contract/url-policy.ts): https, or http on loopback only.
+ * @throws BrokerClientError `invalid_argument` naming the URL and what is wrong with it
  */
 export function parseBaseUrl(url: string): URL {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    throw new BrokerClientError(
-      'invalid_argument',
-      `The broker URL "${url}" is not a valid URL; pass the API's base URL, e.g. https://abc123.execute-api.eu-west-1.amazonaws.com`,
-      { url },
-    );
-  }
-  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') {
-    throw new BrokerClientError('invalid_argument', `The broker URL "${url}" must be http(s).`, { url });
-  }
-  if (parsed.search !== '' || parsed.hash !== '' || parsed.username !== '' || parsed.password !== '') {
-    throw new BrokerClientError('invalid_argument', `The broker URL "${url}" must be a base URL without query, fragment or user info.`, {
-      url,
-    });
-  }
-  return parsed;
+  const check = checkBrokerBaseUrl(url);
+  if (!check.ok) throw new BrokerClientError('invalid_argument', `The broker URL is not usable: ${check.problem}.`, { url });
+  return new URL(check.value);
 }
 
 // `{apiId}.execute-api.{region}.amazonaws.com[.cn]` and the private-API form `{apiId}-{vpceId}.execute-api.{region}.vpce.amazonaws.com`.

@@ -1,13 +1,13 @@
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
-import type { BrokerConfig } from '../lambda/core/config';
+import type { BrokerConfigInput } from '../contract/broker-config';
 import { aliasOutputIds } from './alias-output-ids';
 import { federatedCredentialCommand } from './federated-credential-command';
 import { TokenBroker } from './token-broker';
 
 export interface BrokerStackProps extends StackProps {
-  /** The validated broker configuration (see `brokerConfigFromContext`). */
-  readonly config: BrokerConfig;
+  /** The broker configuration as written in cdk.json (see `brokerConfigFromContext`); the TokenBroker validates it. */
+  readonly config: BrokerConfigInput;
 }
 
 /**
@@ -22,9 +22,9 @@ export class BrokerStack extends Stack {
       description: 'AWS-to-Azure token broker: Entra ID access tokens for IAM principals, no stored secret',
       ...props,
     });
-    const { config } = props;
     // Construct id is part of the contract: it prefixes the logical ids of the signing key and the table.
-    this.broker = new TokenBroker(this, 'TokenBroker', { config });
+    this.broker = new TokenBroker(this, 'TokenBroker', { config: props.config });
+    const config = this.broker.config.runtime;
 
     new CfnOutput(this, 'IssuerUrl', {
       description: 'Issuer of the federated identity credential (and iss of the client assertions)',

@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import { HttpApi, HttpMethod, LogGroupLogDestination, type HttpRoute, type HttpStage } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpIamAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
@@ -12,9 +12,13 @@ import { NodejsFunction, OutputFormat, type BundlingOptions } from 'aws-cdk-lib/
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { NagSuppressions } from 'cdk-nag';
 import { Construct } from 'constructs';
-import { ConfigError, describeValue, runtimeConfigJson, type BrokerConfig } from '../lambda/core/config';
-import { KMS_SIGNING_ALGORITHM, TOKEN_TABLE_TTL_ATTRIBUTE } from '../lambda/adapters/aws-names';
+import { KMS_SIGNING_ALGORITHM, TOKEN_TABLE_PARTITION_KEY, TOKEN_TABLE_TTL_ATTRIBUTE } from '../contract/aws-names';
+import { runtimeConfigJson, type BrokerConfig } from '../contract/broker-config';
+import { BROKER_ENV } from '../contract/environment';
 import { BUNDLE_AWS_SDK, LAMBDA_ESBUILD_OPTIONS } from './lambda-bundling';
+import { checkEnvironmentSize, validateTokenBrokerProps, type TokenBrokerProps } from './token-broker-props';
+
+export type { TokenBrokerProps } from './token-broker-props';
 
 /** The only algorithm the broker signs with (RS256); the key policy and the token function's grant both pin it. */
 export const SIGNING_ALGORITHM = KMS_SIGNING_ALGORITHM;
@@ -43,86 +47,6 @@ const BUNDLING: BundlingOptions = {
   externalModules: BUNDLE_AWS_SDK ? [] : ['@aws-sdk/*'],
 };
 
-/** Entra's limit on a federated credential's issuer. */
-const MAX_ISSUER_LENGTH = 600;
-/** Lambda's limit on a function's environment (all names and values together). */
-const MAX_ENVIRONMENT_BYTES = 4096;
-/** What an unresolved token (an ARN, the API endpoint) is assumed to take in the environment. */
-const UNRESOLVED_TOKEN_ESTIMATE = 100;
-
-const ACCOUNT_ID_PATTERN = /^\d{12}$/;
-const ORG_ID_PATTERN = /^o-[a-z0-9]{10,32}$/;
-
-/** Restricts which AWS principals the token function serves, on top of IAM. */
-export interface AllowedCallers {
-  /**
-   * Only principals in these accounts get tokens.
-   * @default - no restriction by account
-   */
-  readonly accountIds?: string[];
-  /**
-   * Only principals in these AWS Organizations get tokens.
-   * @default - no restriction by organization
-   */
-  readonly principalOrgIds?: string[];
-}
-
-export interface TokenBrokerProps {
-  /** The broker configuration, already validated (`parseBrokerConfig`). */
-  readonly config: BrokerConfig;
-  /**
-   * The issuer URL: the `iss` of every client assertion and the base of the discovery document. Must be
-   * `https://`, with no trailing slash, and route to this API (e.g. a custom domain you map to `stage`).
-   * @default - the API's default endpoint, `https://{apiId}.execute-api.{region}.amazonaws.com`
-   */
-  readonly issuer?: string;
-  /**
-   * The active signing key: an asymmetric RSA_2048 SIGN_VERIFY KMS key whose policy lets IAM policies in
-   * this account grant access. Its key policy is left as it is (add the algorithm-pinning deny yourself).
-   * @default - a new RSA_2048 SIGN_VERIFY key, retained on stack deletion
-   */
-  readonly signingKey?: kms.IKey;
-  /**
-   * Further keys published in the JWKS but not used to sign: the next key before a rotation, or the
-   * previous one until assertions signed with it have expired.
-   * @default - only the signing key is published
-   */
-  readonly publishedKeys?: kms.IKey[];
-  /**
-   * The token cache table: partition key `pk` (String), TTL attribute `ttl`.
-   * @default - a new on-demand table, AWS-managed encryption, destroyed with the stack
-   */
-  readonly tokenCacheTable?: dynamodb.ITable;
-  /**
-   * Retention of the functions' logs and the API access log.
-   * @default logs.RetentionDays.ONE_YEAR - the access log is the audit trail of who obtained which token
-   */
-  readonly logRetention?: logs.RetentionDays;
-  /**
-   * Reserved concurrency of the token function; caps what it can draw from Entra, KMS and DynamoDB.
-   * @default - `config.tokenReservedConcurrency`; unreserved when that is unset too
-   */
-  readonly tokenReservedConcurrency?: number;
-  /**
-   * Defense in depth on top of IAM. HTTP APIs accept any IAM principal whose own policy allows the route
-   * and have no resource policy, so this restriction is enforced by the token function from the IAM
-   * authorizer context (`accountId`, `principalOrgId`). A caller must satisfy every list given.
-   * @default - any principal whose IAM policy allows the route
-   */
-  readonly allowedCallers?: AllowedCallers;
-}
-
-const KNOWN_PROPS: readonly string[] = [
-  'config',
-  'issuer',
-  'signingKey',
-  'publishedKeys',
-  'tokenCacheTable',
-  'logRetention',
-  'tokenReservedConcurrency',
-  'allowedCallers',
-];
-
 /**
  * An OpenID Connect issuer that Entra ID trusts through a federated identity credential, and an IAM-guarded
  * token endpoint per configured alias that exchanges a KMS-signed client assertion for an Entra access token.
@@ -143,13 +67,20 @@ export class TokenBroker extends Construct {
   /** `GET /token/{alias}` per configured alias. */
   readonly tokenRoutes: Readonly<Record<string, HttpRoute>>;
 
+  /** The validated configuration, defaults applied. */
+  readonly config: BrokerConfig;
+  /** The value of the `Deployment` dimension on this broker's metrics: the stack name and the construct's path in it. */
+  readonly deploymentName: string;
+
   private readonly aliases: readonly string[];
 
   constructor(scope: Construct, id: string, props: TokenBrokerProps) {
     super(scope, id);
-    validateProps(props, this.node.path);
-    const { config } = props;
-    this.aliases = Object.keys(config.scopes);
+    const config = validateTokenBrokerProps(props, this.node.path);
+    this.config = config;
+    const stack = Stack.of(this);
+    this.deploymentName = [stack.stackName, ...this.node.scopes.slice(stack.node.scopes.length).map((c) => c.node.id)].join('/');
+    this.aliases = Object.keys(config.runtime.scopes);
     const retention = props.logRetention ?? logs.RetentionDays.ONE_YEAR;
 
     this.signingKey = props.signingKey ?? this.createSigningKey();
@@ -170,7 +101,7 @@ export class TokenBroker extends Construct {
       memorySize: 128,
       timeout: PUBLIC_FUNCTION_TIMEOUT,
       retention,
-      environment: { BROKER_ISSUER: this.issuerUrl },
+      environment: { [BROKER_ENV.issuer]: this.issuerUrl },
     });
     this.jwksFunction = this.createFunction('JwksFunction', {
       entry: 'jwks.ts',
@@ -178,16 +109,19 @@ export class TokenBroker extends Construct {
       memorySize: 128,
       timeout: PUBLIC_FUNCTION_TIMEOUT,
       retention,
-      environment: { BROKER_PUBLISHED_KEY_ARNS: this.publishedKeys.map((key) => key.keyArn).join(',') },
+      environment: { [BROKER_ENV.publishedKeyArns]: this.publishedKeys.map((key) => key.keyArn).join(',') },
     });
+    // Tells this broker's metrics apart from another's in the same account: the stack and the path below it.
+    const deploymentName = this.deploymentName;
     const tokenEnvironment: Record<string, string> = {
-      BROKER_ISSUER: this.issuerUrl,
-      BROKER_CONFIG: runtimeConfigJson(config),
-      BROKER_SIGNING_KEY_ARN: this.signingKey.keyArn,
-      BROKER_TABLE_NAME: this.table.tableName,
+      [BROKER_ENV.issuer]: this.issuerUrl,
+      [BROKER_ENV.runtimeConfig]: runtimeConfigJson(config.runtime),
+      [BROKER_ENV.signingKeyArn]: this.signingKey.keyArn,
+      [BROKER_ENV.tableName]: this.table.tableName,
+      [BROKER_ENV.deployment]: deploymentName,
     };
     if (props.allowedCallers) {
-      tokenEnvironment.BROKER_ALLOWED_CALLERS = Stack.of(this).toJsonString({
+      tokenEnvironment[BROKER_ENV.allowedCallers] = Stack.of(this).toJsonString({
         accountIds: props.allowedCallers.accountIds ?? [],
         principalOrgIds: props.allowedCallers.principalOrgIds ?? [],
       });
@@ -200,7 +134,7 @@ export class TokenBroker extends Construct {
       timeout: TOKEN_FUNCTION_TIMEOUT,
       retention,
       environment: tokenEnvironment,
-      reservedConcurrentExecutions: props.tokenReservedConcurrency ?? config.tokenReservedConcurrency,
+      reservedConcurrentExecutions: props.tokenReservedConcurrency ?? config.deployment.tokenReservedConcurrency,
     });
 
     // Least privilege: only the token function signs, only with the active key, only RS256 (key.grant
@@ -265,7 +199,7 @@ export class TokenBroker extends Construct {
 
   private createTable(): dynamodb.Table {
     const table = new dynamodb.Table(this, 'TokenCache', {
-      partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
+      partitionKey: { name: TOKEN_TABLE_PARTITION_KEY, type: dynamodb.AttributeType.STRING },
       timeToLiveAttribute: TOKEN_TABLE_TTL_ATTRIBUTE,
       billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
       encryption: dynamodb.TableEncryption.AWS_MANAGED,
@@ -285,11 +219,12 @@ export class TokenBroker extends Construct {
   }
 
   private createStage(config: BrokerConfig, retention: logs.RetentionDays): HttpStage {
+    const { throttlingRateLimit, throttlingBurstLimit } = config.deployment;
     const accessLogs = new logs.LogGroup(this, 'AccessLogs', { retention });
     return this.httpApi.addStage('DefaultStage', {
       stageName: '$default',
       autoDeploy: true,
-      throttle: { rateLimit: config.throttlingRateLimit, burstLimit: config.throttlingBurstLimit },
+      throttle: { rateLimit: throttlingRateLimit, burstLimit: throttlingBurstLimit },
       accessLogSettings: {
         destination: new LogGroupLogDestination(accessLogs),
         // Who called which route, and how it ended. No headers, no query string, no body: nothing here
@@ -403,111 +338,5 @@ export class TokenBroker extends Construct {
       ]); // the route itself only, not its integration or invoke permission
     }
     return routes;
-  }
-}
-
-function validateProps(props: TokenBrokerProps, path: string): void {
-  const problems: string[] = [];
-  for (const key of Object.keys(props)) {
-    if (!KNOWN_PROPS.includes(key)) problems.push(`${key}: unknown prop (known: ${KNOWN_PROPS.join(', ')})`);
-  }
-  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- JavaScript callers may pass anything
-  if (props.config === undefined || Object.keys(props.config.scopes ?? {}).length === 0) {
-    problems.push(`config: expected a validated broker configuration with at least one alias, received ${describeValue(props.config)}`);
-  }
-
-  const { issuer } = props;
-  if (issuer !== undefined && !Token.isUnresolved(issuer)) {
-    const problem = issuerProblem(issuer);
-    if (problem) problems.push(`issuer: ${problem}, received ${describeValue(issuer)}`);
-  }
-
-  const published = props.publishedKeys ?? [];
-  const seen = new Set<string>();
-  published.forEach((key, index) => {
-    if (key === props.signingKey) {
-      problems.push(`publishedKeys[${index}]: the signing key is published already; list only the other keys`);
-      return;
-    }
-    if (Token.isUnresolved(key.keyArn)) return;
-    if (key.keyArn === props.signingKey?.keyArn) {
-      problems.push(`publishedKeys[${index}]: ${describeValue(key.keyArn)} is the signing key, which is published already`);
-    } else if (seen.has(key.keyArn)) {
-      problems.push(`publishedKeys[${index}]: ${describeValue(key.keyArn)} is listed twice`);
-    }
-    seen.add(key.keyArn);
-  });
-
-  const concurrency = props.tokenReservedConcurrency;
-  if (concurrency !== undefined && !Token.isUnresolved(concurrency) && !(Number.isInteger(concurrency) && concurrency >= 1)) {
-    problems.push(`tokenReservedConcurrency: expected an integer of at least 1, received ${describeValue(concurrency)}`);
-  }
-
-  if (props.allowedCallers !== undefined) problems.push(...allowedCallersProblems(props.allowedCallers));
-
-  if (problems.length > 0) throw new ConfigError(`TokenBroker props at ${path}`, problems);
-}
-
-function issuerProblem(issuer: string): string | undefined {
-  let url: URL;
-  try {
-    url = new URL(issuer);
-  } catch {
-    return 'expected an https:// URL';
-  }
-  if (url.protocol !== 'https:') return 'expected an https:// URL (Entra fetches the discovery document over TLS)';
-  if (issuer.endsWith('/')) return "expected no trailing slash (the issuer must equal the assertion's iss byte for byte)";
-  if (url.search || url.hash || url.username || url.password) return 'expected no query, fragment or credentials';
-  if (issuer.length > MAX_ISSUER_LENGTH) return `expected at most ${MAX_ISSUER_LENGTH} characters (Entra's limit)`;
-  return undefined;
-}
-
-function allowedCallersProblems(allowed: AllowedCallers): string[] {
-  const problems: string[] = [];
-  for (const key of Object.keys(allowed)) {
-    if (key !== 'accountIds' && key !== 'principalOrgIds')
-      problems.push(`allowedCallers.${key}: unknown field (known: accountIds, principalOrgIds)`);
-  }
-  const lists: Array<['accountIds' | 'principalOrgIds', RegExp, string]> = [
-    ['accountIds', ACCOUNT_ID_PATTERN, 'a 12-digit AWS account id'],
-    ['principalOrgIds', ORG_ID_PATTERN, 'an AWS Organizations id such as o-a1b2c3d4e5'],
-  ];
-  let entries = 0;
-  for (const [field, pattern, what] of lists) {
-    const values = allowed[field];
-    if (values === undefined) continue;
-    if (!Array.isArray(values)) {
-      problems.push(`allowedCallers.${field}: expected a list, received ${describeValue(values)}`);
-      continue;
-    }
-    entries += values.length;
-    values.forEach((value, index) => {
-      if (Token.isUnresolved(value)) return;
-      if (typeof value !== 'string' || !pattern.test(value)) {
-        problems.push(`allowedCallers.${field}[${index}]: expected ${what}, received ${describeValue(value)}`);
-      }
-    });
-  }
-  if (entries === 0 && problems.length === 0) {
-    problems.push(
-      `allowedCallers: expected at least one account id or organization id (an empty restriction restricts nothing; leave allowedCallers unset to rely on IAM alone), received ${describeValue(allowed)}`,
-    );
-  }
-  return problems;
-}
-
-/** Fails synth, rather than the deployment, when the configuration outgrows Lambda's 4 KB environment. */
-function checkEnvironmentSize(environment: Record<string, string>, path: string): void {
-  let bytes = 0;
-  for (const [name, value] of Object.entries(environment)) {
-    bytes += Buffer.byteLength(name);
-    bytes += Token.isUnresolved(value)
-      ? UNRESOLVED_TOKEN_ESTIMATE * Math.max(1, value.split('${Token[').length - 1)
-      : Buffer.byteLength(value);
-  }
-  if (bytes > MAX_ENVIRONMENT_BYTES) {
-    throw new ConfigError(`TokenBroker props at ${path}`, [
-      `config.scopes: the token function's environment would take about ${bytes} bytes, over Lambda's ${MAX_ENVIRONMENT_BYTES}; configure fewer aliases or deploy several brokers`,
-    ]);
   }
 }

@@ -13,8 +13,9 @@
  * Uses the low-level client with plain AttributeValues (no lib-dynamodb) to keep the Lambda bundle small.
  */
 import { DeleteItemCommand, GetItemCommand, PutItemCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { InternalError, UpstreamUnavailableError } from '../core/errors';
-import { TOKEN_TABLE_TTL_ATTRIBUTE } from './aws-names';
+import { InternalError } from '../core/errors';
+import { TOKEN_TABLE_PARTITION_KEY, TOKEN_TABLE_TTL_ATTRIBUTE } from '../../contract/aws-names';
+import { dynamoDbUnavailable, isConditionFailure } from './dynamodb-errors';
 import { systemClock, type CachedToken, type Clock, type TokenStore } from '../core/ports';
 
 export interface DynamoDbTokenStoreOptions {
@@ -45,7 +46,7 @@ export class DynamoDbTokenStore implements TokenStore {
   async get(key: string): Promise<CachedToken | undefined> {
     try {
       const { Item } = await this.client.send(
-        new GetItemCommand({ TableName: this.tableName, Key: { pk: { S: tokenPk(key) } }, ConsistentRead: true }),
+        new GetItemCommand({ TableName: this.tableName, Key: { [TOKEN_TABLE_PARTITION_KEY]: { S: tokenPk(key) } }, ConsistentRead: true }),
       );
       return Item ? parseToken(Item) : undefined;
     } catch (error) {
@@ -66,7 +67,7 @@ export class DynamoDbTokenStore implements TokenStore {
         new PutItemCommand({
           TableName: this.tableName,
           Item: {
-            pk: { S: tokenPk(key) },
+            [TOKEN_TABLE_PARTITION_KEY]: { S: tokenPk(key) },
             accessToken: { S: token.accessToken },
             expiresOn: { N: expiresOn },
             scope: { S: token.scope },
@@ -91,12 +92,12 @@ export class DynamoDbTokenStore implements TokenStore {
         new PutItemCommand({
           TableName: this.tableName,
           Item: {
-            pk: { S: leasePk(key) },
+            [TOKEN_TABLE_PARTITION_KEY]: { S: leasePk(key) },
             holder: { S: holder },
             leaseExpiresAt: { N: String(expiresAtMs) },
             [TOKEN_TABLE_TTL_ATTRIBUTE]: { N: String(Math.ceil(expiresAtMs / 1000) + LEASE_TTL_SLACK_SECONDS) },
           },
-          ConditionExpression: 'attribute_not_exists(pk) OR leaseExpiresAt < :now OR holder = :holder',
+          ConditionExpression: `attribute_not_exists(${TOKEN_TABLE_PARTITION_KEY}) OR leaseExpiresAt < :now OR holder = :holder`,
           ExpressionAttributeValues: { ':now': { N: String(this.clock()) }, ':holder': { S: holder } },
         }),
       );
@@ -117,7 +118,7 @@ export class DynamoDbTokenStore implements TokenStore {
       await this.client.send(
         new DeleteItemCommand({
           TableName: this.tableName,
-          Key: { pk: { S: leasePk(key) } },
+          Key: { [TOKEN_TABLE_PARTITION_KEY]: { S: leasePk(key) } },
           ConditionExpression: 'holder = :holder',
           ExpressionAttributeValues: { ':holder': { S: holder } },
         }),
@@ -139,71 +140,4 @@ function parseToken(item: Record<string, AttributeValue>): CachedToken | undefin
   const expiresOn = expiresOnText === undefined ? Number.NaN : Number(expiresOnText);
   if (!accessToken || scope === undefined || !Number.isFinite(expiresOn)) return undefined;
   return { accessToken, expiresOn, scope };
-}
-
-function isConditionFailure(error: unknown): boolean {
-  return (error as { name?: unknown } | null)?.name === 'ConditionalCheckFailedException';
-}
-
-/**
- * AWS error names safe (and useful) to show: they say what went wrong without any account detail.
- * Anything else is reported generically; SDK messages are never shown because they can carry ARNs.
- */
-const KNOWN_AWS_ERRORS = new Set([
-  'AccessDeniedException',
-  'ExpiredTokenException',
-  'IncompleteSignature',
-  'InternalFailure',
-  'InternalServerError',
-  'InvalidSignatureException',
-  'ItemCollectionSizeLimitExceededException',
-  'LimitExceededException',
-  'MissingAuthenticationToken',
-  'ProvisionedThroughputExceededException',
-  'RequestLimitExceeded',
-  'ResourceInUseException',
-  'ResourceNotFoundException',
-  'ServiceUnavailable',
-  'ThrottlingException',
-  'TransactionConflictException',
-  'UnrecognizedClientException',
-  'ValidationException',
-]);
-
-const NETWORK_ERRORS: Readonly<Record<string, string>> = {
-  ECONNREFUSED: 'connection refused',
-  ECONNRESET: 'connection reset',
-  EPIPE: 'connection reset',
-  ETIMEDOUT: 'timed out',
-  ENOTFOUND: 'host not found',
-  EAI_AGAIN: 'host not found',
-  EHOSTUNREACH: 'host unreachable',
-  ENETUNREACH: 'network unreachable',
-};
-
-/** A short, secret-free reason for a DynamoDB/SDK/network failure, e.g. `ResourceNotFoundException`, `timed out`. */
-export function dynamoDbFailureReason(error: unknown): string {
-  const { name, code } = (error ?? {}) as { name?: unknown; code?: unknown };
-  if (typeof name === 'string' && KNOWN_AWS_ERRORS.has(name)) return name;
-  if (name === 'TimeoutError' || name === 'AbortError') return 'timed out';
-  if (typeof code === 'string' && NETWORK_ERRORS[code]) return NETWORK_ERRORS[code];
-  // Node's happy-eyeballs connect reports an AggregateError whose parts carry the codes.
-  const parts = (error as { errors?: unknown } | null)?.errors;
-  if (Array.isArray(parts))
-    for (const part of parts) {
-      const reason = dynamoDbFailureReason(part);
-      if (reason !== 'unexpected error') return reason;
-    }
-  return 'unexpected error';
-}
-
-/**
- * Wraps any DynamoDB failure for the caller: 503 `upstream_unavailable`, the SDK error kept as `cause`.
- * @param what how to name the failing thing in the message; default "The token cache table"
- */
-export function dynamoDbUnavailable(error: unknown, what = 'The token cache table'): UpstreamUnavailableError {
-  if (error instanceof UpstreamUnavailableError) return error;
-  return new UpstreamUnavailableError('dynamodb', `${what} is unavailable: ${dynamoDbFailureReason(error)}.`, {
-    cause: error,
-  });
 }

@@ -1,20 +1,15 @@
-import type { CacheMetrics } from '../core/token-cache';
-
-export const METRICS_NAMESPACE = 'AwsAzureTokenBroker';
-
-const METRIC_NAMES = {
-  exchanges: 'EntraExchanges',
-  staleServed: 'StaleTokensServed',
-  leaseWaits: 'RefreshLeaseWaits',
-  storeFailures: 'CacheStoreFailures',
-} as const;
+import { METRICS_DEPLOYMENT_DIMENSION, METRICS_NAMESPACE, METRIC_NAMES } from '../../contract/aws-names';
+import type { BrokerMetrics } from '../core/ports';
 
 /**
- * Cache events as CloudWatch metrics in Embedded Metric Format: one log line per event, which CloudWatch
- * Logs turns into a metric with no API call and no extra permission. `EntraExchanges` is the load the
- * broker puts on Entra; `CacheStoreFailures` counts degraded operation without DynamoDB.
+ * Broker events as CloudWatch metrics in Embedded Metric Format: one log line per event, which CloudWatch
+ * Logs turns into a metric with no API call and no extra permission. Every metric carries the deployment's
+ * name as a dimension, so two stacks in one account keep their own figures.
  */
-export function createEmfMetrics(write: (line: string) => void = (line) => void process.stdout.write(`${line}\n`)): CacheMetrics {
+export function createEmfMetrics(
+  deployment: string,
+  write: (line: string) => void = (line) => void process.stdout.write(`${line}\n`),
+): BrokerMetrics {
   return {
     count(event) {
       const name = METRIC_NAMES[event];
@@ -22,8 +17,11 @@ export function createEmfMetrics(write: (line: string) => void = (line) => void 
         JSON.stringify({
           _aws: {
             Timestamp: Date.now(),
-            CloudWatchMetrics: [{ Namespace: METRICS_NAMESPACE, Dimensions: [[]], Metrics: [{ Name: name, Unit: 'Count' }] }],
+            CloudWatchMetrics: [
+              { Namespace: METRICS_NAMESPACE, Dimensions: [[METRICS_DEPLOYMENT_DIMENSION]], Metrics: [{ Name: name, Unit: 'Count' }] },
+            ],
           },
+          [METRICS_DEPLOYMENT_DIMENSION]: deployment,
           [name]: 1,
         }),
       );

@@ -48,5 +48,6 @@ export function createJsonLogger(options: JsonLoggerOptions = {}): Logger {
 
 /** Reads a log level name, falling back to info for anything else. */
 export function parseLogLevel(value: string | undefined): Level {
-  return value !== undefined && Object.hasOwn(LEVELS, value) ? (value as Level) : 'info';
+  const level = value?.toLowerCase();
+  return level !== undefined && Object.hasOwn(LEVELS, level) ? (level as Level) : 'info';
 }

@@ -3,10 +3,10 @@ import { GetPublicKeyCommand, SignCommand, type KMSClient } from '@aws-sdk/clien
 import { InternalError } from '../core/errors';
 import { rsaPublicKeyToJwk } from '../core/jwk';
 import type { AssertionSigner, PublicKeySource, RsaPublicJwk } from '../core/ports';
-import { KMS_SIGNING_ALGORITHM } from './aws-names';
+import { KMS_SIGNING_ALGORITHM } from '../../contract/aws-names';
 import { kmsError } from './kms-errors';
 
-export { KMS_SIGNING_ALGORITHM } from './aws-names';
+export { KMS_SIGNING_ALGORITHM } from '../../contract/aws-names';
 
 /**
  * Fetches a KMS key's public half as a JWK and checks it can make the broker's signatures.

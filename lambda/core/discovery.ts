@@ -1,4 +1,3 @@
-import { isLoopbackHost } from './config';
 import type { RsaPublicJwk } from './ports';
 
 /** Entra re-reads these when it sees an unknown kid; an hour keeps load low and lets a new key appear quickly. */
@@ -32,25 +31,4 @@ export function discoveryDocument(issuer: string): DiscoveryDocument {
 export function jwksDocument(keys: readonly RsaPublicJwk[]): { keys: RsaPublicJwk[] } {
   const seen = new Set<string>();
   return { keys: keys.filter((key) => !seen.has(key.kid) && seen.add(key.kid)) };
-}
-
-/**
- * Normalises an issuer URL: https (or http on loopback for the local runtime), no trailing slash,
- * no query or fragment.
- * @throws TypeError naming the value when it is not such a URL
- */
-export function normaliseIssuer(value: string): string {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw new TypeError(`issuer: expected an absolute URL, received ${JSON.stringify(value)}`);
-  }
-  const httpOnLoopback = url.protocol === 'http:' && isLoopbackHost(url.hostname);
-  if ((url.protocol !== 'https:' && !httpOnLoopback) || url.search || url.hash || url.username || url.password) {
-    throw new TypeError(
-      `issuer: expected an https URL (http only on loopback) with no query, fragment or credentials, received ${JSON.stringify(value)}`,
-    );
-  }
-  return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
 }

@@ -1,3 +1,5 @@
+import type { MetricEvent } from '../../contract/aws-names';
+
 /**
  * What core code needs from the outside world. Adapters (KMS, DynamoDB, local key file, memory) implement
  * these; core receives them as arguments, so tests pass real implementations or small fakes.
@@ -65,4 +67,12 @@ export interface Logger {
   info(message: string, fields?: Record<string, unknown>): void;
   warn(message: string, fields?: Record<string, unknown>): void;
   error(message: string, fields?: Record<string, unknown>): void;
+}
+
+/**
+ * Counts the events worth a metric or an alarm (names in contract/aws-names.ts). Hits are not counted: they
+ * are the common case and must stay free.
+ */
+export interface BrokerMetrics {
+  count(event: MetricEvent): void;
 }

@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { UpstreamUnavailableError } from './errors';
-import type { CachedToken, Clock, Logger, TokenStore } from './ports';
+import type { BrokerMetrics, CachedToken, Clock, Logger, TokenStore } from './ports';
 
 /**
  * Two-tier token cache that keeps load on the broker from becoming load on Entra:
@@ -33,31 +33,14 @@ export interface TokenCacheOptions {
   /** After a store failure, skip the store for this long. @default 5000 */
   readonly storeBackoffMs?: number;
   /** Receives a count for each rare event (exchange, stale serve, lease wait, store failure), e.g. for CloudWatch. @default - none */
-  readonly metrics?: CacheMetrics;
+  readonly metrics?: BrokerMetrics;
   /** Identifies this container as a lease holder. @default a random UUID */
   readonly holderId?: string;
   readonly sleep?: (ms: number) => Promise<void>;
 }
 
-/** Counts the events worth an alarm. Hits are not reported: they are the common case and must stay free. */
-export interface CacheMetrics {
-  count(event: 'exchanges' | 'staleServed' | 'leaseWaits' | 'storeFailures'): void;
-}
-
 /** Where a served token came from; counted, logged, and used by the benchmark. */
 export type CacheOutcome = 'l1' | 'l2' | 'exchange' | 'shared' | 'stale';
-
-export interface CacheStats {
-  l1Hits: number;
-  l2Hits: number;
-  exchanges: number;
-  /** Served the previous (still valid) token because a refresh was under way or failed. */
-  staleServed: number;
-  /** Waited for another container's lease. */
-  leaseWaits: number;
-  /** A store operation failed and the cache carried on without it. */
-  storeFailures: number;
-}
 
 export interface CacheResult {
   readonly token: CachedToken;
@@ -73,12 +56,11 @@ export function tokenCacheKey(parts: { authorityHost: string; tenantId: string; 
 const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 export class TokenCache {
-  readonly stats: CacheStats = { l1Hits: 0, l2Hits: 0, exchanges: 0, staleServed: 0, leaseWaits: 0, storeFailures: 0 };
   private readonly l1 = new Map<string, CachedToken>();
   private readonly inFlight = new Map<string, Promise<CacheResult>>();
   private storeUnavailableUntil = 0;
   private readonly opts: Required<Omit<TokenCacheOptions, 'metrics'>>;
-  private readonly metrics: CacheMetrics | undefined;
+  private readonly metrics: BrokerMetrics | undefined;
 
   constructor(options: TokenCacheOptions) {
     this.opts = {
@@ -95,7 +77,6 @@ export class TokenCache {
   }
 
   private bump(event: 'exchanges' | 'staleServed' | 'leaseWaits' | 'storeFailures'): void {
-    this.stats[event]++;
     this.metrics?.count(event);
   }
 
@@ -124,13 +105,7 @@ export class TokenCache {
   peek(key: string): CacheResult | undefined {
     const cached = this.l1.get(key);
     if (cached === undefined || !this.isFresh(cached)) return undefined;
-    this.stats.l1Hits++;
     return { token: cached, outcome: 'l1' };
-  }
-
-  /** Forgets L1 (e.g. between benchmark rounds). */
-  clearMemory(): void {
-    this.l1.clear();
   }
 
   private async refresh(key: string, previous: CachedToken | undefined, exchange: () => Promise<CachedToken>): Promise<CacheResult> {
@@ -211,7 +186,6 @@ export class TokenCache {
 
   private remember(key: string, token: CachedToken, outcome: CacheOutcome): CacheResult {
     this.l1.set(key, token);
-    if (outcome === 'l2') this.stats.l2Hits++;
     return { token, outcome };
   }
 

@@ -1,5 +1,5 @@
 import { createClientAssertion } from './assertion';
-import type { BrokerConfig, ScopeConfig } from './config';
+import type { RuntimeConfig, ScopeConfig } from '../../contract/broker-config';
 import { requestEntraToken, type EntraClientDeps } from './entra-client';
 import type { PresentedIdentity } from './entra-error';
 import { UnknownScopeError } from './errors';
@@ -30,7 +30,7 @@ export interface TokenAnswer {
 }
 
 export interface TokenServiceDeps {
-  readonly config: BrokerConfig;
+  readonly config: RuntimeConfig;
   /** The broker's issuer URL, no trailing slash. */
   readonly issuer: string;
   readonly signer: AssertionSigner;

@@ -1,10 +1,10 @@
 // Lambda entry for GET /.well-known/openid-configuration. Everything is built once per container.
+import { BROKER_ENV } from '../../contract/environment';
 import { createJsonLogger, parseLogLevel } from '../adapters/json-logger';
-import { normaliseIssuer } from '../core/discovery';
 import { createDiscoveryHandler } from '../handlers/discovery';
-import { requireEnv } from './env';
+import { requireIssuer } from './env';
 
 export const handler = createDiscoveryHandler({
-  issuer: normaliseIssuer(requireEnv('BROKER_ISSUER')),
-  logger: createJsonLogger({ level: parseLogLevel(process.env.LOG_LEVEL), base: { route: 'discovery' } }),
+  issuer: requireIssuer(BROKER_ENV.issuer),
+  logger: createJsonLogger({ level: parseLogLevel(process.env[BROKER_ENV.logLevel]), base: { route: 'discovery' } }),
 });

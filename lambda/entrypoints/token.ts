@@ -1,39 +1,24 @@
 // Lambda entry for GET /token/{alias}. Clients, key id and L1 cache live as long as the container.
+import { parseAllowedCallersJson } from '../../contract/allowed-callers';
+import { parseRuntimeConfig } from '../../contract/broker-config';
+import { BROKER_ENV } from '../../contract/environment';
 import { createDynamoDbClient, createKmsClient } from '../adapters/aws-clients';
 import { DynamoDbTokenStore } from '../adapters/dynamodb-token-store';
 import { createEmfMetrics } from '../adapters/emf-metrics';
 import { createJsonLogger, parseLogLevel } from '../adapters/json-logger';
 import { KmsSigner } from '../adapters/kms-signer';
-import { parseAllowedCallers } from '../core/caller-restriction';
-import { parseBrokerConfig } from '../core/config';
-import { normaliseIssuer } from '../core/discovery';
-import { systemClock } from '../core/ports';
-import { sleep } from '../core/retry';
-import { TokenCache } from '../core/token-cache';
-import { TokenService } from '../core/token-service';
-import { createTokenHandler } from '../handlers/token';
-import { requireEnv } from './env';
+import { createTokenFunction } from '../composition/token-function';
+import { requireEnv, requireIssuer } from './env';
 
-const logger = createJsonLogger({ level: parseLogLevel(process.env.LOG_LEVEL), base: { route: 'token' } });
-const config = parseBrokerConfig(JSON.parse(requireEnv('BROKER_CONFIG')), { source: 'BROKER_CONFIG' });
-const cache = new TokenCache({
-  store: new DynamoDbTokenStore(createDynamoDbClient(), requireEnv('BROKER_TABLE_NAME')),
-  clock: systemClock,
-  logger,
-  metrics: createEmfMetrics(),
-  refreshMarginSeconds: config.refreshMarginSeconds,
-});
+const logger = createJsonLogger({ level: parseLogLevel(process.env[BROKER_ENV.logLevel]), base: { route: 'token' } });
+const allowedCallers = parseAllowedCallersJson(process.env[BROKER_ENV.allowedCallers]);
 
-export const handler = createTokenHandler({
-  service: new TokenService({
-    config,
-    issuer: normaliseIssuer(requireEnv('BROKER_ISSUER')),
-    signer: new KmsSigner(createKmsClient(), requireEnv('BROKER_SIGNING_KEY_ARN')),
-    cache,
-    clock: systemClock,
-    entra: { fetch, sleep },
-  }),
+export const { handler } = createTokenFunction({
+  config: parseRuntimeConfig(JSON.parse(requireEnv(BROKER_ENV.runtimeConfig)), { source: BROKER_ENV.runtimeConfig }),
+  issuer: requireIssuer(BROKER_ENV.issuer),
+  signer: new KmsSigner(createKmsClient(), requireEnv(BROKER_ENV.signingKeyArn)),
+  store: new DynamoDbTokenStore(createDynamoDbClient(), requireEnv(BROKER_ENV.tableName)),
   logger,
-  clock: systemClock,
-  allowedCallers: parseAllowedCallers(process.env.BROKER_ALLOWED_CALLERS),
+  metrics: createEmfMetrics(requireEnv(BROKER_ENV.deployment)),
+  ...(allowedCallers ? { allowedCallers } : {}),
 });

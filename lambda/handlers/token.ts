@@ -1,6 +1,7 @@
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2WithIAMAuthorizer, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { isCallerAllowed, type AllowedCallers } from '../core/caller-restriction';
+import type { AllowedCallers } from '../../contract/allowed-callers';
+import { isCallerAllowed } from '../core/caller-restriction';
 import { ForbiddenCallerError } from '../core/errors';
 import type { Clock, Logger } from '../core/ports';
 import type { TokenResponseBody, TokenService } from '../core/token-service';

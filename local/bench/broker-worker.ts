@@ -1,8 +1,8 @@
 // One broker process for the benchmark: `tsx local/bench/broker-worker.ts CONFIG PORT coordinated|uncoordinated`.
 // The same local runtime as `npm start`, with the cache swapped for the baseline when asked.
 import { createJsonLogger } from '../../lambda/adapters/json-logger';
-import { loadLocalConfig } from '../local-config';
-import { startLocalRuntime } from '../local-runtime';
+import { loadLocalConfig } from '../runtime/local-config';
+import { startLocalRuntime } from '../runtime/local-runtime';
 import { UncoordinatedCache } from './uncoordinated-cache';
 
 const [configFile, port, mode] = process.argv.slice(2);

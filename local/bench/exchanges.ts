@@ -1,7 +1,7 @@
 // Section 1: how many exchanges reach Entra when 150 cold requests for one scope hit 3 broker processes at once.
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
-import type { DynamoDbLocal } from '../dynamodb-local';
-import type { EntraEmulator } from '../entra-emulator';
+import type { DynamoDbLocal } from '../dynamodb-local/launcher';
+import type { EntraEmulator } from '../entra-emulator/emulator';
 import { startWorker, writeTempFile, writeTempJson } from './processes';
 
 export const TENANT = '11111111-1111-1111-1111-111111111111';

@@ -42,7 +42,13 @@ export function startWorker(configFile: string, port: number, mode: 'coordinated
       const match = /listening on (\S+)/.exec(stdout);
       if (match?.[1]) {
         clearTimeout(timer);
-        ready({ url: match[1], stop: async () => void (child.kill('SIGTERM'), await exited) });
+        ready({
+          url: match[1],
+          stop: async () => {
+            child.kill('SIGTERM');
+            await exited;
+          },
+        });
       }
     });
   });

@@ -1,6 +1,6 @@
 // Section 4: requests per second the local runtime serves on cache hits, measured with autocannon.
 import autocannon from 'autocannon';
-import type { EntraEmulator } from '../entra-emulator';
+import type { EntraEmulator } from '../entra-emulator/emulator';
 import { CLIENT, GRAPH, TENANT } from './exchanges';
 import { startWorker, writeTempJson } from './processes';
 

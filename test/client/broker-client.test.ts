@@ -98,7 +98,7 @@ describe('fetchBrokerToken', () => {
       get('graph', {
         identify: stsCallerIdentity({ env: { AWS_ENDPOINT_URL_STS: `${broker.url}/sts/` } }),
         fetch: async (input, init) =>
-          String(input).includes('/token/') ? new Response('{"message":"Forbidden"}', { status: 403 }) : fetch(input, init),
+          input.includes('/token/') ? new Response('{"message":"Forbidden"}', { status: 403 }) : fetch(input, init),
       }),
     );
     expect(broker.requests.at(-1)).toMatchObject({ method: 'POST', path: '/sts/', verdict: 'ok' });

@@ -6,7 +6,7 @@
 import { createServer } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { verifySigV4Request } from '../../local/sigv4-verifier';
+import { verifySigV4Request } from '../../local/runtime/sigv4-verifier';
 
 export const ACCESS_KEY_ID = 'AKIAFAKEBROKERTEST01';
 export const SECRET_ACCESS_KEY = 'fake/secret+Key0123456789abcdefghijklmnop';

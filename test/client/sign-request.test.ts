@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { BrokerClientError } from '../../client/errors';
 import { parseBaseUrl, parseExecuteApiHost, resolveCredentials, resolveRegion, signRequest, tokenUrl } from '../../client/sign-request';
-import { verifySigV4Request } from '../../local/sigv4-verifier';
+import { verifySigV4Request } from '../../local/runtime/sigv4-verifier';
 
 function caught(fn: () => unknown): BrokerClientError {
   try {
@@ -59,12 +59,19 @@ describe('URLs', () => {
     for (const [url, message] of [
       [
         'not a url',
-        'The broker URL "not a url" is not a valid URL; pass the API\'s base URL, e.g. https://abc123.execute-api.eu-west-1.amazonaws.com',
+        'The broker URL is not usable: expected the broker\'s base URL, e.g. https://abc123.execute-api.eu-west-1.amazonaws.com, received "not a url".',
       ],
-      ['ftp://broker.example.com', 'The broker URL "ftp://broker.example.com" must be http(s).'],
+      [
+        'ftp://broker.example.com',
+        'The broker URL is not usable: expected an https:// URL (the answer carries an access token), received "ftp://broker.example.com".',
+      ],
+      [
+        'http://broker.example.com',
+        'The broker URL is not usable: expected an https:// URL (the answer carries an access token), received "http://broker.example.com".',
+      ],
       [
         'https://broker.example.com/?x=1',
-        'The broker URL "https://broker.example.com/?x=1" must be a base URL without query, fragment or user info.',
+        'The broker URL is not usable: expected a base URL without query, fragment or user info, received "https://broker.example.com/?x=1".',
       ],
     ] as const) {
       const error = caught(() => parseBaseUrl(url));

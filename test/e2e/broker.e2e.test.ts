@@ -5,7 +5,7 @@
  */
 import { createRemoteJWKSet, decodeJwt, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { startEntraEmulator, type EntraEmulator } from '../../local/entra-emulator';
+import { startEntraEmulator, type EntraEmulator } from '../../local/entra-emulator/emulator';
 import { brokerLogLines, getJson, reservePort, startBroker, type BrokerProcess } from '../support/broker-process';
 import { uniqueTableName } from '../support/dynamodb';
 

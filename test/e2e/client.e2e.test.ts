@@ -9,7 +9,7 @@ import { fetchBrokerToken } from '../../client/broker-client';
 import { BrokerCredential } from '../../client/broker-credential';
 import { EXIT } from '../../client/cli';
 import { signRequest } from '../../client/sign-request';
-import { startEntraEmulator, type EntraEmulator } from '../../local/entra-emulator';
+import { startEntraEmulator, type EntraEmulator } from '../../local/entra-emulator/emulator';
 import { brokerLogLines, repoRoot, reservePort, startBroker, type BrokerProcess } from '../support/broker-process';
 
 const run = promisify(execFile);

@@ -10,10 +10,10 @@ import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createJsonLogger } from '../../lambda/adapters/json-logger';
-import { startDynamoDbLocal, type DynamoDbLocal } from '../../local/dynamodb-local';
-import { startEntraEmulator, type EntraEmulator } from '../../local/entra-emulator';
-import { parseLocalConfig } from '../../local/local-config';
-import { startLocalRuntime } from '../../local/local-runtime';
+import { startDynamoDbLocal, type DynamoDbLocal } from '../../local/dynamodb-local/launcher';
+import { startEntraEmulator, type EntraEmulator } from '../../local/entra-emulator/emulator';
+import { parseLocalConfig } from '../../local/runtime/local-config';
+import { startLocalRuntime } from '../../local/runtime/local-runtime';
 import { brokerLogLines, getJson, reservePort, startBroker, type BrokerProcess } from '../support/broker-process';
 import { localDynamoDbClient, uniqueTableName } from '../support/dynamodb';
 

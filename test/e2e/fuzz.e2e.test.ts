@@ -14,10 +14,10 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createJsonLogger } from '../../lambda/adapters/json-logger';
-import { freePort } from '../../local/dynamodb-local';
-import { startEntraEmulator, type EntraEmulator } from '../../local/entra-emulator';
-import { parseLocalConfig } from '../../local/local-config';
-import { startLocalRuntime, type LocalRuntime } from '../../local/local-runtime';
+import { freePort } from '../../local/free-port';
+import { startEntraEmulator, type EntraEmulator } from '../../local/entra-emulator/emulator';
+import { parseLocalConfig } from '../../local/runtime/local-config';
+import { startLocalRuntime, type LocalRuntime } from '../../local/runtime/local-runtime';
 import { rsaKeyPair } from '../support/rsa-keys';
 
 const TENANT = '11111111-1111-1111-1111-111111111111';

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../../lambda/core/config';
+import { ConfigError } from '../../contract/config-error';
 import { brokerConfigFromContext } from '../../lib/broker-context';
 import { REPO_ROOT, RAW_CONFIG, cdkJsonBrokerContext } from './helpers';
 

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { App, Stack, type CfnResource } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import { parseBrokerConfig, type BrokerConfig } from '../../lambda/core/config';
+import type { BrokerConfigInput } from '../../contract/broker-config';
 import { BrokerStack } from '../../lib/broker-stack';
 import { TokenBroker, type TokenBrokerProps } from '../../lib/token-broker';
 
@@ -29,8 +29,9 @@ export const RAW_CONFIG = {
   },
 } as const;
 
-export function config(overrides: Record<string, unknown> = {}): BrokerConfig {
-  return parseBrokerConfig({ ...RAW_CONFIG, ...overrides });
+/** The configuration as written in cdk.json, with `overrides`; the construct validates it. */
+export function config(overrides: Record<string, unknown> = {}): BrokerConfigInput {
+  return { ...RAW_CONFIG, ...overrides };
 }
 
 /** An app with cdk.json's feature flags and bundling off (template tests need no asset). */
@@ -38,7 +39,7 @@ export function newApp(context: Record<string, unknown> = {}): App {
   return new App({ context: { ...cdkJsonFlags(), 'aws:cdk:bundling-stacks': [], ...context } });
 }
 
-export function brokerStack(brokerConfig: BrokerConfig = config(), app: App = newApp()): { stack: BrokerStack; template: Template } {
+export function brokerStack(brokerConfig: BrokerConfigInput = config(), app: App = newApp()): { stack: BrokerStack; template: Template } {
   const stack = new BrokerStack(app, 'Broker', { config: brokerConfig });
   return { stack, template: Template.fromStack(stack) };
 }

@@ -3,7 +3,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { describe, expect, it } from 'vitest';
-import { runtimeConfigJson } from '../../lambda/core/config';
+import { parseBrokerConfig, runtimeConfigJson } from '../../contract/broker-config';
 import { SIGNING_ALGORITHM, TokenBroker } from '../../lib/token-broker';
 import { actionsOf, brokerStack, config, logicalId, newApp, policyStatements, tokenBroker } from './helpers';
 
@@ -157,8 +157,15 @@ describe('TokenBroker functions', () => {
     expect(Object.keys(fn(broker.discoveryFunction).Environment.Variables)).toEqual(['BROKER_ISSUER']);
     expect(Object.keys(fn(broker.jwksFunction).Environment.Variables)).toEqual(['BROKER_PUBLISHED_KEY_ARNS']);
     const tokenEnv = fn(broker.tokenFunction).Environment.Variables;
-    expect(Object.keys(tokenEnv).sort()).toEqual(['BROKER_CONFIG', 'BROKER_ISSUER', 'BROKER_SIGNING_KEY_ARN', 'BROKER_TABLE_NAME']);
-    expect(tokenEnv.BROKER_CONFIG).toBe(runtimeConfigJson(config()));
+    expect(Object.keys(tokenEnv).sort()).toEqual([
+      'BROKER_CONFIG',
+      'BROKER_DEPLOYMENT',
+      'BROKER_ISSUER',
+      'BROKER_SIGNING_KEY_ARN',
+      'BROKER_TABLE_NAME',
+    ]);
+    expect(tokenEnv.BROKER_DEPLOYMENT).toBe('Broker/TokenBroker');
+    expect(tokenEnv.BROKER_CONFIG).toBe(runtimeConfigJson(parseBrokerConfig(config()).runtime));
     expect(tokenEnv.BROKER_ISSUER).toEqual({ 'Fn::GetAtt': [logicalId(broker.httpApi), 'ApiEndpoint'] });
     expect(tokenEnv.BROKER_TABLE_NAME).toEqual({ Ref: logicalId(broker.table) });
   });
@@ -315,7 +322,7 @@ describe('TokenBroker props validation', () => {
   it.each([
     ['https://auth.example.com/', /issuer: expected no trailing slash.*received "https:\/\/auth\.example\.com\/"/],
     ['http://auth.example.com', /issuer: expected an https:\/\/ URL.*received "http:\/\/auth\.example\.com"/],
-    ['auth.example.com', /issuer: expected an https:\/\/ URL, received "auth\.example\.com"/],
+    ['auth.example.com', /issuer: expected an absolute https:\/\/ URL, received "auth\.example\.com"/],
     ['https://auth.example.com?x=1', /issuer: expected no query.*received "https:\/\/auth\.example\.com\?x=1"/],
   ])('rejects the issuer %s', (issuer, message) => {
     expect(() => tokenBroker({ issuer })).toThrow(message);

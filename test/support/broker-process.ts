@@ -1,5 +1,5 @@
 /**
- * The local runtime as a real child process (`node --import tsx local/main.ts --config FILE --port N`),
+ * The local runtime as a real child process (`node --import tsx local/runtime/main.ts --config FILE --port N`),
  * exactly as `npm start` runs it, with every line it writes kept for the secrets checks.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -7,7 +7,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort } from '../../local/dynamodb-local';
+import { freePort } from '../../local/free-port';
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -43,7 +43,7 @@ export async function startBroker(config: Record<string, unknown>, port: number)
   const configFile = writeConfig(config);
   const child: ChildProcess = spawn(
     process.execPath,
-    ['--import', 'tsx', 'local/main.ts', '--config', configFile, '--port', String(port)],
+    ['--import', 'tsx', 'local/runtime/main.ts', '--config', configFile, '--port', String(port)],
     {
       cwd: repoRoot,
       env: { ...process.env, NODE_NO_WARNINGS: '1' },

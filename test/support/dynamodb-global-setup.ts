@@ -4,7 +4,8 @@
  * Tests that stop/restart DynamoDB (fault tests) start their own instance with startDynamoDbLocal.
  */
 import type { TestProject } from 'vitest/node';
-import { ensureDynamoDbLocal, startDynamoDbLocal } from '../../local/dynamodb-local';
+import { ensureDynamoDbLocal } from '../../local/dynamodb-local/jar';
+import { startDynamoDbLocal } from '../../local/dynamodb-local/launcher';
 
 declare module 'vitest' {
   export interface ProvidedContext {

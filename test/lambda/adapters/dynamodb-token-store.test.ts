@@ -1,10 +1,11 @@
 import { GetItemCommand, PutItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { DynamoDbTokenStore, dynamoDbFailureReason } from '../../../lambda/adapters/dynamodb-token-store';
+import { dynamoDbFailureReason } from '../../../lambda/adapters/dynamodb-errors';
+import { DynamoDbTokenStore } from '../../../lambda/adapters/dynamodb-token-store';
 import { InternalError, UpstreamUnavailableError } from '../../../lambda/core/errors';
-import { freePort } from '../../../local/dynamodb-local';
-import { ensureTokenTable } from '../../../local/ensure-table';
+import { freePort } from '../../../local/free-port';
+import { ensureTokenTable } from '../../../local/runtime/ensure-table';
 import { localDynamoDbClient, uniqueTableName } from '../../support/dynamodb';
 import { describeTokenStoreContract } from '../../support/token-store-contract';
 

@@ -104,7 +104,8 @@ describe('parseLogLevel', () => {
     ['error', 'error'],
     [undefined, 'info'],
     ['verbose', 'info'],
-    ['DEBUG', 'info'],
+    ['DEBUG', 'debug'],
+    ['WARN', 'warn'],
     ['toString', 'info'],
     ['constructor', 'info'],
   ])('reads %j as %s', (value, level) => {

@@ -5,7 +5,7 @@ import { createJsonLogger } from '../../../lambda/adapters/json-logger';
 import { DynamoDbTokenStore } from '../../../lambda/adapters/dynamodb-token-store';
 import type { CachedToken } from '../../../lambda/core/ports';
 import { TokenCache } from '../../../lambda/core/token-cache';
-import { ensureTokenTable } from '../../../local/ensure-table';
+import { ensureTokenTable } from '../../../local/runtime/ensure-table';
 import { localDynamoDbClient, uniqueTableName } from '../../support/dynamodb';
 
 const client = localDynamoDbClient(inject('dynamodbEndpoint'));

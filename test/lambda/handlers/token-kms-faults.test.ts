@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { createJsonLogger } from '../../../lambda/adapters/json-logger';
 import { KmsSigner } from '../../../lambda/adapters/kms-signer';
 import { MemoryTokenStore } from '../../../lambda/adapters/memory-token-store';
-import { parseBrokerConfig } from '../../../lambda/core/config';
+import { parseBrokerConfig } from '../../../contract/broker-config';
 import type { Fetch } from '../../../lambda/core/ports';
 import { TokenCache } from '../../../lambda/core/token-cache';
 import { TokenService } from '../../../lambda/core/token-service';
@@ -18,7 +18,7 @@ const config = parseBrokerConfig({
   tenantId: '72f988bf-86f1-41af-91ab-2d7cd011db47',
   clientId: '11111111-2222-4333-8444-555555555555',
   scopes: { graph: 'https://graph.microsoft.com/.default' },
-});
+}).runtime;
 
 function brokerOnKms() {
   const kms = mockKms();

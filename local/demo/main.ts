@@ -2,12 +2,13 @@
 // emulator and the local runtime, walks discovery → JWKS → first token (an exchange) → second token
 // (a cache hit) → the decoded token, and stops everything it started.
 import { randomBytes } from 'node:crypto';
-import { fetchBrokerToken } from '../client/broker-client';
-import { createJsonLogger } from '../lambda/adapters/json-logger';
-import { freePort, startDynamoDbLocal, type DynamoDbLocal } from './dynamodb-local';
-import { startEntraEmulator, type EntraEmulator } from './entra-emulator';
-import { parseLocalConfig } from './local-config';
-import { startLocalRuntime, type LocalRuntime } from './local-runtime';
+import { fetchBrokerToken } from '../../client/broker-client';
+import { createJsonLogger } from '../../lambda/adapters/json-logger';
+import { startDynamoDbLocal, type DynamoDbLocal } from '../dynamodb-local/launcher';
+import { freePort } from '../free-port';
+import { startEntraEmulator, type EntraEmulator } from '../entra-emulator/emulator';
+import { parseLocalConfig } from '../runtime/local-config';
+import { startLocalRuntime, type LocalRuntime } from '../runtime/local-runtime';
 
 const TENANT = '11111111-1111-1111-1111-111111111111';
 const CLIENT = '22222222-2222-2222-2222-222222222222';

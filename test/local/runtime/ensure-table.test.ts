@@ -1,10 +1,10 @@
 import { DescribeTableCommand, DescribeTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { UpstreamUnavailableError } from '../../lambda/core/errors';
-import { freePort } from '../../local/dynamodb-local';
-import { ensureTokenTable } from '../../local/ensure-table';
-import { localDynamoDbClient, uniqueTableName } from '../support/dynamodb';
+import { UpstreamUnavailableError } from '../../../lambda/core/errors';
+import { freePort } from '../../../local/free-port';
+import { ensureTokenTable } from '../../../local/runtime/ensure-table';
+import { localDynamoDbClient, uniqueTableName } from '../../support/dynamodb';
 
 const client = localDynamoDbClient(inject('dynamodbEndpoint'));
 afterAll(() => client.destroy());

@@ -2,13 +2,14 @@
 // issue 4, on DynamoDB Local and the Entra emulator. Prints a Markdown table; README.md explains it.
 import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
-import { measureColdStart, type ColdStartFigures } from './bench/cold-start';
-import { runExchangeBurst, CLIENT, ENTRA_LATENCY_MS, TENANT, type ExchangeRun } from './bench/exchanges';
-import { measureHandlerCost, type CostFigures } from './bench/handler-cost';
-import { fmt } from './bench/stats';
-import { measureThroughput, type ThroughputFigures } from './bench/throughput';
-import { freePort, startDynamoDbLocal, type DynamoDbLocal } from './dynamodb-local';
-import { startEntraEmulator, type EntraEmulator } from './entra-emulator';
+import { measureColdStart, type ColdStartFigures } from './cold-start';
+import { runExchangeBurst, CLIENT, ENTRA_LATENCY_MS, TENANT, type ExchangeRun } from './exchanges';
+import { measureHandlerCost, type CostFigures } from './handler-cost';
+import { fmt } from './stats';
+import { measureThroughput, type ThroughputFigures } from './throughput';
+import { startDynamoDbLocal, type DynamoDbLocal } from '../dynamodb-local/launcher';
+import { freePort } from '../free-port';
+import { startEntraEmulator, type EntraEmulator } from '../entra-emulator/emulator';
 
 // The SDK warns on Node < 22 at every client creation; Lambda runs Node 24, so it says nothing about the figures.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseBrokerConfig, runtimeConfigJson, type BrokerConfig } from '../../../lambda/core/config';
+import { parseBrokerConfig, parseRuntimeConfig, runtimeConfigJson, type BrokerConfig } from '../../contract/broker-config';
 
 const TENANT = '72f988bf-86f1-41af-91ab-2d7cd011db47';
 const CLIENT = '11111111-2222-4333-8444-555555555555';
@@ -12,17 +12,17 @@ const minimal = { tenantId: TENANT, clientId: CLIENT, scopes: { graph: GRAPH } }
 describe('parseBrokerConfig', () => {
   it('applies the documented defaults', () => {
     expect(parseBrokerConfig(minimal)).toStrictEqual<BrokerConfig>({
-      tenantId: TENANT,
-      clientId: CLIENT,
-      scopes: { graph: { alias: 'graph', scope: GRAPH, tenantId: TENANT, clientId: CLIENT } },
-      authorityHost: 'https://login.microsoftonline.com',
-      audience: 'api://AzureADTokenExchange',
-      subject: 'aws-token-broker',
-      assertionLifetimeSeconds: 300,
-      refreshMarginSeconds: 300,
-      throttlingRateLimit: 50,
-      throttlingBurstLimit: 100,
-      tokenReservedConcurrency: undefined,
+      runtime: {
+        tenantId: TENANT,
+        clientId: CLIENT,
+        scopes: { graph: { alias: 'graph', scope: GRAPH, tenantId: TENANT, clientId: CLIENT } },
+        authorityHost: 'https://login.microsoftonline.com',
+        audience: 'api://AzureADTokenExchange',
+        subject: 'aws-token-broker',
+        assertionLifetimeSeconds: 300,
+        refreshMarginSeconds: 300,
+      },
+      deployment: { throttlingRateLimit: 50, throttlingBurstLimit: 100, tokenReservedConcurrency: undefined },
     });
   });
 
@@ -35,7 +35,7 @@ describe('parseBrokerConfig', () => {
         'partner-api': { scope: 'api://partner-api/.default', tenantId: OTHER_TENANT, clientId: OTHER_CLIENT },
       },
     });
-    expect(config.scopes).toStrictEqual({
+    expect(config.runtime.scopes).toStrictEqual({
       graph: { alias: 'graph', scope: GRAPH, tenantId: TENANT, clientId: CLIENT },
       storage: { alias: 'storage', scope: 'https://storage.azure.com/.default', tenantId: TENANT, clientId: CLIENT },
       'partner-api': { alias: 'partner-api', scope: 'api://partner-api/.default', tenantId: OTHER_TENANT, clientId: OTHER_CLIENT },
@@ -98,7 +98,7 @@ describe('parseBrokerConfig', () => {
 
   it('accepts an http:// loopback authorityHost only with allowLoopbackHttp, and never a remote one', () => {
     for (const host of ['http://127.0.0.1:9000', 'http://localhost:9000', 'http://[::1]:9000']) {
-      expect(parseBrokerConfig({ ...minimal, authorityHost: host }, { allowLoopbackHttp: true }).authorityHost).toBe(host);
+      expect(parseBrokerConfig({ ...minimal, authorityHost: host }, { allowLoopbackHttp: true }).runtime.authorityHost).toBe(host);
     }
     expect(() => parseBrokerConfig({ ...minimal, authorityHost: 'http://entra.example.com' }, { allowLoopbackHttp: true })).toThrow(
       expect.objectContaining({ code: 'invalid_config', message: expect.stringContaining('received "http://entra.example.com"') }),
@@ -106,7 +106,7 @@ describe('parseBrokerConfig', () => {
   });
 
   it('removes a trailing slash from authorityHost (the token endpoint would get a double slash)', () => {
-    expect(parseBrokerConfig({ ...minimal, authorityHost: 'https://login.microsoftonline.us/' }).authorityHost).toBe(
+    expect(parseBrokerConfig({ ...minimal, authorityHost: 'https://login.microsoftonline.us/' }).runtime.authorityHost).toBe(
       'https://login.microsoftonline.us',
     );
   });
@@ -127,38 +127,27 @@ describe('parseBrokerConfig', () => {
   });
 });
 
-describe('runtimeConfigJson', () => {
-  it('round-trips through parseBrokerConfig with everything the token function uses', () => {
-    const config = parseBrokerConfig({
-      ...minimal,
-      authorityHost: 'https://login.chinacloudapi.cn',
-      audience: 'api://AzureADTokenExchangeChina',
-      subject: 'broker-prod',
-      assertionLifetimeSeconds: 120,
-      refreshMarginSeconds: 600,
-      throttlingRateLimit: 5,
-      scopes: { graph: GRAPH, partner: { scope: 'api://partner/.default', tenantId: OTHER_TENANT, clientId: OTHER_CLIENT } },
-    });
-    const reparsed = parseBrokerConfig(JSON.parse(runtimeConfigJson(config)), { source: 'BROKER_CONFIG' });
-    const runtimePart = ({
-      tenantId,
-      clientId,
-      scopes,
-      authorityHost,
-      audience,
-      subject,
-      assertionLifetimeSeconds,
-      refreshMarginSeconds,
-    }: BrokerConfig) => ({
-      tenantId,
-      clientId,
-      scopes,
-      authorityHost,
-      audience,
-      subject,
-      assertionLifetimeSeconds,
-      refreshMarginSeconds,
-    });
-    expect(runtimePart(reparsed)).toStrictEqual(runtimePart(config));
+describe('runtimeConfigJson and parseRuntimeConfig', () => {
+  const config = parseBrokerConfig({
+    ...minimal,
+    authorityHost: 'https://login.chinacloudapi.cn',
+    audience: 'api://AzureADTokenExchangeChina',
+    subject: 'broker-prod',
+    assertionLifetimeSeconds: 120,
+    refreshMarginSeconds: 600,
+    throttlingRateLimit: 5,
+    scopes: { graph: GRAPH, partner: { scope: 'api://partner/.default', tenantId: OTHER_TENANT, clientId: OTHER_CLIENT } },
+  });
+
+  it('round-trip the runtime part, and only that, to the token function', () => {
+    const json = runtimeConfigJson(config.runtime);
+    expect(parseRuntimeConfig(JSON.parse(json), { source: 'BROKER_CONFIG' })).toStrictEqual(config.runtime);
+    expect(json).not.toMatch(/throttling|ReservedConcurrency/);
+  });
+
+  it('refuse deployment settings at run time: a construct that passed them would be caught', () => {
+    expect(() => parseRuntimeConfig({ ...minimal, throttlingRateLimit: 5 }, { source: 'BROKER_CONFIG' })).toThrow(
+      /Invalid BROKER_CONFIG:\n {2}- throttlingRateLimit: unknown field/,
+    );
   });
 });

@@ -1,7 +1,7 @@
 // `npm run entra-emulator -- [--port 8788] [--issuer http://127.0.0.1:8787]`: the Entra ID emulator on its
 // own, trusting the broker of examples/local.json, so `npm start` can serve tokens with no account.
 import { parseArgs } from 'node:util';
-import { startEntraEmulator } from './entra-emulator';
+import { startEntraEmulator } from './emulator';
 
 const USAGE = `usage: npm run entra-emulator -- [--port N] [--issuer URL] [--tenant GUID] [--client GUID] [--subject S] [--audience A]
 

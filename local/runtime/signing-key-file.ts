@@ -33,7 +33,7 @@ export async function loadOrCreateSigningKey(
   try {
     pem = await readFile(file, 'utf8');
   } catch (error) {
-    throw new Error(`signingKeyFile ${file}: cannot read it (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+    throw new Error(`signingKeyFile ${file}: cannot read it (${(error as NodeJS.ErrnoException).code ?? 'error'})`, { cause: error });
   }
   const mode = (await stat(file)).mode;
   return { pem, path: file, created, tooOpen: (mode & 0o077) !== 0 };

@@ -1,6 +1,6 @@
 // `npm start -- --config FILE [--port N]`: the local runtime (DESIGN.md, "Local runtime").
 import { parseArgs } from 'node:util';
-import { ConfigError } from '../lambda/core/config';
+import { ConfigError } from '../../contract/config-error';
 import { loadLocalConfig } from './local-config';
 import { DEFAULT_PORT, startLocalRuntime } from './local-runtime';
 

@@ -1,5 +1,7 @@
 import { readFile } from 'node:fs/promises';
-import { ConfigError, describeValue, isLoopbackHost, validateBrokerConfig, type BrokerConfig } from '../lambda/core/config';
+import { validateBrokerConfig, type BrokerConfig } from '../../contract/broker-config';
+import { ConfigError, describeValue, isPlainObject } from '../../contract/config-error';
+import { checkIssuerUrl, checkServiceEndpoint } from '../../contract/url-policy';
 
 /** The local runtime's configuration: the broker schema plus the local-only fields of DESIGN.md. */
 export interface LocalConfig {
@@ -19,22 +21,8 @@ export interface LocalConfig {
 export const LOCAL_FIELDS = ['issuer', 'signingKeyFile', 'dynamodbEndpoint', 'tableName', 'region', 'localCredentials'] as const;
 export const DEFAULT_TABLE_NAME = 'broker-token-cache';
 export const DEFAULT_REGION = 'us-east-1';
-
-function optionalUrl(field: string, value: unknown, problems: string[], loopbackOnlyHttp: boolean): string | undefined {
-  if (value === undefined) return undefined;
-  try {
-    if (typeof value !== 'string') throw new TypeError();
-    const url = new URL(value);
-    const httpOk = url.protocol === 'https:' || (url.protocol === 'http:' && (!loopbackOnlyHttp || isLoopbackHost(url.hostname)));
-    if (!httpOk || url.search || url.hash || url.username || url.password) throw new TypeError();
-    return value.replace(/\/+$/, '');
-  } catch {
-    problems.push(
-      `${field}: expected an ${loopbackOnlyHttp ? 'https:// (or loopback http://)' : 'http(s)://'} URL with no query or credentials, received ${describeValue(value)}`,
-    );
-    return undefined;
-  }
-}
+/** An AWS region name such as `us-east-1` or `us-gov-west-1`. */
+export const REGION_PATTERN = /^[a-z]{2}(-[a-z]+)+-\d$/;
 
 function optionalString(field: string, value: unknown, problems: string[], pattern?: RegExp): string | undefined {
   if (value === undefined) return undefined;
@@ -52,16 +40,27 @@ function optionalString(field: string, value: unknown, problems: string[], patte
 export function parseLocalConfig(raw: unknown, source = 'local runtime configuration'): LocalConfig {
   const result = validateBrokerConfig(raw, { allowLoopbackHttp: true, extraFields: LOCAL_FIELDS, source });
   const problems = [...result.problems];
-  const fields = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>;
-  const issuer = optionalUrl('issuer', fields.issuer, problems, true);
+  const fields = isPlainObject(raw) ? raw : {};
+
+  let issuer: string | undefined;
+  if (fields.issuer !== undefined) {
+    const check = checkIssuerUrl(fields.issuer, { allowLoopbackHttp: true });
+    if (check.ok) issuer = check.value;
+    else problems.push(`issuer: ${check.problem}`);
+  }
+  let dynamodbEndpoint: string | undefined;
+  if (fields.dynamodbEndpoint !== undefined) {
+    const check = checkServiceEndpoint(fields.dynamodbEndpoint);
+    if (check.ok) dynamodbEndpoint = check.value;
+    else problems.push(`dynamodbEndpoint: ${check.problem}`);
+  }
   const signingKeyFile = optionalString('signingKeyFile', fields.signingKeyFile, problems);
-  const dynamodbEndpoint = optionalUrl('dynamodbEndpoint', fields.dynamodbEndpoint, problems, false);
   const tableName = optionalString('tableName', fields.tableName, problems, /^[A-Za-z0-9_.-]{3,255}$/) ?? DEFAULT_TABLE_NAME;
-  const region = optionalString('region', fields.region, problems, /^[a-z]{2}(-[a-z]+)+-\d$/) ?? DEFAULT_REGION;
+  const region = optionalString('region', fields.region, problems, REGION_PATTERN) ?? DEFAULT_REGION;
   let localCredentials: LocalConfig['localCredentials'];
   const creds = fields.localCredentials;
   if (creds !== undefined) {
-    const c = (typeof creds === 'object' && creds !== null ? creds : {}) as Record<string, unknown>;
+    const c = isPlainObject(creds) ? creds : {};
     const extra = Object.keys(c).filter((key) => key !== 'accessKeyId' && key !== 'secretAccessKey');
     if (
       typeof c.accessKeyId === 'string' &&

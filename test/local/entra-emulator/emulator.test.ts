@@ -17,7 +17,7 @@ import {
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startEntraEmulator, type EntraEmulator } from '../../local/entra-emulator';
+import { startEntraEmulator, type EntraEmulator } from '../../../local/entra-emulator/emulator';
 
 const TENANT = '72f988bf-86f1-41af-91ab-2d7cd011db47';
 const CLIENT = '0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0';

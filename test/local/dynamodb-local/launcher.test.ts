@@ -4,12 +4,14 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { DynamoDbTokenStore } from '../../lambda/adapters/dynamodb-token-store';
-import { UpstreamUnavailableError } from '../../lambda/core/errors';
-import { ensureDynamoDbLocal, freePort, startDynamoDbLocal, type DynamoDbLocal } from '../../local/dynamodb-local';
-import { ensureTokenTable } from '../../local/ensure-table';
+import { DynamoDbTokenStore } from '../../../lambda/adapters/dynamodb-token-store';
+import { UpstreamUnavailableError } from '../../../lambda/core/errors';
+import { ensureDynamoDbLocal } from '../../../local/dynamodb-local/jar';
+import { startDynamoDbLocal, type DynamoDbLocal } from '../../../local/dynamodb-local/launcher';
+import { freePort } from '../../../local/free-port';
+import { ensureTokenTable } from '../../../local/runtime/ensure-table';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import { localDynamoDbClient } from '../support/dynamodb';
+import { localDynamoDbClient } from '../../support/dynamodb';
 
 // Each start is a JVM start-up: seconds, and more on a loaded CI machine.
 const JVM_TEST_TIMEOUT = 120_000;
@@ -105,7 +107,7 @@ describe('startDynamoDbLocal', () => {
   it('says how to get the jar when the jar directory has none', async () => {
     const empty = await tempDir();
     await expect(startDynamoDbLocal({ jarDir: empty })).rejects.toThrow(
-      `DynamoDB Local jar not found: ${path.join(empty, 'DynamoDBLocal.jar')} does not exist. Run "npx tsx local/dynamodb-local.ts fetch" to download it.`,
+      `DynamoDB Local jar not found: ${path.join(empty, 'DynamoDBLocal.jar')} does not exist. Run "npx tsx local/dynamodb-local/main.ts fetch" to download it.`,
     );
   });
 

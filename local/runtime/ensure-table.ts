@@ -10,12 +10,9 @@ import {
   UpdateTimeToLiveCommand,
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
-import { dynamoDbUnavailable } from '../lambda/adapters/dynamodb-token-store';
-import { UpstreamUnavailableError } from '../lambda/core/errors';
-
-import { TOKEN_TABLE_TTL_ATTRIBUTE } from '../lambda/adapters/aws-names';
-
-export { TOKEN_TABLE_TTL_ATTRIBUTE };
+import { TOKEN_TABLE_PARTITION_KEY, TOKEN_TABLE_TTL_ATTRIBUTE } from '../../contract/aws-names';
+import { dynamoDbUnavailable } from '../../lambda/adapters/dynamodb-errors';
+import { UpstreamUnavailableError } from '../../lambda/core/errors';
 
 export interface EnsureTokenTableOptions {
   /** How long to wait for the table to become ACTIVE; default 60 s (real DynamoDB takes seconds). */
@@ -39,8 +36,8 @@ export async function ensureTokenTable(client: DynamoDBClient, tableName: string
         await client.send(
           new CreateTableCommand({
             TableName: tableName,
-            AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
-            KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+            AttributeDefinitions: [{ AttributeName: TOKEN_TABLE_PARTITION_KEY, AttributeType: 'S' }],
+            KeySchema: [{ AttributeName: TOKEN_TABLE_PARTITION_KEY, KeyType: 'HASH' }],
             BillingMode: 'PAY_PER_REQUEST',
           }),
         );

@@ -1,8 +1,8 @@
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { describe, expect, it } from 'vitest';
-import type { SigV4Request, SigV4VerifyOptions } from '../../local/sigv4-verifier';
-import { verifySigV4Request } from '../../local/sigv4-verifier';
+import type { SigV4Request, SigV4VerifyOptions } from '../../../local/runtime/sigv4-verifier';
+import { verifySigV4Request } from '../../../local/runtime/sigv4-verifier';
 
 const NOW = Date.UTC(2025, 10, 23, 12, 0, 0);
 const CREDS = { accessKeyId: 'AKIDVERIFIERTEST0001', secretAccessKey: 'verifier/secret+key0123456789ABCDEFGHIJK' };

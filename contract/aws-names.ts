@@ -1,0 +1,37 @@
+/**
+ * Names the infrastructure (lib/) and the functions must agree on: change one here and both sides follow.
+ */
+
+/** The only algorithm the broker signs with (RS256): the KMS signer uses it, the key policy and the grant pin it. */
+export const KMS_SIGNING_ALGORITHM = 'RSASSA_PKCS1_V1_5_SHA_256';
+
+/** The token cache table's partition key (String). */
+export const TOKEN_TABLE_PARTITION_KEY = 'pk';
+/** The token cache table's TTL attribute (unix seconds): written by the store, enabled on the table. */
+export const TOKEN_TABLE_TTL_ATTRIBUTE = 'ttl';
+
+/** CloudWatch namespace of the broker's own metrics. */
+export const METRICS_NAMESPACE = 'AwsAzureTokenBroker';
+/**
+ * The dimension on every broker metric that tells deployments apart, so two stacks in one account (or region)
+ * have their own alarms. Its value is the deployment name the construct passes to the functions.
+ */
+export const METRICS_DEPLOYMENT_DIMENSION = 'Deployment';
+
+/** The broker's metrics (unit Count), by the event each counts. */
+export const METRIC_NAMES = {
+  /** Access tokens obtained from Entra: the load the broker puts on Entra. */
+  exchanges: 'EntraExchanges',
+  /** Entra refused an exchange (502 `entra_rejected`). */
+  entraRejections: 'EntraRejections',
+  /** An upstream (Entra, KMS, DynamoDB) was unreachable or throttling after retries (503). */
+  upstreamUnavailable: 'UpstreamUnavailable',
+  /** The previous, still valid token was served because a refresh was under way or failed. */
+  staleServed: 'StaleTokensServed',
+  /** A container waited for another container's refresh lease. */
+  leaseWaits: 'RefreshLeaseWaits',
+  /** A cache-store operation failed and the cache carried on without it. */
+  storeFailures: 'CacheStoreFailures',
+} as const;
+
+export type MetricEvent = keyof typeof METRIC_NAMES;

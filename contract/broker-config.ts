@@ -1,0 +1,287 @@
+/**
+ * The broker's configuration schema (DESIGN.md, "Configuration"): one validator for the CDK app (cdk.json
+ * context `broker`), the TokenBroker construct, the token function (its `BROKER_CONFIG`) and the local runtime.
+ * Every problem is collected, so one error names every bad field and the value it received.
+ *
+ * The configuration has two parts:
+ * - `RuntimeConfig`: what the token function needs at run time (tenant, app, scopes, assertion shape, cache
+ *   margin); the construct passes exactly this to the function, as JSON.
+ * - `DeploymentSettings`: what only shapes the infrastructure (throttling, reserved concurrency).
+ */
+import { ConfigError, describeValue, isPlainObject } from './config-error';
+import { MAX_CREDENTIAL_FIELD_LENGTH, checkAuthorityHost } from './url-policy';
+
+/** One configured alias, with its tenant and client resolved from the top-level defaults. */
+export interface ScopeConfig {
+  readonly alias: string;
+  /** A `<resource>/.default` scope. */
+  readonly scope: string;
+  readonly tenantId: string;
+  readonly clientId: string;
+}
+
+/** What the token function needs at run time. */
+export interface RuntimeConfig {
+  readonly tenantId: string;
+  readonly clientId: string;
+  readonly scopes: Readonly<Record<string, ScopeConfig>>;
+  /** An origin, without a trailing slash. */
+  readonly authorityHost: string;
+  readonly audience: string;
+  readonly subject: string;
+  readonly assertionLifetimeSeconds: number;
+  readonly refreshMarginSeconds: number;
+}
+
+/** What only shapes the infrastructure. */
+export interface DeploymentSettings {
+  /** Steady-state requests per second across the API stage. */
+  readonly throttlingRateLimit: number;
+  /** Burst capacity of the API stage. */
+  readonly throttlingBurstLimit: number;
+  /** Reserved concurrency of the token function; undefined leaves it unreserved. */
+  readonly tokenReservedConcurrency: number | undefined;
+}
+
+export interface BrokerConfig {
+  readonly runtime: RuntimeConfig;
+  readonly deployment: DeploymentSettings;
+}
+
+/** A scope entry as written in the configuration: the scope string, or the scope with its own tenant or app. */
+export type ScopeInput = string | { readonly scope: string; readonly tenantId?: string; readonly clientId?: string };
+
+/** The configuration as written in cdk.json (`context.broker`) or a local config file. */
+export interface BrokerConfigInput {
+  readonly tenantId: string;
+  readonly clientId: string;
+  readonly scopes: Readonly<Record<string, ScopeInput>>;
+  readonly authorityHost?: string;
+  readonly audience?: string;
+  readonly subject?: string;
+  readonly assertionLifetimeSeconds?: number;
+  readonly refreshMarginSeconds?: number;
+  readonly throttlingRateLimit?: number;
+  readonly throttlingBurstLimit?: number;
+  readonly tokenReservedConcurrency?: number;
+}
+
+export const CONFIG_DEFAULTS = {
+  authorityHost: 'https://login.microsoftonline.com',
+  audience: 'api://AzureADTokenExchange',
+  subject: 'aws-token-broker',
+  assertionLifetimeSeconds: 300,
+  refreshMarginSeconds: 300,
+  throttlingRateLimit: 50,
+  throttlingBurstLimit: 100,
+} as const;
+
+export const ALIAS_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
+const GUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const DOMAIN_PATTERN = /^(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i;
+/** Multi-tenant aliases cannot hold a federated credential for client credentials. */
+const NON_TENANTS = new Set(['common', 'organizations', 'consumers']);
+
+const RUNTIME_FIELDS = [
+  'tenantId',
+  'clientId',
+  'scopes',
+  'authorityHost',
+  'audience',
+  'subject',
+  'assertionLifetimeSeconds',
+  'refreshMarginSeconds',
+] as const;
+const DEPLOYMENT_FIELDS = ['throttlingRateLimit', 'throttlingBurstLimit', 'tokenReservedConcurrency'] as const;
+
+export interface ConfigParseOptions {
+  /** Where the configuration came from, for the error message. @default 'broker configuration' */
+  readonly source?: string;
+  /** Accept `http://` authority hosts on loopback addresses (local runtime only). @default false */
+  readonly allowLoopbackHttp?: boolean;
+  /** Further top-level fields the caller validates itself (the local runtime's). @default [] */
+  readonly extraFields?: readonly string[];
+}
+
+export type ConfigValidation<T> =
+  { readonly config: T; readonly problems: [] } | { readonly config: undefined; readonly problems: string[] };
+
+/**
+ * Collects problems while reading fields. A bad field yields a placeholder so reading can go on; the result is
+ * discarded whenever a problem was recorded.
+ */
+class FieldReader {
+  readonly problems: string[] = [];
+
+  constructor(private readonly raw: Record<string, unknown>) {}
+
+  tenant(field: string, value: unknown = this.raw[field]): string {
+    if (typeof value === 'string' && NON_TENANTS.has(value.toLowerCase())) {
+      this.problems.push(
+        `${field}: "${value}" is not a tenant; use the tenant's GUID or a verified domain (federated credentials need one tenant)`,
+      );
+      return '';
+    }
+    if (typeof value === 'string' && (GUID_PATTERN.test(value) || DOMAIN_PATTERN.test(value))) return value;
+    this.problems.push(`${field}: expected a tenant GUID or verified domain name, received ${describeValue(value)}`);
+    return '';
+  }
+
+  clientId(field: string, value: unknown = this.raw[field]): string {
+    if (typeof value === 'string' && GUID_PATTERN.test(value)) return value;
+    this.problems.push(`${field}: expected a GUID (the app registration's application (client) ID), received ${describeValue(value)}`);
+    return '';
+  }
+
+  credentialField(field: string, fallback: string): string {
+    const value = this.raw[field];
+    if (value === undefined) return fallback;
+    if (typeof value === 'string' && value.length > 0 && value.length <= MAX_CREDENTIAL_FIELD_LENGTH && value.trim() === value)
+      return value;
+    this.problems.push(
+      `${field}: expected a non-empty string of at most ${MAX_CREDENTIAL_FIELD_LENGTH} characters without surrounding spaces, received ${describeValue(value)}`,
+    );
+    return fallback;
+  }
+
+  integer(field: string, fallback: number, min: number, max: number): number {
+    const value = this.raw[field];
+    if (value === undefined) return fallback;
+    if (typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max) return value;
+    this.problems.push(`${field}: expected an integer from ${min} to ${max}, received ${describeValue(value)}`);
+    return fallback;
+  }
+
+  authorityHost(allowLoopbackHttp: boolean): string {
+    const value = this.raw.authorityHost;
+    if (value === undefined) return CONFIG_DEFAULTS.authorityHost;
+    const check = checkAuthorityHost(value, { allowLoopbackHttp });
+    if (check.ok) return check.value;
+    this.problems.push(`authorityHost: ${check.problem}`);
+    return CONFIG_DEFAULTS.authorityHost;
+  }
+
+  private scopeString(where: string, value: unknown): string {
+    if (typeof value === 'string' && /^\S+\/\.default$/.test(value) && value.length <= 1024) return value;
+    this.problems.push(
+      `${where}: expected one "<resource>/.default" scope (e.g. "https://graph.microsoft.com/.default"), received ${describeValue(value)}`,
+    );
+    return '';
+  }
+
+  scopes(defaultTenant: string, defaultClient: string): Record<string, ScopeConfig> {
+    const value = this.raw.scopes;
+    const result: Record<string, ScopeConfig> = {};
+    if (!isPlainObject(value) || Object.keys(value).length === 0) {
+      this.problems.push(
+        `scopes: expected an object with at least one alias, e.g. {"graph": "https://graph.microsoft.com/.default"}, received ${describeValue(value)}`,
+      );
+      return result;
+    }
+    for (const [alias, entry] of Object.entries(value)) {
+      const where = `scopes.${alias}`;
+      if (!ALIAS_PATTERN.test(alias)) {
+        this.problems.push(
+          `scopes: alias ${describeValue(alias)} must match ${ALIAS_PATTERN.source} (lowercase letters, digits, hyphens; at most 63)`,
+        );
+        continue;
+      }
+      if (typeof entry === 'string') {
+        result[alias] = { alias, scope: this.scopeString(where, entry), tenantId: defaultTenant, clientId: defaultClient };
+        continue;
+      }
+      if (!isPlainObject(entry)) {
+        this.problems.push(`${where}: expected a scope string or {"scope", "tenantId"?, "clientId"?}, received ${describeValue(entry)}`);
+        continue;
+      }
+      for (const key of Object.keys(entry)) {
+        if (key !== 'scope' && key !== 'tenantId' && key !== 'clientId') {
+          this.problems.push(`${where}.${key}: unknown field (known: scope, tenantId, clientId)`);
+        }
+      }
+      result[alias] = {
+        alias,
+        scope: this.scopeString(`${where}.scope`, entry.scope),
+        tenantId: entry.tenantId === undefined ? defaultTenant : this.tenant(`${where}.tenantId`, entry.tenantId),
+        clientId: entry.clientId === undefined ? defaultClient : this.clientId(`${where}.clientId`, entry.clientId),
+      };
+    }
+    return result;
+  }
+
+  unknownFields(known: readonly string[]): void {
+    for (const field of Object.keys(this.raw)) {
+      if (!known.includes(field)) this.problems.push(`${field}: unknown field (known: ${known.join(', ')})`);
+    }
+  }
+}
+
+function readRuntime(reader: FieldReader, options: ConfigParseOptions): RuntimeConfig {
+  const tenantId = reader.tenant('tenantId');
+  const clientId = reader.clientId('clientId');
+  return {
+    tenantId,
+    clientId,
+    authorityHost: reader.authorityHost(options.allowLoopbackHttp ?? false),
+    audience: reader.credentialField('audience', CONFIG_DEFAULTS.audience),
+    subject: reader.credentialField('subject', CONFIG_DEFAULTS.subject),
+    assertionLifetimeSeconds: reader.integer('assertionLifetimeSeconds', CONFIG_DEFAULTS.assertionLifetimeSeconds, 60, 600),
+    refreshMarginSeconds: reader.integer('refreshMarginSeconds', CONFIG_DEFAULTS.refreshMarginSeconds, 0, 1800),
+    scopes: reader.scopes(tenantId, clientId),
+  };
+}
+
+function readDeployment(reader: FieldReader, raw: Record<string, unknown>): DeploymentSettings {
+  return {
+    throttlingRateLimit: reader.integer('throttlingRateLimit', CONFIG_DEFAULTS.throttlingRateLimit, 1, 10_000),
+    throttlingBurstLimit: reader.integer('throttlingBurstLimit', CONFIG_DEFAULTS.throttlingBurstLimit, 1, 5_000),
+    tokenReservedConcurrency:
+      raw.tokenReservedConcurrency === undefined ? undefined : reader.integer('tokenReservedConcurrency', 1, 1, 1000),
+  };
+}
+
+/**
+ * Validates a configuration as written (cdk.json, a local config file) and applies defaults.
+ * @returns the configuration, or the list of problems (never both)
+ */
+export function validateBrokerConfig(raw: unknown, options: ConfigParseOptions = {}): ConfigValidation<BrokerConfig> {
+  if (!isPlainObject(raw)) return { config: undefined, problems: [`expected an object, received ${describeValue(raw)}`] };
+  const reader = new FieldReader(raw);
+  reader.unknownFields([...RUNTIME_FIELDS, ...DEPLOYMENT_FIELDS, ...(options.extraFields ?? [])]);
+  const config: BrokerConfig = { runtime: readRuntime(reader, options), deployment: readDeployment(reader, raw) };
+  return reader.problems.length > 0 ? { config: undefined, problems: reader.problems } : { config, problems: [] };
+}
+
+/**
+ * Validates a configuration as written and applies defaults.
+ * @throws ConfigError naming every bad field and the value received
+ */
+export function parseBrokerConfig(raw: unknown, options: ConfigParseOptions = {}): BrokerConfig {
+  const result = validateBrokerConfig(raw, options);
+  if (result.config === undefined) throw new ConfigError(options.source ?? 'broker configuration', result.problems);
+  return result.config;
+}
+
+/**
+ * Validates the token function's runtime configuration (`runtimeConfigJson`'s output); deployment fields are
+ * unknown here, so a construct that passed them would be caught.
+ * @throws ConfigError naming every bad field and the value received
+ */
+export function parseRuntimeConfig(raw: unknown, options: ConfigParseOptions = {}): RuntimeConfig {
+  const source = options.source ?? 'runtime configuration';
+  if (!isPlainObject(raw)) throw new ConfigError(source, [`expected an object, received ${describeValue(raw)}`]);
+  const reader = new FieldReader(raw);
+  reader.unknownFields([...RUNTIME_FIELDS, ...(options.extraFields ?? [])]);
+  const runtime = readRuntime(reader, options);
+  if (reader.problems.length > 0) throw new ConfigError(source, reader.problems);
+  return runtime;
+}
+
+/** The runtime configuration as the token function receives it (`BROKER_CONFIG`), in the input schema. */
+export function runtimeConfigJson(runtime: RuntimeConfig): string {
+  const { tenantId, clientId, authorityHost, audience, subject, assertionLifetimeSeconds, refreshMarginSeconds } = runtime;
+  const scopes = Object.fromEntries(
+    Object.values(runtime.scopes).map((s) => [s.alias, { scope: s.scope, tenantId: s.tenantId, clientId: s.clientId }]),
+  );
+  return JSON.stringify({ tenantId, clientId, scopes, authorityHost, audience, subject, assertionLifetimeSeconds, refreshMarginSeconds });
+}

@@ -1,0 +1,26 @@
+/**
+ * The environment variables the TokenBroker construct sets and the Lambda entrypoints read. One list, so a
+ * rename cannot leave one side behind.
+ */
+export const BROKER_ENV = {
+  /** The issuer URL (no trailing slash): discovery and token functions. */
+  issuer: 'BROKER_ISSUER',
+  /** The runtime configuration as JSON (`runtimeConfigJson`): token function. */
+  runtimeConfig: 'BROKER_CONFIG',
+  /** ARN of the active signing key: token function. */
+  signingKeyArn: 'BROKER_SIGNING_KEY_ARN',
+  /** Comma-separated ARNs of every key in the JWKS, the active one first: JWKS function. */
+  publishedKeyArns: 'BROKER_PUBLISHED_KEY_ARNS',
+  /** The token cache table: token function. */
+  tableName: 'BROKER_TABLE_NAME',
+  /** `AllowedCallers` as JSON, when the deployment restricts callers: token function. */
+  allowedCallers: 'BROKER_ALLOWED_CALLERS',
+  /** The deployment's name, the value of the `Deployment` metric dimension: every function. */
+  deployment: 'BROKER_DEPLOYMENT',
+  /** Log level (`DEBUG`, `INFO`, `WARN`, `ERROR`), read by Powertools Logger: every function. */
+  logLevel: 'POWERTOOLS_LOG_LEVEL',
+  /** Powertools' service name, on every log line and metric: every function. */
+  serviceName: 'POWERTOOLS_SERVICE_NAME',
+} as const;
+
+export type BrokerEnvName = (typeof BROKER_ENV)[keyof typeof BROKER_ENV];

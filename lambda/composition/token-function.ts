@@ -1,0 +1,77 @@
+/**
+ * The composition root of the token route: builds the cache, the token service and the middy handler from the
+ * adapters it is given. The Lambda entrypoint passes KMS, DynamoDB and CloudWatch adapters; the local runtime
+ * and the benchmark pass local ones. One builder, so the two cannot drift apart (metrics, allowed callers).
+ */
+import type { AllowedCallers } from '../../contract/allowed-callers';
+import type { RuntimeConfig } from '../../contract/broker-config';
+import type { AssertionSigner, BrokerMetrics, Clock, Fetch, Logger, TokenStore } from '../core/ports';
+import { systemClock } from '../core/ports';
+import { sleep as realSleep } from '../core/retry';
+import { TokenCache, type TokenCacheOptions } from '../core/token-cache';
+import { TokenService, type TokenCacheLike } from '../core/token-service';
+import { createTokenHandler } from '../handlers/token';
+
+/** Cache settings a caller may tune (tests, the local runtime); the rest comes from the configuration. */
+export type TokenCacheTuning = Partial<
+  Pick<TokenCacheOptions, 'refreshAheadSeconds' | 'leaseMs' | 'leaseWaitMs' | 'pollIntervalMs' | 'storeBackoffMs'>
+>;
+
+export interface TokenFunctionDeps {
+  readonly config: RuntimeConfig;
+  /** The issuer URL, checked by `checkIssuerUrl`: the assertions' `iss`. */
+  readonly issuer: string;
+  readonly signer: AssertionSigner;
+  /** The shared (second-tier) cache. */
+  readonly store: TokenStore;
+  readonly logger: Logger;
+  readonly metrics: BrokerMetrics;
+  /** @default Date.now */
+  readonly clock?: Clock;
+  /** @default globalThis.fetch */
+  readonly fetch?: Fetch;
+  /** @default setTimeout-based sleep */
+  readonly sleep?: (ms: number) => Promise<void>;
+  /** @default - every caller IAM allowed */
+  readonly allowedCallers?: AllowedCallers;
+  /** @default - the deployment's cache settings */
+  readonly cacheTuning?: TokenCacheTuning;
+  /** Builds the cache instead of a `TokenCache` (the benchmark's uncoordinated baseline). @default - a TokenCache */
+  readonly createCache?: (options: TokenCacheOptions) => TokenCacheLike;
+}
+
+/** The token route's handler and what it was built from, for callers that inspect the cache (tests, bench). */
+export interface TokenFunction {
+  readonly handler: ReturnType<typeof createTokenHandler>;
+  readonly service: TokenService;
+  readonly cache: TokenCacheLike;
+}
+
+/** Wires the token route from its adapters. */
+export function createTokenFunction(deps: TokenFunctionDeps): TokenFunction {
+  const clock = deps.clock ?? systemClock;
+  const cacheOptions: TokenCacheOptions = {
+    store: deps.store,
+    clock,
+    logger: deps.logger,
+    metrics: deps.metrics,
+    refreshMarginSeconds: deps.config.refreshMarginSeconds,
+    ...deps.cacheTuning,
+  };
+  const cache = deps.createCache ? deps.createCache(cacheOptions) : new TokenCache(cacheOptions);
+  const service = new TokenService({
+    config: deps.config,
+    issuer: deps.issuer,
+    signer: deps.signer,
+    cache,
+    clock,
+    entra: { fetch: deps.fetch ?? ((input, init) => fetch(input, init)), sleep: deps.sleep ?? realSleep },
+  });
+  const handler = createTokenHandler({
+    service,
+    logger: deps.logger,
+    clock,
+    ...(deps.allowedCallers ? { allowedCallers: deps.allowedCallers } : {}),
+  });
+  return { handler, service, cache };
+}

@@ -1,0 +1,141 @@
+/**
+ * The TokenBroker construct's props and their validation: every problem is collected and named with the value
+ * received, unresolved tokens are skipped, and the configuration is validated here rather than trusted.
+ */
+import { Token } from 'aws-cdk-lib';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import { allowedCallersProblems, type AllowedCallers } from '../contract/allowed-callers';
+import { validateBrokerConfig, type BrokerConfig, type BrokerConfigInput } from '../contract/broker-config';
+import { ConfigError, describeValue } from '../contract/config-error';
+import { checkIssuerUrl } from '../contract/url-policy';
+
+export type { AllowedCallers } from '../contract/allowed-callers';
+
+export interface TokenBrokerProps {
+  /**
+   * The broker configuration as written in cdk.json's `context.broker` (DESIGN.md, "Configuration"); validated
+   * here, with defaults applied.
+   */
+  readonly config: BrokerConfigInput;
+  /**
+   * The issuer URL: the `iss` of every client assertion and the base of the discovery document. Must be
+   * `https://`, with no trailing slash, and route to this API (e.g. a custom domain you map to `stage`).
+   * @default - the API's default endpoint, `https://{apiId}.execute-api.{region}.amazonaws.com`
+   */
+  readonly issuer?: string;
+  /**
+   * The active signing key: an asymmetric RSA_2048 SIGN_VERIFY KMS key whose policy lets IAM policies in
+   * this account grant access. Its key policy is left as it is (add the algorithm-pinning deny yourself).
+   * @default - a new RSA_2048 SIGN_VERIFY key, retained on stack deletion
+   */
+  readonly signingKey?: kms.IKey;
+  /**
+   * Further keys published in the JWKS but not used to sign: the next key before a rotation, or the
+   * previous one until assertions signed with it have expired.
+   * @default - only the signing key is published
+   */
+  readonly publishedKeys?: kms.IKey[];
+  /**
+   * The token cache table: partition key `pk` (String), TTL attribute `ttl`.
+   * @default - a new on-demand table, AWS-managed encryption, destroyed with the stack
+   */
+  readonly tokenCacheTable?: dynamodb.ITable;
+  /**
+   * Retention of the functions' logs and the API access log.
+   * @default logs.RetentionDays.ONE_YEAR - the access log is the audit trail of who obtained which token
+   */
+  readonly logRetention?: logs.RetentionDays;
+  /**
+   * Reserved concurrency of the token function; caps what it can draw from Entra, KMS and DynamoDB.
+   * @default - `config.tokenReservedConcurrency`; unreserved when that is unset too
+   */
+  readonly tokenReservedConcurrency?: number;
+  /**
+   * Defense in depth on top of IAM. HTTP APIs accept any IAM principal whose own policy allows the route
+   * and have no resource policy, so this restriction is enforced by the token function from the IAM
+   * authorizer context (`accountId`, `principalOrgId`). A caller must satisfy every list given.
+   * @default - any principal whose IAM policy allows the route
+   */
+  readonly allowedCallers?: AllowedCallers;
+}
+
+const KNOWN_PROPS: readonly string[] = [
+  'config',
+  'issuer',
+  'signingKey',
+  'publishedKeys',
+  'tokenCacheTable',
+  'logRetention',
+  'tokenReservedConcurrency',
+  'allowedCallers',
+];
+
+/** Lambda's limit on a function's environment (all names and values together). */
+const MAX_ENVIRONMENT_BYTES = 4096;
+/** What an unresolved token (an ARN, the API endpoint) is assumed to take in the environment. */
+const UNRESOLVED_TOKEN_ESTIMATE = 100;
+
+/**
+ * Validates the props, the configuration among them.
+ * @returns the configuration with defaults applied
+ * @throws ConfigError naming every bad prop and the value received
+ */
+export function validateTokenBrokerProps(props: TokenBrokerProps, path: string): BrokerConfig {
+  const problems: string[] = [];
+  for (const key of Object.keys(props)) {
+    if (!KNOWN_PROPS.includes(key)) problems.push(`${key}: unknown prop (known: ${KNOWN_PROPS.join(', ')})`);
+  }
+  const validation = validateBrokerConfig(props.config);
+  problems.push(...validation.problems.map((problem) => `config.${problem}`));
+
+  const { issuer } = props;
+  if (issuer !== undefined && !Token.isUnresolved(issuer)) {
+    const check = checkIssuerUrl(issuer);
+    if (!check.ok) problems.push(`issuer: ${check.problem}`);
+  }
+
+  const published = props.publishedKeys ?? [];
+  const seen = new Set<string>();
+  published.forEach((key, index) => {
+    if (key === props.signingKey) {
+      problems.push(`publishedKeys[${index}]: the signing key is published already; list only the other keys`);
+      return;
+    }
+    if (Token.isUnresolved(key.keyArn)) return;
+    if (key.keyArn === props.signingKey?.keyArn) {
+      problems.push(`publishedKeys[${index}]: ${describeValue(key.keyArn)} is the signing key, which is published already`);
+    } else if (seen.has(key.keyArn)) {
+      problems.push(`publishedKeys[${index}]: ${describeValue(key.keyArn)} is listed twice`);
+    }
+    seen.add(key.keyArn);
+  });
+
+  const concurrency = props.tokenReservedConcurrency;
+  if (concurrency !== undefined && !Token.isUnresolved(concurrency) && !(Number.isInteger(concurrency) && concurrency >= 1)) {
+    problems.push(`tokenReservedConcurrency: expected an integer of at least 1, received ${describeValue(concurrency)}`);
+  }
+
+  if (props.allowedCallers !== undefined)
+    problems.push(...allowedCallersProblems(props.allowedCallers, (value) => Token.isUnresolved(value)));
+
+  if (problems.length > 0 || validation.config === undefined) throw new ConfigError(`TokenBroker props at ${path}`, problems);
+  return validation.config;
+}
+
+/** Fails synth, rather than the deployment, when the configuration outgrows Lambda's 4 KB environment. */
+export function checkEnvironmentSize(environment: Record<string, string>, path: string): void {
+  let bytes = 0;
+  for (const [name, value] of Object.entries(environment)) {
+    bytes += Buffer.byteLength(name);
+    bytes += Token.isUnresolved(value)
+      ? UNRESOLVED_TOKEN_ESTIMATE * Math.max(1, value.split('${Token[').length - 1)
+      : Buffer.byteLength(value);
+  }
+  if (bytes > MAX_ENVIRONMENT_BYTES) {
+    throw new ConfigError(`TokenBroker props at ${path}`, [
+      `config.scopes: the token function's environment would take about ${bytes} bytes, over Lambda's ${MAX_ENVIRONMENT_BYTES}; configure fewer aliases or deploy several brokers`,
+    ]);
+  }
+}

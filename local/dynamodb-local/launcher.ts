@@ -1,0 +1,236 @@
+/**
+ * Starts and stops DynamoDB Local (the official jar, see ./jar.ts) for tests, CI, the demo and the local runtime.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { freePort } from '../free-port';
+import { DYNAMODB_LOCAL_JAR, ensureDynamoDbLocal } from './jar';
+
+/** Said whenever Java is missing or too old. */
+export const JAVA_MISSING = 'DynamoDB Local needs Java 17+: install it (e.g. apt-get install -y default-jre-headless)';
+// Only bounds a JVM that runs but never answers (a crash is noticed at once): generous, because a
+// loaded CI machine can take well over 10 s to start it.
+const START_TIMEOUT_MS = 60_000;
+const STOP_GRACE_MS = 3_000;
+const BIND_FAILURE = /BindException|Failed to bind/;
+
+export interface DynamoDbLocalOptions {
+  /**
+   * TCP port; 0 or absent = a free port, chosen once and kept across restarts. Note that DynamoDB Local
+   * 1.25 has no host option and listens on all interfaces (0.0.0.0), accepting any credentials.
+   */
+  readonly port?: number;
+  /** Directory for the database file (kept across restarts); absent = in memory. Created if missing. */
+  readonly dbPath?: string;
+  /** Directory holding DynamoDBLocal.jar; absent = {@link ensureDynamoDbLocal}() (downloads if needed). */
+  readonly jarDir?: string;
+  /** Java executable; default `$JAVA_HOME/bin/java` when JAVA_HOME is set, else `java` from PATH. */
+  readonly java?: string;
+  /** How long to wait for the first answer; default 60 s. */
+  readonly startTimeoutMs?: number;
+  /** Called when the process exits without stop() having been called (e.g. it crashed or was killed). */
+  readonly onUnexpectedExit?: (code: number | null, signal: NodeJS.Signals | null) => void;
+}
+
+/** A running (or stopped, restartable) DynamoDB Local, reached through 127.0.0.1. */
+export interface DynamoDbLocal {
+  /** `http://127.0.0.1:<port>`. */
+  readonly endpoint: string;
+  readonly port: number;
+  /** SIGTERM, then SIGKILL after 3 s; resolves once the process has exited. No-op when stopped. */
+  stop(): Promise<void>;
+  /** Starts again on the same port and dbPath (for fault tests); no-op when running. Throws like startDynamoDbLocal. */
+  start(): Promise<void>;
+}
+
+/**
+ * Starts DynamoDB Local (`-sharedDb`, telemetry off) and waits until it answers ListTables.
+ * @throws Error when Java is missing, the jar directory has no DynamoDBLocal.jar, or it does not answer
+ *   within the start timeout (the message carries its last output lines)
+ */
+export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Promise<DynamoDbLocal> {
+  const jarDir = path.resolve(options.jarDir ?? (await ensureDynamoDbLocal()));
+  if (!existsSync(path.join(jarDir, DYNAMODB_LOCAL_JAR))) {
+    throw new Error(
+      `DynamoDB Local jar not found: ${path.join(jarDir, DYNAMODB_LOCAL_JAR)} does not exist. ` +
+        `Run "npx tsx local/dynamodb-local/main.ts fetch" to download it.`,
+    );
+  }
+  const dbPath = options.dbPath === undefined ? undefined : path.resolve(options.dbPath);
+  if (dbPath) await mkdir(dbPath, { recursive: true });
+  const java = options.java ?? (process.env.JAVA_HOME ? path.join(process.env.JAVA_HOME, 'bin', 'java') : 'java');
+  const timeoutMs = options.startTimeoutMs ?? START_TIMEOUT_MS;
+  const pickPort = !options.port;
+  let port = options.port || (await freePort());
+
+  let child: ChildProcess | undefined;
+  let exited: Promise<void> = Promise.resolve();
+  let stopping = false;
+
+  const launch = async (): Promise<void> => {
+    // C1-only JIT and the serial GC: a test database needs fast start-up far more than peak throughput
+    // (measured on a loaded 2-CPU machine: about 6 s instead of 10-20 s).
+    const jvm = ['-XX:TieredStopAtLevel=1', '-XX:+UseSerialGC'];
+    const args = [...jvm, `-Djava.library.path=${path.join(jarDir, 'DynamoDBLocal_lib')}`, '-jar', path.join(jarDir, DYNAMODB_LOCAL_JAR)];
+    args.push('-port', String(port), ...(dbPath ? ['-dbPath', dbPath] : ['-inMemory']), '-sharedDb', '-disableTelemetry');
+    const proc = spawn(java, args, { cwd: jarDir, stdio: ['ignore', 'pipe', 'pipe'] });
+    const output = tail(40);
+    // Jetty logs a bind failure but the JVM keeps running (non-daemon threads): notice it in the output.
+    let onBindFailure: () => void = () => undefined;
+    const bindFailed = new Promise<'bind failed'>((resolve) => (onBindFailure = () => resolve('bind failed')));
+    const onOutput = (chunk: Buffer): void => {
+      output.push(chunk);
+      if (BIND_FAILURE.test(output.text())) onBindFailure();
+    };
+    proc.stdout.on('data', onOutput);
+    proc.stderr.on('data', onOutput);
+    // Never keep the parent alive just for this child: the exit handler below kills it.
+    proc.unref();
+    (proc.stdout as { unref?: () => void } | null)?.unref?.();
+    (proc.stderr as { unref?: () => void } | null)?.unref?.();
+    track(proc);
+    child = proc;
+    stopping = false;
+    let spawnError: NodeJS.ErrnoException | undefined;
+    exited = new Promise<void>((resolve) => {
+      proc.on('error', (error: NodeJS.ErrnoException) => {
+        spawnError = error;
+        if (proc.pid === undefined) {
+          // Never started (e.g. no java): 'exit' may not follow.
+          if (child === proc) child = undefined;
+          resolve();
+        }
+      });
+      proc.on('exit', (code, signal) => {
+        if (child === proc) child = undefined;
+        if (!stopping) options.onUnexpectedExit?.(code, signal);
+        resolve();
+      });
+    });
+    const gone = exited.then(() => 'exited' as const);
+
+    const client = new DynamoDBClient({
+      endpoint: `http://127.0.0.1:${port}`,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+      maxAttempts: 1,
+      requestHandler: new NodeHttpHandler({ connectionTimeout: 500, requestTimeout: 1_000, throwOnRequestTimeout: true }),
+    });
+    const deadline = Date.now() + timeoutMs;
+    const withOutput = (message: string): string => {
+      const lines = output.text();
+      return lines ? `${message}:\n${lines}` : message;
+    };
+    try {
+      for (;;) {
+        const state = await Promise.race([
+          client.send(new ListTablesCommand({ Limit: 1 })).then(
+            () => 'ready' as const,
+            () => 'not yet' as const,
+          ),
+          gone,
+          bindFailed,
+        ]);
+        if (state === 'ready') return;
+        if (state === 'bind failed') {
+          await stopChild();
+          throw Object.assign(new Error(withOutput(`DynamoDB Local could not listen on port ${port}: the port is in use`)), {
+            portInUse: true,
+          });
+        }
+        if (state === 'exited') {
+          if (spawnError?.code === 'ENOENT') throw new Error(`${JAVA_MISSING} (tried "${java}")`, { cause: spawnError });
+          const hint = /UnsupportedClassVersionError/.test(output.text()) ? ` (${JAVA_MISSING})` : '';
+          throw Object.assign(new Error(withOutput(`DynamoDB Local exited before answering on port ${port}${hint}`)), {
+            portInUse: BIND_FAILURE.test(output.text()),
+          });
+        }
+        if (Date.now() >= deadline) {
+          await stopChild();
+          throw new Error(withOutput(`DynamoDB Local did not answer on port ${port} within ${timeoutMs} ms`));
+        }
+        await new Promise((resolve) => setTimeout(resolve, 150));
+      }
+    } finally {
+      client.destroy();
+    }
+  };
+
+  const stopChild = async (): Promise<void> => {
+    const proc = child;
+    if (!proc) return exited;
+    stopping = true;
+    proc.kill('SIGTERM');
+    const timer = setTimeout(() => proc.kill('SIGKILL'), STOP_GRACE_MS);
+    await exited;
+    clearTimeout(timer);
+  };
+
+  // A port picked by us can be taken by someone else before Java binds it: pick another one, twice at most.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await launch();
+      break;
+    } catch (error) {
+      if (!pickPort || attempt >= 3 || !(error as { portInUse?: boolean }).portInUse) throw error;
+      port = await freePort();
+    }
+  }
+
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    port,
+    stop: stopChild,
+    start: async () => {
+      if (child) return;
+      await launch();
+    },
+  };
+}
+
+/** The last `max` lines written by the child, for error messages. */
+function tail(max: number): { push: (chunk: Buffer) => void; text: () => string } {
+  const lines: string[] = [];
+  let partial = '';
+  return {
+    push: (chunk) => {
+      const parts = (partial + chunk.toString('utf8')).split('\n');
+      partial = parts.pop() ?? '';
+      lines.push(...parts.filter((line) => line.trim() !== ''));
+      if (lines.length > max) lines.splice(0, lines.length - max);
+    },
+    text: () => [...lines, partial].filter((line) => line.trim() !== '').join('\n'),
+  };
+}
+
+// Children still running when this process ends are killed, so no JVM outlives a test run or a crash.
+const live = new Set<ChildProcess>();
+let handlersInstalled = false;
+
+function track(proc: ChildProcess): void {
+  live.add(proc);
+  proc.on('exit', () => live.delete(proc));
+  proc.on('error', () => {
+    if (proc.pid === undefined) live.delete(proc);
+  });
+  if (handlersInstalled) return;
+  handlersInstalled = true;
+  process.on('exit', () => {
+    for (const p of live) p.kill('SIGKILL');
+  });
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    const onSignal = (): void => {
+      // With other listeners the application owns shutdown (and 'exit' still kills the children);
+      // alone, restore the default behaviour: kill the children, then die of the same signal.
+      if (process.listenerCount(signal) > 1) return;
+      for (const p of live) p.kill('SIGKILL');
+      process.removeListener(signal, onSignal);
+      process.kill(process.pid, signal);
+    };
+    process.on(signal, onSignal);
+  }
+}

@@ -1,0 +1,92 @@
+/**
+ * Fault injection for the emulator's token endpoint: queued answers that replace (or delay) the next token
+ * requests, so tests see throttling, outages, hangs and malformed bodies exactly as a client would.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { sendRaw, sleep } from './http';
+import { requireNonNegativeInteger, requirePositiveInteger } from './options';
+
+/**
+ * One injected answer for the next token request(s). With `status`: that status, `body` (an Entra-style
+ * `temporarily_unavailable` error by default) and `headers` exactly. With `malformedJson`: a truncated JSON
+ * body (status 200 unless given). With `hang`: no answer at all; the connection is dropped after `delayMs`,
+ * or held until the client gives up or the emulator closes. With only `delayMs`: the request is handled
+ * normally after the delay. `delayMs` also delays the status and malformed answers. Faults apply to token
+ * requests only; the JWKS endpoint is never faulted.
+ */
+export interface EntraFault {
+  readonly status?: number;
+  readonly body?: string | Readonly<Record<string, unknown>>;
+  readonly headers?: Readonly<Record<string, string>>;
+  readonly delayMs?: number;
+  /** How many consecutive requests get this fault. @default 1 */
+  readonly times?: number;
+  readonly malformedJson?: boolean;
+  readonly hang?: boolean;
+}
+
+/** Queued faults, consumed in order, each for `times` requests. */
+export class FaultQueue {
+  private readonly faults: { fault: EntraFault; remaining: number }[] = [];
+
+  /** @throws RangeError for an invalid fault; then none of `faults` is queued */
+  push(faults: readonly EntraFault[]): void {
+    faults.forEach(validateFault);
+    for (const fault of faults) this.faults.push({ fault, remaining: fault.times ?? 1 });
+  }
+
+  /** The fault for the next request, if any. */
+  take(): EntraFault | undefined {
+    const next = this.faults[0];
+    if (!next) return undefined;
+    next.remaining -= 1;
+    if (next.remaining <= 0) this.faults.shift();
+    return next.fault;
+  }
+
+  clear(): void {
+    this.faults.length = 0;
+  }
+}
+
+/**
+ * Plays a fault on a token request.
+ * @param defaultBody the body of a status fault that gives none (Entra's `temporarily_unavailable` answer)
+ * @returns true when the fault answered (or dropped) the request; false when it only delayed it
+ */
+export async function applyFault(
+  fault: EntraFault,
+  req: IncomingMessage,
+  res: ServerResponse,
+  options: { readonly signal: AbortSignal; readonly defaultBody: () => unknown },
+): Promise<boolean> {
+  if (fault.hang) {
+    await sleep(fault.delayMs, options.signal);
+    req.socket.destroy();
+    return true;
+  }
+  if (fault.delayMs !== undefined) await sleep(fault.delayMs, options.signal);
+  if (fault.malformedJson) {
+    sendRaw(res, fault.status ?? 200, '{"token_type":"Bearer","expires_in":35', {
+      'content-type': 'application/json; charset=utf-8',
+      ...fault.headers,
+    });
+    return true;
+  }
+  if (fault.status === undefined) return false;
+  const body = typeof fault.body === 'string' ? fault.body : JSON.stringify(fault.body ?? options.defaultBody());
+  sendRaw(res, fault.status, body, { 'content-type': 'application/json; charset=utf-8', ...fault.headers });
+  return true;
+}
+
+function validateFault(fault: EntraFault, index: number): void {
+  const where = `fault[${index}]`;
+  if (fault.status !== undefined && !(Number.isInteger(fault.status) && fault.status >= 100 && fault.status <= 599)) {
+    throw new RangeError(`${where}.status must be an HTTP status 100-599, got ${String(fault.status)}`);
+  }
+  if (fault.times !== undefined) requirePositiveInteger(fault.times, `${where}.times`);
+  if (fault.delayMs !== undefined) requireNonNegativeInteger(fault.delayMs, `${where}.delayMs`);
+  if (fault.hang && (fault.malformedJson || fault.status !== undefined)) {
+    throw new RangeError(`${where}: a hang sends no answer, so it takes no status or malformedJson`);
+  }
+}

@@ -1,0 +1,182 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { APIGatewayProxyEventV2WithIAMAuthorizer, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { createJsonLogger } from '../../lambda/adapters/json-logger';
+import { LocalKeySigner } from '../../lambda/adapters/local-key-signer';
+import { createTokenFunction, type TokenCacheTuning, type TokenFunctionDeps } from '../../lambda/composition/token-function';
+import { systemClock, type BrokerMetrics, type Clock, type Fetch, type Logger } from '../../lambda/core/ports';
+import { createDiscoveryHandler } from '../../lambda/handlers/discovery';
+import { createJwksHandler } from '../../lambda/handlers/jwks';
+import { apiGatewayEvent, lambdaContext, type VerifiedIamCaller } from './api-gateway-event';
+import { flattenHeaders, readBody, sendGatewayMessage, sendResult } from './http-bridge';
+import type { LocalConfig } from './local-config';
+import { matchRoute, type MatchedRoute } from './routes';
+import { loadOrCreateSigningKey } from './signing-key-file';
+import { verifySigV4Request } from './sigv4-verifier';
+import { openTokenStore } from './token-store';
+
+export const DEFAULT_PORT = 8787;
+/** The same as the token function's timeout in the stack. */
+const HANDLER_TIMEOUT_MS = 15_000;
+/** The identity the runtime vouches for after a valid SigV4 signature with `localCredentials`. */
+const LOCAL_ACCOUNT = '000000000000';
+
+export interface LocalRuntimeOptions {
+  readonly config: LocalConfig;
+  /** 0 picks a free port. @default 8787 */
+  readonly port?: number;
+  /** @default - JSON lines on stderr */
+  readonly logger?: Logger;
+  /** @default - counted in memory and dropped (there is no CloudWatch locally) */
+  readonly metrics?: BrokerMetrics;
+  /** @default globalThis.fetch */
+  readonly fetch?: Fetch;
+  /** @default Date.now */
+  readonly clock?: Clock;
+  /** Tuning of the token cache, e.g. for tests. @default - the deployment's defaults */
+  readonly cacheOptions?: TokenCacheTuning;
+  /** Builds the token cache (the benchmark swaps in an uncoordinated one). @default - a TokenCache */
+  readonly createCache?: TokenFunctionDeps['createCache'];
+}
+
+export interface LocalRuntime {
+  /** `http://127.0.0.1:{port}` */
+  readonly url: string;
+  readonly issuer: string;
+  /** Stops accepting requests, ends open connections and releases clients. */
+  close(): Promise<void>;
+}
+
+type Handler = (event: APIGatewayProxyEventV2WithIAMAuthorizer, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
+
+/**
+ * Serves the deployment's own handlers on 127.0.0.1: discovery and JWKS in the open, `/token/*` behind a
+ * SigV4 check when `localCredentials` is set (403 `{"message":"Forbidden"}` otherwise, as API Gateway's
+ * IAM authorization answers), signing with a local RSA key instead of KMS.
+ * @throws ConfigError / Error for a bad signing key or an unreachable DynamoDB endpoint, before listening
+ */
+export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<LocalRuntime> {
+  const { config } = options;
+  const logger =
+    options.logger ?? createJsonLogger({ write: (line) => void process.stderr.write(`${line}\n`), base: { runtime: 'local' } });
+  const clock = options.clock ?? systemClock;
+  const key = await loadOrCreateSigningKey(config.signingKeyFile);
+  if (key.created) logger.info('generated a local signing key', { path: key.path });
+  if (key.tooOpen) logger.warn('the signing key file is readable by other users; chmod 600 it', { path: key.path });
+  const signer = new LocalKeySigner(key.pem);
+  const { store, close: closeStore } = await openTokenStore(config, logger);
+  if (!config.localCredentials) {
+    logger.warn('localCredentials is not set: /token/* answers anyone on this machine without a SigV4 signature');
+  }
+
+  const server = createServer();
+  const port = options.port ?? DEFAULT_PORT;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => {
+      resolve();
+    });
+  });
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const issuer = config.issuer ?? url;
+
+  const token = createTokenFunction({
+    config: config.broker.runtime,
+    issuer,
+    signer,
+    store,
+    logger,
+    metrics: options.metrics ?? { count: () => undefined },
+    clock,
+    ...(options.fetch ? { fetch: options.fetch } : {}),
+    ...(options.cacheOptions ? { cacheTuning: options.cacheOptions } : {}),
+    ...(options.createCache ? { createCache: options.createCache } : {}),
+  });
+  const handlers: Record<MatchedRoute['handler'], Handler> = {
+    discovery: createDiscoveryHandler({ issuer, logger }),
+    jwks: createJwksHandler({ keys: signer, logger }),
+    token: token.handler,
+  };
+  const aliases = new Set(Object.keys(config.broker.runtime.scopes));
+
+  const serve = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
+    const target = request.url ?? '/';
+    const queryAt = target.indexOf('?');
+    const rawPath = queryAt === -1 ? target : target.slice(0, queryAt);
+    const rawQueryString = queryAt === -1 ? '' : target.slice(queryAt + 1);
+    const body = await readBody(request);
+    if (body === undefined) {
+      sendGatewayMessage(response, 413, 'Request Entity Too Large');
+      return;
+    }
+    const route = matchRoute(request.method ?? '', rawPath, aliases);
+    if (!route) {
+      sendGatewayMessage(response, 404, 'Not Found');
+      return;
+    }
+
+    let caller: VerifiedIamCaller | undefined;
+    if (route.handler === 'token') {
+      if (config.localCredentials) {
+        const verdict = verifySigV4Request(
+          { method: request.method ?? 'GET', path: rawPath, query: rawQueryString, headers: request.headers, body },
+          { ...config.localCredentials, region: config.region, service: 'execute-api', now: clock },
+        );
+        if (!verdict.ok) {
+          logger.info('request refused: SigV4 check failed', { path: rawPath, reason: verdict.reason });
+          sendGatewayMessage(response, 403, 'Forbidden');
+          return;
+        }
+        caller = {
+          accessKey: config.localCredentials.accessKeyId,
+          accountId: LOCAL_ACCOUNT,
+          userArn: `arn:aws:iam::${LOCAL_ACCOUNT}:user/local`,
+        };
+      } else {
+        // Open mode: nobody was verified, so the caller is anonymous (and any allowedCallers would refuse it).
+        caller = { accessKey: '', accountId: '', userArn: '' };
+      }
+    }
+    const event = apiGatewayEvent({
+      routeKey: route.routeKey,
+      rawPath,
+      rawQueryString,
+      method: request.method ?? 'GET',
+      headers: flattenHeaders(request),
+      ...(route.pathParameters ? { pathParameters: route.pathParameters } : {}),
+      ...(caller ? { caller } : {}),
+      sourceIp: request.socket.remoteAddress ?? '127.0.0.1',
+      protocol: `HTTP/${request.httpVersion}`,
+      now: clock(),
+    });
+    const result = await handlers[route.handler](
+      event,
+      lambdaContext({ functionName: `broker-${route.handler}`, timeoutMs: HANDLER_TIMEOUT_MS }),
+    );
+    sendResult(response, result);
+  };
+
+  server.on('request', (request: IncomingMessage, response: ServerResponse) => {
+    serve(request, response).catch((error: unknown) => {
+      // The handlers answer every error themselves; reaching here is a bug in this adapter.
+      logger.error('local runtime failed to serve a request', { error: error instanceof Error ? error.name : 'unknown' });
+      if (!response.headersSent) sendGatewayMessage(response, 500, 'Internal Server Error');
+      else response.destroy();
+    });
+  });
+  // No 'clientError' listener: Node then answers what it cannot parse itself (400, or 431 for a head over 16 KB).
+
+  return {
+    url,
+    issuer,
+    close: async () => {
+      await new Promise<void>((resolve) => {
+        server.close(() => {
+          resolve();
+        });
+        server.closeAllConnections();
+      });
+      closeStore();
+    },
+  };
+}
