@@ -9,9 +9,6 @@ import { BrokerClientError } from './errors';
 import type { CredentialsSource, Env } from './sign-request';
 import { defaultCredentialsProvider, parseBaseUrl, resolveCredentials, resolveRegion, signRequest, tokenUrl } from './sign-request';
 
-export type { Fetch } from './caller-identity';
-export type { BrokerToken } from './broker-response';
-
 export interface FetchBrokerTokenOptions {
   /** Broker base URL: `https://{apiId}.execute-api.{region}.amazonaws.com` or a custom domain, base path allowed. */
   readonly url: string;

@@ -6,7 +6,8 @@
  *   new BlobServiceClient(accountUrl, credential);
  */
 import type { AccessToken, GetTokenOptions, TokenCredential } from '@azure/core-auth';
-import type { BrokerToken, Fetch } from './broker-client';
+import type { BrokerToken } from './broker-response';
+import type { Fetch } from './caller-identity';
 import { DEFAULT_TIMEOUT_MS, fetchBrokerToken } from './broker-client';
 import type { CallerIdentityLookup } from './caller-identity';
 import { BrokerClientError } from './errors';

@@ -3,7 +3,8 @@
  * Run through the `broker-token.mjs` shim; `main` has no side effects on import, so tests call it in-process too.
  */
 import { parseArgs } from 'node:util';
-import type { BrokerToken, Fetch } from './broker-client';
+import type { BrokerToken } from './broker-response';
+import type { Fetch } from './caller-identity';
 import { fetchBrokerToken } from './broker-client';
 import type { CallerIdentityLookup } from './caller-identity';
 import type { BrokerClientErrorCode } from './errors';

@@ -2,7 +2,9 @@
 export { BrokerCredential, scopeKey } from './broker-credential';
 export type { BrokerCredentialOptions } from './broker-credential';
 export { DEFAULT_TIMEOUT_MS, fetchBrokerToken } from './broker-client';
-export type { BrokerToken, Fetch, FetchBrokerTokenOptions } from './broker-client';
+export type { FetchBrokerTokenOptions } from './broker-client';
+export type { BrokerToken } from './broker-response';
+export type { Fetch } from './caller-identity';
 export { stsCallerIdentity } from './caller-identity';
 export type { CallerIdentityLookup, StsCallerIdentityOptions } from './caller-identity';
 export { BrokerClientError } from './errors';

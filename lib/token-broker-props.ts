@@ -11,8 +11,6 @@ import { validateBrokerConfig, type BrokerConfig, type BrokerConfigInput } from 
 import { ConfigError, describeValue } from '../contract/config-error';
 import { checkIssuerUrl } from '../contract/url-policy';
 
-export type { AllowedCallers } from '../contract/allowed-callers';
-
 export interface TokenBrokerProps {
   /**
    * The broker configuration as written in cdk.json's `context.broker` (DESIGN.md, "Configuration"); validated

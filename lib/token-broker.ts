@@ -18,8 +18,6 @@ import { BROKER_ENV } from '../contract/environment';
 import { BUNDLE_AWS_SDK, LAMBDA_ESBUILD_OPTIONS } from './lambda-bundling';
 import { checkEnvironmentSize, validateTokenBrokerProps, type TokenBrokerProps } from './token-broker-props';
 
-export type { TokenBrokerProps } from './token-broker-props';
-
 /** The only algorithm the broker signs with (RS256); the key policy and the token function's grant both pin it. */
 export const SIGNING_ALGORITHM = KMS_SIGNING_ALGORITHM;
 

@@ -6,8 +6,6 @@ import type { AssertionSigner, PublicKeySource, RsaPublicJwk } from '../core/por
 import { KMS_SIGNING_ALGORITHM } from '../../contract/aws-names';
 import { kmsError } from './kms-errors';
 
-export { KMS_SIGNING_ALGORITHM } from '../../contract/aws-names';
-
 /**
  * Fetches a KMS key's public half as a JWK and checks it can make the broker's signatures.
  * @throws InternalError when the key is not an RSA signing key that supports RS256

@@ -4,7 +4,8 @@ import { App, Stack, type CfnResource } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { BrokerConfigInput } from '../../contract/broker-config';
 import { BrokerStack } from '../../lib/broker-stack';
-import { TokenBroker, type TokenBrokerProps } from '../../lib/token-broker';
+import { TokenBroker } from '../../lib/token-broker';
+import type { TokenBrokerProps } from '../../lib/token-broker-props';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
