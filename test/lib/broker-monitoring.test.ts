@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as sns from 'aws-cdk-lib/aws-sns';
@@ -8,7 +9,7 @@ import { createEmfMetrics } from '../../lambda/adapters/emf-metrics';
 import { BrokerMonitoring, PUBLIC_ROUTE_METRIC_NAMES } from '../../lib/broker-monitoring';
 import { TokenBroker } from '../../lib/token-broker';
 import type { TokenBrokerProps } from '../../lib/token-broker-props';
-import { brokerStack, config, logicalId, newApp, tokenBroker } from './helpers';
+import { REPO_ROOT, brokerStack, config, logicalId, newApp, tokenBroker } from './helpers';
 
 const COUNT_ALARM = {
   ComparisonOperator: 'GreaterThanOrEqualToThreshold',
@@ -170,6 +171,21 @@ describe('BrokerMonitoring alarms (defaults)', () => {
       expect(alarm.Properties.AlarmDescription).toMatch(/docs\/operations-alarms\.md#[a-z0-9-]+$/);
       expect(alarm.Properties.AlarmDescription).toContain(broker.deploymentName);
     }
+  });
+
+  it("points each alarm at its own section of the operators' guide", () => {
+    // GitHub's heading anchors: lower case, spaces to '-', punctuation dropped.
+    const anchors = [...readFileSync(`${REPO_ROOT}docs/operations-alarms.md`, 'utf8').matchAll(/^## (.+)$/gm)].map((m) =>
+      m[1]!
+        .toLowerCase()
+        .replace(/[^a-z0-9 -]/g, '')
+        .replace(/ /g, '-'),
+    );
+    const linked = Object.values(template.findResources('AWS::CloudWatch::Alarm')).map(
+      (alarm) => /#([a-z0-9-]+)$/.exec(alarm.Properties.AlarmDescription as string)![1],
+    );
+    expect(new Set(linked).size).toBe(8);
+    for (const anchor of linked) expect(anchors).toContain(anchor);
   });
 
   it('has a dashboard with every alarm and the alarmed and cache metrics', () => {
