@@ -10,6 +10,7 @@ import { allowedCallersProblems, type AllowedCallers } from '../contract/allowed
 import { validateBrokerConfig, type BrokerConfig, type BrokerConfigInput } from '../contract/broker-config';
 import { ConfigError, describeValue } from '../contract/config-error';
 import { checkIssuerUrl } from '../contract/url-policy';
+import { brokerMonitoringProblems, type BrokerMonitoringOptions } from './broker-monitoring';
 
 export interface TokenBrokerProps {
   /**
@@ -57,6 +58,13 @@ export interface TokenBrokerProps {
    * @default - any principal whose IAM policy allows the route
    */
   readonly allowedCallers?: AllowedCallers;
+  /**
+   * CloudWatch alarms (token function errors and throttles, API 5xx, token latency, Entra rejections, upstream
+   * outages, public-route errors) and a dashboard, as lib/broker-monitoring.ts describes; `false` creates neither.
+   * Operators' guide: docs/operations-alarms.md.
+   * @default - the alarms with their default thresholds and no actions, and the dashboard
+   */
+  readonly monitoring?: BrokerMonitoringOptions | false;
 }
 
 const KNOWN_PROPS: readonly string[] = [
@@ -68,6 +76,7 @@ const KNOWN_PROPS: readonly string[] = [
   'logRetention',
   'tokenReservedConcurrency',
   'allowedCallers',
+  'monitoring',
 ];
 
 /** Lambda's limit on a function's environment (all names and values together). */
@@ -117,6 +126,9 @@ export function validateTokenBrokerProps(props: TokenBrokerProps, path: string):
 
   if (props.allowedCallers !== undefined)
     problems.push(...allowedCallersProblems(props.allowedCallers, (value) => Token.isUnresolved(value)));
+
+  if (props.monitoring !== undefined && props.monitoring !== false)
+    problems.push(...brokerMonitoringProblems(props.monitoring, 'monitoring'));
 
   if (problems.length > 0 || validation.config === undefined) throw new ConfigError(`TokenBroker props at ${path}`, problems);
   return validation.config;

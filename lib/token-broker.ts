@@ -12,6 +12,7 @@ import { NodejsFunction, OutputFormat, type BundlingOptions } from 'aws-cdk-lib/
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { NagSuppressions } from 'cdk-nag';
 import { Construct } from 'constructs';
+import { BrokerMonitoring } from './broker-monitoring';
 import { KMS_SIGNING_ALGORITHM, TOKEN_TABLE_PARTITION_KEY, TOKEN_TABLE_TTL_ATTRIBUTE } from '../contract/aws-names';
 import { runtimeConfigJson, type BrokerConfig } from '../contract/broker-config';
 import { BROKER_ENV } from '../contract/environment';
@@ -29,6 +30,9 @@ export const SIGNING_ALGORITHM = KMS_SIGNING_ALGORITHM;
 export const TOKEN_FUNCTION_TIMEOUT = Duration.seconds(15);
 /** Discovery and JWKS do one KMS call at most (JWKS, cached); 5 s is ample. */
 export const PUBLIC_FUNCTION_TIMEOUT = Duration.seconds(5);
+
+/** The unauthenticated routes Entra reads (their paths are added in `addRoutes`); the monitoring counts their errors. */
+const PUBLIC_ROUTE_KEYS = ['GET /.well-known/openid-configuration', 'GET /jwks'] as const;
 
 /** Where the handlers live, resolved from this file so synth works from any working directory. */
 const REPO_ROOT = fileURLToPath(new URL('../', import.meta.url));
@@ -64,6 +68,10 @@ export class TokenBroker extends Construct {
   readonly jwksFunction: NodejsFunction;
   /** `GET /token/{alias}` per configured alias. */
   readonly tokenRoutes: Readonly<Record<string, HttpRoute>>;
+  /** The stage's JSON access log: one line per request, the audit trail of who obtained which token. */
+  readonly accessLogGroup: logs.ILogGroup;
+  /** The alarms and the dashboard; undefined with `monitoring: false`. */
+  readonly monitoring: BrokerMonitoring | undefined;
 
   /** The validated configuration, defaults applied. */
   readonly config: BrokerConfig;
@@ -91,7 +99,8 @@ export class TokenBroker extends Construct {
       createDefaultStage: false,
     });
     this.issuerUrl = props.issuer ?? this.httpApi.apiEndpoint;
-    this.stage = this.createStage(config, retention);
+    this.accessLogGroup = new logs.LogGroup(this, 'AccessLogs', { retention });
+    this.stage = this.createStage(config, this.accessLogGroup);
 
     this.discoveryFunction = this.createFunction('DiscoveryFunction', {
       entry: 'discovery.ts',
@@ -148,6 +157,21 @@ export class TokenBroker extends Construct {
     this.table.grant(this.tokenFunction, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem');
 
     this.tokenRoutes = this.addRoutes();
+
+    this.monitoring =
+      props.monitoring === false
+        ? undefined
+        : new BrokerMonitoring(this, 'Monitoring', {
+            ...props.monitoring,
+            httpApi: this.httpApi,
+            stage: this.stage,
+            tokenFunction: this.tokenFunction,
+            discoveryFunction: this.discoveryFunction,
+            jwksFunction: this.jwksFunction,
+            accessLogGroup: this.accessLogGroup,
+            publicRouteKeys: PUBLIC_ROUTE_KEYS,
+            deploymentName,
+          });
   }
 
   /**
@@ -216,9 +240,8 @@ export class TokenBroker extends Construct {
     return table;
   }
 
-  private createStage(config: BrokerConfig, retention: logs.RetentionDays): HttpStage {
+  private createStage(config: BrokerConfig, accessLogs: logs.ILogGroup): HttpStage {
     const { throttlingRateLimit, throttlingBurstLimit } = config.deployment;
-    const accessLogs = new logs.LogGroup(this, 'AccessLogs', { retention });
     return this.httpApi.addStage('DefaultStage', {
       stageName: '$default',
       autoDeploy: true,
@@ -230,6 +253,8 @@ export class TokenBroker extends Construct {
         format: AccessLogFormat.custom(
           JSON.stringify({
             requestId: '$context.requestId',
+            // Tells two brokers' lines apart; the monitoring's public-route metrics use it as their dimension.
+            apiId: '$context.apiId',
             ip: '$context.identity.sourceIp',
             requestTime: '$context.requestTime',
             httpMethod: '$context.httpMethod',
