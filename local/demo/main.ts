@@ -1,14 +1,24 @@
 // `npm run demo`: the whole flow on this machine, with no account. Starts DynamoDB Local, the Entra
 // emulator and the local runtime, walks discovery → JWKS → first token (an exchange) → second token
-// (a cache hit) → the decoded token, and stops everything it started.
+// (a cache hit) → the decoded token, and stops everything it started. Without Java 17+ it says so in one
+// line and caches tokens in memory instead of in DynamoDB Local.
 import { randomBytes } from 'node:crypto';
 import { fetchBrokerToken } from '../../client/broker-client';
 import { createJsonLogger } from '../../lambda/adapters/json-logger';
-import { startDynamoDbLocal, type DynamoDbLocal } from '../dynamodb-local/launcher';
+import {
+  JAVA_INSTALL_EXAMPLE,
+  JavaMissingError,
+  MIN_JAVA_VERSION,
+  startDynamoDbLocal,
+  type DynamoDbLocal,
+} from '../dynamodb-local/launcher';
 import { freePort } from '../free-port';
 import { startEntraEmulator, type EntraEmulator } from '../entra-emulator/emulator';
 import { parseLocalConfig } from '../runtime/local-config';
 import { startLocalRuntime, type LocalRuntime } from '../runtime/local-runtime';
+
+// The SDK warns on Node < 22 at every client creation: noise in a walkthrough (Lambda runs Node 24).
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
 const TENANT = '11111111-1111-1111-1111-111111111111';
 const CLIENT = '22222222-2222-2222-2222-222222222222';
@@ -24,14 +34,28 @@ function claimsOf(jwt: string): Record<string, unknown> {
   return JSON.parse(Buffer.from(jwt.split('.')[1] ?? '', 'base64url').toString('utf8')) as Record<string, unknown>;
 }
 
+/** DynamoDB Local, or undefined (after one line saying so) when Java is missing or too old. */
+async function startDynamoDbLocalUnlessNoJava(): Promise<DynamoDbLocal | undefined> {
+  try {
+    return await startDynamoDbLocal();
+  } catch (error) {
+    if (!(error instanceof JavaMissingError)) throw error;
+    process.stdout.write(
+      `Skipping DynamoDB Local (it needs Java ${MIN_JAVA_VERSION}+, and "${error.java}" ${error.found}): tokens are cached in memory. ` +
+        `For the DynamoDB part, install Java ${MIN_JAVA_VERSION}+ (e.g. ${JAVA_INSTALL_EXAMPLE}) and run the demo again.\n`,
+    );
+    return undefined;
+  }
+}
+
 async function demo(): Promise<void> {
   const started: Array<{ name: string; stop: () => Promise<unknown> }> = [];
   const brokerLog: string[] = [];
   try {
     process.stdout.write(bold('AWS-to-Azure token broker: local demo') + '\n');
     process.stdout.write('Starting DynamoDB Local, the Entra ID emulator and the broker on 127.0.0.1 ...\n');
-    const dynamodb: DynamoDbLocal = await startDynamoDbLocal();
-    started.push({ name: 'DynamoDB Local', stop: () => dynamodb.stop() });
+    const dynamodb = await startDynamoDbLocalUnlessNoJava();
+    if (dynamodb) started.push({ name: 'DynamoDB Local', stop: () => dynamodb.stop() });
 
     const brokerPort = await freePort();
     const issuer = `http://127.0.0.1:${brokerPort}`;
@@ -56,7 +80,7 @@ async function demo(): Promise<void> {
       clientId: CLIENT,
       scopes: { graph: GRAPH },
       authorityHost: entra.url,
-      dynamodbEndpoint: dynamodb.endpoint,
+      ...(dynamodb ? { dynamodbEndpoint: dynamodb.endpoint } : {}),
       region: REGION,
       localCredentials: credentials,
     });
@@ -67,7 +91,7 @@ async function demo(): Promise<void> {
     });
     started.push({ name: 'broker', stop: () => runtime.close() });
     show(
-      `DynamoDB Local  ${dynamodb.endpoint}\nEntra emulator  ${entra.url}  (trusts issuer ${issuer}, subject aws-token-broker)\nbroker          ${runtime.url}`,
+      `${dynamodb ? `DynamoDB Local  ${dynamodb.endpoint}` : 'token cache     in memory'}\nEntra emulator  ${entra.url}  (trusts issuer ${issuer}, subject aws-token-broker)\nbroker          ${runtime.url}`,
     );
 
     step(1, 'Entra reads the discovery document (public)');

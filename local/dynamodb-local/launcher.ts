@@ -1,17 +1,21 @@
 /**
  * Starts and stops DynamoDB Local (the official jar, see ./jar.ts) for tests, CI, the demo and the local runtime.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess, type ExecFileException } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { freePort } from '../free-port';
-import { DYNAMODB_LOCAL_JAR, ensureDynamoDbLocal } from './jar';
+import { DYNAMODB_LOCAL_JAR, defaultDynamoDbLocalDir, ensureDynamoDbLocal } from './jar';
 
-/** Said whenever Java is missing or too old. */
-export const JAVA_MISSING = 'DynamoDB Local needs Java 17+: install it (e.g. apt-get install -y default-jre-headless)';
+/** The oldest Java that runs DynamoDB Local. */
+export const MIN_JAVA_VERSION = 17;
+/** How to get Java on Debian/Ubuntu, said whenever it is missing or too old. */
+export const JAVA_INSTALL_EXAMPLE = 'apt-get install -y default-jre-headless';
+// Bounds `java -version`; a JVM that does not answer by then is left to the launch to judge.
+const JAVA_VERSION_TIMEOUT_MS = 30_000;
 // Only bounds a JVM that runs but never answers (a crash is noticed at once): generous, because a
 // loaded CI machine can take well over 10 s to start it.
 const START_TIMEOUT_MS = 60_000;
@@ -47,12 +51,64 @@ export interface DynamoDbLocal {
   start(): Promise<void>;
 }
 
+/** DynamoDB Local cannot run here: `java` is missing, or older than {@link MIN_JAVA_VERSION}. */
+export class JavaMissingError extends Error {
+  readonly code = 'JAVA_MISSING';
+  /**
+   * @param java the executable tried
+   * @param found what was found instead, e.g. `was not found`, `is Java 11`
+   */
+  constructor(
+    readonly java: string,
+    readonly found: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`DynamoDB Local needs Java ${MIN_JAVA_VERSION}+, and "${java}" ${found}: install it (e.g. ${JAVA_INSTALL_EXAMPLE})`, options);
+    this.name = 'JavaMissingError';
+  }
+}
+
+/** The Java executable: `$JAVA_HOME/bin/java` when JAVA_HOME is set, else `java` from PATH. */
+export function javaExecutable(env: NodeJS.ProcessEnv = process.env): string {
+  return env.JAVA_HOME ? path.join(env.JAVA_HOME, 'bin', 'java') : 'java';
+}
+
 /**
- * Starts DynamoDB Local (`-sharedDb`, telemetry off) and waits until it answers ListTables.
- * @throws Error when Java is missing, the jar directory has no DynamoDBLocal.jar, or it does not answer
- *   within the start timeout (the message carries its last output lines)
+ * Checks, from its `java -version` banner, that `java` runs and is recent enough for DynamoDB Local.
+ * A banner it cannot read (or no answer within 30 s) is let through: the launch then says what is wrong.
+ * @throws JavaMissingError when `java` cannot be run or reports a version older than {@link MIN_JAVA_VERSION}
+ */
+export async function requireJava(java: string = javaExecutable()): Promise<void> {
+  const { error, banner } = await new Promise<{ error: ExecFileException | null; banner: string }>((resolve) => {
+    execFile(java, ['-version'], { timeout: JAVA_VERSION_TIMEOUT_MS }, (failure, stdout, stderr) => {
+      resolve({ error: failure, banner: `${stderr}${stdout}` });
+    });
+  });
+  if (error?.code === 'ENOENT') throw new JavaMissingError(java, 'was not found', { cause: error });
+  if (error?.code === 'EACCES') throw new JavaMissingError(java, 'is not executable', { cause: error });
+  const major = javaMajorVersion(banner);
+  if (major !== undefined && major < MIN_JAVA_VERSION) throw new JavaMissingError(java, `is Java ${major}`);
+}
+
+/** The major version in a `java -version` banner (`"1.8.0_392"` → 8, `"17.0.15"` → 17, `"21"` → 21); undefined when there is none. */
+export function javaMajorVersion(banner: string): number | undefined {
+  const match = /version "(\d+)(?:\.(\d+))?/.exec(banner);
+  if (!match) return undefined;
+  const first = Number(match[1]);
+  return first === 1 && match[2] !== undefined ? Number(match[2]) : first;
+}
+
+/**
+ * Starts DynamoDB Local (`-sharedDb`, telemetry off) and waits until it answers ListTables. When the jar
+ * has to be downloaded first, Java is checked before the download.
+ * @throws JavaMissingError when Java is missing or too old
+ * @throws Error when the jar directory has no DynamoDBLocal.jar, or it does not answer within the start
+ *   timeout (the message carries its last output lines)
  */
 export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Promise<DynamoDbLocal> {
+  const java = options.java ?? javaExecutable();
+  // No 57 MB download for a machine that cannot run it.
+  if (options.jarDir === undefined && !existsSync(path.join(defaultDynamoDbLocalDir, DYNAMODB_LOCAL_JAR))) await requireJava(java);
   const jarDir = path.resolve(options.jarDir ?? (await ensureDynamoDbLocal()));
   if (!existsSync(path.join(jarDir, DYNAMODB_LOCAL_JAR))) {
     throw new Error(
@@ -62,7 +118,6 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Pr
   }
   const dbPath = options.dbPath === undefined ? undefined : path.resolve(options.dbPath);
   if (dbPath) await mkdir(dbPath, { recursive: true });
-  const java = options.java ?? (process.env.JAVA_HOME ? path.join(process.env.JAVA_HOME, 'bin', 'java') : 'java');
   const timeoutMs = options.startTimeoutMs ?? START_TIMEOUT_MS;
   const pickPort = !options.port;
   let port = options.port || (await freePort());
@@ -143,9 +198,13 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Pr
           });
         }
         if (state === 'exited') {
-          if (spawnError?.code === 'ENOENT') throw new Error(`${JAVA_MISSING} (tried "${java}")`, { cause: spawnError });
-          const hint = /UnsupportedClassVersionError/.test(output.text()) ? ` (${JAVA_MISSING})` : '';
-          throw Object.assign(new Error(withOutput(`DynamoDB Local exited before answering on port ${port}${hint}`)), {
+          if (spawnError?.code === 'ENOENT') throw new JavaMissingError(java, 'was not found', { cause: spawnError });
+          if (spawnError?.code === 'EACCES') throw new JavaMissingError(java, 'is not executable', { cause: spawnError });
+          // e.g. "... this version of the Java Runtime only recognizes class file versions up to 55.0" (Java 11)
+          const tooOld = /UnsupportedClassVersionError(?:[\s\S]*?class file versions up to (\d+))?/.exec(output.text());
+          if (tooOld)
+            throw new JavaMissingError(java, tooOld[1] ? `is Java ${Number(tooOld[1]) - 44}` : 'is too old (UnsupportedClassVersionError)');
+          throw Object.assign(new Error(withOutput(`DynamoDB Local exited before answering on port ${port}`)), {
             portInUse: BIND_FAILURE.test(output.text()),
           });
         }

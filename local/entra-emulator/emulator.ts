@@ -95,6 +95,20 @@ export async function startEntraEmulator(options: EntraEmulatorOptions): Promise
   return emulator.api(() => closeServer(server, sockets, emulator.closing));
 }
 
+/**
+ * A signal that aborts when the request's connection ends: the client gave up, or close() destroyed every
+ * socket. Waits listen to this per-request signal, not to the emulator-wide `closing` one: with one listener
+ * per pending request on a shared signal, 11 concurrent delayed requests (the bench sends 150) raised
+ * MaxListenersExceededWarning, and a hung request whose client had left kept its listener until close().
+ */
+function connectionEnded(res: ServerResponse): AbortSignal {
+  const ended = new AbortController();
+  res.once('close', () => {
+    ended.abort();
+  });
+  return ended.signal;
+}
+
 class EmulatorState {
   baseUrl = '';
   private tokenLifetimeSeconds: number;
@@ -108,6 +122,7 @@ class EmulatorState {
   private readonly faults = new FaultQueue();
   private counts = emptyCounts();
   private lastRefusal: EntraEmulatorError | undefined;
+  /** Aborts in-flight issuer fetches on close (through `AbortSignal.any`, which adds no listener to it). */
   readonly closing = new AbortController();
 
   constructor(options: EntraEmulatorOptions) {
@@ -159,7 +174,7 @@ class EmulatorState {
     const path = new URL(req.url ?? '/', 'http://emulator').pathname;
     const tokenMatch = TOKEN_PATH.exec(path);
     if (tokenMatch?.[1] !== undefined) {
-      await this.handleTokenRequest(req, res, decodeSegment(tokenMatch[1]));
+      await this.handleTokenRequest(req, res, decodeSegment(tokenMatch[1]), connectionEnded(res));
       return;
     }
     const keysMatch = KEYS_PATH.exec(path);
@@ -174,7 +189,8 @@ class EmulatorState {
     this.answerRefusal(req, res, refuse.internal(error instanceof Error ? error.message : String(error)), undefined);
   }
 
-  private async handleTokenRequest(req: IncomingMessage, res: ServerResponse, tenant: string): Promise<void> {
+  /** @param ended aborts when this request's connection ends; a fault's wait ends with it */
+  private async handleTokenRequest(req: IncomingMessage, res: ServerResponse, tenant: string, ended: AbortSignal): Promise<void> {
     if (req.method !== 'POST') {
       req.resume();
       this.answerRefusal(req, res, refuse.methodNotAllowed(req.method ?? 'UNKNOWN'), undefined);
@@ -192,7 +208,7 @@ class EmulatorState {
 
     const fault = this.faults.take();
     const defaultBody = () => renderEntraError(refuse.temporarilyUnavailable(), this.answerIds(req));
-    if (fault && (await applyFault(fault, req, res, { signal: this.closing.signal, defaultBody }))) return;
+    if (fault && (await applyFault(fault, req, res, { signal: ended, defaultBody }))) return;
 
     try {
       const answer = await this.exchange(tenant, params);

@@ -11,7 +11,7 @@ import { requireNonNegativeInteger, requirePositiveInteger } from './options';
  * `temporarily_unavailable` error by default) and `headers` exactly. With `malformedJson`: a truncated JSON
  * body (status 200 unless given). With `hang`: no answer at all; the connection is dropped after `delayMs`,
  * or held until the client gives up or the emulator closes. With only `delayMs`: the request is handled
- * normally after the delay. `delayMs` also delays the status and malformed answers. Faults apply to token
+ * normally after the delay (at once if the client gave up meanwhile). `delayMs` also delays the status and malformed answers. Faults apply to token
  * requests only; the JWKS endpoint is never faulted.
  */
 export interface EntraFault {
@@ -50,7 +50,9 @@ export class FaultQueue {
 }
 
 /**
- * Plays a fault on a token request.
+ * Plays a fault on a token request. Its waits end early when `signal` aborts: the request's connection ended
+ * (the client gave up, or the emulator closed); a request only delayed is then handled at once, for nobody.
+ * @param signal aborts when this request's connection ends (per request: never a signal shared by all requests)
  * @param defaultBody the body of a status fault that gives none (Entra's `temporarily_unavailable` answer)
  * @returns true when the fault answered (or dropped) the request; false when it only delayed it
  */

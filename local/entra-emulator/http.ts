@@ -33,7 +33,10 @@ export function sendRaw(res: ServerResponse, status: number, body: string, heade
   res.writeHead(status, { ...headers, 'content-length': Buffer.byteLength(body) }).end(body);
 }
 
-/** Resolves after `ms`, or at once when the emulator closes; with no `ms`, only when it closes. */
+/**
+ * Resolves after `ms`, or at once when `signal` aborts; with no `ms`, only when it aborts. The listener is
+ * removed either way, but each pending sleep holds one: give it a per-request signal, not a shared one.
+ */
 export function sleep(ms: number | undefined, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     if (signal.aborted) return resolve();

@@ -7,11 +7,19 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { DynamoDbTokenStore } from '../../../lambda/adapters/dynamodb-token-store';
 import { UpstreamUnavailableError } from '../../../lambda/core/errors';
 import { ensureDynamoDbLocal } from '../../../local/dynamodb-local/jar';
-import { startDynamoDbLocal, type DynamoDbLocal } from '../../../local/dynamodb-local/launcher';
+import {
+  JavaMissingError,
+  javaExecutable,
+  javaMajorVersion,
+  requireJava,
+  startDynamoDbLocal,
+  type DynamoDbLocal,
+} from '../../../local/dynamodb-local/launcher';
 import { freePort } from '../../../local/free-port';
 import { ensureTokenTable } from '../../../local/runtime/ensure-table';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { localDynamoDbClient } from '../../support/dynamodb';
+import { JAVA_11, JAVA_8 } from '../../support/fake-java';
 
 // Each start is a JVM start-up: seconds, and more on a loaded CI machine.
 const JVM_TEST_TIMEOUT = 120_000;
@@ -25,6 +33,14 @@ const tempDir = async (): Promise<string> => {
   const dir = await mkdtemp(path.join(tmpdir(), 'ddb-local-test-'));
   cleanup.push(() => rm(dir, { recursive: true, force: true }));
   return dir;
+};
+
+/** Writes `script` as an executable `java` in a fresh directory and returns its path. */
+const fakeJava = async (script: string): Promise<string> => {
+  const java = path.join(await tempDir(), 'java');
+  await writeFile(java, script);
+  await chmod(java, 0o755);
+  return java;
 };
 
 describe('startDynamoDbLocal', () => {
@@ -112,9 +128,49 @@ describe('startDynamoDbLocal', () => {
   });
 
   it('says how to install Java when it is missing', async () => {
-    await expect(startDynamoDbLocal({ jarDir: await ensureDynamoDbLocal(), java: '/nonexistent/bin/java' })).rejects.toThrow(
-      'DynamoDB Local needs Java 17+: install it (e.g. apt-get install -y default-jre-headless)',
+    const error = await startDynamoDbLocal({ jarDir: await ensureDynamoDbLocal(), java: '/nonexistent/bin/java' }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(JavaMissingError);
+    expect(error).toMatchObject({
+      code: 'JAVA_MISSING',
+      java: '/nonexistent/bin/java',
+      message:
+        'DynamoDB Local needs Java 17+, and "/nonexistent/bin/java" was not found: install it (e.g. apt-get install -y default-jre-headless)',
+    });
+  });
+
+  it('says which Java it found when the JVM is too old for the jar (UnsupportedClassVersionError)', async () => {
+    const java = await fakeJava(JAVA_11);
+    const error = await startDynamoDbLocal({ jarDir: await ensureDynamoDbLocal(), java }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(JavaMissingError);
+    expect((error as Error).message).toBe(
+      `DynamoDB Local needs Java 17+, and "${java}" is Java 11: install it (e.g. apt-get install -y default-jre-headless)`,
     );
+  });
+});
+
+describe('requireJava (checked before the jar is downloaded)', () => {
+  it('accepts the Java this suite runs DynamoDB Local with', async () => {
+    await expect(requireJava()).resolves.toBeUndefined();
+  });
+
+  it('refuses a missing java and one older than 17, from its -version banner', async () => {
+    await expect(requireJava('/nonexistent/bin/java')).rejects.toMatchObject({ name: 'JavaMissingError', found: 'was not found' });
+    await expect(requireJava(await fakeJava(JAVA_11))).rejects.toMatchObject({ name: 'JavaMissingError', found: 'is Java 11' });
+    await expect(requireJava(await fakeJava(JAVA_8))).rejects.toMatchObject({ name: 'JavaMissingError', found: 'is Java 8' });
+  });
+
+  it('lets an unreadable banner through (the launch then tells), and reads the usual banners', async () => {
+    await expect(requireJava(await fakeJava('#!/bin/sh\necho "no version here" >&2\nexit 1\n'))).resolves.toBeUndefined();
+    expect(javaMajorVersion('openjdk version "17.0.15" 2025-04-15')).toBe(17);
+    expect(javaMajorVersion('openjdk version "21" 2023-09-19')).toBe(21);
+    expect(javaMajorVersion('java version "1.8.0_392"')).toBe(8);
+    expect(javaMajorVersion('Picked up JAVA_TOOL_OPTIONS: -Xmx1g\nopenjdk version "11.0.22" 2024-01-16')).toBe(11);
+    expect(javaMajorVersion('')).toBeUndefined();
+  });
+
+  it('uses $JAVA_HOME/bin/java when JAVA_HOME is set, else java from PATH', () => {
+    expect(javaExecutable({ JAVA_HOME: '/opt/jdk-17' })).toBe(path.join('/opt/jdk-17', 'bin', 'java'));
+    expect(javaExecutable({})).toBe('java');
   });
 });
 

@@ -619,6 +619,32 @@ describe('lifecycle', () => {
     expect(Date.now() - started).toBeLessThan(1000);
   });
 
+  it('holds no abort listener per waiting request: 30 delayed and 15 abandoned hung requests raise no MaxListenersExceededWarning', async () => {
+    // `npm run bench` sends 150 concurrent delayed token requests: each used to add an abort listener to the
+    // emulator-wide closing signal (a warning at the 11th), and a hung request whose client left kept its
+    // listener until close().
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => warnings.push(`${warning.name}: ${warning.message}`);
+    process.on('warning', onWarning);
+    const own = await startEntraEmulator({ apps: [] });
+    try {
+      const post = (signal?: AbortSignal) =>
+        fetch(own.tokenEndpoint(TENANT), { method: 'POST', body: 'grant_type=client_credentials', ...(signal ? { signal } : {}) });
+      own.injectFault({ delayMs: 200, times: 30 });
+      const delayed = await Promise.all(Array.from({ length: 30 }, async () => (await post()).status));
+      expect(delayed).toEqual(Array.from({ length: 30 }, () => 400)); // tenant not found, after the delay
+
+      own.injectFault({ hang: true, times: 15 });
+      for (let i = 0; i < 15; i++) await expect(post(AbortSignal.timeout(30))).rejects.toThrow();
+      expect((await post()).status).toBe(400); // the queue is drained and the emulator still answers
+      await new Promise((resolve) => setImmediate(resolve)); // warnings are emitted on the next tick
+    } finally {
+      process.off('warning', onWarning);
+      await own.close();
+    }
+    expect(warnings.filter((warning) => warning.startsWith('MaxListenersExceededWarning'))).toEqual([]);
+  });
+
   it('validates its options, naming the field', async () => {
     await expect(startEntraEmulator({ apps: [{ tenantId: '', clientId: CLIENT, federatedCredentials: [] }] })).rejects.toThrow(
       /apps\[0\]\.tenantId/,

@@ -1,0 +1,84 @@
+/**
+ * `npm run demo` on a machine without a usable Java: the real demo as a child process, with a PATH that
+ * holds no `java` (or a Java 11 one) and no JAVA_HOME.
+ */
+import { execFile } from 'node:child_process';
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { repoRoot } from '../../support/broker-process';
+import { JAVA_11 } from '../../support/fake-java';
+
+const dirs: string[] = [];
+afterAll(async () => {
+  for (const dir of dirs) await rm(dir, { recursive: true, force: true });
+});
+
+async function pathDir(java?: string): Promise<string> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'demo-path-'));
+  dirs.push(dir);
+  if (java) {
+    await writeFile(path.join(dir, 'java'), java);
+    await chmod(path.join(dir, 'java'), 0o755);
+  }
+  return dir;
+}
+
+function runDemo(pathEnv: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const env: NodeJS.ProcessEnv = { ...process.env, PATH: pathEnv };
+  delete env.JAVA_HOME;
+  return new Promise((resolve) => {
+    const child = execFile(
+      process.execPath,
+      ['--import', 'tsx', 'local/demo/main.ts'],
+      { cwd: repoRoot, env, timeout: 60_000 },
+      (_e, stdout, stderr) => resolve({ code: child.exitCode, stdout, stderr }),
+    );
+  });
+}
+
+const INSTALL = 'For the DynamoDB part, install Java 17+ (e.g. apt-get install -y default-jre-headless) and run the demo again.';
+
+/** The demo's usual walkthrough, whatever caches the tokens. */
+function expectUsualOutput(stdout: string): void {
+  expect(stdout).toContain('AWS-to-Azure token broker: local demo');
+  for (const step of [
+    '1. Entra reads the discovery document (public)',
+    '2. Entra reads the signing keys (public)',
+    '3. A workload asks for a Graph token (SigV4-signed GET /token/graph)',
+    '4. The same request again',
+    '5. An unsigned request',
+    '6. What the access token says (decoded claims)',
+  ]) {
+    expect(stdout).toContain(`\n${step}\n`);
+  }
+  expect(stdout).toMatch(/200 in \d+ ms: the same token, from the cache/);
+  expect(stdout).toContain('Entra token requests so far: 1 (no new exchange)');
+  expect(stdout).toContain('GET /token/graph without SigV4 → 403 {"message":"Forbidden"}');
+  expect(stdout).toContain('"aud": "https://graph.microsoft.com"');
+  expect(stdout).toMatch(/\nDone\. Stopping everything\.\n$/);
+}
+
+describe('npm run demo without a usable Java', () => {
+  it('with no java on PATH: one line on what is skipped and how to get it, the usual walkthrough, exit 0', async () => {
+    const { code, stdout, stderr } = await runDemo(await pathDir());
+    expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
+    const skipped = stdout.split('\n').filter((line) => /DynamoDB|Java/.test(line));
+    expect(skipped).toEqual([
+      'Starting DynamoDB Local, the Entra ID emulator and the broker on 127.0.0.1 ...',
+      `Skipping DynamoDB Local (it needs Java 17+, and "java" was not found): tokens are cached in memory. ${INSTALL}`,
+    ]);
+    expect(stdout).toContain('   token cache     in memory\n');
+    expectUsualOutput(stdout);
+  }, 60_000);
+
+  it('with Java 11 on PATH: the same, naming the version found', async () => {
+    const { code, stdout, stderr } = await runDemo(await pathDir(JAVA_11));
+    expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
+    expect(stdout.split('\n').filter((line) => line.startsWith('Skipping'))).toEqual([
+      `Skipping DynamoDB Local (it needs Java 17+, and "java" is Java 11): tokens are cached in memory. ${INSTALL}`,
+    ]);
+    expectUsualOutput(stdout);
+  }, 60_000);
+});
