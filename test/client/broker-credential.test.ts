@@ -50,16 +50,19 @@ describe('BrokerCredential', () => {
   it('is a TokenCredential and returns the broker token with ms timestamps', async () => {
     const { broker, credential } = await setup();
     expect(isTokenCredential(credential)).toBe(true);
+    const before = Math.floor(Date.now() / 1000);
     const token = await credential.getToken(GRAPH);
-    const expiresOn = Math.floor(Date.now() / 1000) + 3600;
+    const after = Math.floor(Date.now() / 1000);
     expect(token).toEqual({
       token: `${TOKEN_PREFIX}-graph-1`,
       tokenType: 'Bearer',
       expiresOnTimestamp: expect.any(Number),
       refreshAfterTimestamp: expect.any(Number),
     });
-    expect(Math.abs(token.expiresOnTimestamp - expiresOn * 1000)).toBeLessThanOrEqual(2000);
+    // The broker answered expires_on = its now + 3600 s, some time between `before` and `after`.
     expect(token.expiresOnTimestamp % 1000).toBe(0);
+    expect(token.expiresOnTimestamp / 1000).toBeGreaterThanOrEqual(before + 3600);
+    expect(token.expiresOnTimestamp / 1000).toBeLessThanOrEqual(after + 3600);
     expect(token.refreshAfterTimestamp).toBe(token.expiresOnTimestamp - 300_000);
     expect(broker.tokenRequests('graph')).toBe(1);
   });
@@ -161,12 +164,15 @@ describe('BrokerCredential', () => {
   });
 
   it('honours abortSignal for its caller only; the shared request completes for the others', async () => {
-    const { broker, credential } = await setup({ delayMs: 150 });
+    const { broker, credential } = await setup();
+    const held = broker.hold();
     const controller = new AbortController();
     const aborted = credential.getToken(GRAPH, { abortSignal: controller.signal });
     const other = credential.getToken(GRAPH);
-    setTimeout(() => controller.abort(), 20);
+    await held.arrived; // the shared request is at the broker, unanswered
+    controller.abort();
     await expect(aborted).rejects.toMatchObject({ name: 'AbortError', message: 'BrokerCredential.getToken was aborted.' });
+    held.release();
     expect((await other).token).toBe(`${TOKEN_PREFIX}-graph-1`);
     await expect(credential.getToken(STORAGE, { abortSignal: AbortSignal.abort() })).rejects.toMatchObject({ name: 'AbortError' });
     expect(broker.tokenRequests('graph')).toBe(1);
