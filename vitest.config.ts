@@ -10,7 +10,7 @@ import { defineConfig } from 'vitest/config';
 //   that is slow only because it computes a lot (a CDK synth with cdk-nag) sets its own on its describe.
 // - integration: `test/e2e/**/*.e2e.test.ts` (the broker as a process, end to end) and `*.int.test.ts` next to the
 //   unit tests of the same module: anything that needs DynamoDB Local (`inject('dynamodbEndpoint')`), starts a
-//   process (the JVM, the broker, tsx, openssl, npm, esbuild).
+//   process (the JVM, the broker, tsx, openssl, npm, esbuild) or the built package (`inject('builtPackage')`).
 //   A test that needs one of those goes into a `*.int.test.ts` file, never into a unit file.
 const INTEGRATION = ['test/e2e/**/*.e2e.test.ts', 'test/**/*.int.test.ts'];
 
@@ -42,7 +42,7 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: INTEGRATION,
-          globalSetup: ['test/support/dynamodb-global-setup.ts'],
+          globalSetup: ['test/support/dynamodb-global-setup.ts', 'test/support/package-global-setup.ts'],
           testTimeout: 30_000,
           hookTimeout: 60_000,
         },

@@ -1,13 +1,16 @@
-/** The `broker-token` CLI as scripts run it: a child process (`node client/broker-token.mjs`, and `npx broker-token`). */
+/**
+ * The `broker-token` CLI as scripts run it: the built package's bin file as a child process of plain `node`
+ * (no TypeScript loader), and `npx broker-token` in a workload that installed the package (see
+ * test/support/package-global-setup.ts).
+ */
 import { execFile } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { HELP } from '../../client/cli';
 import type { FakeBroker } from './fake-broker';
 import { ACCESS_KEY_ID, REGION, SECRET_ACCESS_KEY, TOKEN_PREFIX, closedPort, startFakeBroker } from './fake-broker';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const BIN = fileURLToPath(new URL('../../client/broker-token.mjs', import.meta.url));
+const { workloadDir, bins } = inject('builtPackage');
+const BIN = bins['broker-token']!;
 
 let broker: FakeBroker;
 beforeAll(async () => {
@@ -47,7 +50,7 @@ function run(
 ): Promise<Run> {
   const [file, ...prefix] = command as [string, ...string[]];
   return new Promise((resolve) => {
-    execFile(file, [...prefix, ...args], { cwd: ROOT, env: env(extraEnv), timeout: 60_000 }, (error, stdout, stderr) => {
+    execFile(file, [...prefix, ...args], { cwd: workloadDir, env: env(extraEnv), timeout: 60_000 }, (error, stdout, stderr) => {
       const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
       resolve({ code, stdout, stderr });
     });
@@ -169,7 +172,7 @@ describe('broker-token (child process)', () => {
     }
   });
 
-  it('runs as `npx broker-token` from the repository root', async () => {
+  it('runs as `npx broker-token` in a workload that installed the package', async () => {
     const npx = [process.platform === 'win32' ? 'npx.cmd' : 'npx', 'broker-token'];
     const help = await run(['--help'], {}, npx);
     expect(help.code).toBe(0);
