@@ -1,6 +1,6 @@
 /**
  * `broker-token <alias> --url <base>`: prints an Entra access token from the broker, for `$(...)` in scripts.
- * Run through the `broker-token.mjs` shim; `main` has no side effects on import, so tests call it in-process too.
+ * Run by client/bin/broker-token.ts (compiled to dist/bin/); `main` has no side effects on import, so tests call it in-process too.
  */
 import { parseArgs } from 'node:util';
 import type { BrokerToken } from './broker-response';

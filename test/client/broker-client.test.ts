@@ -43,7 +43,9 @@ async function failure(promise: Promise<unknown>): Promise<BrokerClientError> {
 describe('fetchBrokerToken', () => {
   it('signs the request and parses the 200 body', async () => {
     const before = broker.tokenRequests('graph');
+    const startedS = Math.floor(Date.now() / 1000);
     const token = await get('graph');
+    const endedS = Math.floor(Date.now() / 1000);
     expect(token).toEqual({
       accessToken: `${TOKEN_PREFIX}-graph-${before + 1}`,
       tokenType: 'Bearer',
@@ -51,7 +53,9 @@ describe('fetchBrokerToken', () => {
       expiresOn: expect.any(Number),
       scope: 'https://graph.example/.default',
     });
-    expect(Math.abs(token.expiresOn - (Math.floor(Date.now() / 1000) + 3600))).toBeLessThanOrEqual(2);
+    // The broker answered expires_on = its now + 3600 s, some time during the call.
+    expect(token.expiresOn).toBeGreaterThanOrEqual(startedS + 3600);
+    expect(token.expiresOn).toBeLessThanOrEqual(endedS + 3600);
     const last = broker.requests.at(-1);
     expect(last?.verdict).toBe('ok');
     expect(last?.headers.accept).toBe('application/json');
@@ -206,10 +210,13 @@ describe('fetchBrokerToken', () => {
   });
 
   it('rejects with the abort reason when the caller aborts', async () => {
+    const held = broker.hold();
     const controller = new AbortController();
-    const pending = get('slow', { signal: controller.signal });
-    setTimeout(() => controller.abort(), 50);
+    const pending = get('graph', { signal: controller.signal });
+    await held.arrived; // in flight, unanswered
+    controller.abort();
     await expect(pending).rejects.toMatchObject({ name: 'AbortError' });
+    held.release();
   });
 
   it('maps a failing credentials provider to credentials_unavailable', async () => {

@@ -42,6 +42,11 @@ export interface FakeBroker {
   tokenRequests(alias: string): number;
   /** Makes the next `n` token requests for `alias` answer 503. */
   failNext(alias: string, n?: number): void;
+  /**
+   * Holds every token request that passed the signature check until `release()`: `arrived` resolves once the
+   * first one is held, so a test acts while a request is in flight without guessing how long it takes.
+   */
+  hold(): { readonly arrived: Promise<void>; release(): void };
   close(): Promise<void>;
 }
 
@@ -56,6 +61,7 @@ export async function startFakeBroker(options: FakeBrokerOptions = {}): Promise<
   const requests: RecordedRequest[] = [];
   const served = new Map<string, number>();
   const failing = new Map<string, number>();
+  let gate: { arrive(): void; released: Promise<void> } | undefined;
 
   const handle = async (request: IncomingMessage, response: ServerResponse) => {
     const chunks: Buffer[] = [];
@@ -87,7 +93,13 @@ export async function startFakeBroker(options: FakeBrokerOptions = {}): Promise<
 
     const n = (served.get(alias) ?? 0) + 1;
     served.set(alias, n);
-    if (delayMs > 0 || alias === 'slow') await new Promise((resolve) => setTimeout(resolve, alias === 'slow' ? 3000 : delayMs));
+    // `slow` never answers: the client's own timeout or abort is the only way out, however loaded the machine.
+    if (alias === 'slow') return new Promise<void>((resolve) => response.once('close', resolve));
+    if (gate) {
+      gate.arrive();
+      await gate.released;
+    }
+    if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
     const failures = failing.get(alias) ?? 0;
     if (failures > 0) {
       failing.set(alias, failures - 1);
@@ -156,6 +168,20 @@ export async function startFakeBroker(options: FakeBrokerOptions = {}): Promise<
     requests,
     tokenRequests: (alias) => requests.filter((r) => r.alias === alias && r.verdict === 'ok').length,
     failNext: (alias, n = 1) => void failing.set(alias, n),
+    hold: () => {
+      let arrive = () => {};
+      let release = () => {};
+      const arrived = new Promise<void>((resolve) => (arrive = resolve));
+      const released = new Promise<void>((resolve) => (release = resolve));
+      gate = { arrive, released };
+      return {
+        arrived,
+        release: () => {
+          gate = undefined;
+          release();
+        },
+      };
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

@@ -4,13 +4,13 @@
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { fetchBrokerToken } from '../../client/broker-client';
 import { BrokerCredential } from '../../client/broker-credential';
 import { EXIT } from '../../client/cli';
 import { signRequest } from '../../client/sign-request';
 import { startEntraEmulator, type EntraEmulator } from '../../local/entra-emulator/emulator';
-import { brokerLogLines, repoRoot, reservePort, startBroker, type BrokerProcess } from '../support/broker-process';
+import { brokerLogLines, reservePort, startBroker, type BrokerProcess } from '../support/broker-process';
 
 const run = promisify(execFile);
 const TENANT = '11111111-1111-1111-1111-111111111111';
@@ -120,9 +120,11 @@ describe('BrokerCredential on the local runtime', () => {
 });
 
 describe('broker-token CLI on the local runtime', () => {
+  // The built CLI, as the package installs it (test/support/package-global-setup.ts).
+  const { workloadDir, bins } = inject('builtPackage');
   const cli = (args: string[], secret = credentials.secretAccessKey) =>
-    run(process.execPath, ['client/broker-token.mjs', ...args], {
-      cwd: repoRoot,
+    run(process.execPath, [bins['broker-token']!, ...args], {
+      cwd: workloadDir,
       env: {
         PATH: process.env.PATH,
         AWS_ACCESS_KEY_ID: credentials.accessKeyId,

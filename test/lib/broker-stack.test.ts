@@ -4,7 +4,8 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
 import { brokerStack, config, logicalId, newApp } from './helpers';
 
-describe('BrokerStack', () => {
+// Synthesizes inside the tests: CPU-bound, and the first synth of a file loads most of aws-cdk-lib and cdk-nag.
+describe('BrokerStack', { timeout: 60_000 }, () => {
   it('keeps the logical ids of the stateful resources (renaming one replaces the key or the table)', () => {
     const { stack, template } = brokerStack();
     // Changing these means a new signing key (Entra stops trusting the old kid) or an empty cache.

@@ -17,7 +17,8 @@ function stackWithWarning(strict: boolean, suppress = false): Stack {
   return stack;
 }
 
-describe('StrictNagLogger', () => {
+// Synthesizes inside the tests: CPU-bound, and the first synth of a file loads most of aws-cdk-lib and cdk-nag.
+describe('StrictNagLogger', { timeout: 60_000 }, () => {
   it('turns an unsuppressed cdk-nag warning into an error, so synth fails', () => {
     expect(Annotations.fromStack(stackWithWarning(false)).findError('*', Match.stringLikeRegexp('AwsSolutions-DDB3'))).toHaveLength(0);
     expect(

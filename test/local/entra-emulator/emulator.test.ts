@@ -16,7 +16,7 @@ import {
 } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { startEntraEmulator, type EntraEmulator } from '../../../local/entra-emulator/emulator';
 
 const TENANT = '72f988bf-86f1-41af-91ab-2d7cd011db47';
@@ -612,9 +612,11 @@ describe('lifecycle', () => {
     const own = await startEntraEmulator({ apps: [] });
     own.injectFault({ hang: true });
     const inFlight = fetch(own.tokenEndpoint(TENANT), { method: 'POST', body: 'grant_type=client_credentials' });
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    // Wait until the emulator holds the request (counted before its fault applies), not a guessed 50 ms.
+    await vi.waitFor(() => expect(own.requests.attempts).toBe(1), { timeout: 5_000, interval: 10 });
     const started = Date.now();
     await own.close();
+    // Rejected, not answered: close() cut the connection instead of waiting for the hung request.
     await expect(inFlight).rejects.toThrow();
     expect(Date.now() - started).toBeLessThan(1000);
   });

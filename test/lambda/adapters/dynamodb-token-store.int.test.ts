@@ -1,7 +1,6 @@
 import { GetItemCommand, PutItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { dynamoDbFailureReason } from '../../../lambda/adapters/dynamodb-errors';
 import { DynamoDbTokenStore } from '../../../lambda/adapters/dynamodb-token-store';
 import { InternalError, UpstreamUnavailableError } from '../../../lambda/core/errors';
 import { freePort } from '../../../local/free-port';
@@ -113,22 +112,5 @@ describe('DynamoDbTokenStore failures', () => {
     }
     expect(Date.now() - started).toBeLessThan(5_000);
     dead.destroy();
-  });
-});
-
-describe('dynamoDbFailureReason', () => {
-  it.each([
-    [
-      { name: 'ProvisionedThroughputExceededException', message: 'arn:aws:dynamodb:eu-west-1:123456789012:table/x' },
-      'ProvisionedThroughputExceededException',
-    ],
-    [{ name: 'ThrottlingException' }, 'ThrottlingException'],
-    [{ name: 'TimeoutError' }, 'timed out'],
-    [Object.assign(new Error('connect ETIMEDOUT 10.0.0.1:443'), { code: 'ETIMEDOUT' }), 'timed out'],
-    [new AggregateError([Object.assign(new Error('x'), { code: 'ECONNREFUSED' })]), 'connection refused'],
-    [{ name: 'SomeVendorError', message: 'arn:aws:iam::123456789012:role/secret' }, 'unexpected error'],
-    [undefined, 'unexpected error'],
-  ])('%o → %s', (error, reason) => {
-    expect(dynamoDbFailureReason(error)).toBe(reason);
   });
 });
