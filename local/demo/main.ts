@@ -3,7 +3,6 @@
 // (a cache hit) → the decoded token, and stops everything it started.
 import { randomBytes } from 'node:crypto';
 import { fetchBrokerToken } from '../../client/broker-client';
-import { createJsonLogger } from '../../lambda/adapters/json-logger';
 import { startDynamoDbLocal, type DynamoDbLocal } from '../dynamodb-local/launcher';
 import { freePort } from '../free-port';
 import { startEntraEmulator, type EntraEmulator } from '../entra-emulator/emulator';
@@ -63,7 +62,7 @@ async function demo(): Promise<void> {
     const runtime: LocalRuntime = await startLocalRuntime({
       config,
       port: brokerPort,
-      logger: createJsonLogger({ write: (line) => void brokerLog.push(line) }),
+      logSink: (line) => void brokerLog.push(line),
     });
     started.push({ name: 'broker', stop: () => runtime.close() });
     show(
