@@ -9,6 +9,7 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import { allowedCallersProblems, type AllowedCallers } from '../contract/allowed-callers';
 import { validateBrokerConfig, type BrokerConfig, type BrokerConfigInput } from '../contract/broker-config';
 import { ConfigError, describeValue } from '../contract/config-error';
+import { LOG_LEVELS, type LogLevelName } from '../contract/environment';
 import { checkIssuerUrl } from '../contract/url-policy';
 
 export interface TokenBrokerProps {
@@ -57,6 +58,12 @@ export interface TokenBrokerProps {
    * @default - any principal whose IAM policy allows the route
    */
   readonly allowedCallers?: AllowedCallers;
+  /**
+   * The functions' log level (`POWERTOOLS_LOG_LEVEL`): `DEBUG` adds the cache's and the handlers' detail. The
+   * audit trail (one line per token served) is written at every level.
+   * @default 'INFO'
+   */
+  readonly logLevel?: LogLevelName;
 }
 
 const KNOWN_PROPS: readonly string[] = [
@@ -68,6 +75,7 @@ const KNOWN_PROPS: readonly string[] = [
   'logRetention',
   'tokenReservedConcurrency',
   'allowedCallers',
+  'logLevel',
 ];
 
 /** Lambda's limit on a function's environment (all names and values together). */
@@ -113,6 +121,11 @@ export function validateTokenBrokerProps(props: TokenBrokerProps, path: string):
   const concurrency = props.tokenReservedConcurrency;
   if (concurrency !== undefined && !Token.isUnresolved(concurrency) && !(Number.isInteger(concurrency) && concurrency >= 1)) {
     problems.push(`tokenReservedConcurrency: expected an integer of at least 1, received ${describeValue(concurrency)}`);
+  }
+
+  const { logLevel } = props;
+  if (logLevel !== undefined && !Token.isUnresolved(logLevel) && !(LOG_LEVELS as readonly unknown[]).includes(logLevel)) {
+    problems.push(`logLevel: expected one of ${LOG_LEVELS.join(', ')}, received ${describeValue(logLevel)}`);
   }
 
   if (props.allowedCallers !== undefined)
