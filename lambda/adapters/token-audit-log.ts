@@ -40,14 +40,16 @@ const PER_LINE_KEYS = new Set([
   'tenant_id',
 ]);
 
-/** What JSON cannot hold between two quotes as it is: a quote, a backslash or a control character. */
+/**
+ * What JSON cannot hold between two quotes as it is (a quote, a backslash, a control character), or the start
+ * of a JWT: one scan decides whether a value needs more than quotes around it.
+ */
 // eslint-disable-next-line no-control-regex -- JSON escaping is about exactly these characters
-const NEEDS_ESCAPE = /["\\\u0000-\u001f]/;
+const NEEDS_WORK = /["\\\u0000-\u001f]|eyJ/;
 
 /** A JSON string literal of `value`, with JWT-looking parts replaced. */
 function jsonString(value: string): string {
-  const clean = scrubString(value);
-  return NEEDS_ESCAPE.test(clean) ? JSON.stringify(clean) : `"${clean}"`;
+  return NEEDS_WORK.test(value) ? JSON.stringify(scrubString(value)) : `"${value}"`;
 }
 
 /** The JSON of the last value seen, for fields that repeat from one request to the next (the caller). */
