@@ -48,10 +48,11 @@ const signer = new LocalKeySigner(privateKey.export({ type: 'pkcs8', format: 'pe
 const dropLine: LogSink = () => undefined;
 
 /**
- * The production token route, as the Lambda entrypoint composes it, on `store`. `withoutAudit` swaps the audit
- * trail for a no-op, to show what the audit line costs.
+ * The production token route, as the Lambda entrypoint composes it, on `store`. To show what each part costs,
+ * `withoutAudit` swaps the audit trail for a no-op and `withoutMiddlewares` leaves Powertools' injectLambdaContext
+ * and the metrics flush off.
  */
-function tokenHandler(store: TokenStore, options: { withoutAudit?: boolean } = {}) {
+function tokenHandler(store: TokenStore, options: { withoutAudit?: boolean; withoutMiddlewares?: boolean } = {}) {
   const observability = createTokenObservability({ deployment: 'bench', sink: dropLine });
   return createTokenFunction({
     config,
@@ -60,6 +61,7 @@ function tokenHandler(store: TokenStore, options: { withoutAudit?: boolean } = {
     store,
     ...observability,
     ...(options.withoutAudit ? { audit: { tokenServed: () => undefined } } : {}),
+    ...(options.withoutMiddlewares ? { middlewares: [] } : {}),
     fetch: entraFetch,
   }).handler;
 }
@@ -91,8 +93,8 @@ async function measureInterleaved(variants: readonly Variant[], iterations: numb
 
 /**
  * Measures the empty middy handler (the baseline), the L1 hit as deployed, the L1 hit without its audit line,
- * an empty middy handler with Powertools' injectLambdaContext (what the logger's per-invocation context costs
- * before any broker code), and the L2 hit (against DynamoDB Local at `dynamodbEndpoint`). The first two are
+ * and without the middlewares either, an empty middy handler with Powertools' injectLambdaContext (what the
+ * logger's per-invocation context costs before any broker code), and the L2 hit (against DynamoDB Local at `dynamodbEndpoint`). The first two are
  * always first in the result.
  */
 export async function measureHandlerCost(dynamodbEndpoint: string, iterations: number): Promise<CostFigures[]> {
@@ -111,6 +113,8 @@ export async function measureHandlerCost(dynamodbEndpoint: string, iterations: n
   await l1(event, context);
   const l1WithoutAudit = tokenHandler(new MemoryTokenStore(), { withoutAudit: true });
   await l1WithoutAudit(event, context);
+  const l1Bare = tokenHandler(new MemoryTokenStore(), { withoutAudit: true, withoutMiddlewares: true });
+  await l1Bare(event, context);
 
   const client = createDynamoDbClient({
     endpoint: dynamodbEndpoint,
@@ -129,6 +133,10 @@ export async function measureHandlerCost(dynamodbEndpoint: string, iterations: n
       { name: 'empty middy handler', invoke: () => emptyHandler(event, context) },
       { name: 'token handler, L1 hit (as deployed: audit line, injectLambdaContext, metrics flush)', invoke: () => l1(event, context) },
       { name: 'token handler, L1 hit without the audit line', invoke: () => l1WithoutAudit(event, context) },
+      {
+        name: 'token handler, L1 hit without the audit line and the middlewares (the broker code alone)',
+        invoke: () => l1Bare(event, context),
+      },
       { name: 'empty middy handler + Powertools injectLambdaContext', invoke: () => contextOnly(event, context) },
     ],
     iterations,
