@@ -8,7 +8,9 @@ const SECRET_FIELD = /token|assertion|authorization|secret|password|signature|pr
 /** Compact JWS/JWT anywhere in a string. */
 const JWT_LIKE = /eyJ[\w-]{5,}\.[\w-]{5,}\.[\w-]{10,}/g;
 
+/** What a withheld value reads as. */
 export const REDACTED = '[redacted]';
+/** What a JWT-looking part of a string reads as. */
 export const REDACTED_JWT = '[redacted-jwt]';
 
 /** Under a secret field name, anything but a number, boolean or nothing (a string, a list, an object) is withheld. */

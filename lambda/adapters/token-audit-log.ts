@@ -3,9 +3,10 @@
  * (API Gateway's and Lambda's request ids) and which token by Entra's own identifiers (`uti`, the exchange's
  * correlation id), never the token.
  *
- * The line is the one Powertools would print for `logger.info('token served', fields)`, key for key (a test
- * holds them equal), but assembled from pre-serialized parts: Powertools' logger costs several µs a line, more
- * than a whole memory hit. What is fixed per logger (service, sampling rate, persistent keys), per function
+ * The line is the one Powertools would print for `logger.info('token served', fields)`, byte for byte (a test
+ * holds them equal) but for `xray_trace_id`, left out as it would cost an environment read per line; it is
+ * assembled from pre-serialized parts because Powertools' logger costs several µs a line, more than a whole
+ * memory hit. What is fixed per logger (service, sampling rate, persistent keys), per function
  * (name, ARN, memory) and per token (alias, uti, correlation id, expiry) is serialized once; per request only the
  * timestamp, the request ids, the caller and the cache tier are appended, JSON-escaped and scrubbed.
  */
@@ -23,6 +24,7 @@ import { scrub, scrubString } from './log-scrub';
 import type { BrokerLogger } from './powertools-logger';
 import { ScrubbingLogFormatter } from './scrubbing-log-formatter';
 
+/** The message of every audit line: what the queries in docs/operations-audit.md filter on. */
 export const TOKEN_SERVED_MESSAGE = 'token served';
 
 /** Keys Powertools computes per line or per invocation; the audit writer fills these itself. */
