@@ -10,6 +10,9 @@ export const TOKEN_TABLE_PARTITION_KEY = 'pk';
 /** The token cache table's TTL attribute (unix seconds): written by the store, enabled on the table. */
 export const TOKEN_TABLE_TTL_ATTRIBUTE = 'ttl';
 
+/** Powertools' service name (`POWERTOOLS_SERVICE_NAME`): the `service` of every log line. */
+export const SERVICE_NAME = 'aws-azure-token-broker';
+
 /** CloudWatch namespace of the broker's own metrics. */
 export const METRICS_NAMESPACE = 'AwsAzureTokenBroker';
 /**

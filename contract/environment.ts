@@ -15,12 +15,16 @@ export const BROKER_ENV = {
   tableName: 'BROKER_TABLE_NAME',
   /** `AllowedCallers` as JSON, when the deployment restricts callers: token function. */
   allowedCallers: 'BROKER_ALLOWED_CALLERS',
-  /** The deployment's name, the value of the `Deployment` metric dimension: every function. */
+  /** The deployment's name, the value of the `Deployment` metric dimension: token function (the one with metrics). */
   deployment: 'BROKER_DEPLOYMENT',
-  /** Log level (`DEBUG`, `INFO`, `WARN`, `ERROR`), read by Powertools Logger: every function. */
+  /** Log level (one of LOG_LEVELS), read by Powertools Logger: every function. */
   logLevel: 'POWERTOOLS_LOG_LEVEL',
   /** Powertools' service name, on every log line and metric: every function. */
   serviceName: 'POWERTOOLS_SERVICE_NAME',
 } as const;
+
+/** The log levels a deployment may set (`POWERTOOLS_LOG_LEVEL`), most verbose first. */
+export const LOG_LEVELS = ['DEBUG', 'INFO', 'WARN', 'ERROR'] as const;
+export type LogLevelName = (typeof LOG_LEVELS)[number];
 
 export type BrokerEnvName = (typeof BROKER_ENV)[keyof typeof BROKER_ENV];

@@ -9,6 +9,7 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import { allowedCallersProblems, type AllowedCallers } from '../contract/allowed-callers';
 import { validateBrokerConfig, type BrokerConfig, type BrokerConfigInput } from '../contract/broker-config';
 import { ConfigError, describeValue } from '../contract/config-error';
+import { LOG_LEVELS, type LogLevelName } from '../contract/environment';
 import { checkIssuerUrl } from '../contract/url-policy';
 import { brokerMonitoringProblems, type BrokerMonitoringOptions } from './broker-monitoring';
 
@@ -65,6 +66,12 @@ export interface TokenBrokerProps {
    * @default - the alarms with their default thresholds and no actions, and the dashboard
    */
   readonly monitoring?: BrokerMonitoringOptions | false;
+  /**
+   * The functions' log level (`POWERTOOLS_LOG_LEVEL`): `DEBUG` adds the cache's and the handlers' detail. The
+   * audit trail (one line per token served) is written at every level.
+   * @default 'INFO'
+   */
+  readonly logLevel?: LogLevelName;
 }
 
 const KNOWN_PROPS: readonly string[] = [
@@ -77,6 +84,7 @@ const KNOWN_PROPS: readonly string[] = [
   'tokenReservedConcurrency',
   'allowedCallers',
   'monitoring',
+  'logLevel',
 ];
 
 /** Lambda's limit on a function's environment (all names and values together). */
@@ -122,6 +130,11 @@ export function validateTokenBrokerProps(props: TokenBrokerProps, path: string):
   const concurrency = props.tokenReservedConcurrency;
   if (concurrency !== undefined && !Token.isUnresolved(concurrency) && !(Number.isInteger(concurrency) && concurrency >= 1)) {
     problems.push(`tokenReservedConcurrency: expected an integer of at least 1, received ${describeValue(concurrency)}`);
+  }
+
+  const { logLevel } = props;
+  if (logLevel !== undefined && !Token.isUnresolved(logLevel) && !(LOG_LEVELS as readonly unknown[]).includes(logLevel)) {
+    problems.push(`logLevel: expected one of ${LOG_LEVELS.join(', ')}, received ${describeValue(logLevel)}`);
   }
 
   if (props.allowedCallers !== undefined)

@@ -12,10 +12,10 @@ import { NodejsFunction, OutputFormat, type BundlingOptions } from 'aws-cdk-lib/
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { NagSuppressions } from 'cdk-nag';
 import { Construct } from 'constructs';
-import { BrokerMonitoring } from './broker-monitoring';
-import { KMS_SIGNING_ALGORITHM, TOKEN_TABLE_PARTITION_KEY, TOKEN_TABLE_TTL_ATTRIBUTE } from '../contract/aws-names';
+import { KMS_SIGNING_ALGORITHM, SERVICE_NAME, TOKEN_TABLE_PARTITION_KEY, TOKEN_TABLE_TTL_ATTRIBUTE } from '../contract/aws-names';
 import { runtimeConfigJson, type BrokerConfig } from '../contract/broker-config';
 import { BROKER_ENV } from '../contract/environment';
+import { BrokerMonitoring } from './broker-monitoring';
 import { BUNDLE_AWS_SDK, LAMBDA_ESBUILD_OPTIONS } from './lambda-bundling';
 import { checkEnvironmentSize, validateTokenBrokerProps, type TokenBrokerProps } from './token-broker-props';
 
@@ -79,6 +79,7 @@ export class TokenBroker extends Construct {
   readonly deploymentName: string;
 
   private readonly aliases: readonly string[];
+  private readonly loggingEnvironment: Record<string, string>;
 
   constructor(scope: Construct, id: string, props: TokenBrokerProps) {
     super(scope, id);
@@ -88,6 +89,8 @@ export class TokenBroker extends Construct {
     this.deploymentName = [stack.stackName, ...this.node.scopes.slice(stack.node.scopes.length).map((c) => c.node.id)].join('/');
     this.aliases = Object.keys(config.runtime.scopes);
     const retention = props.logRetention ?? logs.RetentionDays.ONE_YEAR;
+    // Every function logs through Powertools: its level and service name.
+    this.loggingEnvironment = { [BROKER_ENV.logLevel]: props.logLevel ?? 'INFO', [BROKER_ENV.serviceName]: SERVICE_NAME };
 
     this.signingKey = props.signingKey ?? this.createSigningKey();
     this.publishedKeys = [this.signingKey, ...(props.publishedKeys ?? [])];
@@ -133,7 +136,7 @@ export class TokenBroker extends Construct {
         principalOrgIds: props.allowedCallers.principalOrgIds ?? [],
       });
     }
-    checkEnvironmentSize(tokenEnvironment, this.node.path);
+    checkEnvironmentSize({ ...this.loggingEnvironment, ...tokenEnvironment }, this.node.path);
     this.tokenFunction = this.createFunction('TokenFunction', {
       entry: 'token.ts',
       description: 'Token broker: Entra ID access tokens for IAM-authorized callers',
@@ -304,7 +307,7 @@ export class TokenBroker extends Construct {
       memorySize: options.memorySize,
       timeout: options.timeout,
       description: options.description,
-      environment: options.environment,
+      environment: { ...this.loggingEnvironment, ...options.environment },
       reservedConcurrentExecutions: options.reservedConcurrentExecutions,
       role,
       logGroup,

@@ -3,7 +3,8 @@
  * from all calling Entra when a token runs out.
  *
  * One table, partition key `pk` (S), TTL attribute `ttl`:
- * - token item `pk = "token#" + key`: `accessToken` (S), `expiresOn` (N, unix s), `scope` (S), `ttl` (N = expiresOn).
+ * - token item `pk = "token#" + key`: `accessToken` (S), `expiresOn` (N, unix s), `scope` (S), `ttl` (N = expiresOn),
+ *   and, for the audit trail, `uti` (S) and `correlationId` (S) when known (items written before have neither and still read).
  * - lease item `pk = "lease#" + key`: `holder` (S), `leaseExpiresAt` (N, ms), `ttl` (N, s, a minute after the lease).
  *
  * DynamoDB's TTL deletion is lazy (typically within days of `ttl`, not at it), so an expired item can
@@ -71,6 +72,8 @@ export class DynamoDbTokenStore implements TokenStore {
             accessToken: { S: token.accessToken },
             expiresOn: { N: expiresOn },
             scope: { S: token.scope },
+            ...(token.uti ? { uti: { S: token.uti } } : {}),
+            ...(token.correlationId ? { correlationId: { S: token.correlationId } } : {}),
             [TOKEN_TABLE_TTL_ATTRIBUTE]: { N: expiresOn },
           },
         }),
@@ -139,5 +142,7 @@ function parseToken(item: Record<string, AttributeValue>): CachedToken | undefin
   const expiresOnText = item.expiresOn?.N;
   const expiresOn = expiresOnText === undefined ? Number.NaN : Number(expiresOnText);
   if (!accessToken || scope === undefined || !Number.isFinite(expiresOn)) return undefined;
-  return { accessToken, expiresOn, scope };
+  const uti = item.uti?.S;
+  const correlationId = item.correlationId?.S;
+  return { accessToken, expiresOn, scope, ...(uti ? { uti } : {}), ...(correlationId ? { correlationId } : {}) };
 }

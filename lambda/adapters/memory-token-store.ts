@@ -40,7 +40,8 @@ export class MemoryTokenStore implements TokenStore {
    */
   async put(key: string, token: CachedToken): Promise<void> {
     if (!Number.isFinite(token.expiresOn)) throw new InternalError('A token with an invalid expiry cannot be cached.');
-    this.tokens.set(key, { accessToken: token.accessToken, expiresOn: token.expiresOn, scope: token.scope });
+    const { accessToken, expiresOn, scope, uti, correlationId } = token;
+    this.tokens.set(key, { accessToken, expiresOn, scope, ...(uti ? { uti } : {}), ...(correlationId ? { correlationId } : {}) });
   }
 
   /**

@@ -1,11 +1,13 @@
 /**
  * The composition root of the token route: builds the cache, the token service and the middy handler from the
- * adapters it is given. The Lambda entrypoint passes KMS, DynamoDB and CloudWatch adapters; the local runtime
- * and the benchmark pass local ones. One builder, so the two cannot drift apart (metrics, allowed callers).
+ * adapters it is given, and wraps the handler in the middlewares it is given (Powertools' injectLambdaContext,
+ * the metrics flush). The Lambda entrypoint passes KMS, DynamoDB and Powertools adapters; the local runtime
+ * and the benchmark pass local ones. One builder, so they cannot drift apart (metrics, allowed callers, audit).
  */
+import type { MiddlewareObj } from '@middy/core';
 import type { AllowedCallers } from '../../contract/allowed-callers';
 import type { RuntimeConfig } from '../../contract/broker-config';
-import type { AssertionSigner, BrokerMetrics, Clock, Fetch, Logger, TokenStore } from '../core/ports';
+import type { AssertionSigner, BrokerMetrics, Clock, Fetch, Logger, TokenAudit, TokenStore } from '../core/ports';
 import { systemClock } from '../core/ports';
 import { sleep as realSleep } from '../core/retry';
 import { TokenCache, type TokenCacheOptions } from '../core/token-cache';
@@ -25,7 +27,14 @@ export interface TokenFunctionDeps {
   /** The shared (second-tier) cache. */
   readonly store: TokenStore;
   readonly logger: Logger;
+  /** The audit trail: one line per token served. */
+  readonly audit: TokenAudit;
   readonly metrics: BrokerMetrics;
+  /**
+   * Wrapped around the handler in this order, e.g. injectLambdaContext (request id and cold start on every
+   * line), then the metrics flush. @default []
+   */
+  readonly middlewares?: readonly MiddlewareObj[];
   /** @default Date.now */
   readonly clock?: Clock;
   /** @default globalThis.fetch */
@@ -70,8 +79,10 @@ export function createTokenFunction(deps: TokenFunctionDeps): TokenFunction {
   const handler = createTokenHandler({
     service,
     logger: deps.logger,
+    audit: deps.audit,
+    metrics: deps.metrics,
     clock,
     ...(deps.allowedCallers ? { allowedCallers: deps.allowedCallers } : {}),
-  });
+  }).use([...(deps.middlewares ?? [])]);
   return { handler, service, cache };
 }

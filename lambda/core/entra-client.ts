@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+import { accessTokenUti } from './access-token-id';
 import { UpstreamUnavailableError } from './errors';
 import { entraRejection, type PresentedIdentity } from './entra-error';
 import type { CachedToken, Clock, Fetch } from './ports';
@@ -33,6 +35,8 @@ export interface EntraClientDeps {
   readonly policy?: RetryPolicy;
   /** Absolute time (ms) by which to give up, whatever the policy's budget; the request's own deadline. */
   readonly deadline?: number;
+  /** A fresh GUID per exchange, sent as `client-request-id`. @default crypto.randomUUID */
+  readonly newRequestId?: () => string;
 }
 
 /** Statuses worth another try: throttling and server-side failures. Other 4xx cannot succeed by repeating. */
@@ -45,7 +49,9 @@ export function tokenEndpoint(authorityHost: string, tenantId: string): string {
 
 /**
  * Exchanges a client assertion for an access token at Entra's v2.0 token endpoint
- * (client credentials grant with a federated credential).
+ * (client credentials grant with a federated credential). Every attempt of one exchange sends the same fresh
+ * GUID as `client-request-id` (with `return-client-request-id: true`): Entra records it as the sign-in's
+ * Correlation ID, and the returned token carries it as `correlationId`, with its `uti` claim, for the audit trail.
  * @throws EntraRejectedError (502) when Entra refuses
  * @throws UpstreamUnavailableError (503, upstream `entra`) when Entra is unreachable, throttling, failing
  *   or answering nonsense after the bounded retries
@@ -60,6 +66,13 @@ export async function requestEntraToken(request: EntraTokenRequest, deps: EntraC
     client_assertion_type: CLIENT_ASSERTION_TYPE,
     client_assertion: request.clientAssertion,
   }).toString();
+  const correlationId = (deps.newRequestId ?? randomUUID)();
+  const headers = {
+    'content-type': 'application/x-www-form-urlencoded',
+    accept: 'application/json',
+    'client-request-id': correlationId,
+    'return-client-request-id': 'true',
+  };
 
   const attempt = async (_attempt: number, timeoutMs: number): Promise<AttemptOutcome<CachedToken>> => {
     let response: Response;
@@ -67,7 +80,7 @@ export async function requestEntraToken(request: EntraTokenRequest, deps: EntraC
     try {
       response = await deps.fetch(url, {
         method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+        headers,
         body,
         signal: AbortSignal.timeout(timeoutMs),
       });
@@ -79,7 +92,7 @@ export async function requestEntraToken(request: EntraTokenRequest, deps: EntraC
     }
     if (response.ok) {
       const token = parseTokenResponse(text, deps.clock(), presented.scope);
-      if (token) return { ok: true, value: token };
+      if (token) return { ok: true, value: { ...token, correlationId } };
       return { ok: false, retryable: true, error: new UpstreamUnavailableError('entra', 'answered 200 without a usable access token') };
     }
     if (isRetryableStatus(response.status)) {
@@ -120,5 +133,6 @@ function parseTokenResponse(text: string, nowMs: number, scope: string): CachedT
   if (typeof json.access_token !== 'string' || json.access_token.length === 0) return undefined;
   if (typeof json.token_type !== 'string' || json.token_type.toLowerCase() !== 'bearer') return undefined;
   if (typeof expiresIn !== 'number' || !Number.isFinite(expiresIn) || expiresIn <= 0) return undefined;
-  return { accessToken: json.access_token, expiresOn: Math.floor(nowMs / 1000) + Math.floor(expiresIn), scope };
+  const uti = accessTokenUti(json.access_token);
+  return { accessToken: json.access_token, expiresOn: Math.floor(nowMs / 1000) + Math.floor(expiresIn), scope, ...(uti ? { uti } : {}) };
 }

@@ -44,7 +44,20 @@ export interface CachedToken {
   readonly expiresOn: number;
   /** The Entra scope it was issued for. */
   readonly scope: string;
+  /**
+   * The token's `uti` claim: Entra's unique token identifier, shown as "Unique token identifier" in the sign-in
+   * log. Absent for an opaque token, or one cached before the broker recorded it.
+   */
+  readonly uti?: string;
+  /**
+   * The `client-request-id` the broker sent with the exchange that obtained the token: Entra's "Correlation ID"
+   * of that sign-in. Absent for a token cached before the broker recorded it.
+   */
+  readonly correlationId?: string;
 }
+
+/** Where a served token came from: memory, the shared store, a fresh exchange, another caller's exchange, or a previous token still valid. */
+export type CacheOutcome = 'l1' | 'l2' | 'exchange' | 'shared' | 'stale';
 
 /** Second-tier (shared) token cache with a refresh lease, e.g. DynamoDB. */
 export interface TokenStore {
@@ -67,6 +80,36 @@ export interface Logger {
   info(message: string, fields?: Record<string, unknown>): void;
   warn(message: string, fields?: Record<string, unknown>): void;
   error(message: string, fields?: Record<string, unknown>): void;
+}
+
+/** The parts of the Lambda invocation context an audit line names (a Lambda `Context` has them all). */
+export interface InvocationIds {
+  readonly awsRequestId: string;
+  readonly functionName: string;
+  readonly invokedFunctionArn: string;
+  readonly memoryLimitInMB: string;
+}
+
+/** One token served: who obtained which token, through which request. Holds the token, which no audit line may show. */
+export interface TokenServed {
+  readonly alias: string;
+  readonly cache: CacheOutcome;
+  /** The audit reads `uti` and `correlationId` from it; never `accessToken`. */
+  readonly token: CachedToken;
+  /** The caller's IAM ARN, as API Gateway's IAM authorizer verified it; '' when none. */
+  readonly callerArn: string;
+  /** The caller's AWS account; '' when none. */
+  readonly callerAccount: string;
+  /** API Gateway's request id (`$context.requestId`), to join with the API access log. */
+  readonly apiRequestId: string;
+  readonly invocation: InvocationIds;
+  /** Time spent obtaining the token, when it was not a memory hit. @default - not written */
+  readonly durationMs?: number;
+}
+
+/** The audit trail: exactly one line per token served, at every log level, never with the token itself. */
+export interface TokenAudit {
+  tokenServed(served: TokenServed): void;
 }
 
 /**

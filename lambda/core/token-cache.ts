@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { UpstreamUnavailableError } from './errors';
-import type { BrokerMetrics, CachedToken, Clock, Logger, TokenStore } from './ports';
+import type { BrokerMetrics, CacheOutcome, CachedToken, Clock, Logger, TokenStore } from './ports';
 
 /**
  * Two-tier token cache that keeps load on the broker from becoming load on Entra:
@@ -38,9 +38,6 @@ export interface TokenCacheOptions {
   readonly holderId?: string;
   readonly sleep?: (ms: number) => Promise<void>;
 }
-
-/** Where a served token came from; counted, logged, and used by the benchmark. */
-export type CacheOutcome = 'l1' | 'l2' | 'exchange' | 'shared' | 'stale';
 
 export interface CacheResult {
   readonly token: CachedToken;

@@ -3,8 +3,8 @@ import type { RuntimeConfig, ScopeConfig } from '../../contract/broker-config';
 import { requestEntraToken, type EntraClientDeps } from './entra-client';
 import type { PresentedIdentity } from './entra-error';
 import { UnknownScopeError } from './errors';
-import type { AssertionSigner, CachedToken, Clock } from './ports';
-import { tokenCacheKey, type CacheOutcome, type CacheResult } from './token-cache';
+import type { AssertionSigner, CacheOutcome, CachedToken, Clock } from './ports';
+import { tokenCacheKey, type CacheResult } from './token-cache';
 
 /** The body of a 200 from `GET /token/{alias}` (DESIGN.md, "HTTP API"). */
 export interface TokenResponseBody {
@@ -27,6 +27,8 @@ export interface TokenCacheLike {
 export interface TokenAnswer {
   readonly body: TokenResponseBody;
   readonly outcome: CacheOutcome;
+  /** What the body was made from, with the identifiers the audit trail records. */
+  readonly token: CachedToken;
 }
 
 export interface TokenServiceDeps {
@@ -87,6 +89,7 @@ export class TokenService {
   private answer(token: CachedToken, outcome: CacheOutcome): TokenAnswer {
     return {
       outcome,
+      token,
       body: {
         access_token: token.accessToken,
         token_type: 'Bearer',

@@ -1,16 +1,16 @@
-// Lambda entry for GET /token/{alias}. Clients, key id and L1 cache live as long as the container.
+// Lambda entry for GET /token/{alias}. Clients, logger, metrics, key id and L1 cache live as long as the container.
 import { parseAllowedCallersJson } from '../../contract/allowed-callers';
 import { parseRuntimeConfig } from '../../contract/broker-config';
 import { BROKER_ENV } from '../../contract/environment';
 import { createDynamoDbClient, createKmsClient } from '../adapters/aws-clients';
 import { DynamoDbTokenStore } from '../adapters/dynamodb-token-store';
-import { createEmfMetrics } from '../adapters/emf-metrics';
-import { createJsonLogger, parseLogLevel } from '../adapters/json-logger';
 import { KmsSigner } from '../adapters/kms-signer';
+import { createTokenObservability } from '../adapters/token-observability';
 import { createTokenFunction } from '../composition/token-function';
 import { requireEnv, requireIssuer } from './env';
 
-const logger = createJsonLogger({ level: parseLogLevel(process.env[BROKER_ENV.logLevel]), base: { route: 'token' } });
+// Log level and service name come from POWERTOOLS_LOG_LEVEL and POWERTOOLS_SERVICE_NAME, set by the construct.
+const { logger, audit, metrics, middlewares } = createTokenObservability({ deployment: requireEnv(BROKER_ENV.deployment) });
 const allowedCallers = parseAllowedCallersJson(process.env[BROKER_ENV.allowedCallers]);
 
 export const { handler } = createTokenFunction({
@@ -19,6 +19,8 @@ export const { handler } = createTokenFunction({
   signer: new KmsSigner(createKmsClient(), requireEnv(BROKER_ENV.signingKeyArn)),
   store: new DynamoDbTokenStore(createDynamoDbClient(), requireEnv(BROKER_ENV.tableName)),
   logger,
-  metrics: createEmfMetrics(requireEnv(BROKER_ENV.deployment)),
+  audit,
+  metrics,
+  middlewares,
   ...(allowedCallers ? { allowedCallers } : {}),
 });

@@ -2,9 +2,9 @@ import middy from '@middy/core';
 import type { APIGatewayProxyEventV2WithIAMAuthorizer, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import type { AllowedCallers } from '../../contract/allowed-callers';
 import { isCallerAllowed } from '../core/caller-restriction';
-import { ForbiddenCallerError } from '../core/errors';
-import type { Clock, Logger } from '../core/ports';
-import type { TokenResponseBody, TokenService } from '../core/token-service';
+import { EntraRejectedError, ForbiddenCallerError, UpstreamUnavailableError } from '../core/errors';
+import type { BrokerMetrics, Clock, Logger, TokenAudit, TokenServed } from '../core/ports';
+import type { TokenAnswer, TokenResponseBody, TokenService } from '../core/token-service';
 import { errorResponder } from './error-responder';
 
 /** Time kept back from the function's timeout to answer with the broker's own 503 rather than time out. */
@@ -13,6 +13,10 @@ export const RESPONSE_RESERVE_MS = 1000;
 export interface TokenHandlerDeps {
   readonly service: TokenService;
   readonly logger: Logger;
+  /** Receives every token served (the audit trail). */
+  readonly audit: TokenAudit;
+  /** Counts Entra's refusals (502) and unavailable upstreams (503). */
+  readonly metrics: BrokerMetrics;
   readonly clock: Clock;
   /** @default - every caller IAM allowed */
   readonly allowedCallers?: AllowedCallers;
@@ -41,10 +45,42 @@ function serializedBodies() {
   };
 }
 
+type IamCaller = APIGatewayProxyEventV2WithIAMAuthorizer['requestContext']['authorizer']['iam'];
+
+/**
+ * The audit record of a token served. A plain function rather than a closure in the handler: a closure there
+ * makes every invocation allocate it and its captured scope, which shows in the memory-hit cost.
+ */
+function served(
+  event: APIGatewayProxyEventV2WithIAMAuthorizer,
+  context: Context,
+  caller: IamCaller | undefined,
+  alias: string,
+  answer: TokenAnswer,
+  durationMs?: number,
+): TokenServed {
+  return {
+    alias,
+    cache: answer.outcome,
+    token: answer.token,
+    callerArn: caller?.userArn ?? '',
+    callerAccount: caller?.accountId ?? '',
+    apiRequestId: event.requestContext.requestId,
+    invocation: context,
+    durationMs,
+  };
+}
+
+/** Counts the failures worth an alarm: Entra said no (502), or an upstream was unavailable (503). */
+function countFailure(metrics: BrokerMetrics, error: unknown): void {
+  if (error instanceof EntraRejectedError) metrics.count('entraRejections');
+  else if (error instanceof UpstreamUnavailableError) metrics.count('upstreamUnavailable');
+}
+
 /**
  * `GET /token/{alias}`: IAM-authorized; answers an Entra access token, never cached by intermediaries.
- * Exchanges are logged at info, L2 hits at debug; memory hits not at all, as API Gateway's access log
- * already records every request with the caller's ARN, and a hit should cost next to nothing.
+ * Every token served, memory hits included, goes to the audit trail: who (the caller IAM verified), which
+ * request (API Gateway's and Lambda's ids), which token (Entra's `uti` and correlation id), from which tier.
  */
 export function createTokenHandler(deps: TokenHandlerDeps) {
   const serialize = serializedBodies();
@@ -60,19 +96,22 @@ export function createTokenHandler(deps: TokenHandlerDeps) {
       const caller = (event.requestContext as Partial<typeof event.requestContext>).authorizer?.iam;
       if (!isCallerAllowed(caller, deps.allowedCallers)) throw new ForbiddenCallerError();
       const hit = deps.service.cached(alias);
-      if (hit) return respond(alias, hit.body);
+      if (hit) {
+        deps.audit.tokenServed(served(event, context, caller, alias, hit));
+        return respond(alias, hit.body);
+      }
 
       const started = deps.clock();
-      // KMS, DynamoDB and a lease wait may use part of the time: Entra's retries get what is left.
-      const { body, outcome } = await deps.service.getToken(alias, started + context.getRemainingTimeInMillis() - RESPONSE_RESERVE_MS);
-      deps.logger[outcome === 'exchange' ? 'info' : 'debug']('token served', {
-        alias,
-        cache: outcome,
-        expiresIn: body.expires_in,
-        caller: caller?.userArn || undefined,
-        durationMs: deps.clock() - started,
-      });
-      return respond(alias, body);
+      let answer: TokenAnswer;
+      try {
+        // KMS, DynamoDB and a lease wait may use part of the time: Entra's retries get what is left.
+        answer = await deps.service.getToken(alias, started + context.getRemainingTimeInMillis() - RESPONSE_RESERVE_MS);
+      } catch (error) {
+        countFailure(deps.metrics, error);
+        throw error;
+      }
+      deps.audit.tokenServed(served(event, context, caller, alias, answer, deps.clock() - started));
+      return respond(alias, answer.body);
     },
   ).use(errorResponder(deps.logger));
 }

@@ -1,6 +1,5 @@
 // One broker process for the benchmark: `tsx local/bench/broker-worker.ts CONFIG PORT coordinated|uncoordinated`.
 // The same local runtime as `npm start`, with the cache swapped for the baseline when asked.
-import { createJsonLogger } from '../../lambda/adapters/json-logger';
 import { loadLocalConfig } from '../runtime/local-config';
 import { startLocalRuntime } from '../runtime/local-runtime';
 import { UncoordinatedCache } from './uncoordinated-cache';
@@ -13,7 +12,7 @@ if (!configFile || !port || (mode !== 'coordinated' && mode !== 'uncoordinated')
 const runtime = await startLocalRuntime({
   config: await loadLocalConfig(configFile),
   port: Number(port),
-  logger: createJsonLogger({ level: 'warn', write: (line) => void process.stderr.write(`${line}\n`) }),
+  logLevel: 'WARN',
   createCache: mode === 'uncoordinated' ? (options) => new UncoordinatedCache(options) : undefined,
 });
 process.stdout.write(`listening on ${runtime.url}\n`);

@@ -1,13 +1,16 @@
 // Section 2: cost of the token handler per request on an L1 hit and an L2 hit, next to an empty middy handler.
+// The token handler is built as the Lambda entrypoint builds it (Powertools logger with injectLambdaContext,
+// metrics flush, audit line); every line any variant writes goes to the same no-op sink.
 import middy from '@middy/core';
 import { generateKeyPairSync } from 'node:crypto';
 import type { APIGatewayProxyEventV2WithIAMAuthorizer, Context } from 'aws-lambda';
 import { parseBrokerConfig } from '../../contract/broker-config';
 import { createDynamoDbClient } from '../../lambda/adapters/aws-clients';
 import { DynamoDbTokenStore } from '../../lambda/adapters/dynamodb-token-store';
-import { createJsonLogger } from '../../lambda/adapters/json-logger';
 import { LocalKeySigner } from '../../lambda/adapters/local-key-signer';
 import { MemoryTokenStore } from '../../lambda/adapters/memory-token-store';
+import { createBrokerLogger, lambdaContextMiddleware, type LogSink } from '../../lambda/adapters/powertools-logger';
+import { createTokenObservability } from '../../lambda/adapters/token-observability';
 import { createTokenFunction } from '../../lambda/composition/token-function';
 import type { TokenStore } from '../../lambda/core/ports';
 import { apiGatewayEvent, lambdaContext } from '../runtime/api-gateway-event';
@@ -41,16 +44,24 @@ const config = parseBrokerConfig({ tenantId: TENANT, clientId: CLIENT, scopes: {
 const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
 const signer = new LocalKeySigner(privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
 
-/** The production token route, as the Lambda entrypoint composes it, on `store`. */
-function tokenHandler(store: TokenStore) {
+/** Lines are formatted as in production and dropped instead of written: I/O is the same for every variant. */
+const dropLine: LogSink = () => undefined;
+
+/**
+ * The production token route, as the Lambda entrypoint composes it, on `store`. To show what each part costs,
+ * `withoutAudit` swaps the audit trail for a no-op and `withoutMiddlewares` leaves Powertools' injectLambdaContext
+ * and the metrics flush off.
+ */
+function tokenHandler(store: TokenStore, options: { withoutAudit?: boolean; withoutMiddlewares?: boolean } = {}) {
+  const observability = createTokenObservability({ deployment: 'bench', sink: dropLine });
   return createTokenFunction({
     config,
     issuer: 'https://broker.example',
     signer,
     store,
-    // Log lines are formatted as in production and dropped instead of written: I/O is the same for any handler.
-    logger: createJsonLogger({ write: () => undefined }),
-    metrics: { count: () => undefined },
+    ...observability,
+    ...(options.withoutAudit ? { audit: { tokenServed: () => undefined } } : {}),
+    ...(options.withoutMiddlewares ? { middlewares: [] } : {}),
     fetch: entraFetch,
   }).handler;
 }
@@ -80,7 +91,12 @@ async function measureInterleaved(variants: readonly Variant[], iterations: numb
   });
 }
 
-/** Measures empty, L1 hit and L2 hit (against DynamoDB Local at `dynamodbEndpoint`). */
+/**
+ * Measures the empty middy handler (the baseline), the L1 hit as deployed, the L1 hit without its audit line,
+ * and without the middlewares either, an empty middy handler with Powertools' injectLambdaContext (what the
+ * logger's per-invocation context costs before any broker code), and the L2 hit (against DynamoDB Local at `dynamodbEndpoint`). The first two are
+ * always first in the result.
+ */
 export async function measureHandlerCost(dynamodbEndpoint: string, iterations: number): Promise<CostFigures[]> {
   const context: Context = lambdaContext({ functionName: 'bench', timeoutMs: 15_000 });
   const emptyHandler = middy(async () => ({
@@ -88,8 +104,17 @@ export async function measureHandlerCost(dynamodbEndpoint: string, iterations: n
     headers: { 'content-type': 'application/json', 'cache-control': 'no-store' },
     body: '{}',
   }));
+  const contextOnly = middy(async () => ({
+    statusCode: 200,
+    headers: { 'content-type': 'application/json', 'cache-control': 'no-store' },
+    body: '{}',
+  })).use(lambdaContextMiddleware(createBrokerLogger({ sink: dropLine })));
   const l1 = tokenHandler(new MemoryTokenStore());
   await l1(event, context);
+  const l1WithoutAudit = tokenHandler(new MemoryTokenStore(), { withoutAudit: true });
+  await l1WithoutAudit(event, context);
+  const l1Bare = tokenHandler(new MemoryTokenStore(), { withoutAudit: true, withoutMiddlewares: true });
+  await l1Bare(event, context);
 
   const client = createDynamoDbClient({
     endpoint: dynamodbEndpoint,
@@ -103,10 +128,16 @@ export async function measureHandlerCost(dynamodbEndpoint: string, iterations: n
   const l2Iterations = Math.min(iterations, 2000);
   const fresh = Array.from({ length: l2Iterations + 2000 }, () => tokenHandler(store));
 
-  const [empty, l1Hit] = await measureInterleaved(
+  const hits = await measureInterleaved(
     [
       { name: 'empty middy handler', invoke: () => emptyHandler(event, context) },
-      { name: 'token handler, L1 hit', invoke: () => l1(event, context) },
+      { name: 'token handler, L1 hit (as deployed: audit line, injectLambdaContext, metrics flush)', invoke: () => l1(event, context) },
+      { name: 'token handler, L1 hit without the audit line', invoke: () => l1WithoutAudit(event, context) },
+      {
+        name: 'token handler, L1 hit without the audit line and the middlewares (the broker code alone)',
+        invoke: () => l1Bare(event, context),
+      },
+      { name: 'empty middy handler + Powertools injectLambdaContext', invoke: () => contextOnly(event, context) },
     ],
     iterations,
   );
@@ -115,7 +146,7 @@ export async function measureHandlerCost(dynamodbEndpoint: string, iterations: n
     [{ name: 'token handler, L2 hit (DynamoDB Local)', invoke: () => (fresh.pop() ?? tokenHandler(store))(event, context) }],
     l2Iterations,
   );
-  const results = [empty!, l1Hit!, l2Hit!];
+  const results = [...hits, l2Hit!];
   client.destroy();
   return results;
 }

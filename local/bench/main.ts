@@ -83,9 +83,12 @@ try {
   if (wants('handler')) {
     log('section 2: handler cost per request ...');
     const cost: CostFigures[] = await measureHandlerCost(dynamodb!.endpoint, 20_000);
-    const [empty, l1] = cost as [CostFigures, CostFigures, CostFigures];
+    const [empty, l1] = cost as [CostFigures, CostFigures, ...CostFigures[]];
     for (const figure of cost) {
-      const ratio = figure === l1 ? ` = ${fmt(figure.medianUs / empty.medianUs, 2)}x empty` : '';
+      const ratio =
+        figure === empty
+          ? ''
+          : ` = ${fmt(figure.medianUs / empty.medianUs, 2)}x / ${fmt(figure.p99Us / empty.p99Us, 2)}x empty (median / p99)`;
       addRow(
         `2. ${figure.name}: median / p99 per request`,
         `${fmt(figure.medianUs)} µs / ${fmt(figure.p99Us)} µs${ratio}`,

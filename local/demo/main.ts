@@ -4,7 +4,6 @@
 // line and caches tokens in memory instead of in DynamoDB Local.
 import { randomBytes } from 'node:crypto';
 import { fetchBrokerToken } from '../../client/broker-client';
-import { createJsonLogger } from '../../lambda/adapters/json-logger';
 import {
   JAVA_INSTALL_EXAMPLE,
   JavaMissingError,
@@ -87,7 +86,7 @@ async function demo(): Promise<void> {
     const runtime: LocalRuntime = await startLocalRuntime({
       config,
       port: brokerPort,
-      logger: createJsonLogger({ write: (line) => void brokerLog.push(line) }),
+      logSink: (line) => void brokerLog.push(line),
     });
     started.push({ name: 'broker', stop: () => runtime.close() });
     show(

@@ -1,14 +1,24 @@
+import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { LogLevel } from '@aws-lambda-powertools/logger/types';
 import type { APIGatewayProxyEventV2WithIAMAuthorizer, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { createJsonLogger } from '../../lambda/adapters/json-logger';
 import { LocalKeySigner } from '../../lambda/adapters/local-key-signer';
+import {
+  asLoggerPort,
+  createBrokerLogger,
+  lambdaContextMiddleware,
+  stderrSink,
+  type LogSink,
+} from '../../lambda/adapters/powertools-logger';
+import { TokenAuditLog } from '../../lambda/adapters/token-audit-log';
 import { createTokenFunction, type TokenCacheTuning, type TokenFunctionDeps } from '../../lambda/composition/token-function';
-import { systemClock, type BrokerMetrics, type Clock, type Fetch, type Logger } from '../../lambda/core/ports';
+import { systemClock, type BrokerMetrics, type Clock, type Fetch } from '../../lambda/core/ports';
 import { createDiscoveryHandler } from '../../lambda/handlers/discovery';
 import { createJwksHandler } from '../../lambda/handlers/jwks';
 import { apiGatewayEvent, lambdaContext, type VerifiedIamCaller } from './api-gateway-event';
 import { flattenHeaders, readBody, sendGatewayMessage, sendResult } from './http-bridge';
+import { invocationScope } from './invocation-scope';
 import type { LocalConfig } from './local-config';
 import { matchRoute, type MatchedRoute } from './routes';
 import { loadOrCreateSigningKey } from './signing-key-file';
@@ -25,8 +35,13 @@ export interface LocalRuntimeOptions {
   readonly config: LocalConfig;
   /** 0 picks a free port. @default 8787 */
   readonly port?: number;
-  /** @default - JSON lines on stderr */
-  readonly logger?: Logger;
+  /**
+   * Where the log lines go: the deployment's logger (Powertools, scrubbed JSON lines), each line about a request
+   * with that request's id. @default - stderr, so stdout keeps only the `listening on …` line
+   */
+  readonly logSink?: LogSink;
+  /** @default - `POWERTOOLS_LOG_LEVEL`, else INFO */
+  readonly logLevel?: LogLevel;
   /** @default - counted in memory and dropped (there is no CloudWatch locally) */
   readonly metrics?: BrokerMetrics;
   /** @default globalThis.fetch */
@@ -57,8 +72,14 @@ type Handler = (event: APIGatewayProxyEventV2WithIAMAuthorizer, context: Context
  */
 export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<LocalRuntime> {
   const { config } = options;
-  const logger =
-    options.logger ?? createJsonLogger({ write: (line) => void process.stderr.write(`${line}\n`), base: { runtime: 'local' } });
+  const inScope = invocationScope();
+  const powertools = createBrokerLogger({
+    sink: options.logSink ?? stderrSink,
+    persistentKeys: { runtime: 'local' },
+    ...(options.logLevel ? { logLevel: options.logLevel } : {}),
+  });
+  const logger = asLoggerPort(powertools);
+  const withLambdaContext = lambdaContextMiddleware(powertools);
   const clock = options.clock ?? systemClock;
   const key = await loadOrCreateSigningKey(config.signingKeyFile);
   if (key.created) logger.info('generated a local signing key', { path: key.path });
@@ -86,20 +107,27 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     signer,
     store,
     logger,
+    audit: new TokenAuditLog(powertools, { clock }),
     metrics: options.metrics ?? { count: () => undefined },
+    middlewares: [withLambdaContext],
     clock,
     ...(options.fetch ? { fetch: options.fetch } : {}),
     ...(options.cacheOptions ? { cacheTuning: options.cacheOptions } : {}),
     ...(options.createCache ? { createCache: options.createCache } : {}),
   });
   const handlers: Record<MatchedRoute['handler'], Handler> = {
-    discovery: createDiscoveryHandler({ issuer, logger }),
-    jwks: createJwksHandler({ keys: signer, logger }),
+    discovery: createDiscoveryHandler({ issuer, logger }).use(withLambdaContext),
+    jwks: createJwksHandler({ keys: signer, logger }).use(withLambdaContext),
     token: token.handler,
   };
   const aliases = new Set(Object.keys(config.broker.runtime.scopes));
 
-  const serve = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
+  const serve = async (request: IncomingMessage, response: ServerResponse, awsRequestId: string): Promise<void> => {
+    // The runtime's own lines about this request (a refused signature, say) carry its id too.
+    powertools.addContext(lambdaContext({ functionName: 'broker-local-runtime', timeoutMs: HANDLER_TIMEOUT_MS, awsRequestId, clock }));
+    // API Gateway's request id, in the event and, as HTTP APIs answer it, in the `apigw-requestid` header.
+    const apiRequestId = randomBytes(11).toString('base64');
+    response.setHeader('apigw-requestid', apiRequestId);
     const target = request.url ?? '/';
     const queryAt = target.indexOf('?');
     const rawPath = queryAt === -1 ? target : target.slice(0, queryAt);
@@ -147,22 +175,27 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       ...(caller ? { caller } : {}),
       sourceIp: request.socket.remoteAddress ?? '127.0.0.1',
       protocol: `HTTP/${request.httpVersion}`,
+      requestId: apiRequestId,
       now: clock(),
     });
     const result = await handlers[route.handler](
       event,
-      lambdaContext({ functionName: `broker-${route.handler}`, timeoutMs: HANDLER_TIMEOUT_MS }),
+      lambdaContext({ functionName: `broker-${route.handler}`, timeoutMs: HANDLER_TIMEOUT_MS, awsRequestId, clock }),
     );
     sendResult(response, result);
   };
 
   server.on('request', (request: IncomingMessage, response: ServerResponse) => {
-    serve(request, response).catch((error: unknown) => {
-      // The handlers answer every error themselves; reaching here is a bug in this adapter.
-      logger.error('local runtime failed to serve a request', { error: error instanceof Error ? error.name : 'unknown' });
-      if (!response.headersSent) sendGatewayMessage(response, 500, 'Internal Server Error');
-      else response.destroy();
-    });
+    // One id per request, as Lambda gives one per invocation, and its own scope for what Powertools keeps.
+    const awsRequestId = randomUUID();
+    void inScope(awsRequestId, () =>
+      serve(request, response, awsRequestId).catch((error: unknown) => {
+        // The handlers answer every error themselves; reaching here is a bug in this adapter.
+        logger.error('local runtime failed to serve a request', { error: error instanceof Error ? error.name : 'unknown' });
+        if (!response.headersSent) sendGatewayMessage(response, 500, 'Internal Server Error');
+        else response.destroy();
+      }),
+    );
   });
   // No 'clientError' listener: Node then answers what it cannot parse itself (400, or 431 for a head over 16 KB).
 

@@ -10,7 +10,6 @@ import { join } from 'node:path';
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createJsonLogger } from '../../lambda/adapters/json-logger';
 import { startDynamoDbLocal, type DynamoDbLocal } from '../../local/dynamodb-local/launcher';
 import { startEntraEmulator, type EntraEmulator } from '../../local/entra-emulator/emulator';
 import { parseLocalConfig, type LocalConfig } from '../../local/runtime/local-config';
@@ -176,7 +175,7 @@ describe('clock skew between the broker and Entra', () => {
       config: parseLocalConfig({ tenantId: TENANT, clientId: CLIENT, scopes, authorityHost: entra.url }),
       port,
       clock: () => Date.now() + skewMs,
-      logger: createJsonLogger({ write: (line) => void inProcessLog.push(line) }),
+      logSink: (line) => void inProcessLog.push(line),
     });
     try {
       return { first: await call(runtime.url, alias), second: await call(runtime.url, alias), entra: entra.requests };
@@ -226,12 +225,10 @@ describe('DynamoDB Local stopped and restarted mid-run', () => {
       port,
       clock: () => Date.now() + clockOffsetMs,
       cacheOptions: { storeBackoffMs: STORE_BACKOFF_MS },
-      logger: createJsonLogger({
-        write: (line) => {
-          lines.push(line);
-          inProcessLog.push(line);
-        },
-      }),
+      logSink: (line) => {
+        lines.push(line);
+        inProcessLog.push(line);
+      },
     });
 
   beforeAll(async () => {

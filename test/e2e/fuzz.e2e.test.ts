@@ -13,7 +13,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createJsonLogger } from '../../lambda/adapters/json-logger';
 import { freePort } from '../../local/free-port';
 import { startEntraEmulator, type EntraEmulator } from '../../local/entra-emulator/emulator';
 import { parseLocalConfig } from '../../local/runtime/local-config';
@@ -479,7 +478,8 @@ async function startRuntime(name: RuntimeUnderTest['name'], port: number, signin
       ...(name === 'signed' ? { localCredentials: { accessKeyId: ACCESS_KEY_ID, secretAccessKey: SECRET_ACCESS_KEY } } : {}),
     }),
     port,
-    logger: createJsonLogger({ level: 'debug', write: (line) => void logLines.push(line), base: { runtime: name } }),
+    logSink: (line) => void logLines.push(line),
+    logLevel: 'DEBUG',
   });
   return { name, runtime, port, issuer: runtime.issuer, logLines, requiresSigV4: name === 'signed' };
 }

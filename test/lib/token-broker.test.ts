@@ -154,8 +154,9 @@ describe('TokenBroker functions', () => {
   });
 
   it('gives each function exactly the environment of the contract', () => {
-    expect(Object.keys(fn(broker.discoveryFunction).Environment.Variables)).toEqual(['BROKER_ISSUER']);
-    expect(Object.keys(fn(broker.jwksFunction).Environment.Variables)).toEqual(['BROKER_PUBLISHED_KEY_ARNS']);
+    const logging = ['POWERTOOLS_LOG_LEVEL', 'POWERTOOLS_SERVICE_NAME'];
+    expect(Object.keys(fn(broker.discoveryFunction).Environment.Variables).sort()).toEqual(['BROKER_ISSUER', ...logging]);
+    expect(Object.keys(fn(broker.jwksFunction).Environment.Variables).sort()).toEqual(['BROKER_PUBLISHED_KEY_ARNS', ...logging]);
     const tokenEnv = fn(broker.tokenFunction).Environment.Variables;
     expect(Object.keys(tokenEnv).sort()).toEqual([
       'BROKER_CONFIG',
@@ -163,11 +164,23 @@ describe('TokenBroker functions', () => {
       'BROKER_ISSUER',
       'BROKER_SIGNING_KEY_ARN',
       'BROKER_TABLE_NAME',
+      ...logging,
     ]);
     expect(tokenEnv.BROKER_DEPLOYMENT).toBe('Broker/TokenBroker');
     expect(tokenEnv.BROKER_CONFIG).toBe(runtimeConfigJson(parseBrokerConfig(config()).runtime));
     expect(tokenEnv.BROKER_ISSUER).toEqual({ 'Fn::GetAtt': [logicalId(broker.httpApi), 'ApiEndpoint'] });
     expect(tokenEnv.BROKER_TABLE_NAME).toEqual({ Ref: logicalId(broker.table) });
+  });
+
+  it('sets the log level (INFO unless logLevel says otherwise) and the Powertools service name on every function', () => {
+    for (const f of [broker.tokenFunction, broker.discoveryFunction, broker.jwksFunction]) {
+      expect(fn(f).Environment.Variables).toMatchObject({
+        POWERTOOLS_LOG_LEVEL: 'INFO',
+        POWERTOOLS_SERVICE_NAME: 'aws-azure-token-broker',
+      });
+    }
+    const debug = tokenBroker({ logLevel: 'DEBUG' }).template().findResources('AWS::Lambda::Function');
+    expect(Object.values(debug).map((f) => f.Properties.Environment.Variables.POWERTOOLS_LOG_LEVEL)).toEqual(['DEBUG', 'DEBUG', 'DEBUG']);
   });
 
   it('reserves token concurrency from the configuration, or from the prop over it', () => {
@@ -346,6 +359,12 @@ describe('TokenBroker props validation', () => {
     expect(call).toThrow(/tokenReservedConcurrency: expected an integer of at least 1, received 0/);
     expect(call).toThrow(/allowedCallers\.accountIds\[0\]: expected a 12-digit AWS account id, received "1234"/);
     expect(call).toThrow(/allowedCallers\.principalOrgIds\[0\]: expected an AWS Organizations id.*received "org-1"/);
+  });
+
+  it.each(['verbose', 'info', 'TRACE', ''])('rejects the log level %j, naming it and the levels there are', (logLevel) => {
+    expect(() => tokenBroker({ logLevel: logLevel as 'INFO' })).toThrow(
+      `logLevel: expected one of DEBUG, INFO, WARN, ERROR, received ${JSON.stringify(logLevel)}`,
+    );
   });
 
   it('rejects an empty allowedCallers and unknown fields in it', () => {

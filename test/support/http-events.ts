@@ -12,6 +12,8 @@ export interface IamCallerFields {
 }
 
 export const CALLER_ACCOUNT = '111122223333';
+/** API Gateway's request id on every event built here, unless `requestId` says otherwise. */
+export const API_REQUEST_ID = 'JKJaXmPLvHcESHA=';
 
 export interface HttpEventOptions {
   /** e.g. `GET /token/graph` (one route per alias) or `GET /token/{alias}` (catch-all). */
@@ -21,6 +23,8 @@ export interface HttpEventOptions {
   readonly pathParameters?: Record<string, string>;
   /** The IAM caller API Gateway verified; `null` for a public route (no authorizer). @default an app role in CALLER_ACCOUNT */
   readonly caller?: IamCallerFields | null;
+  /** API Gateway's request id. @default API_REQUEST_ID */
+  readonly requestId?: string;
 }
 
 /** A payload 2.0 event as API Gateway sends it for `GET`. */
@@ -41,7 +45,7 @@ export function httpEvent(options: HttpEventOptions): APIGatewayProxyEventV2With
     apiId: 'abc123',
     accountId: '999988887777',
     sourceIp: '203.0.113.7',
-    requestId: 'JKJaXmPLvHcESHA=',
+    requestId: options.requestId ?? API_REQUEST_ID,
     now: Date.UTC(2025, 5, 1, 12, 0, 0),
     ...(caller
       ? {
@@ -57,12 +61,14 @@ export function httpEvent(options: HttpEventOptions): APIGatewayProxyEventV2With
   });
 }
 
+export const LAMBDA_REQUEST_ID = 'c6af9ac6-7b61-11e6-9a41-93e812345678';
+
 /** A Lambda context with time left, so middy's early-timeout path runs as it does in Lambda. */
-export function lambdaContext(): Context {
+export function lambdaContext(awsRequestId = LAMBDA_REQUEST_ID): Context {
   return buildContext({
     functionName: 'broker-token',
     timeoutMs: 10_000,
-    awsRequestId: 'c6af9ac6-7b61-11e6-9a41-93e812345678',
+    awsRequestId,
     region: 'eu-west-1',
     accountId: '999988887777',
   });

@@ -42,6 +42,16 @@ export function describeTokenStoreContract(name: string, ctx: ContractContext): 
       expect(await store.get(key)).toEqual(second);
     });
 
+    it("keeps the token's audit identifiers (uti, correlation id) with it, and reads a token without them", async () => {
+      const { store, key } = await setup(ctx);
+      const identified = token({ uti: 'm4xTQZ2KvUuhC3hMnQ0AAA', correlationId: randomUUID() });
+      await store.put(key, identified);
+      expect(await store.get(key)).toStrictEqual(identified);
+      const bare = token();
+      await store.put(key, bare);
+      expect(await store.get(key)).toStrictEqual(bare);
+    });
+
     it('returns undefined for a key never stored', async () => {
       const { store, key } = await setup(ctx);
       expect(await store.get(key)).toBeUndefined();

@@ -34,6 +34,23 @@ describe('DynamoDbTokenStore items', () => {
     });
   });
 
+  it("writes the token's audit identifiers as uti and correlationId, and reads an item written without them", async () => {
+    const correlationId = '3f1c2b4a-5d6e-4f70-8a9b-0c1d2e3f4a5b';
+    await store.put('audited', { accessToken: 'at-2', expiresOn: 1_900_000_123, scope: 's', uti: 'm4xTQZ2KvUuhC3hMnQ0AAA', correlationId });
+    expect(await rawItem('token#audited')).toMatchObject({ uti: { S: 'm4xTQZ2KvUuhC3hMnQ0AAA' }, correlationId: { S: correlationId } });
+
+    // An item as the broker wrote it before it recorded these identifiers.
+    const Item = {
+      pk: { S: 'token#old' },
+      accessToken: { S: 'at-3' },
+      expiresOn: { N: '1900000123' },
+      scope: { S: 's' },
+      ttl: { N: '1900000123' },
+    };
+    await client.send(new PutItemCommand({ TableName: tableName, Item }));
+    expect(await store.get('old')).toStrictEqual({ accessToken: 'at-3', expiresOn: 1_900_000_123, scope: 's' });
+  });
+
   it('writes the lease item with its expiry in ms and a ttl (s) a little after it', async () => {
     const expiresAtMs = Date.now() + 10_000;
     expect(await store.tryAcquireLease('graph', 'holder-1', expiresAtMs)).toBe(true);

@@ -10,6 +10,8 @@ const TOKEN_URL = `https://login.microsoftonline.com/${TENANT}/oauth2/v2.0/token
 /** Looks like a real assertion; it must reach Entra's form body and nothing else. */
 const ASSERTION = 'eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCIsImtpZCI6ImFiYyJ9.eyJpc3MiOiJodHRwczovL2Jyb2tlciJ9.c2lnbmF0dXJlLWJ5dGVzLWhlcmU';
 const ACCESS_TOKEN = 'eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.eyJhdWQiOiJodHRwczovL2dyYXBoLm1pY3Jvc29mdC5jb20ifQ.ZW50cmEtc2lnbmF0dXJl';
+/** The client-request-id the fake GUID source hands out. */
+const REQUEST_ID = '5b0a1c2d-3e4f-4a5b-8c6d-7e8f9a0b1c2d';
 
 const presented: PresentedIdentity = {
   alias: 'graph',
@@ -60,6 +62,7 @@ function fakeEntra(answers: readonly Answer[], options: { latencyMs?: number } =
       time.now += ms;
     },
     random: () => 0.5,
+    newRequestId: () => REQUEST_ID,
   };
   return { deps, requests, slept, time };
 }
@@ -99,7 +102,40 @@ describe('requestEntraToken', () => {
       accessToken: ACCESS_TOKEN,
       expiresOn: Math.floor(T0 / 1000) + 3599,
       scope: presented.scope,
+      correlationId: REQUEST_ID,
     });
+  });
+
+  it("sends a fresh GUID as client-request-id on every attempt of one exchange, and keeps it with the token with Entra's uti", async () => {
+    const part = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
+    const token = `${part({ typ: 'JWT', alg: 'RS256' })}.${part({ aud: 'https://graph.microsoft.com', uti: 'm4xTQZ2KvUuhC3hMnQ0AAA' })}.c2ln`;
+    const ids = ['11111111-1111-4111-8111-111111111111', '22222222-2222-4222-8222-222222222222'];
+    const { deps, requests } = fakeEntra([
+      { status: 503 },
+      { status: 200, body: JSON.stringify({ token_type: 'Bearer', expires_in: 3599, access_token: token }) },
+    ]);
+    const first = await requestEntraToken(request, { ...deps, newRequestId: () => ids.shift() ?? 'exhausted' });
+
+    expect(requests.map(({ init }) => new Headers(init.headers).get('client-request-id'))).toStrictEqual([
+      '11111111-1111-4111-8111-111111111111',
+      '11111111-1111-4111-8111-111111111111',
+    ]);
+    expect(requests.map(({ init }) => new Headers(init.headers).get('return-client-request-id'))).toStrictEqual(['true', 'true']);
+    expect(first).toMatchObject({ uti: 'm4xTQZ2KvUuhC3hMnQ0AAA', correlationId: '11111111-1111-4111-8111-111111111111' });
+
+    const { deps: again } = fakeEntra([{ status: 200, body: OK_BODY }]);
+    const second = await requestEntraToken(request, { ...again, newRequestId: () => ids.shift() ?? 'exhausted' });
+    expect(second.correlationId).toBe('22222222-2222-4222-8222-222222222222');
+    expect(second).not.toHaveProperty('uti'); // this token's payload has none
+  });
+
+  it('uses crypto.randomUUID for client-request-id by default', async () => {
+    const { deps, requests } = fakeEntra([{ status: 200, body: OK_BODY }]);
+    const { newRequestId: _, ...defaults } = deps;
+    const token = await requestEntraToken(request, defaults);
+    const sent = new Headers(requests[0]?.init.headers).get('client-request-id');
+    expect(sent).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(token.correlationId).toBe(sent);
   });
 
   it('accepts expires_in sent as a string', async () => {

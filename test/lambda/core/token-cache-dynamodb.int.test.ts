@@ -1,7 +1,7 @@
 /** The token cache on a real table (DynamoDB Local): conditional-write leases and unreadable items. */
 import { GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createJsonLogger } from '../../../lambda/adapters/json-logger';
+import { captureLogs } from '../../support/log-capture';
 import { DynamoDbTokenStore } from '../../../lambda/adapters/dynamodb-token-store';
 import type { CachedToken } from '../../../lambda/core/ports';
 import { TokenCache } from '../../../lambda/core/token-cache';
@@ -10,7 +10,7 @@ import { localDynamoDbClient, uniqueTableName } from '../../support/dynamodb';
 
 const client = localDynamoDbClient(inject('dynamodbEndpoint'));
 const tableName = uniqueTableName('token-cache');
-const logger = createJsonLogger({ write: () => undefined });
+const { logger } = captureLogs();
 
 beforeAll(() => ensureTokenTable(client, tableName));
 afterAll(() => client.destroy());

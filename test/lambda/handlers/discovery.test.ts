@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { createJsonLogger } from '../../../lambda/adapters/json-logger';
+import { captureLogs } from '../../support/log-capture';
 import { createDiscoveryHandler } from '../../../lambda/handlers/discovery';
 import { httpEvent, jsonBody, lambdaContext } from '../../support/http-events';
 
 const ISSUER = 'https://abc123.execute-api.eu-west-1.amazonaws.com';
-const logger = createJsonLogger({ write: () => undefined });
+const { logger } = captureLogs();
 
 describe('GET /.well-known/openid-configuration', () => {
   it('answers 200 JSON, cacheable, with the issuer byte for byte and its jwks_uri', async () => {

@@ -1,7 +1,7 @@
 import { createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import { describe, expect, it } from 'vitest';
-import { createJsonLogger } from '../../../lambda/adapters/json-logger';
+import { captureLogs } from '../../support/log-capture';
 import { KmsPublicKeys } from '../../../lambda/adapters/kms-signer';
 import { LocalKeySigner } from '../../../lambda/adapters/local-key-signer';
 import { createClientAssertion } from '../../../lambda/core/assertion';
@@ -12,7 +12,7 @@ import { httpEvent, jsonBody, lambdaContext } from '../../support/http-events';
 import { rsaKeyPair } from '../../support/rsa-keys';
 
 const ISSUER = 'https://abc123.execute-api.eu-west-1.amazonaws.com';
-const logger = createJsonLogger({ write: () => undefined });
+const { logger } = captureLogs();
 
 describe('GET /jwks', () => {
   it('answers 200 JSON, cacheable, with the active key and the next one, active first', async () => {

@@ -3,7 +3,6 @@
  * with real RSA signatures, and fails on demand the way the SDK does.
  */
 import { describe, expect, it } from 'vitest';
-import { createJsonLogger } from '../../../lambda/adapters/json-logger';
 import { KmsSigner } from '../../../lambda/adapters/kms-signer';
 import { MemoryTokenStore } from '../../../lambda/adapters/memory-token-store';
 import { parseBrokerConfig } from '../../../contract/broker-config';
@@ -13,6 +12,7 @@ import { TokenService } from '../../../lambda/core/token-service';
 import { createTokenHandler } from '../../../lambda/handlers/token';
 import { httpEvent, jsonBody, lambdaContext } from '../../support/http-events';
 import { ACTIVE_KEY_ARN, KMS_ERRORS, mockKms } from '../../support/kms-mock';
+import { captureLogs } from '../../support/log-capture';
 
 const config = parseBrokerConfig({
   tenantId: '72f988bf-86f1-41af-91ab-2d7cd011db47',
@@ -29,19 +29,31 @@ function brokerOnKms() {
       status: 200,
     });
   };
-  const logLines: string[] = [];
-  const logger = createJsonLogger({ write: (line) => logLines.push(line) });
+  const logs = captureLogs({ logLevel: 'INFO' });
+  const { logger, lines: logLines } = logs;
   const clock = () => Date.now();
   const service = new TokenService({
     config,
     issuer: 'https://abc123.execute-api.eu-west-1.amazonaws.com',
     signer: new KmsSigner(kms.client, ACTIVE_KEY_ARN),
-    cache: new TokenCache({ store: new MemoryTokenStore(), clock, logger, refreshMarginSeconds: config.refreshMarginSeconds }),
+    cache: new TokenCache({
+      store: new MemoryTokenStore(),
+      clock,
+      logger,
+      metrics: logs.metrics,
+      refreshMarginSeconds: config.refreshMarginSeconds,
+    }),
     clock,
     entra: { fetch, sleep: async () => undefined },
   });
-  const handler = createTokenHandler({ service, logger, clock });
-  return { kms, get: () => handler(httpEvent({ routeKey: 'GET /token/graph' }), lambdaContext()), exchanges: () => exchanges, logLines };
+  const handler = createTokenHandler({ service, logger, audit: logs.audit, metrics: logs.metrics, clock }).use(logs.middlewares);
+  return {
+    kms,
+    get: () => handler(httpEvent({ routeKey: 'GET /token/graph' }), lambdaContext()),
+    exchanges: () => exchanges,
+    logLines,
+    logs,
+  };
 }
 
 describe('KMS faults', () => {

@@ -1,6 +1,5 @@
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import { describe, expect, it } from 'vitest';
-import { createJsonLogger } from '../../../lambda/adapters/json-logger';
 import { LocalKeySigner } from '../../../lambda/adapters/local-key-signer';
 import { MemoryTokenStore } from '../../../lambda/adapters/memory-token-store';
 import type { AllowedCallers } from '../../../contract/allowed-callers';
@@ -10,7 +9,8 @@ import type { AssertionSigner, Fetch } from '../../../lambda/core/ports';
 import { TokenCache } from '../../../lambda/core/token-cache';
 import { TokenService } from '../../../lambda/core/token-service';
 import { createTokenHandler } from '../../../lambda/handlers/token';
-import { httpEvent, jsonBody, lambdaContext, type HttpEventOptions } from '../../support/http-events';
+import { API_REQUEST_ID, CALLER_ACCOUNT, httpEvent, jsonBody, lambdaContext, type HttpEventOptions } from '../../support/http-events';
+import { captureLogs } from '../../support/log-capture';
 import { rsaKeyPair } from '../../support/rsa-keys';
 
 const T0 = Date.UTC(2025, 5, 1, 12, 0, 0, 250);
@@ -21,6 +21,17 @@ const CLIENT = '11111111-2222-4333-8444-555555555555';
 const GRAPH = 'https://graph.microsoft.com/.default';
 const STORAGE = 'https://storage.azure.com/.default';
 const config = parseBrokerConfig({ tenantId: TENANT, clientId: CLIENT, scopes: { graph: GRAPH, storage: STORAGE } }).runtime;
+const CALLER_ARN = `arn:aws:sts::${CALLER_ACCOUNT}:assumed-role/app-role/fn`;
+
+/** An access token as Entra issues it: a JWT whose payload carries `uti`, Entra's unique token identifier. */
+function accessToken(n: number): { token: string; uti: string } {
+  const part = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
+  const uti = `m4xTQZ2KvUuhC3hMnQ0A${n}`;
+  return {
+    token: `${part({ typ: 'JWT', alg: 'RS256' })}.${part({ aud: 'https://graph.microsoft.com', uti })}.ZW50cmEtc2lnbmF0dXJlLTAwMDE`,
+    uti,
+  };
+}
 
 const TRACE_ID = '0c5d3c7e-3b8a-4f6e-9a4a-6f1d2b3c4d00';
 const CORRELATION_ID = 'f7e6d5c4-b3a2-4190-8f7e-6d5c4b3a2910';
@@ -41,17 +52,24 @@ type EntraMode = 'ok' | 'reject' | 'down' | 'malformed';
  * LocalKeySigner) in front of a fake Entra that checks the client assertion as Entra does: signature
  * against the broker's JWKS, issuer, audience, subject and time; then answers per `entra.mode`.
  */
-function broker(options: { allowedCallers?: AllowedCallers; signer?: AssertionSigner } = {}) {
+function broker(options: { allowedCallers?: AllowedCallers; signer?: AssertionSigner; store?: MemoryTokenStore } = {}) {
   const time = { now: T0 };
   const clock = () => time.now;
   const sleep = async (ms: number) => void (time.now += ms);
   const keys = new LocalKeySigner(rsaKeyPair('active').privateKeyPem);
-  const entra = { mode: 'ok' as EntraMode, requests: [] as URLSearchParams[], issued: [] as string[] };
+  const entra = {
+    mode: 'ok' as EntraMode,
+    requests: [] as URLSearchParams[],
+    headers: [] as Headers[],
+    issued: [] as string[],
+    utis: [] as string[],
+  };
 
   const fetch: Fetch = async (url, init) => {
     expect(url).toBe(`https://login.microsoftonline.com/${TENANT}/oauth2/v2.0/token`);
     const form = new URLSearchParams(String(init?.body));
     entra.requests.push(form);
+    entra.headers.push(new Headers(init?.headers));
     if (entra.mode === 'down') return new Response('upstream connect error', { status: 503 });
     if (entra.mode === 'reject') return new Response(AADSTS700213, { status: 400, headers: { 'content-type': 'application/json' } });
     if (entra.mode === 'malformed') return new Response('{"token_type":"Bearer","access_t', { status: 200 });
@@ -62,18 +80,19 @@ function broker(options: { allowedCallers?: AllowedCallers; signer?: AssertionSi
       algorithms: ['RS256'],
       currentDate: new Date(time.now),
     });
-    const accessToken = `eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.eyJzY3AiOiIke${entra.issued.length}In0.ZW50cmEtc2lnbmF0dXJlLTAwMDE`;
-    entra.issued.push(accessToken);
-    return new Response(JSON.stringify({ token_type: 'Bearer', expires_in: 3599, ext_expires_in: 3599, access_token: accessToken }), {
+    const { token, uti } = accessToken(entra.issued.length);
+    entra.issued.push(token);
+    entra.utis.push(uti);
+    return new Response(JSON.stringify({ token_type: 'Bearer', expires_in: 3599, ext_expires_in: 3599, access_token: token }), {
       status: 200,
       headers: { 'content-type': 'application/json; charset=utf-8' },
     });
   };
 
-  const logLines: string[] = [];
-  const logger = createJsonLogger({ level: 'debug', write: (line) => logLines.push(line) });
-  const store = new MemoryTokenStore({ clock });
-  const cache = new TokenCache({ store, clock, logger, sleep, refreshMarginSeconds: config.refreshMarginSeconds });
+  const logs = captureLogs({ clock });
+  const { logger, lines: logLines } = logs;
+  const store = options.store ?? new MemoryTokenStore({ clock });
+  const cache = new TokenCache({ store, clock, logger, sleep, metrics: logs.metrics, refreshMarginSeconds: config.refreshMarginSeconds });
   const service = new TokenService({
     config,
     issuer: ISSUER,
@@ -85,11 +104,13 @@ function broker(options: { allowedCallers?: AllowedCallers; signer?: AssertionSi
   const handler = createTokenHandler({
     service,
     logger,
+    audit: logs.audit,
+    metrics: logs.metrics,
     clock,
     ...(options.allowedCallers ? { allowedCallers: options.allowedCallers } : {}),
-  });
-  const get = (event: HttpEventOptions) => handler(httpEvent(event), lambdaContext());
-  return { get, entra, time, logLines };
+  }).use(logs.middlewares);
+  const get = (event: HttpEventOptions, awsRequestId?: string) => handler(httpEvent(event), lambdaContext(awsRequestId));
+  return { get, entra, time, logLines, logs, store };
 }
 
 /** In every error answer: the contract's shape, no-store, and no token or JWT of any kind. */
@@ -265,5 +286,114 @@ describe('GET /token/{alias}', () => {
     const log = logLines.join('\n');
     expect(log).not.toContain('eyJ');
     expect(log).toMatch(/"message":"token served"/);
+  });
+});
+
+describe('GET /token/{alias}: audit trail, request ids and metrics', () => {
+  const auditLines = (entries: Record<string, unknown>[]) => entries.filter((entry) => entry.message === 'token served');
+
+  it('writes exactly one audit line per token served, memory hits included, with who, which request and which token', async () => {
+    const { get, entra, time, logs } = broker();
+    await get({ routeKey: 'GET /token/graph' }, 'req-exchange');
+    time.now += 1_234;
+    await get({ routeKey: 'GET /token/graph' }, 'req-hit');
+    await get({ routeKey: 'GET /token/{alias}', pathParameters: { alias: 'keyvault' } }, 'req-404');
+
+    const audit = auditLines(logs.entries());
+    expect(audit).toHaveLength(2);
+    const sentCorrelationId = entra.headers[0]?.get('client-request-id');
+    expect(sentCorrelationId).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(entra.headers[0]?.get('return-client-request-id')).toBe('true');
+    const common = {
+      level: 'INFO',
+      message: 'token served',
+      service: 'aws-azure-token-broker',
+      alias: 'graph',
+      callerArn: CALLER_ARN,
+      callerAccount: CALLER_ACCOUNT,
+      apiRequestId: API_REQUEST_ID,
+      uti: entra.utis[0],
+      entraCorrelationId: sentCorrelationId,
+      expiresOn: T0_S + 3599,
+      function_name: 'broker-token',
+      cold_start: false,
+    };
+    expect(audit[0]).toMatchObject({ ...common, cache: 'exchange', function_request_id: 'req-exchange', durationMs: 0 });
+    expect(audit[0]?.timestamp).toBe(new Date(T0).toISOString());
+    expect(audit[1]).toMatchObject({
+      ...common,
+      cache: 'l1',
+      function_request_id: 'req-hit',
+      timestamp: new Date(T0 + 1_234).toISOString(),
+    });
+    expect(audit[1]).not.toHaveProperty('durationMs');
+    for (const line of logs.lines) expect(line).not.toContain(entra.issued[0]);
+  });
+
+  it('keeps the identifiers with the cached token: an L2 hit in another container names the same Entra sign-in', async () => {
+    const first = broker();
+    await first.get({ routeKey: 'GET /token/graph' });
+    const second = broker({ store: first.store });
+    await second.get({ routeKey: 'GET /token/graph' });
+
+    expect(second.entra.requests).toHaveLength(0);
+    const [exchanged] = auditLines(first.logs.entries());
+    const [fromStore] = auditLines(second.logs.entries());
+    expect(fromStore).toMatchObject({
+      cache: 'l2',
+      uti: first.entra.utis[0],
+      entraCorrelationId: first.entra.headers[0]?.get('client-request-id'),
+    });
+    expect(exchanged).toMatchObject({ cache: 'exchange', uti: fromStore?.uti, entraCorrelationId: fromStore?.entraCorrelationId });
+  });
+
+  it('puts the Lambda request id on every line about a request, error lines included', async () => {
+    const { get, entra, logs } = broker();
+    entra.mode = 'down';
+    await get({ routeKey: 'GET /token/graph' }, 'req-down');
+    entra.mode = 'ok';
+    await get({ routeKey: 'GET /token/graph' }, 'req-ok');
+    const entries = logs.entries();
+    expect(entries.map((entry) => [entry.function_request_id, entry.message])).toStrictEqual([
+      ['req-down', 'request failed'],
+      ['req-ok', 'token served'],
+    ]);
+    expect(entries.every((entry) => entry.cold_start === false)).toBe(true);
+  });
+
+  it('counts an Entra refusal and an unavailable Entra, one EMF line per failed invocation with the Deployment dimension', async () => {
+    const { get, entra, logs } = broker();
+    entra.mode = 'reject';
+    await get({ routeKey: 'GET /token/graph' });
+    entra.mode = 'down';
+    await get({ routeKey: 'GET /token/storage' });
+
+    const [rejected, unavailable, ...rest] = logs.metricEntries();
+    expect(rest).toStrictEqual([]);
+    expect(rejected).toMatchObject({
+      _aws: {
+        CloudWatchMetrics: [
+          { Namespace: 'AwsAzureTokenBroker', Dimensions: [['Deployment']], Metrics: [{ Name: 'EntraRejections', Unit: 'Count' }] },
+        ],
+      },
+      Deployment: 'TestStack/Broker',
+      EntraRejections: 1,
+    });
+    expect(unavailable).toMatchObject({ Deployment: 'TestStack/Broker', UpstreamUnavailable: 1 });
+    expect(unavailable).not.toHaveProperty('EntraRejections');
+  });
+
+  it('flushes metrics only when something was counted: a memory hit writes no metric line and no warning', async () => {
+    const { get, logs } = broker();
+    await get({ routeKey: 'GET /token/graph' });
+    expect(logs.metricEntries()).toMatchObject([{ EntraExchanges: 1 }]);
+    const linesBefore = logs.lines.length;
+    for (let i = 0; i < 3; i++) await get({ routeKey: 'GET /token/graph' });
+    expect(logs.metricLines).toHaveLength(1);
+    expect(logs.lines.slice(linesBefore).map((line) => (JSON.parse(line) as { message: string }).message)).toStrictEqual([
+      'token served',
+      'token served',
+      'token served',
+    ]);
   });
 });

@@ -5,7 +5,7 @@
 import { DescribeTableCommand, DescribeTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { createDynamoDbClient } from '../../../lambda/adapters/aws-clients';
-import { createJsonLogger } from '../../../lambda/adapters/json-logger';
+import { asLoggerPort, createBrokerLogger } from '../../../lambda/adapters/powertools-logger';
 import { UpstreamUnavailableError } from '../../../lambda/core/errors';
 import { freePort } from '../../../local/free-port';
 import { ensureTokenTable } from '../../../local/runtime/ensure-table';
@@ -23,7 +23,7 @@ afterAll(async () => {
   direct.destroy();
 });
 
-const logger = createJsonLogger({ write: () => undefined });
+const logger = asLoggerPort(createBrokerLogger({ sink: () => undefined }));
 /** Longer than the serving client's 1 s request timeout. */
 const DELAY_MS = 1_500;
 
@@ -63,7 +63,7 @@ describe('start-up with a slow DynamoDB', () => {
     const tableName = uniqueTableName('startup-slow');
     const started = Date.now();
     const runtimes = await Promise.all(
-      [1, 2, 3].map(() => startLocalRuntime({ config: configFor(proxy.url, tableName), port: 0, logger })),
+      [1, 2, 3].map(() => startLocalRuntime({ config: configFor(proxy.url, tableName), port: 0, logSink: () => undefined })),
     );
     cleanup.push(() => Promise.all(runtimes.map((runtime) => runtime.close())));
     expect(Date.now() - started).toBeGreaterThanOrEqual(2 * DELAY_MS); // describe, create (or describe) ...: each held back
