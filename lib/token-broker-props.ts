@@ -68,7 +68,7 @@ export interface TokenBrokerProps {
   readonly monitoring?: BrokerMonitoringOptions | false;
   /**
    * The functions' log level (`POWERTOOLS_LOG_LEVEL`): `DEBUG` adds the cache's and the handlers' detail. The
-   * audit trail (one line per token served) is written at every level.
+   * audit trail (docs/operations-audit.md) is written at every level.
    * @default 'INFO'
    */
   readonly logLevel?: LogLevelName;

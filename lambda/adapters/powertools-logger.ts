@@ -48,6 +48,9 @@ export class BrokerLogger extends Logger {
   private readonly sampling: boolean;
   private coldStartRequestId: string | undefined;
   private coldStartSeen = false;
+  /** The invocation `beginInvocation` announced, and the one whose context the lines carry now. */
+  private announced: Context | undefined;
+  private applied: Context | undefined;
 
   constructor(options: ConstructorOptions = {}, sink: LogSink = stdoutSink) {
     super({ ...options, logFormatter: options.logFormatter ?? new ScrubbingLogFormatter() } as ConstructorOptions);
@@ -59,6 +62,26 @@ export class BrokerLogger extends Logger {
   /** The sink this logger writes to (the audit writer writes its lines there too). */
   get sink(): LogSink {
     return this.lineSink ?? stdoutSink;
+  }
+
+  /**
+   * Announces an invocation without paying for it: its Lambda context is added (as `injectLambdaContext` would)
+   * only when a line is about to be written through the port (`asLoggerPort`), so a memory hit that writes only
+   * its audit line costs one assignment here. One invocation at a time (a Lambda container); the local runtime,
+   * which serves requests concurrently, uses `injectLambdaContext` per request instead.
+   */
+  beginInvocation(context: Context): void {
+    this.announced = context;
+    this.coldStartRequestId ??= context.awsRequestId;
+  }
+
+  /** Adds the announced invocation's context if it is not on the lines yet. */
+  applyInvocation(): void {
+    const announced = this.announced;
+    if (announced !== undefined && announced !== this.applied) {
+      this.applied = announced;
+      this.addContext(announced);
+    }
   }
 
   /** Whether the invocation with this request id was the container's cold start (Powertools' `cold_start`). */
@@ -77,6 +100,8 @@ export class BrokerLogger extends Logger {
   }
 
   override getColdStart(): boolean {
+    // With invocations announced, the cold start is the first one announced, whether or not it wrote a line.
+    if (this.announced !== undefined) return this.applied?.awsRequestId === this.coldStartRequestId;
     const cold = super.getColdStart();
     this.coldStartSeen ||= cold;
     return cold;
@@ -116,11 +141,28 @@ export function createBrokerLogger(options: BrokerLoggerOptions = {}): BrokerLog
 
 /** The core `Logger` port on a Powertools logger: message and fields, the fields as the line's own attributes. */
 export function asLoggerPort(logger: Logger): LoggerPort {
+  const apply = logger instanceof BrokerLogger ? () => logger.applyInvocation() : () => undefined;
   return {
-    debug: (message, fields) => (fields ? logger.debug(message, fields) : logger.debug(message)),
-    info: (message, fields) => (fields ? logger.info(message, fields) : logger.info(message)),
-    warn: (message, fields) => (fields ? logger.warn(message, fields) : logger.warn(message)),
-    error: (message, fields) => (fields ? logger.error(message, fields) : logger.error(message)),
+    debug: (message, fields) => {
+      apply();
+      if (fields) logger.debug(message, fields);
+      else logger.debug(message);
+    },
+    info: (message, fields) => {
+      apply();
+      if (fields) logger.info(message, fields);
+      else logger.info(message);
+    },
+    warn: (message, fields) => {
+      apply();
+      if (fields) logger.warn(message, fields);
+      else logger.warn(message);
+    },
+    error: (message, fields) => {
+      apply();
+      if (fields) logger.error(message, fields);
+      else logger.error(message);
+    },
   };
 }
 

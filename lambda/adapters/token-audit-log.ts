@@ -1,7 +1,17 @@
 /**
- * The audit trail: one JSON line per token served, with who obtained it (caller ARN and account), which request
- * (API Gateway's and Lambda's request ids) and which token by Entra's own identifiers (`uti`, the exchange's
- * correlation id), never the token.
+ * The audit trail: who obtained which token (caller ARN and account; Entra's `uti` and the exchange's correlation
+ * id), through which request (API Gateway's and Lambda's request ids), from which cache tier — never the token.
+ *
+ * What is written:
+ * - a `token served` line whenever a token comes from anywhere but this container's memory (an exchange, the
+ *   shared table, a refresh shared with other requests, a stale serve), and the first time this container
+ *   serves a token to a caller from memory;
+ * - further memory hits of the same token by the same caller are counted rather than written one by one: a
+ *   `token served again` line gives their number and first/last time, written when that caller is next served
+ *   another token for the alias, or once the oldest uncounted repeat in the container is a minute old (checked
+ *   on the next repeat). A memory hit then costs a counter, not a line: a line costs more than the whole hit
+ *   (`npm run bench -- --only handler`). Repeats counted in a container that is then shut down are never
+ *   written; every request, repeats included, is still in the API access log with the caller's ARN.
  *
  * The line is the one Powertools would print for `logger.info('token served', fields)`, byte for byte (a test
  * holds them equal) but for `xray_trace_id`, left out as it would cost an environment read per line; it is
@@ -26,6 +36,21 @@ import { ScrubbingLogFormatter } from './scrubbing-log-formatter';
 
 /** The message of every audit line: what the queries in docs/operations-audit.md filter on. */
 export const TOKEN_SERVED_MESSAGE = 'token served';
+/** The message of the line that counts repeated memory hits of one token by one caller. */
+export const TOKEN_SERVED_AGAIN_MESSAGE = 'token served again';
+/** How long repeats may stay uncounted in the log, at most (as long as requests keep coming). */
+export const REPEATS_WRITTEN_AFTER_MS = 60_000;
+/** Callers remembered per container; past this, pending repeats are written and the memory starts afresh. */
+const MAX_REMEMBERED_CALLERS = 10_000;
+
+/** What the container served one caller under one alias last, and the memory hits since its line. */
+interface Served {
+  token: CachedToken;
+  callerAccount: string;
+  count: number;
+  firstAt: number;
+  lastAt: number;
+}
 
 /** Keys Powertools computes per line or per invocation; the audit writer fills these itself. */
 const PER_LINE_KEYS = new Set([
@@ -110,6 +135,11 @@ export class TokenAuditLog implements TokenAudit {
   private readonly tokenMembers = new Map<string, { token: CachedToken; json: string }>();
   private readonly callerArnJson = lastJsonString();
   private readonly callerAccountJson = lastJsonString();
+  /** Per alias, per caller ARN: the last token served and the repeats not written yet. */
+  private readonly served = new Map<string, Map<string, Served>>();
+  private remembered = 0;
+  /** When the oldest repeat not written yet was counted; Infinity when none is pending. */
+  private oldestPendingAt = Number.POSITIVE_INFINITY;
 
   constructor(
     private readonly logger: BrokerLogger,
@@ -124,6 +154,76 @@ export class TokenAuditLog implements TokenAudit {
   }
 
   tokenServed(served: TokenServed): void {
+    const byCaller = this.served.get(served.alias);
+    const last = byCaller?.get(served.callerArn);
+    if (served.cache === 'l1' && last?.token === served.token) {
+      const now = this.clock();
+      if (last.count === 0) {
+        last.firstAt = now;
+        if (now < this.oldestPendingAt) this.oldestPendingAt = now;
+      }
+      last.count++;
+      last.lastAt = now;
+      if (now - this.oldestPendingAt >= REPEATS_WRITTEN_AFTER_MS) this.writeAllRepeats(served.invocation);
+      return;
+    }
+    if (last !== undefined && last.count > 0) this.writeRepeats(served.alias, served.callerArn, last, served.invocation);
+    this.writeServed(served);
+    this.remember(served, byCaller);
+  }
+
+  private remember(served: TokenServed, byCaller: Map<string, Served> | undefined): void {
+    let callers = byCaller;
+    if (callers === undefined) {
+      callers = new Map();
+      this.served.set(served.alias, callers);
+    }
+    if (!callers.has(served.callerArn)) {
+      if (this.remembered >= MAX_REMEMBERED_CALLERS) {
+        this.writeAllRepeats(served.invocation);
+        this.served.clear();
+        this.remembered = 0;
+        callers = new Map();
+        this.served.set(served.alias, callers);
+      }
+      this.remembered++;
+    }
+    callers.set(served.callerArn, { token: served.token, callerAccount: served.callerAccount, count: 0, firstAt: 0, lastAt: 0 });
+  }
+
+  /** Writes every pending repeat count. */
+  private writeAllRepeats(invocation: InvocationIds): void {
+    for (const [alias, callers] of this.served) {
+      for (const [callerArn, entry] of callers) if (entry.count > 0) this.writeRepeats(alias, callerArn, entry, invocation);
+    }
+    this.oldestPendingAt = Number.POSITIVE_INFINITY;
+  }
+
+  /** One `token served again` line for the repeats counted in `entry`, which starts counting afresh. */
+  private writeRepeats(alias: string, callerArn: string, entry: Served, invocation: InvocationIds): void {
+    const line =
+      this.head.replace(JSON.stringify(TOKEN_SERVED_MESSAGE), JSON.stringify(TOKEN_SERVED_AGAIN_MESSAGE)) +
+      this.timestamp() +
+      this.service +
+      (this.logger.wasColdStart(invocation.awsRequestId) ? 'true' : 'false') +
+      this.functionPart(invocation) +
+      ',"function_request_id":' +
+      jsonString(invocation.awsRequestId) +
+      this.rest +
+      this.tokenPart(alias, entry.token) +
+      CACHE_MEMBER.l1 +
+      members({
+        callerArn: callerArn || undefined,
+        callerAccount: entry.callerAccount || undefined,
+        count: entry.count,
+        firstAt: new Date(entry.firstAt).toISOString(),
+        lastAt: new Date(entry.lastAt).toISOString(),
+      });
+    this.logger.sink(line + '}');
+    entry.count = 0;
+  }
+
+  private writeServed(served: TokenServed): void {
     const { invocation } = served;
     let line =
       this.head +

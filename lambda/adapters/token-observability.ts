@@ -4,8 +4,9 @@
  */
 import type { LogLevel } from '@aws-lambda-powertools/logger/types';
 import type { MiddlewareObj } from '@middy/core';
+import type { Context } from 'aws-lambda';
 import type { BrokerMetrics, Clock, Logger, TokenAudit } from '../core/ports';
-import { asLoggerPort, createBrokerLogger, lambdaContextMiddleware, type BrokerLogger, type LogSink } from './powertools-logger';
+import { asLoggerPort, createBrokerLogger, type BrokerLogger, type LogSink } from './powertools-logger';
 import { PowertoolsBrokerMetrics } from './powertools-metrics';
 import { TokenAuditLog } from './token-audit-log';
 
@@ -26,8 +27,14 @@ export interface TokenObservability {
   readonly logger: Logger;
   readonly audit: TokenAudit;
   readonly metrics: BrokerMetrics;
-  /** injectLambdaContext (request id and cold start on every line), then the metrics flush (only when counted). */
+  /**
+   * None: the token route's memory hit must cost about an empty handler, and any middy middleware costs a
+   * good part of that. The request id and cold start reach every line through `beginInvocation` instead, and
+   * the handler flushes the metrics itself when it counted something.
+   */
   readonly middlewares: readonly MiddlewareObj[];
+  /** Announces each invocation to the logger (its context is added when a line is written). */
+  readonly beginInvocation: (context: Context) => void;
 }
 
 /** The token route's logger (route `token`), audit trail and metrics, with the middlewares that go around it. */
@@ -47,6 +54,9 @@ export function createTokenObservability(options: TokenObservabilityOptions): To
     logger: asLoggerPort(powertools),
     audit: new TokenAuditLog(powertools, options.clock ? { clock: options.clock } : {}),
     metrics,
-    middlewares: [lambdaContextMiddleware(powertools), metrics.middleware()],
+    middlewares: [],
+    beginInvocation: (context) => {
+      powertools.beginInvocation(context);
+    },
   };
 }

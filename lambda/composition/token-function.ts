@@ -5,6 +5,7 @@
  * and the benchmark pass local ones. One builder, so they cannot drift apart (metrics, allowed callers, audit).
  */
 import type { MiddlewareObj } from '@middy/core';
+import type { Context } from 'aws-lambda';
 import type { AllowedCallers } from '../../contract/allowed-callers';
 import type { RuntimeConfig } from '../../contract/broker-config';
 import type { AssertionSigner, BrokerMetrics, Clock, Fetch, Logger, TokenAudit, TokenStore } from '../core/ports';
@@ -27,7 +28,7 @@ export interface TokenFunctionDeps {
   /** The shared (second-tier) cache. */
   readonly store: TokenStore;
   readonly logger: Logger;
-  /** The audit trail: one line per token served. */
+  /** The audit trail: who obtained which token (docs/operations-audit.md). */
   readonly audit: TokenAudit;
   readonly metrics: BrokerMetrics;
   /**
@@ -43,6 +44,8 @@ export interface TokenFunctionDeps {
   readonly sleep?: (ms: number) => Promise<void>;
   /** @default - every caller IAM allowed */
   readonly allowedCallers?: AllowedCallers;
+  /** Told of each invocation first, for the ids on its log lines (see `TokenHandlerDeps`). @default - nothing */
+  readonly beginInvocation?: (context: Context) => void;
   /** @default - the deployment's cache settings */
   readonly cacheTuning?: TokenCacheTuning;
   /** Builds the cache instead of a `TokenCache` (the benchmark's uncoordinated baseline). @default - a TokenCache */
@@ -83,6 +86,7 @@ export function createTokenFunction(deps: TokenFunctionDeps): TokenFunction {
     metrics: deps.metrics,
     clock,
     ...(deps.allowedCallers ? { allowedCallers: deps.allowedCallers } : {}),
+    ...(deps.beginInvocation ? { beginInvocation: deps.beginInvocation } : {}),
   }).use([...(deps.middlewares ?? [])]);
   return { handler, service, cache };
 }

@@ -107,7 +107,10 @@ export interface TokenServed {
   readonly durationMs?: number;
 }
 
-/** The audit trail: exactly one line per token served, at every log level, never with the token itself. */
+/**
+ * The audit trail: told of every token served; writes who obtained which token (a line per request, or a count of a
+ * caller's repeated memory hits: docs/operations-audit.md), at every log level, never the token itself.
+ */
 export interface TokenAudit {
   tokenServed(served: TokenServed): void;
 }
@@ -118,4 +121,9 @@ export interface TokenAudit {
  */
 export interface BrokerMetrics {
   count(event: MetricEvent): void;
+  /**
+   * Publishes what was counted during this invocation, if anything (one call at its end, instead of a
+   * middleware: a middleware costs more than a whole memory hit). @default - counts are published as they come
+   */
+  flush?(): void;
 }

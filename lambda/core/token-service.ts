@@ -46,6 +46,8 @@ export class TokenService {
   private readonly aliases: readonly string[];
   /** Computed once: hashing per request would show in the L1-hit cost. */
   private readonly cacheKeys: ReadonlyMap<string, string>;
+  /** Per alias, the last memory answer: it changes only with the token or the second, so most hits reuse it. */
+  private readonly memoryAnswers = new Map<string, { token: CachedToken; second: number; answer: TokenAnswer }>();
 
   constructor(private readonly deps: TokenServiceDeps) {
     this.aliases = Object.keys(deps.config.scopes).sort();
@@ -69,7 +71,13 @@ export class TokenService {
   cached(alias: string): TokenAnswer | undefined {
     const key = this.cacheKeys.get(alias);
     const hit = key === undefined ? undefined : this.deps.cache.peek?.(key);
-    return hit && this.answer(hit.token, hit.outcome);
+    if (hit === undefined) return undefined;
+    const second = Math.floor(this.deps.clock() / 1000);
+    const last = this.memoryAnswers.get(alias);
+    if (last?.token === hit.token && last.second === second) return last.answer;
+    const answer = this.answer(hit.token, hit.outcome, second);
+    this.memoryAnswers.set(alias, { token: hit.token, second, answer });
+    return answer;
   }
 
   /**
@@ -86,14 +94,14 @@ export class TokenService {
     return this.answer(token, outcome);
   }
 
-  private answer(token: CachedToken, outcome: CacheOutcome): TokenAnswer {
+  private answer(token: CachedToken, outcome: CacheOutcome, nowSecond = Math.floor(this.deps.clock() / 1000)): TokenAnswer {
     return {
       outcome,
       token,
       body: {
         access_token: token.accessToken,
         token_type: 'Bearer',
-        expires_in: Math.max(0, token.expiresOn - Math.floor(this.deps.clock() / 1000)),
+        expires_in: Math.max(0, token.expiresOn - nowSecond),
         expires_on: token.expiresOn,
         scope: token.scope,
       },

@@ -10,7 +10,9 @@ import { createTokenFunction } from '../composition/token-function';
 import { requireEnv, requireIssuer } from './env';
 
 // Log level and service name come from POWERTOOLS_LOG_LEVEL and POWERTOOLS_SERVICE_NAME, set by the construct.
-const { logger, audit, metrics, middlewares } = createTokenObservability({ deployment: requireEnv(BROKER_ENV.deployment) });
+const { logger, audit, metrics, middlewares, beginInvocation } = createTokenObservability({
+  deployment: requireEnv(BROKER_ENV.deployment),
+});
 const allowedCallers = parseAllowedCallersJson(process.env[BROKER_ENV.allowedCallers]);
 
 export const { handler } = createTokenFunction({
@@ -22,5 +24,6 @@ export const { handler } = createTokenFunction({
   audit,
   metrics,
   middlewares,
+  beginInvocation,
   ...(allowedCallers ? { allowedCallers } : {}),
 });

@@ -20,6 +20,11 @@ export interface TokenHandlerDeps {
   readonly clock: Clock;
   /** @default - every caller IAM allowed */
   readonly allowedCallers?: AllowedCallers;
+  /**
+   * Told of each invocation first, so that any line written during it carries its ids; must cost next to
+   * nothing (the logger adds the context only when a line is written). @default - nothing to tell
+   */
+  readonly beginInvocation?: (context: Context) => void;
 }
 
 /**
@@ -31,17 +36,22 @@ export function aliasOf(event: Pick<APIGatewayProxyEventV2WithIAMAuthorizer, 'pa
 }
 
 /**
- * Serializing a 1–2 KB token answer costs more than the rest of a cache hit. The text changes only when
- * the token or its `expires_in` second does, so under load most hits reuse it.
+ * Serializing a 1–2 KB token answer costs more than the rest of a cache hit. The answer changes only when the
+ * token or its `expires_in` second does (TokenService then returns a new answer object), so under load most hits
+ * reuse the whole result.
  */
-function serializedBodies() {
-  const last = new Map<string, { accessToken: string; expiresIn: number; json: string }>();
-  return (alias: string, body: TokenResponseBody): string => {
+function responses() {
+  const last = new Map<string, { answer: TokenAnswer; result: APIGatewayProxyStructuredResultV2 }>();
+  return (alias: string, answer: TokenAnswer): APIGatewayProxyStructuredResultV2 => {
     const seen = last.get(alias);
-    if (seen && seen.accessToken === body.access_token && seen.expiresIn === body.expires_in) return seen.json;
-    const json = JSON.stringify(body);
-    last.set(alias, { accessToken: body.access_token, expiresIn: body.expires_in, json });
-    return json;
+    if (seen?.answer === answer) return seen.result;
+    const result = {
+      statusCode: 200,
+      headers: { 'content-type': 'application/json', 'cache-control': 'no-store' },
+      body: JSON.stringify(answer.body satisfies TokenResponseBody),
+    };
+    last.set(alias, { answer, result });
+    return result;
   };
 }
 
@@ -83,14 +93,10 @@ function countFailure(metrics: BrokerMetrics, error: unknown): void {
  * request (API Gateway's and Lambda's ids), which token (Entra's `uti` and correlation id), from which tier.
  */
 export function createTokenHandler(deps: TokenHandlerDeps) {
-  const serialize = serializedBodies();
-  const respond = (alias: string, body: TokenResponseBody): APIGatewayProxyStructuredResultV2 => ({
-    statusCode: 200,
-    headers: { 'content-type': 'application/json', 'cache-control': 'no-store' },
-    body: serialize(alias, body),
-  });
+  const respond = responses();
   return middy<APIGatewayProxyEventV2WithIAMAuthorizer, APIGatewayProxyStructuredResultV2>(
     async (event: APIGatewayProxyEventV2WithIAMAuthorizer, context: Context) => {
+      deps.beginInvocation?.(context);
       const alias = aliasOf(event);
       // Typed as always present, but an event that did not come through the IAM authorizer has none.
       const caller = (event.requestContext as Partial<typeof event.requestContext>).authorizer?.iam;
@@ -98,7 +104,7 @@ export function createTokenHandler(deps: TokenHandlerDeps) {
       const hit = deps.service.cached(alias);
       if (hit) {
         deps.audit.tokenServed(served(event, context, caller, alias, hit));
-        return respond(alias, hit.body);
+        return respond(alias, hit);
       }
 
       const started = deps.clock();
@@ -108,10 +114,13 @@ export function createTokenHandler(deps: TokenHandlerDeps) {
         answer = await deps.service.getToken(alias, started + context.getRemainingTimeInMillis() - RESPONSE_RESERVE_MS);
       } catch (error) {
         countFailure(deps.metrics, error);
+        deps.metrics.flush?.();
         throw error;
       }
       deps.audit.tokenServed(served(event, context, caller, alias, answer, deps.clock() - started));
-      return respond(alias, answer.body);
+      // Only a miss counts anything (an exchange, a stale serve, a lease wait, a store failure).
+      deps.metrics.flush?.();
+      return respond(alias, answer);
     },
   ).use(errorResponder(deps.logger));
 }

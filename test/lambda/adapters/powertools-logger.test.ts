@@ -192,3 +192,37 @@ describe('lambdaContextMiddleware (Powertools injectLambdaContext)', () => {
     expect([powertools.wasColdStart('first'), powertools.wasColdStart('second')]).toStrictEqual([true, false]);
   });
 });
+
+describe('BrokerLogger.beginInvocation (the token route, without a middleware)', () => {
+  it("puts the announced invocation's request id and cold start on the lines written during it, and on no other", () => {
+    vi.stubEnv('AWS_LAMBDA_INITIALIZATION_TYPE', 'on-demand');
+    const { powertools, logger, entries } = capture();
+    powertools.beginInvocation(lambdaContext('first'));
+    // The first invocation writes nothing (a memory hit); the cold start is still the first, not the first to write.
+    powertools.beginInvocation(lambdaContext('second'));
+    logger.info('refresh');
+    logger.warn('store unavailable');
+    powertools.beginInvocation(lambdaContext('third'));
+    logger.error('request failed');
+    expect(entries().map((e) => [e.message, e.function_request_id, e.cold_start])).toStrictEqual([
+      ['refresh', 'second', false],
+      ['store unavailable', 'second', false],
+      ['request failed', 'third', false],
+    ]);
+    expect(powertools.wasColdStart('first')).toBe(true);
+    expect(powertools.wasColdStart('second')).toBe(false);
+  });
+
+  it('marks the cold start on its own lines when the first invocation writes', () => {
+    vi.stubEnv('AWS_LAMBDA_INITIALIZATION_TYPE', 'on-demand');
+    const { powertools, logger, entries } = capture();
+    powertools.beginInvocation(lambdaContext('first'));
+    logger.info('exchanged');
+    powertools.beginInvocation(lambdaContext('second'));
+    logger.info('exchanged');
+    expect(entries().map((e) => [e.function_request_id, e.cold_start])).toStrictEqual([
+      ['first', true],
+      ['second', false],
+    ]);
+  });
+});

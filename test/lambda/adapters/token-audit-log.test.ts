@@ -1,7 +1,7 @@
 import middy from '@middy/core';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createBrokerLogger, lambdaContextMiddleware } from '../../../lambda/adapters/powertools-logger';
-import { TokenAuditLog } from '../../../lambda/adapters/token-audit-log';
+import { REPEATS_WRITTEN_AFTER_MS, TokenAuditLog } from '../../../lambda/adapters/token-audit-log';
 import type { CachedToken, TokenServed } from '../../../lambda/core/ports';
 import { lambdaContext } from '../../support/http-events';
 
@@ -98,13 +98,13 @@ describe('TokenAuditLog', () => {
 
   it('stamps each line with the injected clock, to the millisecond, across seconds', () => {
     const { audit, lines, time, served } = setup();
-    audit.tokenServed(served());
+    audit.tokenServed(served({ cache: 'l2' }));
     time.now += 999;
-    audit.tokenServed(served());
+    audit.tokenServed(served({ cache: 'l2' }));
     time.now += 1;
-    audit.tokenServed(served());
+    audit.tokenServed(served({ cache: 'l2' }));
     time.now += 3_600_000 + 42;
-    audit.tokenServed(served());
+    audit.tokenServed(served({ cache: 'l2' }));
     expect(lines.map((line) => (JSON.parse(line) as { timestamp: string }).timestamp)).toStrictEqual([
       '2025-06-01T12:00:00.007Z',
       '2025-06-01T12:00:01.006Z',
@@ -167,10 +167,65 @@ describe('TokenAuditLog', () => {
     vi.stubEnv('AWS_LAMBDA_INITIALIZATION_TYPE', 'on-demand');
     const { powertools, audit, lines, served } = setup();
     const handler = middy(async (_event: unknown, context: { awsRequestId: string }) => {
-      audit.tokenServed(served({ invocation: lambdaContext(context.awsRequestId) }));
+      audit.tokenServed(served({ cache: 'exchange', invocation: lambdaContext(context.awsRequestId) }));
     }).use(lambdaContextMiddleware(powertools));
     await handler({}, lambdaContext('first'));
     await handler({}, lambdaContext('second'));
     expect(lines.map((line) => (JSON.parse(line) as { cold_start: boolean }).cold_start)).toStrictEqual([true, false]);
+  });
+
+  it("counts a caller's further memory hits of the same token and writes them as one line when another token comes", () => {
+    const { audit, lines, time, served } = setup();
+    const entries = () => lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+    audit.tokenServed(served({ cache: 'exchange', apiRequestId: 'first' }));
+    for (let i = 0; i < 5; i++) {
+      time.now += 1_000;
+      audit.tokenServed(served({ apiRequestId: `repeat-${i}` }));
+    }
+    expect(lines).toHaveLength(1);
+
+    // Another caller's first hit of the same token: a line of its own; then the first caller's next token.
+    audit.tokenServed(served({ callerArn: 'arn:aws:sts::444455556666:assumed-role/other/fn', callerAccount: '444455556666' }));
+    const next: CachedToken = { ...token, uti: 'nextUti', correlationId: 'next-correlation' };
+    time.now += 1_000;
+    audit.tokenServed(served({ cache: 'l2', token: next, apiRequestId: 'next' }));
+    expect(entries().map((e) => [e.message, e.callerAccount, e.uti, e.count, e.apiRequestId])).toStrictEqual([
+      ['token served', '111122223333', token.uti, undefined, 'first'],
+      ['token served', '444455556666', token.uti, undefined, 'JKJaXmPLvHcESHA='],
+      ['token served again', '111122223333', token.uti, 5, undefined],
+      ['token served', '111122223333', 'nextUti', undefined, 'next'],
+    ]);
+    expect(entries()[2]).toMatchObject({
+      cache: 'l1',
+      callerArn: 'arn:aws:sts::111122223333:assumed-role/app-role/fn',
+      entraCorrelationId: token.correlationId,
+      firstAt: new Date(T0 + 1_000).toISOString(),
+      lastAt: new Date(T0 + 5_000).toISOString(),
+    });
+    for (const line of lines) expect(line).not.toContain(ACCESS_TOKEN);
+  });
+
+  it('writes every pending count once the oldest is a minute old, on the next repeat', () => {
+    const { audit, lines, time, served } = setup();
+    const other = { callerArn: 'arn:aws:sts::444455556666:assumed-role/other/fn', callerAccount: '444455556666' };
+    audit.tokenServed(served({ cache: 'exchange' }));
+    audit.tokenServed(served(other));
+    time.now += 1;
+    audit.tokenServed(served()); // counted: the oldest pending repeat
+    audit.tokenServed(served(other));
+    audit.tokenServed(served(other));
+    time.now += REPEATS_WRITTEN_AFTER_MS - 1;
+    audit.tokenServed(served(other));
+    expect(lines).toHaveLength(2);
+    time.now += 1;
+    audit.tokenServed(served(other)); // a minute after the oldest: both callers' counts are written
+    const again = lines.slice(2).map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(again.map((e) => [e.message, e.callerAccount, e.count])).toStrictEqual([
+      ['token served again', '111122223333', 1],
+      ['token served again', '444455556666', 4],
+    ]);
+    // Counting starts afresh: the next repeat is pending again, not written.
+    audit.tokenServed(served());
+    expect(lines).toHaveLength(4);
   });
 });
