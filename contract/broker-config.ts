@@ -20,6 +20,23 @@ export interface ScopeConfig {
   readonly clientId: string;
 }
 
+/**
+ * Who signs the client assertions: the broker's own KMS keys (it is the OIDC issuer), or AWS STS outbound identity
+ * federation (`sts:GetWebIdentityToken`: AWS is the issuer, the token role's ARN the subject).
+ */
+export type SignerKind = 'kms' | 'aws-sts';
+export const SIGNER_KINDS: readonly SignerKind[] = ['kms', 'aws-sts'];
+
+/** The `kms` signer's key schedule (DESIGN.md, `keyRotation`), in seconds. */
+export interface KeyRotationSettings {
+  /** A new key becomes active this often. */
+  readonly intervalSeconds: number;
+  /** A key is in the JWKS at least this long before it signs. */
+  readonly publishLeadSeconds: number;
+  /** The previous key stays in the JWKS this long after it stopped signing. */
+  readonly retireAfterSeconds: number;
+}
+
 /** What the token function needs at run time. */
 export interface RuntimeConfig {
   readonly tenantId: string;
@@ -31,6 +48,7 @@ export interface RuntimeConfig {
   readonly subject: string;
   readonly assertionLifetimeSeconds: number;
   readonly refreshMarginSeconds: number;
+  readonly signer: SignerKind;
 }
 
 /** What only shapes the infrastructure. */
@@ -41,6 +59,8 @@ export interface DeploymentSettings {
   readonly throttlingBurstLimit: number;
   /** Reserved concurrency of the token function; undefined leaves it unreserved. */
   readonly tokenReservedConcurrency: number | undefined;
+  /** The `kms` signer's key schedule, defaults applied. */
+  readonly keyRotation: KeyRotationSettings;
 }
 
 export interface BrokerConfig {
@@ -61,10 +81,14 @@ export interface BrokerConfigInput {
   readonly subject?: string;
   readonly assertionLifetimeSeconds?: number;
   readonly refreshMarginSeconds?: number;
+  readonly signer?: SignerKind;
   readonly throttlingRateLimit?: number;
   readonly throttlingBurstLimit?: number;
   readonly tokenReservedConcurrency?: number;
+  readonly keyRotation?: Partial<KeyRotationSettings>;
 }
+
+const DAY = 86_400;
 
 export const CONFIG_DEFAULTS = {
   authorityHost: 'https://login.microsoftonline.com',
@@ -74,7 +98,16 @@ export const CONFIG_DEFAULTS = {
   refreshMarginSeconds: 300,
   throttlingRateLimit: 50,
   throttlingBurstLimit: 100,
+  signer: 'kms',
+  keyRotation: { intervalSeconds: 90 * DAY, publishLeadSeconds: 2 * DAY, retireAfterSeconds: DAY },
 } as const;
+
+/**
+ * The least a deployment accepts (the local runtime accepts any positive figures): a rotation at most daily, a
+ * key published at least an hour before it signs (Entra's JWKS caching is undocumented; the default is 2 days),
+ * and the previous key kept at least as long as an assertion it signed can be presented.
+ */
+export const KEY_ROTATION_MINIMUMS = { intervalSeconds: DAY, publishLeadSeconds: 3_600 } as const;
 
 export const ALIAS_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
 const GUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -91,8 +124,10 @@ const RUNTIME_FIELDS = [
   'subject',
   'assertionLifetimeSeconds',
   'refreshMarginSeconds',
+  'signer',
 ] as const;
-const DEPLOYMENT_FIELDS = ['throttlingRateLimit', 'throttlingBurstLimit', 'tokenReservedConcurrency'] as const;
+const DEPLOYMENT_FIELDS = ['throttlingRateLimit', 'throttlingBurstLimit', 'tokenReservedConcurrency', 'keyRotation'] as const;
+const KEY_ROTATION_FIELDS = ['intervalSeconds', 'publishLeadSeconds', 'retireAfterSeconds'] as const;
 
 export interface ConfigParseOptions {
   /** Where the configuration came from, for the error message. @default 'broker configuration' */
@@ -101,6 +136,8 @@ export interface ConfigParseOptions {
   readonly allowLoopbackHttp?: boolean;
   /** Further top-level fields the caller validates itself (the local runtime's). @default [] */
   readonly extraFields?: readonly string[];
+  /** Accept any positive `keyRotation` figures (the local runtime, where a rotation is shown in seconds). @default false */
+  readonly anyPositiveRotation?: boolean;
 }
 
 export type ConfigValidation<T> =
@@ -150,6 +187,56 @@ class FieldReader {
     if (typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max) return value;
     this.problems.push(`${field}: expected an integer from ${min} to ${max}, received ${describeValue(value)}`);
     return fallback;
+  }
+
+  signer(): SignerKind {
+    const value = this.raw.signer;
+    if (value === undefined) return CONFIG_DEFAULTS.signer;
+    if (typeof value === 'string' && (SIGNER_KINDS as readonly string[]).includes(value)) return value as SignerKind;
+    this.problems.push(`signer: expected one of ${SIGNER_KINDS.map((kind) => `"${kind}"`).join(', ')}, received ${describeValue(value)}`);
+    return CONFIG_DEFAULTS.signer;
+  }
+
+  keyRotation(signer: SignerKind, assertionLifetimeSeconds: number, anyPositive: boolean): KeyRotationSettings {
+    const value = this.raw.keyRotation;
+    const defaults = CONFIG_DEFAULTS.keyRotation;
+    if (value === undefined) return defaults;
+    if (!isPlainObject(value)) {
+      this.problems.push(
+        `keyRotation: expected {"intervalSeconds", "publishLeadSeconds", "retireAfterSeconds"}, received ${describeValue(value)}`,
+      );
+      return defaults;
+    }
+    if (signer !== 'kms') {
+      this.problems.push(
+        `keyRotation: applies to the "kms" signer only (AWS rotates its own keys), received it with signer ${describeValue(signer)}`,
+      );
+    }
+    for (const key of Object.keys(value)) {
+      if (!(KEY_ROTATION_FIELDS as readonly string[]).includes(key)) {
+        this.problems.push(`keyRotation.${key}: unknown field (known: ${KEY_ROTATION_FIELDS.join(', ')})`);
+      }
+    }
+    const figure = (field: (typeof KEY_ROTATION_FIELDS)[number], min: number): number => {
+      const received = value[field];
+      if (received === undefined) return defaults[field];
+      if (typeof received === 'number' && Number.isInteger(received) && received >= min && received <= 10 * 365 * DAY) return received;
+      this.problems.push(
+        `keyRotation.${field}: expected an integer of seconds from ${min} to ${10 * 365 * DAY}, received ${describeValue(received)}`,
+      );
+      return defaults[field];
+    };
+    const rotation = {
+      intervalSeconds: figure('intervalSeconds', anyPositive ? 1 : KEY_ROTATION_MINIMUMS.intervalSeconds),
+      publishLeadSeconds: figure('publishLeadSeconds', anyPositive ? 1 : KEY_ROTATION_MINIMUMS.publishLeadSeconds),
+      retireAfterSeconds: figure('retireAfterSeconds', anyPositive ? 1 : assertionLifetimeSeconds),
+    };
+    if (rotation.publishLeadSeconds >= rotation.intervalSeconds) {
+      this.problems.push(
+        `keyRotation.publishLeadSeconds: expected less than intervalSeconds (${rotation.intervalSeconds}), so that a key is published before the next one is due, received ${rotation.publishLeadSeconds}`,
+      );
+    }
+    return rotation;
   }
 
   authorityHost(allowLoopbackHttp: boolean): string {
@@ -227,12 +314,19 @@ function readRuntime(reader: FieldReader, options: ConfigParseOptions): RuntimeC
     subject: reader.credentialField('subject', CONFIG_DEFAULTS.subject),
     assertionLifetimeSeconds: reader.integer('assertionLifetimeSeconds', CONFIG_DEFAULTS.assertionLifetimeSeconds, 60, 600),
     refreshMarginSeconds: reader.integer('refreshMarginSeconds', CONFIG_DEFAULTS.refreshMarginSeconds, 0, 1800),
+    signer: reader.signer(),
     scopes: reader.scopes(tenantId, clientId),
   };
 }
 
-function readDeployment(reader: FieldReader, raw: Record<string, unknown>): DeploymentSettings {
+function readDeployment(
+  reader: FieldReader,
+  raw: Record<string, unknown>,
+  runtime: RuntimeConfig,
+  options: ConfigParseOptions,
+): DeploymentSettings {
   return {
+    keyRotation: reader.keyRotation(runtime.signer, runtime.assertionLifetimeSeconds, options.anyPositiveRotation ?? false),
     throttlingRateLimit: reader.integer('throttlingRateLimit', CONFIG_DEFAULTS.throttlingRateLimit, 1, 10_000),
     throttlingBurstLimit: reader.integer('throttlingBurstLimit', CONFIG_DEFAULTS.throttlingBurstLimit, 1, 5_000),
     tokenReservedConcurrency:
@@ -248,7 +342,8 @@ export function validateBrokerConfig(raw: unknown, options: ConfigParseOptions =
   if (!isPlainObject(raw)) return { config: undefined, problems: [`expected an object, received ${describeValue(raw)}`] };
   const reader = new FieldReader(raw);
   reader.unknownFields([...RUNTIME_FIELDS, ...DEPLOYMENT_FIELDS, ...(options.extraFields ?? [])]);
-  const config: BrokerConfig = { runtime: readRuntime(reader, options), deployment: readDeployment(reader, raw) };
+  const runtime = readRuntime(reader, options);
+  const config: BrokerConfig = { runtime, deployment: readDeployment(reader, raw, runtime, options) };
   return reader.problems.length > 0 ? { config: undefined, problems: reader.problems } : { config, problems: [] };
 }
 
@@ -279,9 +374,19 @@ export function parseRuntimeConfig(raw: unknown, options: ConfigParseOptions = {
 
 /** The runtime configuration as the token function receives it (`BROKER_CONFIG`), in the input schema. */
 export function runtimeConfigJson(runtime: RuntimeConfig): string {
-  const { tenantId, clientId, authorityHost, audience, subject, assertionLifetimeSeconds, refreshMarginSeconds } = runtime;
+  const { tenantId, clientId, authorityHost, audience, subject, assertionLifetimeSeconds, refreshMarginSeconds, signer } = runtime;
   const scopes = Object.fromEntries(
     Object.values(runtime.scopes).map((s) => [s.alias, { scope: s.scope, tenantId: s.tenantId, clientId: s.clientId }]),
   );
-  return JSON.stringify({ tenantId, clientId, scopes, authorityHost, audience, subject, assertionLifetimeSeconds, refreshMarginSeconds });
+  return JSON.stringify({
+    tenantId,
+    clientId,
+    scopes,
+    authorityHost,
+    audience,
+    subject,
+    assertionLifetimeSeconds,
+    refreshMarginSeconds,
+    signer,
+  });
 }

@@ -8,7 +8,8 @@ import type { MiddlewareObj } from '@middy/core';
 import type { Context } from 'aws-lambda';
 import type { AllowedCallers } from '../../contract/allowed-callers';
 import type { RuntimeConfig } from '../../contract/broker-config';
-import type { AssertionSigner, BrokerMetrics, Clock, Fetch, Logger, TokenAudit, TokenStore } from '../core/ports';
+import { signedAssertions } from '../core/assertion';
+import type { AssertionSigner, BrokerMetrics, ClientAssertionSource, Clock, Fetch, Logger, TokenAudit, TokenStore } from '../core/ports';
 import { systemClock } from '../core/ports';
 import { sleep as realSleep } from '../core/retry';
 import { TokenCache, type TokenCacheOptions } from '../core/token-cache';
@@ -20,11 +21,21 @@ export type TokenCacheTuning = Partial<
   Pick<TokenCacheOptions, 'refreshAheadSeconds' | 'leaseMs' | 'leaseWaitMs' | 'pollIntervalMs' | 'storeBackoffMs'>
 >;
 
-export interface TokenFunctionDeps {
+/** Who makes the client assertions. */
+export type AssertionDeps =
+  /** The broker signs them itself (a KMS key, or the local runtime's key file): it is their issuer, `config.subject` their subject. */
+  | {
+      /** The issuer URL, checked by `checkIssuerUrl`: the assertions' `iss`. */
+      readonly issuer: string;
+      readonly signer: AssertionSigner;
+    }
+  /** Another issuer makes them (AWS STS outbound identity federation). */
+  | { readonly assertions: ClientAssertionSource };
+
+export type TokenFunctionDeps = TokenRouteDeps & AssertionDeps;
+
+export interface TokenRouteDeps {
   readonly config: RuntimeConfig;
-  /** The issuer URL, checked by `checkIssuerUrl`: the assertions' `iss`. */
-  readonly issuer: string;
-  readonly signer: AssertionSigner;
   /** The shared (second-tier) cache. */
   readonly store: TokenStore;
   readonly logger: Logger;
@@ -71,10 +82,21 @@ export function createTokenFunction(deps: TokenFunctionDeps): TokenFunction {
     ...deps.cacheTuning,
   };
   const cache = deps.createCache ? deps.createCache(cacheOptions) : new TokenCache(cacheOptions);
+  const assertions =
+    'assertions' in deps
+      ? deps.assertions
+      : signedAssertions(
+          {
+            issuer: deps.issuer,
+            subject: deps.config.subject,
+            audience: deps.config.audience,
+            lifetimeSeconds: deps.config.assertionLifetimeSeconds,
+          },
+          { signer: deps.signer, clock },
+        );
   const service = new TokenService({
     config: deps.config,
-    issuer: deps.issuer,
-    signer: deps.signer,
+    assertions,
     cache,
     clock,
     entra: { fetch: deps.fetch ?? ((input, init) => fetch(input, init)), sleep: deps.sleep ?? realSleep },

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { AssertionSigner, Clock } from './ports';
+import type { AssertionSigner, ClientAssertionSource, Clock } from './ports';
 
 export interface AssertionClaimsInput {
   /** The broker's issuer URL; equals the discovery document's `issuer`. */
@@ -40,4 +40,13 @@ export async function createClientAssertion(input: AssertionClaimsInput, deps: A
   const signingInput = `${encode(header)}.${encode(claims)}`;
   const signature = await deps.signer.sign(Buffer.from(signingInput, 'ascii'));
   return `${signingInput}.${Buffer.from(signature).toString('base64url')}`;
+}
+
+/** Assertions the broker builds and signs itself (KMS key, or the local runtime's key file), per `input`. */
+export function signedAssertions(input: AssertionClaimsInput, deps: AssertionDeps): ClientAssertionSource {
+  return {
+    issuer: input.issuer,
+    subject: input.subject,
+    create: () => createClientAssertion(input, deps),
+  };
 }

@@ -32,6 +32,22 @@ export interface AssertionSigner {
   sign(signingInput: Uint8Array): Promise<Uint8Array>;
 }
 
+/**
+ * Makes the client assertions Entra receives, one per exchange: built and signed by the broker itself (its KMS
+ * key, or the local runtime's key file), or obtained from AWS STS outbound identity federation.
+ */
+export interface ClientAssertionSource {
+  /** The assertions' `iss`, as Entra's federated credential must name it (a refusal's hint quotes it). */
+  readonly issuer: string;
+  /** The assertions' `sub`, likewise. */
+  readonly subject: string;
+  /**
+   * A fresh assertion: new `jti`, `iat` now.
+   * @throws BrokerError: upstream_unavailable when the signer is unavailable, internal when it refuses
+   */
+  create(): Promise<string>;
+}
+
 /** Every key the JWKS publishes: the active one and any next/previous one kept for rotation. */
 export interface PublicKeySource {
   publicKeys(): Promise<readonly RsaPublicJwk[]>;

@@ -1,9 +1,8 @@
-import { createClientAssertion } from './assertion';
 import type { RuntimeConfig, ScopeConfig } from '../../contract/broker-config';
 import { requestEntraToken, type EntraClientDeps } from './entra-client';
 import type { PresentedIdentity } from './entra-error';
 import { UnknownScopeError } from './errors';
-import type { AssertionSigner, CacheOutcome, CachedToken, Clock } from './ports';
+import type { CacheOutcome, CachedToken, ClientAssertionSource, Clock } from './ports';
 import { tokenCacheKey, type CacheResult } from './token-cache';
 
 /** The body of a 200 from `GET /token/{alias}` (DESIGN.md, "HTTP API"). */
@@ -33,9 +32,8 @@ export interface TokenAnswer {
 
 export interface TokenServiceDeps {
   readonly config: RuntimeConfig;
-  /** The broker's issuer URL, no trailing slash. */
-  readonly issuer: string;
-  readonly signer: AssertionSigner;
+  /** Where each exchange's client assertion comes from (`signedAssertions`, or AWS STS). */
+  readonly assertions: ClientAssertionSource;
   readonly cache: TokenCacheLike;
   readonly clock: Clock;
   readonly entra: Omit<EntraClientDeps, 'clock'>;
@@ -109,20 +107,17 @@ export class TokenService {
   }
 
   private async exchange(scope: ScopeConfig, deadline: number | undefined) {
-    const { config, issuer, signer, clock } = this.deps;
+    const { config, assertions, clock } = this.deps;
     const presented: PresentedIdentity = {
       alias: scope.alias,
-      issuer,
-      subject: config.subject,
+      issuer: assertions.issuer,
+      subject: assertions.subject,
       audience: config.audience,
       tenantId: scope.tenantId,
       clientId: scope.clientId,
       scope: scope.scope,
     };
-    const clientAssertion = await createClientAssertion(
-      { issuer, subject: config.subject, audience: config.audience, lifetimeSeconds: config.assertionLifetimeSeconds },
-      { signer, clock },
-    );
+    const clientAssertion = await assertions.create();
     return requestEntraToken({ authorityHost: config.authorityHost, presented, clientAssertion }, { ...this.deps.entra, clock, deadline });
   }
 }

@@ -21,8 +21,14 @@ describe('parseBrokerConfig', () => {
         subject: 'aws-token-broker',
         assertionLifetimeSeconds: 300,
         refreshMarginSeconds: 300,
+        signer: 'kms',
       },
-      deployment: { throttlingRateLimit: 50, throttlingBurstLimit: 100, tokenReservedConcurrency: undefined },
+      deployment: {
+        throttlingRateLimit: 50,
+        throttlingBurstLimit: 100,
+        tokenReservedConcurrency: undefined,
+        keyRotation: { intervalSeconds: 90 * 86_400, publishLeadSeconds: 2 * 86_400, retireAfterSeconds: 86_400 },
+      },
     });
   });
 
@@ -148,6 +154,52 @@ describe('runtimeConfigJson and parseRuntimeConfig', () => {
   it('refuse deployment settings at run time: a construct that passed them would be caught', () => {
     expect(() => parseRuntimeConfig({ ...minimal, throttlingRateLimit: 5 }, { source: 'BROKER_CONFIG' })).toThrow(
       /Invalid BROKER_CONFIG:\n {2}- throttlingRateLimit: unknown field/,
+    );
+  });
+});
+
+describe('signer and keyRotation', () => {
+  it('takes "aws-sts" as the signer and refuses anything else, naming the value', () => {
+    expect(parseBrokerConfig({ ...minimal, signer: 'aws-sts' }).runtime.signer).toBe('aws-sts');
+    expect(() => parseBrokerConfig({ ...minimal, signer: 'sts' })).toThrow(/signer: expected one of "kms", "aws-sts", received "sts"/);
+  });
+
+  it('fills the rotation schedule field by field and keeps what was given', () => {
+    expect(parseBrokerConfig({ ...minimal, keyRotation: { intervalSeconds: 30 * 86_400 } }).deployment.keyRotation).toStrictEqual({
+      intervalSeconds: 30 * 86_400,
+      publishLeadSeconds: 2 * 86_400,
+      retireAfterSeconds: 86_400,
+    });
+  });
+
+  it.each([
+    [{ intervalSeconds: 3_600 }, /keyRotation.intervalSeconds: expected an integer of seconds from 86400 .*received 3600/],
+    [{ publishLeadSeconds: 60 }, /keyRotation.publishLeadSeconds: expected an integer of seconds from 3600 .*received 60/],
+    [{ retireAfterSeconds: 120 }, /keyRotation.retireAfterSeconds: expected an integer of seconds from 300 .*received 120/],
+    [
+      { intervalSeconds: 86_400, publishLeadSeconds: 86_400 },
+      /publishLeadSeconds: expected less than intervalSeconds \(86400\).*received 86400/,
+    ],
+    [{ every: 86_400 }, /keyRotation.every: unknown field \(known: intervalSeconds, publishLeadSeconds, retireAfterSeconds\)/],
+    ['90d', /keyRotation: expected \{"intervalSeconds", "publishLeadSeconds", "retireAfterSeconds"\}, received "90d"/],
+  ])('refuses a schedule below the minimums a deployment keeps: %j', (keyRotation, message) => {
+    expect(() => parseBrokerConfig({ ...minimal, keyRotation })).toThrow(message);
+  });
+
+  it('accepts any positive figures where asked (the local runtime), still refusing a lead as long as the interval', () => {
+    const local = parseBrokerConfig(
+      { ...minimal, keyRotation: { intervalSeconds: 15, publishLeadSeconds: 5, retireAfterSeconds: 5 } },
+      { anyPositiveRotation: true },
+    );
+    expect(local.deployment.keyRotation).toStrictEqual({ intervalSeconds: 15, publishLeadSeconds: 5, retireAfterSeconds: 5 });
+    expect(() =>
+      parseBrokerConfig({ ...minimal, keyRotation: { intervalSeconds: 5, publishLeadSeconds: 5 } }, { anyPositiveRotation: true }),
+    ).toThrow(/publishLeadSeconds: expected less than intervalSeconds/);
+  });
+
+  it('refuses a rotation schedule for the aws-sts signer: AWS rotates its own keys', () => {
+    expect(() => parseBrokerConfig({ ...minimal, signer: 'aws-sts', keyRotation: { intervalSeconds: 86_400 * 30 } })).toThrow(
+      /keyRotation: applies to the "kms" signer only/,
     );
   });
 });

@@ -2,6 +2,7 @@
  * KMS faults as the caller of `GET /token/{alias}` sees them. KMS has no emulator here: the mock answers
  * with real RSA signatures, and fails on demand the way the SDK does.
  */
+import { signedAssertions } from '../../../lambda/core/assertion';
 import { describe, expect, it } from 'vitest';
 import { KmsSigner } from '../../../lambda/adapters/kms-signer';
 import { MemoryTokenStore } from '../../../lambda/adapters/memory-token-store';
@@ -34,8 +35,15 @@ function brokerOnKms() {
   const clock = () => Date.now();
   const service = new TokenService({
     config,
-    issuer: 'https://abc123.execute-api.eu-west-1.amazonaws.com',
-    signer: new KmsSigner(kms.client, ACTIVE_KEY_ARN),
+    assertions: signedAssertions(
+      {
+        issuer: 'https://abc123.execute-api.eu-west-1.amazonaws.com',
+        subject: config.subject,
+        audience: config.audience,
+        lifetimeSeconds: config.assertionLifetimeSeconds,
+      },
+      { signer: new KmsSigner(kms.client, ACTIVE_KEY_ARN), clock },
+    ),
     cache: new TokenCache({
       store: new MemoryTokenStore(),
       clock,

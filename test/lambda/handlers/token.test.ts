@@ -1,4 +1,5 @@
 import { createLocalJWKSet, jwtVerify } from 'jose';
+import { signedAssertions } from '../../../lambda/core/assertion';
 import { describe, expect, it } from 'vitest';
 import { LocalKeySigner } from '../../../lambda/adapters/local-key-signer';
 import { MemoryTokenStore } from '../../../lambda/adapters/memory-token-store';
@@ -95,8 +96,10 @@ function broker(options: { allowedCallers?: AllowedCallers; signer?: AssertionSi
   const cache = new TokenCache({ store, clock, logger, sleep, metrics: logs.metrics, refreshMarginSeconds: config.refreshMarginSeconds });
   const service = new TokenService({
     config,
-    issuer: ISSUER,
-    signer: options.signer ?? keys,
+    assertions: signedAssertions(
+      { issuer: ISSUER, subject: config.subject, audience: config.audience, lifetimeSeconds: config.assertionLifetimeSeconds },
+      { signer: options.signer ?? keys, clock },
+    ),
     cache,
     clock,
     entra: { fetch, sleep, random: () => 0.5 },
