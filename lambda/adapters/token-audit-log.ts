@@ -122,6 +122,8 @@ export class TokenAuditLog implements TokenAudit {
   private readonly formatter = new ScrubbingLogFormatter();
   /** `{"level":"INFO","message":"token served","timestamp":"` */
   private readonly head: string;
+  /** The same for `token served again`. */
+  private readonly headAgain: string;
   /** `","service":"…"` up to `"cold_start":` */
   private readonly service: string;
   /** sampling_rate and the persistent keys, after the Lambda context. */
@@ -148,6 +150,7 @@ export class TokenAuditLog implements TokenAudit {
     this.clock = options.clock ?? systemClock;
     const template = logger.infoLineAttributes(TOKEN_SERVED_MESSAGE);
     this.head = `{"level":"INFO","message":${JSON.stringify(TOKEN_SERVED_MESSAGE)},"timestamp":"`;
+    this.headAgain = `{"level":"INFO","message":${JSON.stringify(TOKEN_SERVED_AGAIN_MESSAGE)},"timestamp":"`;
     const service = typeof template.service === 'string' ? template.service : SERVICE_NAME;
     this.service = `","service":${jsonString(service)},"cold_start":`;
     this.rest = members(Object.fromEntries(Object.entries(template).filter(([key]) => !PER_LINE_KEYS.has(key))));
@@ -202,14 +205,7 @@ export class TokenAuditLog implements TokenAudit {
   /** One `token served again` line for the repeats counted in `entry`, which starts counting afresh. */
   private writeRepeats(alias: string, callerArn: string, entry: Served, invocation: InvocationIds): void {
     const line =
-      this.head.replace(JSON.stringify(TOKEN_SERVED_MESSAGE), JSON.stringify(TOKEN_SERVED_AGAIN_MESSAGE)) +
-      this.timestamp() +
-      this.service +
-      (this.logger.wasColdStart(invocation.awsRequestId) ? 'true' : 'false') +
-      this.functionPart(invocation) +
-      ',"function_request_id":' +
-      jsonString(invocation.awsRequestId) +
-      this.rest +
+      this.start(this.headAgain, invocation) +
       this.tokenPart(alias, entry.token) +
       CACHE_MEMBER.l1 +
       members({
@@ -224,23 +220,26 @@ export class TokenAuditLog implements TokenAudit {
   }
 
   private writeServed(served: TokenServed): void {
-    const { invocation } = served;
-    let line =
-      this.head +
+    let line = this.start(this.head, served.invocation) + this.tokenPart(served.alias, served.token) + CACHE_MEMBER[served.cache];
+    if (served.callerArn) line += ',"callerArn":' + this.callerArnJson(served.callerArn);
+    if (served.callerAccount) line += ',"callerAccount":' + this.callerAccountJson(served.callerAccount);
+    if (served.apiRequestId) line += ',"apiRequestId":' + jsonString(served.apiRequestId);
+    if (served.durationMs !== undefined) line += `,"durationMs":${served.durationMs}`;
+    this.logger.sink(line + '}');
+  }
+
+  /** What every audit line starts with: level, message, time, service and the invocation, as Powertools writes them. */
+  private start(head: string, invocation: InvocationIds): string {
+    return (
+      head +
       this.timestamp() +
       this.service +
       (this.logger.wasColdStart(invocation.awsRequestId) ? 'true' : 'false') +
       this.functionPart(invocation) +
       ',"function_request_id":' +
       jsonString(invocation.awsRequestId) +
-      this.rest +
-      this.tokenPart(served.alias, served.token) +
-      CACHE_MEMBER[served.cache];
-    if (served.callerArn) line += ',"callerArn":' + this.callerArnJson(served.callerArn);
-    if (served.callerAccount) line += ',"callerAccount":' + this.callerAccountJson(served.callerAccount);
-    if (served.apiRequestId) line += ',"apiRequestId":' + jsonString(served.apiRequestId);
-    if (served.durationMs !== undefined) line += `,"durationMs":${served.durationMs}`;
-    this.logger.sink(line + '}');
+      this.rest
+    );
   }
 
   /** Powertools' timestamp, built once a second and completed with the milliseconds. */
