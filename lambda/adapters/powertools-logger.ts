@@ -142,27 +142,18 @@ export function createBrokerLogger(options: BrokerLoggerOptions = {}): BrokerLog
 /** The core `Logger` port on a Powertools logger: message and fields, the fields as the line's own attributes. */
 export function asLoggerPort(logger: Logger): LoggerPort {
   const apply = logger instanceof BrokerLogger ? () => logger.applyInvocation() : () => undefined;
+  const level =
+    (write: (message: string, ...extra: Record<string, unknown>[]) => void): LoggerPort['info'] =>
+    (message, fields) => {
+      apply();
+      if (fields) write(message, fields);
+      else write(message);
+    };
   return {
-    debug: (message, fields) => {
-      apply();
-      if (fields) logger.debug(message, fields);
-      else logger.debug(message);
-    },
-    info: (message, fields) => {
-      apply();
-      if (fields) logger.info(message, fields);
-      else logger.info(message);
-    },
-    warn: (message, fields) => {
-      apply();
-      if (fields) logger.warn(message, fields);
-      else logger.warn(message);
-    },
-    error: (message, fields) => {
-      apply();
-      if (fields) logger.error(message, fields);
-      else logger.error(message);
-    },
+    debug: level((message, ...extra) => logger.debug(message, ...extra)),
+    info: level((message, ...extra) => logger.info(message, ...extra)),
+    warn: level((message, ...extra) => logger.warn(message, ...extra)),
+    error: level((message, ...extra) => logger.error(message, ...extra)),
   };
 }
 
