@@ -6,8 +6,9 @@ import { jsonResponse } from './http-response';
 
 /**
  * The one place errors become HTTP: any error is rendered through the contract (`{"error", "message", …}`)
- * with its status and `Cache-Control: no-store`. The log line carries the code and the cause's name and
- * message for operators; the body carries neither stack nor SDK text.
+ * with its status and `Cache-Control: no-store`. The log line carries the code, the answer's details (for a
+ * 502, Entra's AADSTS code, correlation and trace ids, so a failed sign-in can be found from the log alone) and the
+ * cause's name and message for operators; the body carries neither stack nor SDK text.
  */
 export function errorResponder(logger: Logger): MiddlewareObj<unknown, APIGatewayProxyStructuredResultV2> {
   return {
@@ -15,6 +16,7 @@ export function errorResponder(logger: Logger): MiddlewareObj<unknown, APIGatewa
       const error = toBrokerError(request.error);
       const cause = error.cause instanceof Error ? error.cause : undefined;
       const fields = {
+        ...error.details,
         status: error.statusCode,
         error: error.code,
         reason: error.message,

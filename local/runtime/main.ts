@@ -8,7 +8,7 @@ const USAGE = `usage: npm start -- --config FILE [--port N]
 
 Serves the broker's handlers on http://127.0.0.1:N (default ${DEFAULT_PORT}; 0 picks a free port).
 FILE holds the broker configuration plus the local fields (issuer, signingKeyFile, dynamodbEndpoint,
-tableName, region, localCredentials); see README.md and examples/local.json.`;
+tableName, region, localCredentials); see docs/local-runtime.md and examples/local.json.`;
 
 async function main(): Promise<number> {
   let values;

@@ -4,7 +4,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** Git-ignored home of the generated key (see .gitignore). */
-export const DEFAULT_SIGNING_KEY_FILE = resolve(dirname(fileURLToPath(import.meta.url)), '..', '.local', 'signing-key.pem');
+export const DEFAULT_SIGNING_KEY_FILE = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '.local', 'signing-key.pem');
 
 /**
  * Reads the PKCS#8 PEM signing key at `path`, or, for the default path only, generates a 2048-bit RSA key

@@ -196,7 +196,7 @@ describe('GET /token/{alias}', () => {
   );
 
   it('answers 502 entra_rejected with the AADSTS code, correlation and trace ids when Entra refuses', async () => {
-    const { get, entra } = broker();
+    const { get, entra, logs } = broker();
     entra.mode = 'reject';
     const response = await get({ routeKey: 'GET /token/graph' });
     expect(response.statusCode).toBe(502);
@@ -209,6 +209,13 @@ describe('GET /token/{alias}', () => {
     });
     expectErrorAnswer(response, entra.issued);
     expect(entra.requests).toHaveLength(1);
+    // The log line carries the same ids, so the failed sign-in is found from the log alone.
+    expect(logs.entries().find((entry) => entry.message === 'request failed')).toMatchObject({
+      error: 'entra_rejected',
+      aadsts: 'AADSTS700213',
+      correlation_id: CORRELATION_ID,
+      trace_id: TRACE_ID,
+    });
   });
 
   it('answers 503 upstream_unavailable when Entra is down, after bounded retries', async () => {
