@@ -12,6 +12,7 @@ import {
   type LogSink,
 } from '../../lambda/adapters/powertools-logger';
 import { TokenAuditLog } from '../../lambda/adapters/token-audit-log';
+import { PowertoolsBrokerMetrics } from '../../lambda/adapters/powertools-metrics';
 import { createTokenFunction, type TokenCacheTuning, type TokenFunctionDeps } from '../../lambda/composition/token-function';
 import { systemClock, type BrokerMetrics, type Clock, type Fetch } from '../../lambda/core/ports';
 import { createDiscoveryHandler } from '../../lambda/handlers/discovery';
@@ -42,7 +43,7 @@ export interface LocalRuntimeOptions {
   readonly logSink?: LogSink;
   /** @default - `POWERTOOLS_LOG_LEVEL`, else INFO */
   readonly logLevel?: LogLevel;
-  /** @default - counted in memory and dropped (there is no CloudWatch locally) */
+  /** @default - the Embedded Metric Format lines a deployment writes, into the log sink (there is no CloudWatch locally) */
   readonly metrics?: BrokerMetrics;
   /** @default globalThis.fetch */
   readonly fetch?: Fetch;
@@ -108,7 +109,9 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     store,
     logger,
     audit: new TokenAuditLog(powertools, { clock }),
-    metrics: options.metrics ?? { count: () => undefined },
+    // The same EMF lines a deployment writes, in the log: what would reach CloudWatch is visible locally.
+    metrics:
+      options.metrics ?? new PowertoolsBrokerMetrics({ deployment: 'local', sink: options.logSink ?? stderrSink, logger: powertools }),
     middlewares: [withLambdaContext],
     clock,
     ...(options.fetch ? { fetch: options.fetch } : {}),

@@ -92,7 +92,13 @@ describe('local runtime logs', () => {
     const served = await fetch(`${runtime.url}/token/graph`);
 
     expect([graphRefused.status, storage.status, discovery.status, served.status]).toStrictEqual([502, 502, 200, 200]);
-    const lines = requestLines();
+    const all = requestLines();
+    // Metric lines (Embedded Metric Format, as CloudWatch reads them) are not log lines about a request.
+    const metricLines = all.filter((line) => '_aws' in line);
+    expect(metricLines.map((line) => Object.keys(line).filter((key) => key !== '_aws' && key !== 'Deployment'))).toContainEqual([
+      'EntraExchanges',
+    ]);
+    const lines = all.filter((line) => !('_aws' in line));
     for (const line of lines) expect(line.function_request_id).toMatch(UUID);
     const failed = (alias: string) =>
       lines.filter((line) => line.message === 'request failed' && String(line.reason).includes(`"${alias}"`));
