@@ -174,6 +174,31 @@ describe('STS stand-in: AssumeRoleWithWebIdentity with synthesized GitHub trusts
   });
 });
 
+describe('STS stand-in: an identity provider whose keys cannot be fetched', { timeout: 20_000 }, () => {
+  it('answers IDPCommunicationError', async () => {
+    const unreachable = await startStsEmulator({
+      account,
+      // A port nothing listens on: the key fetch is refused.
+      jwksUris: { [GITHUB]: 'http://127.0.0.1:9/keys', [V2_ISSUER]: jwksUrl },
+      now: () => clock,
+    });
+    const local = new STSClient({ region: 'us-east-1', endpoint: unreachable.url, maxAttempts: 1 });
+    try {
+      const token = github('repo:octo-org/octo-repo:environment:prod');
+      const error = await refusal(
+        local.send(
+          new AssumeRoleWithWebIdentityCommand({ RoleArn: account.outputs.RoleArnDeploy, RoleSessionName: 'x1', WebIdentityToken: token }),
+        ),
+      );
+      expect(error).toMatchObject({ name: 'IDPCommunicationErrorException', status: 400 });
+      expect(unreachable.lastError?.detail).toContain('GET http://127.0.0.1:9/keys');
+    } finally {
+      local.destroy();
+      await unreachable.close();
+    }
+  });
+});
+
 describe('STS stand-in: Entra v2 tokens', { timeout: 20_000 }, () => {
   it('matches azp, not aud, against the client ID list when the token has one', async () => {
     const v2 = (azp: string) => sign({ iss: V2_ISSUER, aud: APP_CLIENT, azp, sub: MI, oid: MI, ver: '2.0' });
