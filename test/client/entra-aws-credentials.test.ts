@@ -149,16 +149,14 @@ describe('entra-aws-credentials', () => {
   });
 
   it('explains AccessDenied with the object id, issuer and audience of the token (exit 4)', async () => {
-    stsMock
-      .on(AssumeRoleWithWebIdentityCommand)
-      .rejects(
-        new STSServiceException({
-          name: 'AccessDenied',
-          $fault: 'client',
-          message: 'Not authorized to perform sts:AssumeRoleWithWebIdentity',
-          $metadata: { httpStatusCode: 403 },
-        }),
-      );
+    stsMock.on(AssumeRoleWithWebIdentityCommand).rejects(
+      new STSServiceException({
+        name: 'AccessDenied',
+        $fault: 'client',
+        message: 'Not authorized to perform sts:AssumeRoleWithWebIdentity',
+        $metadata: { httpStatusCode: 403 },
+      }),
+    );
     const result = await runCli(['--role-arn', ROLE, '--audience', AUDIENCE]);
     expect(result.code).toBe(ENTRA_AWS_EXIT.accessDenied);
     expect(result.stdout).toBe('');
