@@ -22,6 +22,7 @@ import { generateSigningKey, issueAccessToken, type SigningKey, type TokenAnswer
 import { ReplayCache, verifyClientAssertion } from './assertion';
 import { FaultQueue, applyFault, type EntraFault } from './faults';
 import { closeServer, decodeSegment, listen, readBody, sendJson } from './http';
+import { createManagedIdentityEndpoint, type ManagedIdentityEndpoint } from './managed-identity';
 import { requirePositiveInteger, validateOptions, type EntraAppRegistration, type EntraEmulatorOptions } from './options';
 import { parseForm, readTokenRequest, resourceOf } from './token-request';
 
@@ -71,6 +72,8 @@ export interface EntraEmulator {
   injectFaults(faults: readonly EntraFault[]): void;
   clearFaults(): void;
   readonly lastError: EntraEmulatorError | undefined;
+  /** The managed-identity endpoint, when `options.managedIdentity` is set: `url + path` is `IDENTITY_ENDPOINT`. */
+  readonly managedIdentity: ManagedIdentityEndpoint | undefined;
   /** Stops listening and drops every connection, including hung ones. */
   close(): Promise<void>;
 }
@@ -124,6 +127,7 @@ class EmulatorState {
   private lastRefusal: EntraEmulatorError | undefined;
   /** Aborts in-flight issuer fetches on close (through `AbortSignal.any`, which adds no listener to it). */
   readonly closing = new AbortController();
+  readonly managedIdentity: ManagedIdentityEndpoint | undefined;
 
   constructor(options: EntraEmulatorOptions) {
     this.apps = options.apps;
@@ -133,6 +137,13 @@ class EmulatorState {
     this.fetchTimeoutMs = options.issuerFetchTimeoutMs ?? 5000;
     // The service principal's object id: stable for the emulator's life, as `oid`/`sub` of app tokens are.
     for (const app of options.apps) this.objectIds.set(app, randomUUID());
+    this.managedIdentity =
+      options.managedIdentity &&
+      createManagedIdentityEndpoint(options.managedIdentity, {
+        signingKey: this.signingKey,
+        now: this.now,
+        tokenLifetimeSeconds: () => this.tokenLifetimeSeconds,
+      });
   }
 
   api(close: () => Promise<void>): EntraEmulator {
@@ -166,12 +177,17 @@ class EmulatorState {
       get lastError() {
         return lastRefusal();
       },
+      managedIdentity: this.managedIdentity,
       close,
     };
   }
 
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = new URL(req.url ?? '/', 'http://emulator').pathname;
+    if (this.managedIdentity && path === this.managedIdentity.path) {
+      this.managedIdentity.handle(req, res);
+      return;
+    }
     const tokenMatch = TOKEN_PATH.exec(path);
     if (tokenMatch?.[1] !== undefined) {
       await this.handleTokenRequest(req, res, decodeSegment(tokenMatch[1]), connectionEnded(res));

@@ -3,6 +3,7 @@
  * start, with errors that name the field.
  */
 import type { FederatedCredential } from './assertion';
+import type { ManagedIdentityEndpointOptions } from './managed-identity';
 
 /** An app registration in a tenant, with the federated credentials Entra would match assertions against. */
 export interface EntraAppRegistration {
@@ -30,6 +31,8 @@ export interface EntraEmulatorOptions {
   readonly now?: () => number;
   /** Upper bound for each discovery/JWKS fetch; a slower issuer gets AADSTS90061. @default 5000 */
   readonly issuerFetchTimeoutMs?: number;
+  /** Also play the App Service managed-identity endpoint (./managed-identity.ts). @default - not served */
+  readonly managedIdentity?: ManagedIdentityEndpointOptions;
 }
 
 /** @throws TypeError / RangeError naming the first invalid field */

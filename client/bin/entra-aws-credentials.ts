@@ -1,0 +1,4 @@
+// `entra-aws-credentials`: package.json "bin"; scripts/build.mjs compiles it to dist/bin/entra-aws-credentials.js.
+import { main } from '../entra-aws-cli';
+
+process.exitCode = await main(process.argv.slice(2));

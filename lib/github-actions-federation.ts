@@ -1,0 +1,61 @@
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { Construct } from 'constructs';
+import {
+  GITHUB_OIDC_AUDIENCE,
+  GITHUB_OIDC_ISSUER,
+  parseGitHubActionsConfig,
+  type GitHubActionsConfig,
+  type GitHubActionsConfigInput,
+} from '../contract/github-actions-config';
+import { FederatedRoles, conditionKeyPrefix } from './federated-roles';
+
+export interface GitHubActionsFederationProps {
+  /** The `githubActions` configuration (DESIGN.md, "The reverse direction"), validated here. */
+  readonly config: GitHubActionsConfigInput;
+}
+
+/**
+ * GitHub Actions jobs into AWS: the IAM OIDC provider for `https://token.actions.githubusercontent.com` (client
+ * ID `sts.amazonaws.com`) and one role per entry whose trust pins `aud` and `sub` (the repository and its
+ * branches, environments and tags; `StringLike` only where a pattern holds a wildcard). Wildcard repositories and
+ * roles open to any ref are refused unless the entry opts in by name (see contract/github-actions-config.ts).
+ */
+export class GitHubActionsFederation extends Construct {
+  readonly config: GitHubActionsConfig;
+  /** GitHub's provider: created here, or the one named by `providerArn`. */
+  readonly provider: iam.IOidcProvider;
+  readonly #roles = new FederatedRoles('GitHubActionsFederation');
+
+  /** @throws ConfigError naming every bad field of `props.config` and the value received */
+  constructor(scope: Construct, id: string, props: GitHubActionsFederationProps) {
+    super(scope, id);
+    this.config = parseGitHubActionsConfig(props.config, `GitHubActionsFederation "${id}" config`);
+    this.provider = this.config.providerArn
+      ? iam.OidcProviderNative.fromOidcProviderArn(this, 'Provider', this.config.providerArn)
+      : new iam.OidcProviderNative(this, 'Provider', { url: GITHUB_OIDC_ISSUER, clientIds: [GITHUB_OIDC_AUDIENCE] });
+    const key = conditionKeyPrefix(GITHUB_OIDC_ISSUER);
+    for (const role of this.config.roles) {
+      const principal = new iam.OpenIdConnectPrincipal(this.provider, {
+        StringEquals: {
+          [`${key}:aud`]: GITHUB_OIDC_AUDIENCE,
+          ...(role.usesWildcards ? {} : { [`${key}:sub`]: [...role.subjects] }),
+        },
+        ...(role.usesWildcards ? { StringLike: { [`${key}:sub`]: [...role.subjects] } } : {}),
+      });
+      this.#roles.add(this, role, principal, `Assumed by GitHub Actions runs of ${role.repository}: ${role.subjects.join(', ')}`);
+    }
+  }
+
+  /** Every role, by its name in the configuration. */
+  get roles(): ReadonlyMap<string, iam.Role> {
+    return this.#roles.all;
+  }
+
+  /**
+   * The role configured under `name`; it is an `iam.IGrantable` (`table.grantReadData(github.role('deploy'))`).
+   * @throws Error naming the unknown role and the configured ones
+   */
+  role(name: string): iam.Role {
+    return this.#roles.get(name);
+  }
+}

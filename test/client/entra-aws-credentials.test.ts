@@ -1,0 +1,306 @@
+/**
+ * `entra-aws-credentials` in-process and `fromEntraWorkloadIdentity`, with a fake Azure credential and STS mocked
+ * at the SDK client (aws-sdk-client-mock) raising the SDK's own exception classes; the real STS client against the
+ * STS stand-in is covered in test/local/sts-emulator and test/e2e.
+ */
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { AccessToken, TokenCredential } from '@azure/core-auth';
+import {
+  AssumeRoleWithWebIdentityCommand,
+  ExpiredTokenException,
+  IDPCommunicationErrorException,
+  InvalidIdentityTokenException,
+  STSClient,
+  STSServiceException,
+} from '@aws-sdk/client-sts';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ENTRA_AWS_EXIT, ENTRA_AWS_HELP, main } from '../../client/entra-aws-cli';
+import { fromEntraWorkloadIdentity } from '../../client/entra-workload-identity';
+import { WorkloadIdentityError } from '../../client/workload-identity-error';
+
+const ROLE = 'arn:aws:iam::123456789012:role/reader';
+const AUDIENCE = 'api://aws-federation';
+const OBJECT_ID = 'aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa';
+const TENANT = '11111111-1111-1111-1111-111111111111';
+const NOW_MS = Date.UTC(2026, 0, 15, 12, 0, 0);
+
+/** A JWT-shaped token (the client only reads its claims; STS checks the signature). */
+function entraToken(claims: Record<string, unknown> = {}): string {
+  const part = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+  return `${part({ alg: 'RS256', typ: 'JWT' })}.${part({ iss: `https://sts.windows.net/${TENANT}/`, aud: AUDIENCE, oid: OBJECT_ID, sub: OBJECT_ID, ...claims })}.c2ln`;
+}
+
+class FakeAzureCredential implements TokenCredential {
+  calls: string[] = [];
+  constructor(private readonly behaviour: () => string = () => entraToken()) {}
+  async getToken(scopes: string | string[]): Promise<AccessToken> {
+    this.calls.push(String(scopes));
+    return { token: this.behaviour(), expiresOnTimestamp: NOW_MS + 3600_000 };
+  }
+}
+
+const sts = new STSClient({ region: 'us-east-1' });
+const stsMock = mockClient(sts);
+let home: string;
+
+function credentialsAnswer(expirationMs = NOW_MS + 3600_000) {
+  return {
+    Credentials: {
+      AccessKeyId: 'ASIAEXAMPLE000000001',
+      SecretAccessKey: 'secret-key-value',
+      SessionToken: 'session-token-value',
+      Expiration: new Date(expirationMs),
+    },
+    AssumedRoleUser: { Arn: `arn:aws:sts::123456789012:assumed-role/reader/azure-${OBJECT_ID}`, AssumedRoleId: 'AROA:x' },
+  };
+}
+
+async function runCli(args: string[], options: { azure?: TokenCredential; now?: number } = {}) {
+  let stdout = '';
+  let stderr = '';
+  const code = await main(args, {
+    stdout: { write: (text: string) => (stdout += text) },
+    stderr: { write: (text: string) => (stderr += text) },
+    env: { XDG_CACHE_HOME: join(home, 'cache') },
+    azureCredential: options.azure ?? new FakeAzureCredential(),
+    sts,
+    now: () => options.now ?? NOW_MS,
+  });
+  return { code, stdout, stderr };
+}
+
+beforeEach(() => {
+  stsMock.reset();
+  home = mkdtempSync(join(tmpdir(), 'entra-aws-test-'));
+});
+
+afterEach(() => {
+  rmSync(home, { recursive: true, force: true });
+});
+
+describe('entra-aws-credentials', () => {
+  it('prints credential_process JSON, asking Entra for <audience>/.default and STS for the role, session named after the identity', async () => {
+    stsMock.on(AssumeRoleWithWebIdentityCommand).resolves(credentialsAnswer());
+    const azure = new FakeAzureCredential();
+    const result = await runCli(['--role-arn', ROLE, '--audience', AUDIENCE, '--duration-seconds', '1800'], { azure });
+    expect(result).toEqual({
+      code: 0,
+      stderr: '',
+      stdout: `${JSON.stringify({ Version: 1, AccessKeyId: 'ASIAEXAMPLE000000001', SecretAccessKey: 'secret-key-value', SessionToken: 'session-token-value', Expiration: new Date(NOW_MS + 3600_000).toISOString() })}\n`,
+    });
+    expect(azure.calls).toEqual([`${AUDIENCE}/.default`]);
+    expect(stsMock.commandCalls(AssumeRoleWithWebIdentityCommand)[0]?.args[0].input).toEqual({
+      RoleArn: ROLE,
+      RoleSessionName: `azure-${OBJECT_ID}`,
+      WebIdentityToken: entraToken(),
+      DurationSeconds: 1800,
+    });
+  });
+
+  it('serves from the cache until 5 minutes before expiry, then refreshes', async () => {
+    stsMock.on(AssumeRoleWithWebIdentityCommand).resolves(credentialsAnswer());
+    const azure = new FakeAzureCredential();
+    const args = ['--role-arn', ROLE, '--audience', AUDIENCE];
+    const first = await runCli(args, { azure });
+    const cached = await runCli(args, { azure, now: NOW_MS + 3600_000 - 301_000 });
+    expect(cached.stdout).toBe(first.stdout);
+    expect(azure.calls).toHaveLength(1);
+    expect(stsMock.commandCalls(AssumeRoleWithWebIdentityCommand)).toHaveLength(1);
+    await runCli(args, { azure, now: NOW_MS + 3600_000 - 299_000 });
+    expect(azure.calls).toHaveLength(2);
+    expect(stsMock.commandCalls(AssumeRoleWithWebIdentityCommand)).toHaveLength(2);
+    // Another audience or session name is another cache entry.
+    await runCli([...args, '--session-name', 'ci-job'], { azure });
+    expect(azure.calls).toHaveLength(3);
+    const dir = join(home, 'cache', 'entra-aws-credentials');
+    expect(readdirSync(dir)).toHaveLength(2);
+  });
+
+  it('ignores and replaces a cache file others can read, and tightens a loose cache folder', async () => {
+    stsMock.on(AssumeRoleWithWebIdentityCommand).resolves(credentialsAnswer());
+    const args = ['--role-arn', ROLE, '--audience', AUDIENCE];
+    await runCli(args);
+    const dir = join(home, 'cache', 'entra-aws-credentials');
+    const [file] = readdirSync(dir);
+    const path = join(dir, file ?? '');
+    chmodSync(path, 0o644);
+    chmodSync(dir, 0o755);
+    await runCli(args);
+    expect(stsMock.commandCalls(AssumeRoleWithWebIdentityCommand)).toHaveLength(2);
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+    expect(statSync(dir).mode & 0o777).toBe(0o700);
+  });
+
+  it('refuses a cache folder that is not a folder, with exit 7, and works with --no-cache', async () => {
+    stsMock.on(AssumeRoleWithWebIdentityCommand).resolves(credentialsAnswer());
+    const base = join(home, 'cache');
+    rmSync(base, { recursive: true, force: true });
+    mkdirSync(base);
+    mkdirSync(join(home, 'elsewhere'));
+    symlinkSync(join(home, 'elsewhere'), join(base, 'entra-aws-credentials'));
+    const result = await runCli(['--role-arn', ROLE, '--audience', AUDIENCE]);
+    expect(result.code).toBe(ENTRA_AWS_EXIT.cacheUnusable);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toMatch(/entra-aws-credentials\/? is a symbolic link; it would hold AWS secret keys/);
+    expect((await runCli(['--role-arn', ROLE, '--audience', AUDIENCE, '--no-cache'])).code).toBe(0);
+  });
+
+  it('explains AccessDenied with the object id, issuer and audience of the token (exit 4)', async () => {
+    stsMock.on(AssumeRoleWithWebIdentityCommand).rejects(
+      new STSServiceException({
+        name: 'AccessDenied',
+        $fault: 'client',
+        message: 'Not authorized to perform sts:AssumeRoleWithWebIdentity',
+        $metadata: { httpStatusCode: 403 },
+      }),
+    );
+    const result = await runCli(['--role-arn', ROLE, '--audience', AUDIENCE]);
+    expect(result.code).toBe(ENTRA_AWS_EXIT.accessDenied);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toBe(
+      `entra-aws-credentials: STS refused to let the Azure identity (object id ${OBJECT_ID}, issuer https://sts.windows.net/${TENANT}/, audience ${AUDIENCE}) assume ${ROLE}: AccessDenied: Not authorized to perform sts:AssumeRoleWithWebIdentity. Check that the role exists and that its trust lists this object id as sub and ${AUDIENCE} as aud (cdk.json azureToAws.roles.<role>.managedIdentityObjectIds); if the workload has several identities, pick the listed one with AZURE_CLIENT_ID or --managed-identity-client-id.\n`,
+    );
+    expect(result.stderr).not.toContain(entraToken());
+  });
+
+  it('explains the refusals of the token itself (exit 5): no provider, wrong audience (v2: azp), expired', async () => {
+    const cases: Array<[Error, string | undefined, RegExp]> = [
+      [
+        new InvalidIdentityTokenException({
+          message: `No OpenIDConnect provider found in your account for https://sts.windows.net/${TENANT}/`,
+          $metadata: {},
+        }),
+        undefined,
+        /deploy the AzureToAws stack there, with tokenVersion matching/,
+      ],
+      [
+        new InvalidIdentityTokenException({ message: 'Incorrect token audience', $metadata: {} }),
+        undefined,
+        /pass --audience equal to azureToAws.audience\.$/,
+      ],
+      [
+        new InvalidIdentityTokenException({ message: 'Incorrect token audience', $metadata: {} }),
+        '44444444-4444-4444-4444-444444444444',
+        /audience 44444444-.* \(azp; aud .*this is a v2 token, and IAM matches its azp/,
+      ],
+      [
+        new ExpiredTokenException({
+          message: 'Token expired: current date/time 2 must be before the expiration date/time1',
+          $metadata: {},
+        }),
+        undefined,
+        /ExpiredToken: Token expired: .*check this machine's clock/,
+      ],
+    ];
+    for (const [error, azp, expected] of cases) {
+      stsMock.reset();
+      stsMock.on(AssumeRoleWithWebIdentityCommand).rejects(error);
+      const azure = new FakeAzureCredential(() => entraToken(azp ? { azp, ver: '2.0' } : {}));
+      const result = await runCli(['--role-arn', ROLE, '--audience', AUDIENCE, '--no-cache'], { azure });
+      expect(result.code, error.message).toBe(ENTRA_AWS_EXIT.invalidIdentityToken);
+      expect(result.stderr.trim(), error.message).toMatch(expected);
+      expect(result.stderr.split('\n')).toHaveLength(2);
+    }
+  });
+
+  it('maps an unreachable identity provider or STS to exit 6', async () => {
+    stsMock.on(AssumeRoleWithWebIdentityCommand).rejects(new IDPCommunicationErrorException({ message: 'idp down', $metadata: {} }));
+    expect((await runCli(['--role-arn', ROLE, '--audience', AUDIENCE])).code).toBe(ENTRA_AWS_EXIT.stsUnavailable);
+    stsMock.reset();
+    stsMock
+      .on(AssumeRoleWithWebIdentityCommand)
+      .rejects(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' }));
+    const refused = await runCli(['--role-arn', ROLE, '--audience', AUDIENCE]);
+    expect(refused.code).toBe(ENTRA_AWS_EXIT.stsUnavailable);
+    expect(refused.stderr).toMatch(/Cannot get credentials for .* from STS: .*ECONNREFUSED.*Check the network path to STS/);
+  });
+
+  it('explains a missing Azure credential (exit 3)', async () => {
+    const azure = new FakeAzureCredential(() => {
+      throw new Error('ManagedIdentityCredential: Network unreachable.\nAzureCliCredential: Azure CLI not found');
+    });
+    const result = await runCli(['--role-arn', ROLE, '--audience', AUDIENCE], { azure });
+    expect(result.code).toBe(ENTRA_AWS_EXIT.azureTokenUnavailable);
+    expect(result.stderr).toBe(
+      `entra-aws-credentials: Cannot get an Entra token for ${AUDIENCE}/.default: ManagedIdentityCredential: Network unreachable. AzureCliCredential: Azure CLI not found. On Azure, assign a managed identity to the resource (for a user-assigned one, set AZURE_CLIENT_ID or --managed-identity-client-id to its client id); on a laptop, run az login; and check that ${AUDIENCE} is the app ID URI of an app registration in the tenant.\n`,
+    );
+    expect(stsMock.commandCalls(AssumeRoleWithWebIdentityCommand)).toHaveLength(0);
+  });
+
+  it('refuses bad arguments with exit 2 before any request, naming the value', async () => {
+    const azure = new FakeAzureCredential();
+    const cases: Array<[string[], RegExp]> = [
+      [[], /both --role-arn and --audience are required/],
+      [['--role-arn', 'reader', '--audience', AUDIENCE], /--role-arn: expected an IAM role ARN .*got "reader"/],
+      [
+        ['--role-arn', ROLE, '--audience', `${AUDIENCE}/.default`],
+        /--audience: .*without \/.default.*got "api:\/\/aws-federation\/.default"/,
+      ],
+      [
+        ['--role-arn', ROLE, '--audience', AUDIENCE, '--duration-seconds', '600'],
+        /--duration-seconds: expected an integer from 900 to 43200, got 600/,
+      ],
+      [['--role-arn', ROLE, '--audience', AUDIENCE, '--duration-seconds', '1h'], /--duration-seconds: .*got NaN/],
+      [['--role-arn', ROLE, '--audience', AUDIENCE, '--session-name', 'a b'], /--session-name: .*got "a b"/],
+      [['--role', ROLE], /Unknown option '--role'/],
+    ];
+    for (const [args, expected] of cases) {
+      const result = await runCli(args, { azure });
+      expect(result.code, args.join(' ')).toBe(ENTRA_AWS_EXIT.usage);
+      expect(result.stdout).toBe('');
+      expect(result.stderr).toMatch(expected);
+    }
+    expect(azure.calls).toEqual([]);
+    const help = await runCli(['--help']);
+    expect(help).toEqual({ code: 0, stdout: ENTRA_AWS_HELP, stderr: '' });
+  });
+});
+
+describe('fromEntraWorkloadIdentity', () => {
+  it('keeps credentials until the refresh margin, shares one request between concurrent callers, and does not cache failures', async () => {
+    let now = NOW_MS;
+    stsMock
+      .on(AssumeRoleWithWebIdentityCommand)
+      .resolvesOnce(credentialsAnswer())
+      .rejectsOnce(new IDPCommunicationErrorException({ message: 'idp down', $metadata: {} }))
+      .resolves(credentialsAnswer(NOW_MS + 7200_000));
+    const azure = new FakeAzureCredential();
+    const provider = fromEntraWorkloadIdentity({ roleArn: ROLE, audience: AUDIENCE, azureCredential: azure, sts, clock: () => now });
+    const [a, b] = await Promise.all([provider(), provider()]);
+    expect(a).toEqual({
+      accessKeyId: 'ASIAEXAMPLE000000001',
+      secretAccessKey: 'secret-key-value',
+      sessionToken: 'session-token-value',
+      expiration: new Date(NOW_MS + 3600_000),
+    });
+    expect(b).toEqual(a);
+    expect(stsMock.commandCalls(AssumeRoleWithWebIdentityCommand)).toHaveLength(1);
+    now = NOW_MS + 3600_000 - 301_000;
+    await provider();
+    expect(stsMock.commandCalls(AssumeRoleWithWebIdentityCommand)).toHaveLength(1);
+    now = NOW_MS + 3600_000 - 299_000;
+    await expect(provider()).rejects.toMatchObject({ name: 'WorkloadIdentityError', code: 'sts_unavailable' });
+    const renewed = await provider();
+    expect(renewed.expiration).toEqual(new Date(NOW_MS + 7200_000));
+    expect(stsMock.commandCalls(AssumeRoleWithWebIdentityCommand)).toHaveLength(3);
+  });
+
+  it('refuses bad options at once', () => {
+    expect(() => fromEntraWorkloadIdentity({ roleArn: 'x', audience: AUDIENCE })).toThrow(WorkloadIdentityError);
+    expect(() => fromEntraWorkloadIdentity({ roleArn: ROLE, audience: '' })).toThrow(/--audience: expected the app ID URI/);
+  });
+
+  it('is accepted by an AWS SDK client as its credentials', async () => {
+    stsMock.on(AssumeRoleWithWebIdentityCommand).resolves(credentialsAnswer(Date.now() + 3600_000));
+    const provider = fromEntraWorkloadIdentity({ roleArn: ROLE, audience: AUDIENCE, azureCredential: new FakeAzureCredential(), sts });
+    const other = new STSClient({ region: 'us-east-1', credentials: provider });
+    await expect(other.config.credentials()).resolves.toMatchObject({
+      accessKeyId: 'ASIAEXAMPLE000000001',
+      sessionToken: 'session-token-value',
+    });
+    other.destroy();
+  });
+});

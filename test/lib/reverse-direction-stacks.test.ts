@@ -1,0 +1,241 @@
+import { Aspects, Stack } from 'aws-cdk-lib';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { describe, expect, it } from 'vitest';
+import { AzureToAwsFederation } from '../../lib/azure-to-aws-federation';
+import { AzureToAwsStack } from '../../lib/azure-to-aws-stack';
+import { GitHubActionsFederation } from '../../lib/github-actions-federation';
+import { GitHubActionsStack } from '../../lib/github-actions-stack';
+import { reverseDirectionFromContext } from '../../lib/reverse-direction-context';
+import { logicalId, newApp } from './helpers';
+
+const TENANT = '11111111-1111-1111-1111-111111111111';
+const MI_A = 'aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa';
+const MI_B = 'bbbbbbbb-bbbb-bbbb-bbbb-bbbbbbbbbbbb';
+const AZURE = {
+  tenantId: TENANT,
+  audience: 'api://aws-federation',
+  roles: {
+    reader: { managedIdentityObjectIds: [MI_A], managedPolicyArns: ['arn:aws:iam::aws:policy/ReadOnlyAccess'] },
+    'writer-eu': { managedIdentityObjectIds: [MI_A, MI_B], maxSessionDurationSeconds: 7200 },
+  },
+};
+const GITHUB = {
+  roles: {
+    deploy: { repository: 'octo-org/octo-repo', environments: ['prod'] },
+    release: { repository: 'octo-org/octo-repo', tags: ['v*'], branches: ['main'] },
+  },
+};
+
+function nagAnnotations(stack: Stack): { errors: unknown[]; warnings: unknown[] } {
+  const annotations = Annotations.fromStack(stack);
+  return {
+    errors: annotations.findError('*', Match.stringLikeRegexp('AwsSolutions-.*')),
+    warnings: annotations.findWarning('*', Match.stringLikeRegexp('AwsSolutions-.*')),
+  };
+}
+
+describe('reverse-direction stacks', { timeout: 60_000 }, () => {
+  it('creates the Entra v1 provider with the audience and one role per entry pinning aud and sub with StringEquals', () => {
+    const stack = new AzureToAwsStack(newApp(), 'Azure', { config: AZURE });
+    const template = Template.fromStack(stack);
+    template.resourceCountIs('AWS::IAM::OIDCProvider', 1);
+    template.hasResourceProperties('AWS::IAM::OIDCProvider', {
+      Url: `https://sts.windows.net/${TENANT}/`,
+      ClientIdList: ['api://aws-federation'],
+    });
+    template.resourceCountIs('AWS::IAM::Role', 2);
+    const provider = logicalId(stack.federation.provider);
+    template.hasResourceProperties('AWS::IAM::Role', {
+      MaxSessionDuration: 7200,
+      AssumeRolePolicyDocument: {
+        Statement: [
+          {
+            Action: 'sts:AssumeRoleWithWebIdentity',
+            Effect: 'Allow',
+            Principal: { Federated: { Ref: provider } },
+            Condition: {
+              StringEquals: {
+                [`sts.windows.net/${TENANT}/:aud`]: 'api://aws-federation',
+                [`sts.windows.net/${TENANT}/:sub`]: [MI_A, MI_B],
+              },
+            },
+          },
+        ],
+      },
+    });
+    template.hasResourceProperties('AWS::IAM::Role', {
+      ManagedPolicyArns: ['arn:aws:iam::aws:policy/ReadOnlyAccess'],
+      MaxSessionDuration: 3600,
+    });
+    template.hasOutput('RoleArnReader', { Value: { 'Fn::GetAtt': [logicalId(stack.federation.role('reader')), 'Arn'] } });
+    template.hasOutput('RoleArnWriterEu', { Value: { 'Fn::GetAtt': [logicalId(stack.federation.role('writer-eu')), 'Arn'] } });
+    template.hasOutput('CredentialProcessReader', {
+      Value: {
+        'Fn::Join': [
+          '',
+          [
+            'credential_process = npx entra-aws-credentials --role-arn ',
+            { 'Fn::GetAtt': [logicalId(stack.federation.role('reader')), 'Arn'] },
+            ' --audience api://aws-federation',
+          ],
+        ],
+      },
+    });
+  });
+
+  it('keeps the logical ids of providers and roles (a rename would replace the role and change its ARN)', () => {
+    const azure = new AzureToAwsStack(newApp(), 'Azure', { config: AZURE });
+    expect(logicalId(azure.federation.provider)).toBe('AzureToAwsProviderCCCB2716');
+    expect(logicalId(azure.federation.role('reader'))).toBe('AzureToAwsreader8A863F57');
+    const github = new GitHubActionsStack(newApp(), 'GitHub', { config: GITHUB });
+    expect(logicalId(github.federation.provider)).toBe('GitHubActionsProviderAE1F7AB6');
+  });
+
+  it('uses the v2.0 issuer for tokenVersion 2', () => {
+    const clientId = '22222222-2222-2222-2222-222222222222';
+    const stack = new Stack(newApp(), 'S');
+    new AzureToAwsFederation(stack, 'Azure', { config: { ...AZURE, tokenVersion: 2, audience: clientId } });
+    const template = Template.fromStack(stack);
+    const key = `login.microsoftonline.com/${TENANT}/v2.0`;
+    template.hasResourceProperties('AWS::IAM::OIDCProvider', { Url: `https://${key}`, ClientIdList: [clientId] });
+    template.hasResourceProperties('AWS::IAM::Role', {
+      AssumeRolePolicyDocument: {
+        Statement: [Match.objectLike({ Condition: { StringEquals: { [`${key}:aud`]: clientId, [`${key}:sub`]: [MI_A] } } })],
+      },
+    });
+  });
+
+  it('creates GitHub roles whose sub patterns come from the repository and its environments, branches and tags', () => {
+    const stack = new GitHubActionsStack(newApp(), 'GitHub', { config: GITHUB });
+    const template = Template.fromStack(stack);
+    template.hasResourceProperties('AWS::IAM::OIDCProvider', {
+      Url: 'https://token.actions.githubusercontent.com',
+      ClientIdList: ['sts.amazonaws.com'],
+    });
+    // No wildcard: StringEquals only.
+    template.hasResourceProperties('AWS::IAM::Role', {
+      AssumeRolePolicyDocument: {
+        Statement: [
+          Match.objectLike({
+            Condition: {
+              StringEquals: {
+                'token.actions.githubusercontent.com:aud': 'sts.amazonaws.com',
+                'token.actions.githubusercontent.com:sub': ['repo:octo-org/octo-repo:environment:prod'],
+              },
+            },
+          }),
+        ],
+      },
+    });
+    // A wildcard tag: StringLike for sub, aud still StringEquals.
+    template.hasResourceProperties('AWS::IAM::Role', {
+      AssumeRolePolicyDocument: {
+        Statement: [
+          Match.objectLike({
+            Condition: {
+              StringEquals: { 'token.actions.githubusercontent.com:aud': 'sts.amazonaws.com' },
+              StringLike: {
+                'token.actions.githubusercontent.com:sub': [
+                  'repo:octo-org/octo-repo:ref:refs/heads/main',
+                  'repo:octo-org/octo-repo:ref:refs/tags/v*',
+                ],
+              },
+            },
+          }),
+        ],
+      },
+    });
+    template.hasOutput('RoleArnDeploy', Match.anyValue());
+    template.hasOutput('RoleArnRelease', Match.anyValue());
+  });
+
+  it('refuses the classic GitHub misconfigurations at synth, naming the field', () => {
+    const stack = new Stack(newApp(), 'S');
+    expect(
+      () => new GitHubActionsFederation(stack, 'Owner', { config: { roles: { ci: { repository: 'octo-org/*', branches: ['main'] } } } }),
+    ).toThrow(/GitHubActionsFederation "Owner" config:\n {2}- roles.ci.repository: "octo-org\/\*" is owner-wide/);
+    expect(() => new GitHubActionsFederation(stack, 'AnyRef', { config: { roles: { ci: { repository: 'octo-org/app' } } } })).toThrow(
+      /roles.ci: none of branches, environments or tags is set/,
+    );
+    // The opt-in is honoured and shows in the trust.
+    new GitHubActionsFederation(stack, 'OptIn', {
+      config: { roles: { ci: { repository: 'octo-org/app', dangerouslyAllowAnyRef: true } } },
+    });
+    Template.fromStack(stack).hasResourceProperties('AWS::IAM::Role', {
+      AssumeRolePolicyDocument: {
+        Statement: [
+          Match.objectLike({
+            Condition: Match.objectLike({ StringLike: { 'token.actions.githubusercontent.com:sub': ['repo:octo-org/app:*'] } }),
+          }),
+        ],
+      },
+    });
+  });
+
+  it('reuses an existing provider by ARN instead of creating a second one for the same URL', () => {
+    const stack = new Stack(newApp(), 'S');
+    const arn = 'arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com';
+    new GitHubActionsFederation(stack, 'GitHub', {
+      config: { providerArn: arn, roles: { ci: { repository: 'o/r', branches: ['main'] } } },
+    });
+    const template = Template.fromStack(stack);
+    template.resourceCountIs('AWS::IAM::OIDCProvider', 0);
+    template.hasResourceProperties('AWS::IAM::Role', {
+      AssumeRolePolicyDocument: { Statement: [Match.objectLike({ Principal: { Federated: arn } })] },
+    });
+  });
+
+  it('grants permissions from CDK code through the role, and names an unknown role', () => {
+    const stack = new Stack(newApp(), 'S');
+    const federation = new AzureToAwsFederation(stack, 'Azure', { config: AZURE });
+    const bucket = new s3.Bucket(stack, 'Bucket');
+    bucket.grantRead(federation.role('reader'));
+    const template = Template.fromStack(stack);
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      Roles: [{ Ref: logicalId(federation.role('reader')) }],
+      PolicyDocument: { Statement: [Match.objectLike({ Action: Match.arrayWith(['s3:GetObject*']) })] },
+    });
+    expect(() => federation.role('writer')).toThrow('AzureToAwsFederation has no role "writer"; configured roles: reader, writer-eu');
+    expect([...federation.roles.keys()]).toEqual(['reader', 'writer-eu']);
+  });
+
+  it('passes the AwsSolutions checks; only the AWS managed policies listed in the configuration are suppressed', () => {
+    const app = newApp();
+    Aspects.of(app).add(new AwsSolutionsChecks());
+    const azure = new AzureToAwsStack(app, 'Azure', { config: AZURE });
+    const github = new GitHubActionsStack(app, 'GitHub', { config: GITHUB });
+    expect(nagAnnotations(azure)).toEqual({ errors: [], warnings: [] });
+    expect(nagAnnotations(github)).toEqual({ errors: [], warnings: [] });
+    const reader = Template.fromStack(azure).toJSON().Resources[logicalId(azure.federation.role('reader'))];
+    expect(reader.Metadata.cdk_nag.rules_to_suppress).toEqual([
+      {
+        id: 'AwsSolutions-IAM4',
+        reason: 'AWS managed policies listed by the operator in azureToAws.reader.managedPolicyArns',
+        applies_to: ['Policy::arn:aws:iam::aws:policy/ReadOnlyAccess'],
+      },
+    ]);
+  });
+
+  it('still reports an AWS managed policy attached from CDK code rather than listed in the configuration', () => {
+    const app = newApp();
+    Aspects.of(app).add(new AwsSolutionsChecks());
+    const stack = new AzureToAwsStack(app, 'Azure', { config: AZURE });
+    stack.federation.role('writer-eu').addManagedPolicy(iam.ManagedPolicy.fromAwsManagedPolicyName('AdministratorAccess'));
+    expect(nagAnnotations(stack).errors).toEqual([
+      expect.objectContaining({ entry: expect.objectContaining({ data: expect.stringMatching(/AwsSolutions-IAM4/) }) }),
+    ]);
+  });
+
+  it('reads the optional context keys, as objects or JSON strings, and reports bad ones against cdk.json', () => {
+    expect(reverseDirectionFromContext(newApp())).toEqual({ azureToAws: undefined, githubActions: undefined });
+    const app = newApp({ azureToAws: JSON.stringify(AZURE), githubActions: GITHUB });
+    expect(reverseDirectionFromContext(app)).toEqual({ azureToAws: AZURE, githubActions: GITHUB });
+    expect(() => reverseDirectionFromContext(newApp({ githubActions: { roles: { ci: { repository: '*' } } } }))).toThrow(
+      /Invalid cdk.json context 'githubActions':\n {2}- roles.ci.repository: expected "owner\/name"/,
+    );
+    expect(() => reverseDirectionFromContext(newApp({ azureToAws: '{not json' }))).toThrow(/cdk.json context 'azureToAws'.*not JSON/s);
+  });
+});
