@@ -134,5 +134,6 @@ function parseTokenResponse(text: string, nowMs: number, scope: string): CachedT
   if (typeof json.token_type !== 'string' || json.token_type.toLowerCase() !== 'bearer') return undefined;
   if (typeof expiresIn !== 'number' || !Number.isFinite(expiresIn) || expiresIn <= 0) return undefined;
   const uti = accessTokenUti(json.access_token);
-  return { accessToken: json.access_token, expiresOn: Math.floor(nowMs / 1000) + Math.floor(expiresIn), scope, ...(uti ? { uti } : {}) };
+  const issuedOn = Math.floor(nowMs / 1000);
+  return { accessToken: json.access_token, expiresOn: issuedOn + Math.floor(expiresIn), issuedOn, scope, ...(uti ? { uti } : {}) };
 }

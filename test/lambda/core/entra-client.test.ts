@@ -96,10 +96,11 @@ describe('requestEntraToken', () => {
     expect(requests[0]?.url).toBe(`https://login.microsoftonline.us/${TENANT}/oauth2/v2.0/token`);
   });
 
-  it('answers the token with expiresOn = now + expires_in (unix seconds) and the requested scope', async () => {
+  it('answers the token with issuedOn = now, expiresOn = now + expires_in (unix seconds) and the requested scope', async () => {
     const { deps } = fakeEntra([{ status: 200, body: OK_BODY }]);
     expect(await requestEntraToken(request, deps)).toStrictEqual({
       accessToken: ACCESS_TOKEN,
+      issuedOn: Math.floor(T0 / 1000),
       expiresOn: Math.floor(T0 / 1000) + 3599,
       scope: presented.scope,
       correlationId: REQUEST_ID,
