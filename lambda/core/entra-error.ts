@@ -78,7 +78,7 @@ export const ENTRA_HINTS: Readonly<Record<number, (p: PresentedIdentity) => stri
     `Entra requires an "iat" claim and a lifetime (exp - iat) of at most 25 hours; the broker's assertions for issuer ` +
     `"${p.issuer}" have both (assertionLifetimeSeconds, at most 600), so check that the assertion came from this broker`,
   700024: () =>
-    "the assertion was outside its valid time range when Entra read it; check this host's clock (NTP) and assertionLifetimeSeconds",
+    'the assertion was outside its valid time range when Entra read it; check the clock of this host (NTP) and assertionLifetimeSeconds',
   700027: (p) => `Entra could not verify the assertion's signature; check that ${p.issuer}/jwks publishes the signing key (${doctor(p)})`,
   7000272: (p) =>
     `the key that signed the assertion is not among the keys Entra read from ${p.issuer}'s jwks_uri: publish a key ` +

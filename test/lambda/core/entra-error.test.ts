@@ -101,7 +101,7 @@ const cases: readonly { code: number; status: number; error: string; text: strin
     status: 401,
     error: 'invalid_client',
     text: 'Client assertion is not within its valid time range. Current time: 2025-06-01T12:10:00.0000000Z, assertion valid from 2025-06-01T12:00:00.0000000Z, expiry time of assertion 2025-06-01T12:05:00.0000000Z. Review the documentation at https://learn.microsoft.com/entra/identity-platform/certificate-credentials .',
-    fix: "Fix: the assertion was outside its valid time range when Entra read it; check this host's clock (NTP) and assertionLifetimeSeconds.",
+    fix: 'Fix: the assertion was outside its valid time range when Entra read it; check the clock of this host (NTP) and assertionLifetimeSeconds.',
   },
   {
     code: 7000272,
