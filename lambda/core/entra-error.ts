@@ -182,7 +182,11 @@ export function entraRejection(
     httpStatus,
   };
   const said = answer.description ?? `${answer.entraError} (HTTP ${httpStatus})`;
-  const persisted = attempts ? ` (the same answer to ${attempts.attempts} attempts over ${attempts.elapsedMs} ms)` : '';
+  const persisted = !attempts
+    ? ''
+    : attempts.attempts === 1
+      ? ' (no time was left before the request deadline to try again)'
+      : ` (the same answer to ${attempts.attempts} attempts over ${attempts.elapsedMs} ms)`;
   const hint = answer.code === undefined ? undefined : ENTRA_HINTS[answer.code]?.(presented);
   const message = `Entra ID rejected the token request for alias "${presented.alias}": ${said}${persisted}${hint ? ` Fix: ${hint}.` : ''}`;
   return new EntraRejectedError(message, rejection);

@@ -187,18 +187,6 @@ export const refuse = {
     new EntraRefusal(code, 'invalid_request', 'Request to External OIDC endpoint failed.', 'injected fault'),
 
   /**
-   * github.com/Azure/azure-workload-identity/issues/616 and docs/book/src/troubleshooting.md: invalid_request, 400.
-   * Entra answers it while a new credential propagates (learn.microsoft.com/entra/workload-id/
-   * workload-identity-federation-considerations, "Time for federated credential changes to propagate").
-   */
-  noMatchingRecord: (issuer: string, subject: string, audience: string) =>
-    new EntraRefusal(
-      70021,
-      'invalid_request',
-      `No matching federated identity record found for presented assertion. Assertion Issuer: '${issuer}'. Assertion Subject: '${subject}'. Assertion Audience: '${audience}'. ${WORKLOAD_IDENTITY_DOC}`,
-    ),
-
-  /**
    * Text: public quotes of "AADSTS70025: The client '…' has no configured federated identity credentials." (e.g. in
    * Azure/login setups); Entra names the app there, the emulator its client id. invalid_client chosen, as for the other
    * credential refusals (no public JSON answer found).

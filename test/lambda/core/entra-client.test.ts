@@ -382,6 +382,15 @@ describe('requestEntraToken: transient refusals (Entra could not read the issuer
     expect(time.now).toBeLessThanOrEqual(T0 + 1400);
   });
 
+  it('says so when the deadline leaves no time for a retry at all', async () => {
+    const { deps, requests } = fakeEntra([metadataFailure(50166)], { latencyMs: 100 });
+    await expect(requestEntraToken(request, { ...deps, deadline: T0 + 600 })).rejects.toMatchObject({
+      code: 'entra_rejected',
+      message: expect.stringContaining('(no time was left before the request deadline to try again)'),
+    });
+    expect(requests).toHaveLength(1);
+  });
+
   it('does not retry a refusal that repeating cannot fix (AADSTS700213)', async () => {
     const { deps, requests } = fakeEntra([
       { status: 401, body: AADSTS_BODY },

@@ -209,6 +209,16 @@ describe('entraRejection: a hint for every code of issue 12', () => {
       `Entra ID rejected the token request for alias "graph": AADSTS50166: Request to External OIDC endpoint failed. (the same answer to 3 attempts over 1400 ms) ${METADATA_HINT}`,
     );
   });
+
+  it('says when a transient refusal could not be retried at all for lack of time', () => {
+    const rejected = entraRejection(400, entraBody(90061, 'invalid_request', 'Request to External OIDC endpoint failed.'), presented, {
+      attempts: 1,
+      elapsedMs: 80,
+    });
+    expect(rejected.message).toContain(
+      'Request to External OIDC endpoint failed. (no time was left before the request deadline to try again) Fix:',
+    );
+  });
 });
 
 describe('entraRejection: what Entra says, read safely', () => {
