@@ -4,7 +4,8 @@
  *
  * One table, partition key `pk` (S), TTL attribute `ttl`:
  * - token item `pk = "token#" + key`: `accessToken` (S), `expiresOn` (N, unix s), `scope` (S), `ttl` (N = expiresOn),
- *   and, for the audit trail, `uti` (S) and `correlationId` (S) when known (items written before have neither and still read).
+ *   `issuedOn` (N, unix s: with expiresOn the token's lifetime, which sets how long it is fresh), and, for the audit
+ *   trail, `uti` (S) and `correlationId` (S) when known (items written before have none of these three and still read).
  * - lease item `pk = "lease#" + key`: `holder` (S), `leaseExpiresAt` (N, ms), `ttl` (N, s, a minute after the lease).
  *
  * DynamoDB's TTL deletion is lazy (typically within days of `ttl`, not at it), so an expired item can
@@ -72,6 +73,7 @@ export class DynamoDbTokenStore implements TokenStore {
             accessToken: { S: token.accessToken },
             expiresOn: { N: expiresOn },
             scope: { S: token.scope },
+            ...(token.issuedOn !== undefined && Number.isFinite(token.issuedOn) ? { issuedOn: { N: String(token.issuedOn) } } : {}),
             ...(token.uti ? { uti: { S: token.uti } } : {}),
             ...(token.correlationId ? { correlationId: { S: token.correlationId } } : {}),
             [TOKEN_TABLE_TTL_ATTRIBUTE]: { N: expiresOn },
@@ -142,7 +144,16 @@ function parseToken(item: Record<string, AttributeValue>): CachedToken | undefin
   const expiresOnText = item.expiresOn?.N;
   const expiresOn = expiresOnText === undefined ? Number.NaN : Number(expiresOnText);
   if (!accessToken || scope === undefined || !Number.isFinite(expiresOn)) return undefined;
+  const issuedOnText = item.issuedOn?.N;
+  const issuedOn = issuedOnText === undefined ? Number.NaN : Number(issuedOnText);
   const uti = item.uti?.S;
   const correlationId = item.correlationId?.S;
-  return { accessToken, expiresOn, scope, ...(uti ? { uti } : {}), ...(correlationId ? { correlationId } : {}) };
+  return {
+    accessToken,
+    expiresOn,
+    ...(Number.isFinite(issuedOn) ? { issuedOn } : {}),
+    scope,
+    ...(uti ? { uti } : {}),
+    ...(correlationId ? { correlationId } : {}),
+  };
 }

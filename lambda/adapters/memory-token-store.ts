@@ -40,8 +40,15 @@ export class MemoryTokenStore implements TokenStore {
    */
   async put(key: string, token: CachedToken): Promise<void> {
     if (!Number.isFinite(token.expiresOn)) throw new InternalError('A token with an invalid expiry cannot be cached.');
-    const { accessToken, expiresOn, scope, uti, correlationId } = token;
-    this.tokens.set(key, { accessToken, expiresOn, scope, ...(uti ? { uti } : {}), ...(correlationId ? { correlationId } : {}) });
+    const { accessToken, expiresOn, issuedOn, scope, uti, correlationId } = token;
+    this.tokens.set(key, {
+      accessToken,
+      expiresOn,
+      ...(issuedOn === undefined ? {} : { issuedOn }),
+      scope,
+      ...(uti ? { uti } : {}),
+      ...(correlationId ? { correlationId } : {}),
+    });
   }
 
   /**

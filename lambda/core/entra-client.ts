@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { accessTokenUti } from './access-token-id';
 import { UpstreamUnavailableError } from './errors';
-import { entraRejection, type PresentedIdentity } from './entra-error';
+import { EntraRejectedError } from './errors';
+import { entraRejection, isTransientRefusal, readEntraError, type PresentedIdentity } from './entra-error';
 import type { CachedToken, Clock, Fetch } from './ports';
 import { RetryBudgetExhausted, parseRetryAfterMs, withRetries, type AttemptOutcome, type RetryPolicy } from './retry';
 
@@ -42,6 +43,19 @@ export interface EntraClientDeps {
 /** Statuses worth another try: throttling and server-side failures. Other 4xx cannot succeed by repeating. */
 const isRetryableStatus = (status: number): boolean => status === 408 || status === 429 || status >= 500;
 
+/**
+ * The least wait before retrying a transient refusal (TRANSIENT_AADSTS_CODES): Entra failed to read the issuer's
+ * discovery document or JWKS, which answer from a function that may be starting cold; an immediate retry (full
+ * jitter can pick 0 ms) would likely meet the same. Chosen: Entra documents no figure.
+ */
+export const TRANSIENT_REFUSAL_MIN_DELAY_MS = 500;
+
+/**
+ * The most of an answer's body the broker reads (1 MiB): Entra's answers are a few KB (a token with many claims
+ * tens of KB); a bigger body is cut there and, being unreadable JSON, handled as garbage rather than buffered whole.
+ */
+export const MAX_ANSWER_BYTES = 1024 * 1024;
+
 /** The token endpoint of a tenant, e.g. https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token. */
 export function tokenEndpoint(authorityHost: string, tenantId: string): string {
   return `${authorityHost}/${encodeURIComponent(tenantId)}/oauth2/v2.0/token`;
@@ -52,7 +66,9 @@ export function tokenEndpoint(authorityHost: string, tenantId: string): string {
  * (client credentials grant with a federated credential). Every attempt of one exchange sends the same fresh
  * GUID as `client-request-id` (with `return-client-request-id: true`): Entra records it as the sign-in's
  * Correlation ID, and the returned token carries it as `correlationId`, with its `uti` claim, for the audit trail.
- * @throws EntraRejectedError (502) when Entra refuses
+ * Transient refusals (TRANSIENT_AADSTS_CODES: Entra could not read the issuer's metadata) are retried like
+ * throttling, within the same budget and deadline, at least TRANSIENT_REFUSAL_MIN_DELAY_MS apart.
+ * @throws EntraRejectedError (502) when Entra refuses, or keeps giving a transient refusal until the budget is spent
  * @throws UpstreamUnavailableError (503, upstream `entra`) when Entra is unreachable, throttling, failing
  *   or answering nonsense after the bounded retries
  */
@@ -74,6 +90,8 @@ export async function requestEntraToken(request: EntraTokenRequest, deps: EntraC
     'return-client-request-id': 'true',
   };
 
+  /** The last transient refusal, kept to answer with it when it persists to the end of the retries. */
+  let transient: { readonly status: number; readonly text: string } | undefined;
   const attempt = async (_attempt: number, timeoutMs: number): Promise<AttemptOutcome<CachedToken>> => {
     let response: Response;
     let text: string;
@@ -84,7 +102,7 @@ export async function requestEntraToken(request: EntraTokenRequest, deps: EntraC
         body,
         signal: AbortSignal.timeout(timeoutMs),
       });
-      text = await response.text();
+      text = await readBoundedText(response, MAX_ANSWER_BYTES);
     } catch (error) {
       const timedOut = error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError');
       const reason = timedOut ? `no answer within ${timeoutMs} ms` : 'connection failed';
@@ -104,13 +122,23 @@ export async function requestEntraToken(request: EntraTokenRequest, deps: EntraC
         error: new UpstreamUnavailableError('entra', `answered HTTP ${response.status}`),
       };
     }
-    return { ok: false, retryable: false, error: entraRejection(response.status, text, presented) };
+    const rejection = entraRejection(response.status, text, presented);
+    if (isTransientRefusal(readEntraError(response.status, text))) {
+      transient = { status: response.status, text };
+      return { ok: false, retryable: true, retryAfterMs: TRANSIENT_REFUSAL_MIN_DELAY_MS, error: rejection };
+    }
+    return { ok: false, retryable: false, error: rejection };
   };
 
   try {
     return await withRetries(attempt, deps.policy ?? ENTRA_RETRY_POLICY, deps);
   } catch (error) {
     if (!(error instanceof RetryBudgetExhausted)) throw error;
+    if (error.lastError instanceof EntraRejectedError && transient) {
+      // Entra kept refusing for a reason it calls transient until the deadline: by then the issuer's metadata is most
+      // likely not readable from Entra at all (not public, wrong issuer), which only a configuration change fixes.
+      throw entraRejection(transient.status, transient.text, presented, { attempts: error.attempts, elapsedMs: error.elapsedMs });
+    }
     const retryAfterSeconds = error.retryAfterMs === undefined ? undefined : Math.ceil(error.retryAfterMs / 1000);
     const last = error.lastError.message;
     throw new UpstreamUnavailableError(
@@ -119,6 +147,28 @@ export async function requestEntraToken(request: EntraTokenRequest, deps: EntraC
       { cause: error.lastError, retryAfterSeconds },
     );
   }
+}
+
+/**
+ * The body as text, at most `maxBytes` of it (the rest is not read). Throws what reading the body throws (the
+ * connection dropped, the attempt's timeout aborted it): the attempt counts as a connection failure.
+ */
+async function readBoundedText(response: Response, maxBytes: number): Promise<string> {
+  const reader = (response.body as ReadableStream<Uint8Array> | null)?.getReader();
+  if (!reader) return '';
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+    size += value.byteLength;
+    if (size >= maxBytes) {
+      await reader.cancel();
+      break;
+    }
+  }
+  return Buffer.concat(chunks).subarray(0, maxBytes).toString('utf8');
 }
 
 /** Reads Entra's success JSON; undefined when it lacks a bearer token and a positive lifetime. */
@@ -134,5 +184,6 @@ function parseTokenResponse(text: string, nowMs: number, scope: string): CachedT
   if (typeof json.token_type !== 'string' || json.token_type.toLowerCase() !== 'bearer') return undefined;
   if (typeof expiresIn !== 'number' || !Number.isFinite(expiresIn) || expiresIn <= 0) return undefined;
   const uti = accessTokenUti(json.access_token);
-  return { accessToken: json.access_token, expiresOn: Math.floor(nowMs / 1000) + Math.floor(expiresIn), scope, ...(uti ? { uti } : {}) };
+  const issuedOn = Math.floor(nowMs / 1000);
+  return { accessToken: json.access_token, expiresOn: issuedOn + Math.floor(expiresIn), issuedOn, scope, ...(uti ? { uti } : {}) };
 }

@@ -58,6 +58,12 @@ export interface CachedToken {
   readonly accessToken: string;
   /** Unix seconds. */
   readonly expiresOn: number;
+  /**
+   * Unix seconds when the broker received the token from Entra: with `expiresOn`, its lifetime, which decides how
+   * long it stays fresh (token-freshness.ts). Stored with the token, so every container applies the same windows.
+   * Absent for a token cached before the broker recorded it; such a token gets the configured windows.
+   */
+  readonly issuedOn?: number;
   /** The Entra scope it was issued for. */
   readonly scope: string;
   /**

@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { UpstreamUnavailableError } from './errors';
 import type { BrokerMetrics, CacheOutcome, CachedToken, Clock, Logger, TokenStore } from './ports';
+import { MAX_WINDOW_SHARE_OF_LIFETIME, tokenWindows, type ConfiguredWindows, type TokenWindows } from './token-freshness';
 
 /**
  * Two-tier token cache that keeps load on the broker from becoming load on Entra:
@@ -11,8 +12,12 @@ import type { BrokerMetrics, CacheOutcome, CachedToken, Clock, Logger, TokenStor
  *   for its result or keep serving the still-valid previous token. A lease expires on its own, so a
  *   crashed holder blocks nobody past that.
  * - Refresh ahead: a token enters its refresh window `refreshAheadSeconds` before the margin; the first
- *   caller then refreshes it while others are still served. No caller ever receives a token with
- *   `refreshMarginSeconds` or less left.
+ *   caller then refreshes it while others are still served. No caller ever receives a token with the margin
+ *   or less left.
+ * - Windows that fit the token (token-freshness.ts): the margin and the refresh window are each at most a quarter
+ *   of the token's lifetime, so a 10-minute token is fresh for 5 minutes instead of never, and one exchange per
+ *   refresh serves every container. The first token whose lifetime cannot hold the configured margin is logged
+ *   once (one cache per process).
  * - Degrade, don't fail: when the store fails, serve from L1 and exchange directly, and leave the store
  *   alone for a short while.
  */
@@ -52,12 +57,21 @@ export function tokenCacheKey(parts: { authorityHost: string; tenantId: string; 
 
 const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** A token in memory, with the instants (ms) its windows give it, computed once: a memory hit compares one number. */
+interface MemoryEntry {
+  readonly token: CachedToken;
+  /** Until then the token is served as is. */
+  readonly freshUntilMs: number;
+}
+
 export class TokenCache {
-  private readonly l1 = new Map<string, CachedToken>();
+  private readonly l1 = new Map<string, MemoryEntry>();
   private readonly inFlight = new Map<string, Promise<CacheResult>>();
   private storeUnavailableUntil = 0;
   private readonly opts: Required<Omit<TokenCacheOptions, 'metrics'>>;
   private readonly metrics: BrokerMetrics | undefined;
+  private readonly configured: ConfiguredWindows;
+  private marginWarned = false;
 
   constructor(options: TokenCacheOptions) {
     this.opts = {
@@ -71,6 +85,7 @@ export class TokenCache {
       ...options,
     };
     this.metrics = options.metrics;
+    this.configured = { marginSeconds: this.opts.refreshMarginSeconds, aheadSeconds: this.opts.refreshAheadSeconds };
   }
 
   private bump(event: 'exchanges' | 'staleServed' | 'leaseWaits' | 'storeFailures'): void {
@@ -84,7 +99,7 @@ export class TokenCache {
   async get(key: string, exchange: () => Promise<CachedToken>): Promise<CacheResult> {
     const hit = this.peek(key);
     if (hit) return hit;
-    const cached = this.l1.get(key);
+    const cached = this.l1.get(key)?.token;
     const running = this.inFlight.get(key);
     if (running) {
       if (cached && this.isServable(cached)) return this.stale(cached);
@@ -101,8 +116,8 @@ export class TokenCache {
    */
   peek(key: string): CacheResult | undefined {
     const cached = this.l1.get(key);
-    if (cached === undefined || !this.isFresh(cached)) return undefined;
-    return { token: cached, outcome: 'l1' };
+    if (cached === undefined || this.opts.clock() >= cached.freshUntilMs) return undefined;
+    return { token: cached.token, outcome: 'l1' };
   }
 
   private async refresh(key: string, previous: CachedToken | undefined, exchange: () => Promise<CachedToken>): Promise<CacheResult> {
@@ -111,7 +126,7 @@ export class TokenCache {
     const fallback = this.best(previous, shared);
     if (fallback && !this.isFresh(fallback) && this.isServable(fallback) && fallback !== previous) {
       // A servable token from L2 is good enough for L1 while this refresh runs.
-      this.l1.set(key, fallback);
+      this.keep(key, fallback);
     }
 
     let lease = await this.acquireLease(key);
@@ -143,13 +158,14 @@ export class TokenCache {
       }
       this.bump('exchanges');
       if (!this.isServable(token)) {
+        // Only a token without a known lifetime can get here: the configured margin applies to it unreduced.
         this.opts.logger.warn('Entra issued a token that lives no longer than the refresh margin; serving it uncached', {
           lifetimeSeconds: this.remainingSeconds(token),
-          refreshMarginSeconds: this.opts.refreshMarginSeconds,
+          refreshMarginSeconds: this.windows(token).marginSeconds,
         });
         return { token, outcome: 'exchange' };
       }
-      this.l1.set(key, token);
+      this.keep(key, token);
       await this.writeStore(key, token);
       return { token, outcome: 'exchange' };
     } finally {
@@ -182,8 +198,34 @@ export class TokenCache {
   }
 
   private remember(key: string, token: CachedToken, outcome: CacheOutcome): CacheResult {
-    this.l1.set(key, token);
+    this.keep(key, token);
     return { token, outcome };
+  }
+
+  /** Puts the token into memory with the instant it stops being fresh. */
+  private keep(key: string, token: CachedToken): void {
+    const { marginSeconds, aheadSeconds } = this.windows(token);
+    this.l1.set(key, { token, freshUntilMs: (token.expiresOn - marginSeconds - aheadSeconds) * 1000 });
+  }
+
+  /** The windows of this token; says once per cache when the configured margin had to be reduced to fit. */
+  private windows(token: CachedToken): TokenWindows {
+    const windows = tokenWindows(token, this.configured);
+    if (windows.marginReduced && !this.marginWarned) {
+      this.marginWarned = true;
+      this.opts.logger.warn(
+        `refreshMarginSeconds (${this.configured.marginSeconds}) does not fit Entra's token lifetime of ${windows.lifetimeSeconds} s; ` +
+          `tokens this short are refreshed with a margin of ${windows.marginSeconds} s (a quarter of their lifetime). ` +
+          `Set refreshMarginSeconds to at most ${windows.marginSeconds} to use the same margin for every token.`,
+        {
+          refreshMarginSeconds: this.configured.marginSeconds,
+          tokenLifetimeSeconds: windows.lifetimeSeconds,
+          effectiveMarginSeconds: windows.marginSeconds,
+          maxShareOfLifetime: MAX_WINDOW_SHARE_OF_LIFETIME,
+        },
+      );
+    }
+    return windows;
   }
 
   private stale(token: CachedToken): CacheResult {
@@ -202,11 +244,12 @@ export class TokenCache {
   }
 
   private isServable(token: CachedToken): boolean {
-    return this.remainingSeconds(token) > this.opts.refreshMarginSeconds;
+    return this.remainingSeconds(token) > this.windows(token).marginSeconds;
   }
 
   private isFresh(token: CachedToken): boolean {
-    return this.remainingSeconds(token) > this.opts.refreshMarginSeconds + this.opts.refreshAheadSeconds;
+    const { marginSeconds, aheadSeconds } = this.windows(token);
+    return this.remainingSeconds(token) > marginSeconds + aheadSeconds;
   }
 
   private storeAvailable(): boolean {

@@ -1,10 +1,11 @@
-// `npm run bench [-- --only exchanges|handler|cold-start|throughput]`: the cache and cold-start figures of
+// `npm run bench [-- --only exchanges|short-tokens|handler|cold-start|throughput]`: the cache and cold-start figures of
 // issue 4, on DynamoDB Local and the Entra emulator. Prints a Markdown table; README.md explains it.
 import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 import { measureColdStart, type ColdStartFigures } from './cold-start';
 import { runExchangeBurst, CLIENT, ENTRA_LATENCY_MS, TENANT, type ExchangeRun } from './exchanges';
 import { measureHandlerCost, type CostFigures } from './handler-cost';
+import { runShortLivedTokens, TEN_MINUTES } from './short-lived-tokens';
 import { fmt } from './stats';
 import { measureThroughput, type ThroughputFigures } from './throughput';
 import { startDynamoDbLocal, type DynamoDbLocal } from '../dynamodb-local/launcher';
@@ -14,7 +15,7 @@ import { startEntraEmulator, type EntraEmulator } from '../entra-emulator/emulat
 // The SDK warns on Node < 22 at every client creation; Lambda runs Node 24, so it says nothing about the figures.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
-const SECTIONS = ['exchanges', 'handler', 'cold-start', 'throughput'] as const;
+const SECTIONS = ['exchanges', 'short-tokens', 'handler', 'cold-start', 'throughput'] as const;
 type Section = (typeof SECTIONS)[number];
 
 const { values } = parseArgs({ options: { only: { type: 'string', multiple: true } } });
@@ -38,7 +39,7 @@ try {
   const exchangePorts = [await freePort(), await freePort(), await freePort()];
   const throughputPort = await freePort();
   const issuers = [exchangePorts[0]!, throughputPort].map((port) => `http://127.0.0.1:${port}`);
-  if (wants('exchanges') || wants('handler')) {
+  if (wants('exchanges') || wants('short-tokens') || wants('handler')) {
     log('starting DynamoDB Local ...');
     dynamodb = await startDynamoDbLocal();
   }
@@ -77,6 +78,17 @@ try {
       `${naive.exchanges} (${naive.ok} × 200, ${naive.failed} failed, ${fmt(naive.wallMs, 0)} ms)`,
       'baseline',
       'exchanges',
+    );
+  }
+
+  if (wants('short-tokens')) {
+    log(`section 1c: 70 requests over 3 processes with ${TEN_MINUTES / 60}-minute tokens ...`);
+    const run = await runShortLivedTokens({ dynamodb: dynamodb!, ports: exchangePorts });
+    addRow(
+      `1c. Exchanges at Entra: ${run.requests} requests in waves of one per process, 3 processes, one table, ${TEN_MINUTES / 60}-minute tokens`,
+      `**${run.exchanges}** (${run.ok} × 200, ${run.failed} failed, ${fmt(run.wallMs, 0)} ms)`,
+      '1',
+      'short-tokens',
     );
   }
 

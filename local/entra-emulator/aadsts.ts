@@ -177,6 +177,42 @@ export const refuse = {
   externalOidcEndpointFailed: (detail: string) =>
     new EntraRefusal(90061, 'invalid_request', 'Request to External OIDC endpoint failed.', detail),
 
+  /**
+   * The same text under the codes users report as intermittent: 50166 (github.com/Azure/azure-workload-identity/issues/642,
+   * "Occasionally", invalid_request) and 501661 (github.com/Azure/AKS/issues/4029, "from time to time", invalid_request).
+   * The emulator answers them only as injected faults (`{ aadsts: 50166 }`): when it really cannot read the metadata it
+   * answers 90061, as above.
+   */
+  externalOidcEndpointFailedIntermittently: (code: 50166 | 501661) =>
+    new EntraRefusal(code, 'invalid_request', 'Request to External OIDC endpoint failed.', 'injected fault'),
+
+  /**
+   * Text: public quotes of "AADSTS70025: The client '…' has no configured federated identity credentials." (e.g. in
+   * Azure/login setups); Entra names the app there, the emulator its client id. invalid_client chosen, as for the other
+   * credential refusals (no public JSON answer found).
+   */
+  noFederatedCredentials: (clientId: string) =>
+    new EntraRefusal(70025, 'invalid_client', `The client '${clientId}' has no configured federated identity credentials.`),
+
+  /** github.com/Azure/login/issues/515 (text, since Entra's August 2024 case-sensitive matching); invalid_client as 700213. */
+  subjectCaseMismatch: (subject: string) =>
+    new EntraRefusal(
+      7002138,
+      'invalid_client',
+      `No matching federated identity record found for presented assertion subject '${subject}'. The subject matches with case-insensitive comparison, but not with case-sensitive comparison. Check your federated identity credential Subject, Audience and Issuer against the presented assertion. See documentation at: ${WORKLOAD_IDENTITY_DOC}. See breaking change notification and remediation at: https://learn.microsoft.com/en-us/entra/identity-platform/reference-breaking-changes#august-2024.`,
+    ),
+
+  /**
+   * github.com/MicrosoftDocs/azure-docs/issues/86916 (lifetime over 25 h) and #86915 (no `iat`: "Token issued at 0"):
+   * invalid_request, 400, the same text for both.
+   */
+  assertionLifetimeTooLong: (issuedAt: number, expiresAt: number) =>
+    new EntraRefusal(
+      70023,
+      'invalid_request',
+      `External OIDC Provider token must have a lifetime of less than or equal to 1.01:00:00. Token issued at ${issuedAt}. Token expires on ${expiresAt}.`,
+    ),
+
   /** github.com/Azure/azure-workload-identity/issues/1232: invalid_client. */
   signingKeyNotFound: (kid: string, issuer: string, detail?: string) =>
     new EntraRefusal(
@@ -195,14 +231,6 @@ export const refuse = {
       700024,
       'invalid_client',
       `Client assertion is not within its valid time range. Current time: ${entraLongTime(nowMs)}, assertion valid from ${entraLongTime(notBeforeSeconds * 1000)}, expiry time of assertion ${entraLongTime(expirySeconds * 1000)}. Review the documentation at https://learn.microsoft.com/entra/identity-platform/certificate-credentials .`,
-    ),
-
-  /** Chosen: Entra documents no replay check; AADSTS50013 is its generic "InvalidAssertion" code. */
-  assertionReplayed: () =>
-    new EntraRefusal(
-      50013,
-      'invalid_client',
-      "Assertion is invalid: the assertion identifier ('jti') was already used in a token request. Send a new assertion.",
     ),
 
   /** github.com/databricks/databricks-sql-nodejs/issues/226 and microsoft/msticpy#923: invalid_scope, 400. */

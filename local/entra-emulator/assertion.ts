@@ -1,13 +1,21 @@
 /**
- * Checks a client assertion the way Entra ID checks a federated credential, in Entra's order: shape and
- * algorithm, issuer match, the issuer's OIDC discovery and JWKS (fetched for real), RS256 signature,
- * subject, audience, time range. Uses `jsonwebtoken` and `node:crypto`, never `jose`, so the emulator and
- * the broker (which signs with jose) are independent implementations that check each other.
+ * Checks a client assertion the way Entra ID checks a federated credential, in this order: shape and algorithm,
+ * issuer match, the issuer's OIDC discovery and JWKS (fetched for real, ./issuer-keys.ts), RS256 signature, subject
+ * (7002138 when only the case differs), audience, lifetime (`iat` required, at most 25 h), time range. Entra does not
+ * document its order; this one reports the most specific mismatch first. Uses `jsonwebtoken` and `node:crypto`, never
+ * `jose`, so the emulator and the broker (which signs with jose) are independent implementations that check each other.
  */
 
-import { createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
+import { createHash, type KeyObject } from 'node:crypto';
 import jsonwebtoken from 'jsonwebtoken';
 import { EntraRefusal, refuse } from './aadsts';
+import { errorText, type IssuerKeys } from './issuer-keys';
+
+/**
+ * The longest assertion lifetime (`exp - iat`) Entra accepts: "1.01:00:00", 25 hours
+ * (github.com/MicrosoftDocs/azure-docs/issues/86916).
+ */
+export const MAX_ASSERTION_LIFETIME_SECONDS = 25 * 60 * 60;
 
 /** A federated identity credential on an app registration (Graph `federatedIdentityCredential`). */
 export interface FederatedCredential {
@@ -24,6 +32,8 @@ export interface AssertionCheck {
   readonly fetchTimeoutMs: number;
   /** Aborts in-flight fetches when the emulator closes. */
   readonly signal: AbortSignal;
+  /** Where the issuer's keys come from (fetched, or cached). */
+  readonly issuerKeys: IssuerKeys;
 }
 
 /** What the rest of the exchange needs from a verified assertion. */
@@ -63,14 +73,20 @@ export async function verifyClientAssertion(
   const sameIssuer = credentials.filter((credential) => credential.issuer === claims.iss);
   if (sameIssuer.length === 0) throw refuse.noIssuerMatch(claims.iss);
 
-  const key = await fetchIssuerKey(claims.iss, kid, check);
+  const key = await check.issuerKeys.key(claims.iss, kid, check);
   verifySignature(assertion, key);
 
   const sameSubject = sameIssuer.filter((credential) => credential.subject === claims.sub);
-  if (sameSubject.length === 0) throw refuse.noSubjectMatch(claims.sub);
+  if (sameSubject.length === 0) {
+    const subject = claims.sub.toLowerCase();
+    // Since August 2024 Entra matches subjects case-sensitively and says so when only the case differs (Azure/login#515).
+    if (sameIssuer.some((credential) => credential.subject.toLowerCase() === subject)) throw refuse.subjectCaseMismatch(claims.sub);
+    throw refuse.noSubjectMatch(claims.sub);
+  }
   if (!sameSubject.some((credential) => claims.aud.some((aud) => credential.audiences.includes(aud)))) {
     throw refuse.noAudienceMatch(claims.aud.join(', '));
   }
+  checkLifetime(claims);
   checkTimeRange(claims, check);
   return { issuer: claims.iss, subject: claims.sub, jti: claims.jti, expiresAt: claims.exp ?? 0 };
 }
@@ -108,55 +124,6 @@ function readClaims(payload: jsonwebtoken.JwtPayload): AssertionClaims {
   return { iss, sub, aud: audiences, exp, nbf, iat, jti };
 }
 
-/**
- * Discovery, then JWKS, then the key named by kid. Fetched on every request: Entra's own cache lifetime is
- * undocumented, and fetching each time lets tests rotate keys without waiting.
- * @throws EntraRefusal AADSTS90061 (unreachable, not JSON, discovery `issuer` not byte-equal to `iss`) or AADSTS7000272 (kid not published)
- */
-async function fetchIssuerKey(issuer: string, kid: string, check: AssertionCheck): Promise<KeyObject> {
-  const discoveryUrl = `${issuer.replace(/\/$/, '')}/.well-known/openid-configuration`;
-  const discovery = await fetchJsonObject(discoveryUrl, check);
-  if (discovery.issuer !== issuer) {
-    throw refuse.externalOidcEndpointFailed(
-      `discovery document at ${discoveryUrl} names issuer ${JSON.stringify(discovery.issuer)}, the assertion names ${JSON.stringify(issuer)}`,
-    );
-  }
-  if (typeof discovery.jwks_uri !== 'string')
-    throw refuse.externalOidcEndpointFailed(`discovery document at ${discoveryUrl} has no jwks_uri`);
-  const jwks = await fetchJsonObject(discovery.jwks_uri, check);
-  const keys: unknown[] = Array.isArray(jwks.keys) ? jwks.keys : [];
-  const jwk = keys.find((key): key is Record<string, unknown> => isRecord(key) && key.kid === kid);
-  if (!jwk) throw refuse.signingKeyNotFound(kid, issuer, `${discovery.jwks_uri} publishes no key with this kid`);
-  try {
-    const key = createPublicKey({ key: jwk as JsonWebKey, format: 'jwk' });
-    if (key.asymmetricKeyType !== 'rsa') throw new Error(`a ${String(key.asymmetricKeyType)} key`);
-    return key;
-  } catch (error) {
-    throw refuse.signingKeyNotFound(kid, issuer, `the published key is not a usable RSA key (${errorText(error)})`);
-  }
-}
-
-async function fetchJsonObject(url: string, check: AssertionCheck): Promise<Record<string, unknown>> {
-  let response: Response;
-  try {
-    response = await fetch(url, {
-      headers: { accept: 'application/json' },
-      signal: AbortSignal.any([AbortSignal.timeout(check.fetchTimeoutMs), check.signal]),
-    });
-  } catch (error) {
-    throw refuse.externalOidcEndpointFailed(`GET ${url} failed: ${errorText(error)}`);
-  }
-  if (response.status !== 200) throw refuse.externalOidcEndpointFailed(`GET ${url} answered HTTP ${response.status}`);
-  let body: unknown;
-  try {
-    body = await response.json();
-  } catch {
-    throw refuse.externalOidcEndpointFailed(`GET ${url} did not answer JSON`);
-  }
-  if (!isRecord(body)) throw refuse.externalOidcEndpointFailed(`GET ${url} did not answer a JSON object`);
-  return body;
-}
-
 /** @throws EntraRefusal AADSTS700027 when RS256 verification fails */
 function verifySignature(assertion: string, key: KeyObject): void {
   try {
@@ -164,6 +131,20 @@ function verifySignature(assertion: string, key: KeyObject): void {
     jsonwebtoken.verify(assertion, key, { algorithms: ['RS256'], ignoreExpiration: true, ignoreNotBefore: true });
   } catch (error) {
     throw error instanceof EntraRefusal ? error : refuse.signatureInvalid(errorText(error));
+  }
+}
+
+/**
+ * `iat` is required and `exp - iat` may not exceed 25 h: without `iat`, Entra reads it as 0 and refuses the lifetime
+ * (github.com/MicrosoftDocs/azure-docs/issues/86915 and #86916). A missing `exp` reads as 0 here too, which leaves the
+ * refusal to the time range check (AADSTS700024), as Entra's text for that case shows.
+ * @throws EntraRefusal AADSTS70023
+ */
+function checkLifetime(claims: AssertionClaims): void {
+  const issuedAt = claims.iat ?? 0;
+  const expiresAt = claims.exp ?? 0;
+  if (claims.iat === undefined || expiresAt - issuedAt > MAX_ASSERTION_LIFETIME_SECONDS) {
+    throw refuse.assertionLifetimeTooLong(issuedAt, expiresAt);
   }
 }
 
@@ -183,32 +164,35 @@ function checkTimeRange(claims: AssertionClaims, check: AssertionCheck): void {
 }
 
 /**
- * Remembers (issuer, jti) pairs until their assertion could no longer be accepted anyway (exp + skew), so a
- * replayed assertion is refused and the memory stays bounded.
+ * Entra accepts an assertion again until it expires: it keeps no record of `jti`s. Azure's own clients rely on it:
+ * azure-identity's WorkloadIdentityCredential (Python) re-reads the projected token file at most every 600 s and sends
+ * the same token with every token request meanwhile (azure/identity/_credentials/workload_identity.py, TokenFileMixin).
+ * The emulator accepts a reused assertion likewise and counts it, so a test can see a client reuse one. It remembers
+ * a digest of each assertion (the same string sent again, `jti` or not) until it could no longer be accepted anyway
+ * (exp + skew), so memory stays bounded.
  */
-export class ReplayCache {
+export class AssertionUses {
   private readonly forgetAt = new Map<string, number>();
+  private reused = 0;
 
-  /** @returns false when this (issuer, jti) was already presented and has not expired yet */
-  remember(issuer: string, jti: string, forgetAtMs: number, nowMs: number): boolean {
+  /** Assertions presented again, while still valid, since the last reset. */
+  get reuses(): number {
+    return this.reused;
+  }
+
+  resetCount(): void {
+    this.reused = 0;
+  }
+
+  /** Records a use; counts it as a reuse when this very assertion was presented before and has not expired since. */
+  record(assertion: string, forgetAtMs: number, nowMs: number): void {
     this.forgetExpired(nowMs);
-    const key = `${issuer}\u0000${jti}`;
-    if (this.forgetAt.has(key)) return false;
-    this.forgetAt.set(key, forgetAtMs);
-    return true;
+    const key = createHash('sha256').update(assertion).digest('base64url');
+    if (this.forgetAt.has(key)) this.reused += 1;
+    else this.forgetAt.set(key, forgetAtMs);
   }
 
   private forgetExpired(nowMs: number): void {
     for (const [key, at] of this.forgetAt) if (at <= nowMs) this.forgetAt.delete(key);
   }
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function errorText(error: unknown): string {
-  if (!(error instanceof Error)) return String(error);
-  const cause = error.cause instanceof Error ? `: ${error.cause.message}` : '';
-  return `${error.message}${cause}`;
 }

@@ -9,9 +9,10 @@
  * start, shaped like the v1.0 app-only tokens Entra issues for Microsoft Graph, and verifiable against
  * `GET /{tenant}/discovery/v2.0/keys`.
  *
- * Test hooks: request counters, a settable token lifetime, an injectable clock, fault injection (status,
- * headers, delay, malformed JSON, hang) and `lastError`. The emulator prints nothing; no assertion or token
- * ever appears in an answer's error text or in `lastError`.
+ * Test hooks: request counters (reused assertions and issuer metadata fetches too), a settable token lifetime, an
+ * injectable clock, fault injection (status, headers, delay, malformed JSON, hang, Entra's refusals by AADSTS code,
+ * plain-text throttling) and `lastError`. The emulator prints nothing; no assertion or token ever appears in an
+ * answer's error text or in `lastError`.
  */
 
 import { randomUUID } from 'node:crypto';
@@ -19,8 +20,9 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { Socket } from 'node:net';
 import { EntraRefusal, newAnswerIds, refuse, renderEntraError, type AnswerIds } from './aadsts';
 import { generateSigningKey, issueAccessToken, type SigningKey, type TokenAnswer } from './access-token';
-import { ReplayCache, verifyClientAssertion } from './assertion';
+import { AssertionUses, verifyClientAssertion } from './assertion';
 import { FaultQueue, applyFault, type EntraFault } from './faults';
+import { IssuerKeys } from './issuer-keys';
 import { closeServer, decodeSegment, listen, readBody, sendJson } from './http';
 import { createManagedIdentityEndpoint, type ManagedIdentityEndpoint } from './managed-identity';
 import { requirePositiveInteger, validateOptions, type EntraAppRegistration, type EntraEmulatorOptions } from './options';
@@ -39,6 +41,10 @@ export interface ExchangeCounts {
 export interface EntraRequestCounts extends ExchangeCounts {
   /** Keyed by `${client_id} ${scope}` as sent; see also `EntraEmulator.countsFor`. */
   readonly byClientAndScope: Readonly<Record<string, ExchangeCounts>>;
+  /** Valid assertions presented again (Entra accepts them until they expire; see AssertionUses). */
+  readonly reusedAssertions: number;
+  /** Discovery and JWKS documents fetched from issuers (fewer with `issuerMetadataCache`). */
+  readonly issuerMetadataFetches: number;
 }
 
 /** The last refusal, for debugging a test: the same text the client got plus the emulator's reason. */
@@ -121,7 +127,10 @@ class EmulatorState {
   private readonly apps: readonly EntraAppRegistration[];
   private readonly objectIds = new Map<EntraAppRegistration, string>();
   private readonly signingKey: SigningKey = generateSigningKey();
-  private readonly replays = new ReplayCache();
+  private readonly assertionUses = new AssertionUses();
+  private readonly issuerKeys: IssuerKeys;
+  /** `issuerKeys.fetches` at the last counter reset. */
+  private fetchesBefore = 0;
   private readonly faults = new FaultQueue();
   private counts = emptyCounts();
   private lastRefusal: EntraEmulatorError | undefined;
@@ -135,6 +144,7 @@ class EmulatorState {
     this.clockSkewSeconds = options.clockSkewSeconds ?? 300;
     this.now = options.now ?? Date.now;
     this.fetchTimeoutMs = options.issuerFetchTimeoutMs ?? 5000;
+    this.issuerKeys = new IssuerKeys(options.issuerMetadataCache);
     // The service principal's object id: stable for the emulator's life, as `oid`/`sub` of app tokens are.
     for (const app of options.apps) this.objectIds.set(app, randomUUID());
     this.managedIdentity =
@@ -160,6 +170,8 @@ class EmulatorState {
       countsFor: (clientId, scope) => this.counts.byClientAndScope.get(counterKey(clientId, scope)) ?? { attempts: 0, exchanges: 0 },
       resetCounters: () => {
         this.counts = emptyCounts();
+        this.assertionUses.resetCount();
+        this.fetchesBefore = this.issuerKeys.fetches;
       },
       setTokenLifetime: (seconds) => {
         requirePositiveInteger(seconds, 'tokenLifetimeSeconds');
@@ -224,7 +236,8 @@ class EmulatorState {
 
     const fault = this.faults.take();
     const defaultBody = () => renderEntraError(refuse.temporarilyUnavailable(), this.answerIds(req));
-    if (fault && (await applyFault(fault, req, res, { signal: ended, defaultBody }))) return;
+    const refuseWith = (refusal: EntraRefusal) => this.answerRefusal(req, res, refusal, clientId);
+    if (fault && (await applyFault(fault, req, res, { signal: ended, defaultBody, refuse: refuseWith }))) return;
 
     try {
       const answer = await this.exchange(tenant, params);
@@ -251,6 +264,7 @@ class EmulatorState {
     if (tenantApps.length === 0) throw refuse.tenantNotFound(tenant);
     const app = tenantApps.find((candidate) => sameId(candidate.clientId, request.clientId));
     if (!app) throw refuse.applicationNotFound(request.clientId, tenant);
+    if (app.federatedCredentials.length === 0) throw refuse.noFederatedCredentials(app.clientId);
 
     const nowMs = this.now();
     const verified = await verifyClientAssertion(request.assertion, app.federatedCredentials, {
@@ -258,11 +272,9 @@ class EmulatorState {
       clockSkewSeconds: this.clockSkewSeconds,
       fetchTimeoutMs: this.fetchTimeoutMs,
       signal: this.closing.signal,
+      issuerKeys: this.issuerKeys,
     });
-    if (verified.jti !== undefined) {
-      const forgetAtMs = (verified.expiresAt + this.clockSkewSeconds) * 1000;
-      if (!this.replays.remember(verified.issuer, verified.jti, forgetAtMs, nowMs)) throw refuse.assertionReplayed();
-    }
+    this.assertionUses.record(request.assertion, (verified.expiresAt + this.clockSkewSeconds) * 1000, nowMs);
     const resource = resourceOf(request.scope, app);
     return issueAccessToken({
       app,
@@ -311,6 +323,8 @@ class EmulatorState {
       attempts: this.counts.attempts,
       exchanges: this.counts.exchanges,
       byClientAndScope: Object.fromEntries(this.counts.byClientAndScope),
+      reusedAssertions: this.assertionUses.reuses,
+      issuerMetadataFetches: this.issuerKeys.fetches - this.fetchesBefore,
     };
   }
 }

@@ -3,6 +3,7 @@
  * requests, so tests see throttling, outages, hangs and malformed bodies exactly as a client would.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { refuse, type EntraRefusal } from './aadsts';
 import { sendRaw, sleep } from './http';
 import { requireNonNegativeInteger, requirePositiveInteger } from './options';
 
@@ -12,9 +13,12 @@ import { requireNonNegativeInteger, requirePositiveInteger } from './options';
  * body (status 200 unless given). With `hang`: no answer at all; the connection is dropped after `delayMs`,
  * or held until the client gives up or the emulator closes. With only `delayMs`: the request is handled
  * normally after the delay (at once if the client gave up meanwhile). `delayMs` also delays the status and malformed answers. Faults apply to token
- * requests only; the JWKS endpoint is never faulted.
+ * requests only; the JWKS endpoint is never faulted. With `aadsts`: Entra's own error answer for that code
+ * (INJECTABLE_REFUSALS), with its status and fresh ids, as if the exchange had been checked and refused.
  */
 export interface EntraFault {
+  /** Answer Entra's refusal with this code instead of checking the request. */
+  readonly aadsts?: InjectableRefusal;
   readonly status?: number;
   readonly body?: string | Readonly<Record<string, unknown>>;
   readonly headers?: Readonly<Record<string, string>>;
@@ -23,6 +27,34 @@ export interface EntraFault {
   readonly times?: number;
   readonly malformedJson?: boolean;
   readonly hang?: boolean;
+}
+
+/**
+ * The refusals a fault can inject: the ones the emulator cannot cause by itself on a healthy issuer. 50166 and 501661
+ * are what users see "occasionally" (sources in ./aadsts.ts); 90061 is also answered for real when the issuer's
+ * metadata is unreadable; 90006 is Entra's transient 503.
+ */
+export const INJECTABLE_REFUSALS = {
+  50166: () => refuse.externalOidcEndpointFailedIntermittently(50166),
+  501661: () => refuse.externalOidcEndpointFailedIntermittently(501661),
+  90061: () => refuse.externalOidcEndpointFailed('injected fault'),
+  90006: () => refuse.temporarilyUnavailable(),
+} as const satisfies Record<number, () => EntraRefusal>;
+
+export type InjectableRefusal = keyof typeof INJECTABLE_REFUSALS;
+
+/**
+ * Entra's throttling answer: `429`, plain text `Too Many Requests` and `Retry-After` in seconds, not JSON
+ * (github.com/AzureAD/microsoft-authentication-library-for-dotnet/issues/2855: "StatusCode: 429 ResponseBody: Too Many
+ * Requests Headers: Retry-After: 60").
+ */
+export function plainTextThrottle(retryAfterSeconds: number, times = 1): EntraFault {
+  return {
+    status: 429,
+    body: 'Too Many Requests',
+    headers: { 'content-type': 'text/plain; charset=utf-8', 'retry-after': String(retryAfterSeconds) },
+    times,
+  };
 }
 
 /** Queued faults, consumed in order, each for `times` requests. */
@@ -60,7 +92,12 @@ export async function applyFault(
   fault: EntraFault,
   req: IncomingMessage,
   res: ServerResponse,
-  options: { readonly signal: AbortSignal; readonly defaultBody: () => unknown },
+  options: {
+    readonly signal: AbortSignal;
+    readonly defaultBody: () => unknown;
+    /** Answers a refusal exactly as the emulator answers its own. */
+    readonly refuse: (refusal: EntraRefusal) => void;
+  },
 ): Promise<boolean> {
   if (fault.hang) {
     await sleep(fault.delayMs, options.signal);
@@ -68,6 +105,10 @@ export async function applyFault(
     return true;
   }
   if (fault.delayMs !== undefined) await sleep(fault.delayMs, options.signal);
+  if (fault.aadsts !== undefined) {
+    options.refuse(INJECTABLE_REFUSALS[fault.aadsts]());
+    return true;
+  }
   if (fault.malformedJson) {
     sendRaw(res, fault.status ?? 200, '{"token_type":"Bearer","expires_in":35', {
       'content-type': 'application/json; charset=utf-8',
@@ -88,7 +129,15 @@ function validateFault(fault: EntraFault, index: number): void {
   }
   if (fault.times !== undefined) requirePositiveInteger(fault.times, `${where}.times`);
   if (fault.delayMs !== undefined) requireNonNegativeInteger(fault.delayMs, `${where}.delayMs`);
-  if (fault.hang && (fault.malformedJson || fault.status !== undefined)) {
-    throw new RangeError(`${where}: a hang sends no answer, so it takes no status or malformedJson`);
+  if (fault.hang && (fault.malformedJson || fault.status !== undefined || fault.aadsts !== undefined)) {
+    throw new RangeError(`${where}: a hang sends no answer, so it takes no status, malformedJson or aadsts`);
+  }
+  if (fault.aadsts !== undefined) {
+    if (!Object.hasOwn(INJECTABLE_REFUSALS, fault.aadsts)) {
+      throw new RangeError(`${where}.aadsts must be one of ${Object.keys(INJECTABLE_REFUSALS).join(', ')}, got ${String(fault.aadsts)}`);
+    }
+    if (fault.status !== undefined || fault.body !== undefined || fault.malformedJson) {
+      throw new RangeError(`${where}: aadsts answers Entra's own refusal, so it takes no status, body or malformedJson`);
+    }
   }
 }

@@ -3,10 +3,11 @@
 import { parseArgs } from 'node:util';
 import { startEntraEmulator } from './emulator';
 
-const USAGE = `usage: npm run entra-emulator -- [--port N] [--issuer URL] [--tenant GUID] [--client GUID] [--subject S] [--audience A]
+const USAGE = `usage: npm run entra-emulator -- [--port N] [--issuer URL] [--tenant GUID] [--client GUID] [--subject S] [--audience A] [--token-lifetime SECONDS]
 
 Emulates Entra ID's token endpoint on http://127.0.0.1:N (default 8788) for one app registration whose
-federated credential trusts --issuer (default http://127.0.0.1:8787, the broker of examples/local.json).`;
+federated credential trusts --issuer (default http://127.0.0.1:8787, the broker of examples/local.json).
+--token-lifetime sets expires_in of the tokens it issues (default 3599; Entra's range is 600 to 86400).`;
 
 const { values } = parseArgs({
   options: {
@@ -16,6 +17,7 @@ const { values } = parseArgs({
     client: { type: 'string', default: '22222222-2222-2222-2222-222222222222' },
     subject: { type: 'string', default: 'aws-token-broker' },
     audience: { type: 'string', default: 'api://AzureADTokenExchange' },
+    'token-lifetime': { type: 'string', default: '3599' },
     help: { type: 'boolean' },
   },
 });
@@ -28,8 +30,14 @@ if (!Number.isInteger(port) || port < 0 || port > 65535) {
   process.stderr.write(`--port: expected an integer from 0 to 65535, received ${JSON.stringify(values.port)}\n`);
   process.exit(2);
 }
+const tokenLifetimeSeconds = Number(values['token-lifetime']);
+if (!Number.isInteger(tokenLifetimeSeconds) || tokenLifetimeSeconds <= 0) {
+  process.stderr.write(`--token-lifetime: expected a positive number of seconds, received ${JSON.stringify(values['token-lifetime'])}\n`);
+  process.exit(2);
+}
 const emulator = await startEntraEmulator({
   port,
+  tokenLifetimeSeconds,
   apps: [
     {
       tenantId: values.tenant,

@@ -4,6 +4,15 @@
  */
 import type { FederatedCredential } from './assertion';
 import type { ManagedIdentityEndpointOptions } from './managed-identity';
+import type { IssuerMetadataCacheOptions } from './issuer-keys';
+
+/**
+ * Entra's limits on an app's federated credentials (learn.microsoft.com/entra/workload-id/
+ * workload-identity-federation-considerations): at most 20 per app, issuer and subject unique together, exactly one
+ * audience, issuer, subject and audience at most 600 characters each.
+ */
+export const MAX_CREDENTIALS_PER_APP = 20;
+export const MAX_CREDENTIAL_FIELD_LENGTH = 600;
 
 /** An app registration in a tenant, with the federated credentials Entra would match assertions against. */
 export interface EntraAppRegistration {
@@ -33,6 +42,11 @@ export interface EntraEmulatorOptions {
   readonly issuerFetchTimeoutMs?: number;
   /** Also play the App Service managed-identity endpoint (./managed-identity.ts). @default - not served */
   readonly managedIdentity?: ManagedIdentityEndpointOptions;
+  /**
+   * Keep each issuer's discovery and JWKS this long, refetching on an unknown kid or not (./issuer-keys.ts).
+   * @default - fetched for every assertion
+   */
+  readonly issuerMetadataCache?: IssuerMetadataCacheOptions;
 }
 
 /** @throws TypeError / RangeError naming the first invalid field */
@@ -50,17 +64,35 @@ export function validateOptions(options: EntraEmulatorOptions): void {
     seen.add(key);
     const credentials: readonly FederatedCredential[] = app.federatedCredentials;
     if (!Array.isArray(credentials)) throw new TypeError(`${where}.federatedCredentials must be an array`);
+    if (credentials.length > MAX_CREDENTIALS_PER_APP) {
+      throw new RangeError(
+        `${where}.federatedCredentials holds ${credentials.length} credentials; Entra allows at most ${MAX_CREDENTIALS_PER_APP} per app`,
+      );
+    }
+    const issuerSubjects = new Set<string>();
     credentials.forEach((credential: FederatedCredential, i: number) => {
-      requireNonEmpty(credential.issuer, `${where}.federatedCredentials[${i}].issuer`);
-      requireNonEmpty(credential.subject, `${where}.federatedCredentials[${i}].subject`);
-      if (!Array.isArray(credential.audiences) || credential.audiences.length === 0) {
-        throw new TypeError(`${where}.federatedCredentials[${i}].audiences must be a non-empty array`);
+      const at = `${where}.federatedCredentials[${i}]`;
+      requireCredentialField(credential.issuer, `${at}.issuer`);
+      requireCredentialField(credential.subject, `${at}.subject`);
+      const audiences: unknown = credential.audiences;
+      if (!Array.isArray(audiences) || audiences.length !== 1) {
+        throw new RangeError(`${at}.audiences must hold exactly one audience (Entra's rule), got ${JSON.stringify(audiences)}`);
       }
+      requireCredentialField(audiences[0], `${at}.audiences[0]`);
+      const pair = JSON.stringify([credential.issuer, credential.subject]);
+      if (issuerSubjects.has(pair)) throw new RangeError(`${at}: issuer and subject are already used by another credential of this app`);
+      issuerSubjects.add(pair);
     });
   });
   if (options.tokenLifetimeSeconds !== undefined) requirePositiveInteger(options.tokenLifetimeSeconds, 'tokenLifetimeSeconds');
   if (options.clockSkewSeconds !== undefined) requireNonNegativeInteger(options.clockSkewSeconds, 'clockSkewSeconds');
   if (options.issuerFetchTimeoutMs !== undefined) requirePositiveInteger(options.issuerFetchTimeoutMs, 'issuerFetchTimeoutMs');
+  if (options.issuerMetadataCache !== undefined) {
+    requirePositiveInteger(options.issuerMetadataCache.seconds, 'issuerMetadataCache.seconds');
+    if (typeof options.issuerMetadataCache.refetchOnUnknownKid !== 'boolean') {
+      throw new TypeError(`issuerMetadataCache.refetchOnUnknownKid must be true or false`);
+    }
+  }
   if (options.port !== undefined && !(Number.isInteger(options.port) && options.port >= 0 && options.port <= 65535)) {
     throw new RangeError(`port must be an integer 0-65535, got ${String(options.port)}`);
   }
@@ -68,6 +100,13 @@ export function validateOptions(options: EntraEmulatorOptions): void {
 
 export function requireNonEmpty(value: unknown, field: string): void {
   if (typeof value !== 'string' || value === '') throw new TypeError(`${field} must be a non-empty string, got ${JSON.stringify(value)}`);
+}
+
+function requireCredentialField(value: unknown, field: string): void {
+  requireNonEmpty(value, field);
+  if ((value as string).length > MAX_CREDENTIAL_FIELD_LENGTH) {
+    throw new RangeError(`${field} is ${(value as string).length} characters long; Entra allows at most ${MAX_CREDENTIAL_FIELD_LENGTH}`);
+  }
 }
 
 export function requirePositiveInteger(value: number, field: string): void {

@@ -9,6 +9,9 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { HELP } from '../../client/cli';
+import { DOCTOR_HELP } from '../../client/doctor/cli';
+import { publicJwk, startFakeIssuer } from '../support/fake-issuer';
+import { rsaKeyPair } from '../support/rsa-keys';
 import { repoRoot } from '../support/broker-process';
 import { ACCESS_KEY_ID, REGION, SECRET_ACCESS_KEY, TOKEN_PREFIX, startFakeBroker, type FakeBroker } from './fake-broker';
 
@@ -29,6 +32,21 @@ describe('the built package in a workload', () => {
   it('runs the broker-token CLI with plain node and prints --help', async () => {
     const { stdout, stderr } = await run(process.execPath, [bins['broker-token']!, '--help'], { cwd: workloadDir, env });
     expect({ stdout, stderr }).toEqual({ stdout: HELP, stderr: '' });
+  });
+
+  it('runs the broker-doctor CLI with plain node: --help, exit 0 for a sound issuer, exit 1 naming the problem', async () => {
+    const doctor = bins['broker-doctor']!;
+    expect(await run(process.execPath, [doctor, '--help'], { cwd: workloadDir, env })).toEqual({ stdout: DOCTOR_HELP, stderr: '' });
+    const issuer = await startFakeIssuer([publicJwk(rsaKeyPair().publicKey, 'k1')]);
+    try {
+      const sound = await run(process.execPath, [doctor, '--issuer', issuer.url], { cwd: workloadDir, env });
+      expect(sound.stdout).toContain(`Entra would accept ${issuer.url}: 1 RS256 signing key: k1 (2048 bits)`);
+      issuer.discoveryIssuer = `${issuer.url}/`;
+      const refused = run(process.execPath, [doctor, '--issuer', issuer.url], { cwd: workloadDir, env });
+      await expect(refused).rejects.toMatchObject({ code: 1, stdout: expect.stringContaining('they differ by a trailing slash') });
+    } finally {
+      await issuer.close();
+    }
   });
 
   it('exports BrokerCredential and fetchBrokerToken from the package name, and fetches a token with them', async () => {

@@ -168,7 +168,9 @@ describe('misconfiguration and expiry', () => {
         aadsts: 'AADSTS700213',
         correlation_id: expect.stringMatching(/^[0-9a-f-]{36}$/),
         trace_id: expect.stringMatching(/^[0-9a-f-]{36}$/),
-        message: expect.stringContaining(`subject must be exactly "someone-else"`),
+        message: expect.stringContaining(
+          `has the subject "someone-else" (compared exactly); create one: az ad app federated-credential create`,
+        ),
       });
     } finally {
       await wrong.stop();

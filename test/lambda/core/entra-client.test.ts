@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { ENTRA_RETRY_POLICY, requestEntraToken, type EntraTokenRequest } from '../../../lambda/core/entra-client';
+import {
+  ENTRA_RETRY_POLICY,
+  MAX_ANSWER_BYTES,
+  TRANSIENT_REFUSAL_MIN_DELAY_MS,
+  requestEntraToken,
+  type EntraTokenRequest,
+} from '../../../lambda/core/entra-client';
 import type { PresentedIdentity } from '../../../lambda/core/entra-error';
 import type { Fetch } from '../../../lambda/core/ports';
 import { sleep as realSleep, type RetryPolicy } from '../../../lambda/core/retry';
@@ -96,10 +102,11 @@ describe('requestEntraToken', () => {
     expect(requests[0]?.url).toBe(`https://login.microsoftonline.us/${TENANT}/oauth2/v2.0/token`);
   });
 
-  it('answers the token with expiresOn = now + expires_in (unix seconds) and the requested scope', async () => {
+  it('answers the token with issuedOn = now, expiresOn = now + expires_in (unix seconds) and the requested scope', async () => {
     const { deps } = fakeEntra([{ status: 200, body: OK_BODY }]);
     expect(await requestEntraToken(request, deps)).toStrictEqual({
       accessToken: ACCESS_TOKEN,
+      issuedOn: Math.floor(T0 / 1000),
       expiresOn: Math.floor(T0 / 1000) + 3599,
       scope: presented.scope,
       correlationId: REQUEST_ID,
@@ -152,7 +159,7 @@ describe('requestEntraToken', () => {
       statusCode: 502,
       code: 'entra_rejected',
       message: expect.stringMatching(
-        /AADSTS700213: No matching federated identity record .* Fix: the federated credential's subject must be exactly "aws-token-broker"/,
+        /AADSTS700213: No matching federated identity record .* Fix: no federated credential on app .* has the subject "aws-token-broker" \(compared exactly\); create one: az ad app federated-credential create /,
       ),
       rejection: { aadsts: 'AADSTS700213', correlationId: 'f7e6d5c4-b3a2-4190-8f7e-6d5c4b3a2910', httpStatus: status },
     });
@@ -206,6 +213,39 @@ describe('requestEntraToken', () => {
     const seen = visible(await failure.catch((e: unknown) => e));
     expect(seen).not.toContain(ASSERTION.split('.')[0]);
     expect(seen).not.toContain('Service Unavailable');
+  });
+
+  it('honours a plain-text 429 with Retry-After, as Entra throttles', async () => {
+    const { deps, requests, slept } = fakeEntra([
+      { status: 429, body: 'Too Many Requests', headers: { 'content-type': 'text/plain', 'retry-after': '1' } },
+      { status: 200, body: OK_BODY },
+    ]);
+    await expect(requestEntraToken(request, deps)).resolves.toMatchObject({ accessToken: ACCESS_TOKEN });
+    expect(requests).toHaveLength(2);
+    expect(slept).toStrictEqual([1000]);
+  });
+
+  it('retries 503 temporarily_unavailable (Entra JSON) and succeeds', async () => {
+    const unavailable = JSON.stringify({
+      error: 'temporarily_unavailable',
+      error_description: 'AADSTS90006: The service is temporarily unavailable.',
+      error_codes: [90006],
+    });
+    const { deps, requests } = fakeEntra([
+      { status: 503, body: unavailable },
+      { status: 200, body: OK_BODY },
+    ]);
+    await expect(requestEntraToken(request, deps)).resolves.toMatchObject({ accessToken: ACCESS_TOKEN });
+    expect(requests).toHaveLength(2);
+  });
+
+  it('answers a 200 whose body exceeds 1 MiB as unusable, without reading past the limit', async () => {
+    const { deps, requests } = fakeEntra([{ status: 200, body: `{"access_token":"${'a'.repeat(MAX_ANSWER_BYTES + 10)}"` }]);
+    await expect(requestEntraToken(request, deps)).rejects.toMatchObject({
+      code: 'upstream_unavailable',
+      message: expect.stringMatching(/answered 200 without a usable access token/),
+    });
+    expect(requests).toHaveLength(3);
   });
 
   it('retries a network failure and then answers upstream_unavailable', async () => {
@@ -284,5 +324,85 @@ describe('requestEntraToken', () => {
     expect(Date.now() - started).toBeLessThan(ENTRA_RETRY_POLICY.attemptTimeoutMs);
     expect(signals).toHaveLength(3);
     expect(signals.every((signal) => signal.aborted)).toBe(true);
+  });
+});
+
+/** Entra's answer when it could not read the issuer's metadata (azure-workload-identity#642, #605; Azure/AKS#4029). */
+function metadataFailure(code: number): Answer {
+  return {
+    status: 400,
+    body: JSON.stringify({
+      error: 'invalid_request',
+      error_description: `AADSTS${code}: Request to External OIDC endpoint failed.\r\nTrace ID: 0c5d3c7e-3b8a-4f6e-9a4a-6f1d2b3c4d00\r\nCorrelation ID: ${REQUEST_ID}\r\nTimestamp: 2025-06-01 12:00:03Z`,
+      error_codes: [code],
+      trace_id: '0c5d3c7e-3b8a-4f6e-9a4a-6f1d2b3c4d00',
+      correlation_id: REQUEST_ID,
+    }),
+  };
+}
+
+describe('requestEntraToken: transient refusals (Entra could not read the issuer metadata)', () => {
+  it.each([50166, 501661, 90061])('retries AADSTS%i once, at least 500 ms later, then succeeds', async (code) => {
+    const { deps, requests, slept } = fakeEntra([metadataFailure(code), { status: 200, body: OK_BODY }]);
+    await expect(requestEntraToken(request, deps)).resolves.toMatchObject({ accessToken: ACCESS_TOKEN });
+    expect(requests).toHaveLength(2);
+    expect(slept).toStrictEqual([TRANSIENT_REFUSAL_MIN_DELAY_MS]);
+  });
+
+  it('retries twice, then succeeds on the third attempt with the same client-request-id', async () => {
+    const { deps, requests } = fakeEntra([metadataFailure(50166), metadataFailure(90061), { status: 200, body: OK_BODY }]);
+    await expect(requestEntraToken(request, deps)).resolves.toMatchObject({ accessToken: ACCESS_TOKEN, correlationId: REQUEST_ID });
+    expect(requests).toHaveLength(3);
+    expect(new Set(requests.map(({ init }) => new Headers(init.headers).get('client-request-id')))).toStrictEqual(new Set([REQUEST_ID]));
+  });
+
+  it('answers 502 entra_rejected with the code, the attempts and the fix when the refusal persists through every attempt', async () => {
+    const { deps, requests, time } = fakeEntra([metadataFailure(50166)], { latencyMs: 100 });
+    await expect(requestEntraToken(request, deps)).rejects.toMatchObject({
+      statusCode: 502,
+      code: 'entra_rejected',
+      message: expect.stringMatching(
+        /^Entra ID rejected the token request for alias "graph": AADSTS50166: Request to External OIDC endpoint failed\. \(the same answer to 3 attempts over \d+ ms\) Fix: Entra could not read https:\/\/abc123\.execute-api\.eu-west-1\.amazonaws\.com\/\.well-known\/openid-configuration .* npx broker-doctor --issuer https:\/\/abc123\.execute-api\.eu-west-1\.amazonaws\.com\.$/,
+      ),
+      rejection: { aadsts: 'AADSTS50166', correlationId: REQUEST_ID, httpStatus: 400 },
+    });
+    expect(requests).toHaveLength(3);
+    expect(time.now - T0).toBeLessThanOrEqual(ENTRA_RETRY_POLICY.budgetMs);
+  });
+
+  it('stops retrying at the request deadline, before the attempts are spent', async () => {
+    const { deps, requests, time } = fakeEntra([metadataFailure(90061)], { latencyMs: 100 });
+    const policy: RetryPolicy = { ...ENTRA_RETRY_POLICY, maxAttempts: 10 };
+    // Attempt 1 ends at 100 ms, waits 500; attempt 2 ends at 700 ms: another wait and a useful attempt no longer fit.
+    await expect(requestEntraToken(request, { ...deps, policy, deadline: T0 + 1400 })).rejects.toMatchObject({
+      code: 'entra_rejected',
+      message: expect.stringMatching(/\(the same answer to 2 attempts over 700 ms\)/),
+    });
+    expect(requests).toHaveLength(2);
+    expect(time.now).toBeLessThanOrEqual(T0 + 1400);
+  });
+
+  it('says so when the deadline leaves no time for a retry at all', async () => {
+    const { deps, requests } = fakeEntra([metadataFailure(50166)], { latencyMs: 100 });
+    await expect(requestEntraToken(request, { ...deps, deadline: T0 + 600 })).rejects.toMatchObject({
+      code: 'entra_rejected',
+      message: expect.stringContaining('(no time was left before the request deadline to try again)'),
+    });
+    expect(requests).toHaveLength(1);
+  });
+
+  it('does not retry a refusal that repeating cannot fix (AADSTS700213)', async () => {
+    const { deps, requests } = fakeEntra([
+      { status: 401, body: AADSTS_BODY },
+      { status: 200, body: OK_BODY },
+    ]);
+    await expect(requestEntraToken(request, deps)).rejects.toMatchObject({ code: 'entra_rejected' });
+    expect(requests).toHaveLength(1);
+  });
+
+  it('answers 503 when Entra ends unavailable after a transient refusal: the last answer decides', async () => {
+    const { deps, requests } = fakeEntra([metadataFailure(50166), { status: 503 }]);
+    await expect(requestEntraToken(request, deps)).rejects.toMatchObject({ statusCode: 503, code: 'upstream_unavailable' });
+    expect(requests).toHaveLength(3);
   });
 });

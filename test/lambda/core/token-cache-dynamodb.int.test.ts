@@ -1,4 +1,4 @@
-/** The token cache on a real table (DynamoDB Local): conditional-write leases and unreadable items. */
+/** The token cache on a real table (DynamoDB Local): conditional-write leases, unreadable items, short-lived tokens. */
 import { GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { captureLogs } from '../../support/log-capture';
@@ -57,5 +57,34 @@ describe('TokenCache on DynamoDB Local', () => {
 
     expect(exchanges).toBe(1);
     expect(new Set(results.map((r) => r.token.accessToken))).toEqual(new Set(['shared']));
+  });
+});
+
+describe('TokenCache on DynamoDB Local with 10-minute tokens', () => {
+  it('costs one exchange per 5 minutes over two hours of steady traffic on 3 containers (injected clock)', async () => {
+    const time = { now: Date.UTC(2100, 0, 1) }; // far ahead: DynamoDB Local's TTL deletion must not remove the items
+    const clock = () => time.now;
+    const store = new DynamoDbTokenStore(client, tableName, { clock });
+    const containers = Array.from(
+      { length: 3 },
+      () => new TokenCache({ store, clock, logger, refreshMarginSeconds: 300, sleep: async () => void (time.now += 50) }),
+    );
+    let exchanges = 0;
+    const exchange = async (): Promise<CachedToken> => {
+      exchanges++;
+      const issuedOn = Math.floor(time.now / 1000);
+      return { accessToken: `t${exchanges}`, issuedOn, expiresOn: issuedOn + 600, scope: 'api://x/.default' };
+    };
+
+    // A request to each container every 10 s for 2 hours: 2160 requests.
+    for (let tick = 0; tick < 720; tick++) {
+      const served = await Promise.all(containers.map((cache) => cache.get('ten-minutes', exchange)));
+      for (const { token } of served) expect(token.expiresOn - time.now / 1000).toBeGreaterThan(150);
+      time.now += 10_000;
+    }
+
+    // Fresh for 300 s, then refreshed by the first caller of the refresh window: one exchange every 300-310 s.
+    expect(exchanges).toBeGreaterThanOrEqual(7200 / 310);
+    expect(exchanges).toBeLessThanOrEqual(7200 / 300 + 1);
   });
 });

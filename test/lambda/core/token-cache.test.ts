@@ -290,6 +290,101 @@ describe('TokenCache', () => {
   });
 });
 
+/** A token as the Entra client returns it: received now, with its lifetime known. */
+const issuedNow = (lifetime: number, now: number, name = 'token'): CachedToken => ({
+  accessToken: `${name}-${lifetime}`,
+  issuedOn: Math.floor(now / 1000),
+  expiresOn: Math.floor(now / 1000) + lifetime,
+  scope: 'https://graph.microsoft.com/.default',
+});
+
+describe('TokenCache windows that fit the token (10-minute tokens)', () => {
+  it('serves a 10-minute token from memory and the store for 5 minutes, then one container refreshes it for all', async () => {
+    const time = manualTime();
+    const shared = new MemoryTokenStore({ clock: time.clock });
+    const containers = [makeCache(time, shared).cache, makeCache(time, shared).cache, makeCache(time, shared).cache];
+    let exchanges = 0;
+    const exchange = async () => (exchanges++, issuedNow(600, time.clock(), `t${exchanges}`));
+
+    await containers[0]!.get('k', exchange);
+    const outcomes: string[] = [];
+    for (let round = 1; round <= 14; round++) {
+      time.advance(20_000); // up to 280 s old: fresh
+      for (const cache of containers) outcomes.push((await cache.get('k', exchange)).outcome);
+    }
+    expect(exchanges).toBe(1);
+    expect(new Set(outcomes)).toStrictEqual(new Set(['l1', 'l2']));
+
+    time.advance(21_000); // 301 s old: in the refresh window (150 s before the 150 s margin)
+    const refreshed = await containers[1]!.get('k', exchange);
+    const others = await Promise.all([containers[0]!.get('k', exchange), containers[2]!.get('k', exchange)]);
+    expect(refreshed).toMatchObject({ outcome: 'exchange', token: { accessToken: 't2-600' } });
+    expect(others.map((r) => [r.outcome, r.token.accessToken])).toStrictEqual([
+      ['l2', 't2-600'],
+      ['l2', 't2-600'],
+    ]);
+    expect(exchanges).toBe(2);
+  });
+
+  it('never serves a 10-minute token with 150 s or less left, even when the refresh fails', async () => {
+    const time = manualTime();
+    const { cache } = makeCache(time, new MemoryTokenStore({ clock: time.clock }));
+    await cache.get('k', async () => issuedNow(600, time.clock(), 'old'));
+
+    time.advance(449_000); // 151 s left: still servable while the refresh fails
+    expect(await cache.get('k', () => Promise.reject(new UpstreamUnavailableError('entra', 'down')))).toMatchObject({
+      outcome: 'stale',
+      token: { accessToken: 'old-600' },
+    });
+    time.advance(1_000); // 150 s left: the margin
+    await expect(cache.get('k', () => Promise.reject(new UpstreamUnavailableError('entra', 'down')))).rejects.toMatchObject({
+      code: 'upstream_unavailable',
+    });
+  });
+
+  it('says once per cache that the configured margin does not fit, naming the values; never for hour-long tokens', async () => {
+    const time = manualTime();
+    const hourly = makeCache(time, new MemoryTokenStore({ clock: time.clock }));
+    await hourly.cache.get('k', async () => issuedNow(3599, time.clock()));
+    time.advance(3_000_000);
+    await hourly.cache.get('k', async () => issuedNow(5400, time.clock()));
+    expect(hourly.logger.lines.filter((line) => line.level === 'warn')).toStrictEqual([]);
+
+    const short = makeCache(time, new MemoryTokenStore({ clock: time.clock }));
+    for (let i = 0; i < 5; i++) {
+      await short.cache.get(`k${i}`, async () => issuedNow(600, time.clock()));
+      time.advance(400_000);
+    }
+    const warnings = short.logger.lines.filter((line) => line.level === 'warn');
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]?.message).toBe(
+      "refreshMarginSeconds (300) does not fit Entra's token lifetime of 600 s; tokens this short are refreshed with a margin of 150 s " +
+        '(a quarter of their lifetime). Set refreshMarginSeconds to at most 150 to use the same margin for every token.',
+    );
+    expect(warnings[0]?.fields).toStrictEqual({
+      refreshMarginSeconds: 300,
+      tokenLifetimeSeconds: 600,
+      effectiveMarginSeconds: 150,
+      maxShareOfLifetime: 0.25,
+    });
+  });
+
+  it('reads a store item written before the lifetime was recorded with the configured windows, and replaces it', async () => {
+    const time = manualTime();
+    const store = new MemoryTokenStore({ clock: time.clock });
+    // A 10-minute token cached by an older broker: no issuedOn, so its lifetime is unknown and never fresh (600 ≤ 300 + 300).
+    await store.put('k', tokenExpiringIn(600, time.clock(), 'legacy'));
+    const { cache } = makeCache(time, store);
+
+    const result = await cache.get('k', async () => issuedNow(600, time.clock(), 'dated'));
+
+    expect(result).toMatchObject({ outcome: 'exchange', token: { accessToken: 'dated-600' } });
+    expect(await store.get('k')).toMatchObject({ accessToken: 'dated-600', issuedOn: Math.floor(START / 1000) });
+    time.advance(200_000);
+    expect(cache.peek('k')).toMatchObject({ outcome: 'l1' });
+  });
+});
+
 describe('tokenCacheKey', () => {
   const base = {
     authorityHost: 'https://login.microsoftonline.com',

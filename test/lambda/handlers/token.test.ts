@@ -205,7 +205,9 @@ describe('GET /token/{alias}', () => {
       aadsts: 'AADSTS700213',
       correlation_id: CORRELATION_ID,
       trace_id: TRACE_ID,
-      message: expect.stringMatching(/AADSTS700213.*Fix: the federated credential's subject must be exactly "aws-token-broker"/),
+      message: expect.stringMatching(
+        /AADSTS700213.*Fix: no federated credential on app .* has the subject "aws-token-broker" \(compared exactly\)/,
+      ),
     });
     expectErrorAnswer(response, entra.issued);
     expect(entra.requests).toHaveLength(1);

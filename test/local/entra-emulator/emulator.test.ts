@@ -18,11 +18,14 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { startEntraEmulator, type EntraEmulator } from '../../../local/entra-emulator/emulator';
+import { plainTextThrottle } from '../../../local/entra-emulator/faults';
 
 const TENANT = '72f988bf-86f1-41af-91ab-2d7cd011db47';
 const CLIENT = '0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0';
 const OTHER_TENANT = 'b2c4e6f8-1a3c-4e5a-8c7e-9f0a1b2c3d4e';
 const OTHER_CLIENT = '9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d';
+/** An app in TENANT with no federated credential at all. */
+const BARE_CLIENT = '3c4d5e6f-7a8b-4c9d-8e0f-1a2b3c4d5e6f';
 const SUBJECT = 'aws-token-broker';
 const AUDIENCE = 'api://AzureADTokenExchange';
 const GRAPH_SCOPE = 'https://graph.microsoft.com/.default';
@@ -134,6 +137,7 @@ beforeAll(async () => {
         clientId: OTHER_CLIENT,
         federatedCredentials: [{ issuer: issuer.url, subject: SUBJECT, audiences: [AUDIENCE] }],
       },
+      { tenantId: TENANT, clientId: BARE_CLIENT, federatedCredentials: [] },
     ],
     now: () => clock.ms,
   });
@@ -329,12 +333,32 @@ describe('federated credential matching', () => {
   });
 
   it('refuses a wrong subject: AADSTS700213', async () => {
-    const description = expectEntraError(await exchange(assertion({ claims: { sub: 'Aws-Token-Broker' } })), {
+    const description = expectEntraError(await exchange(assertion({ claims: { sub: 'aws-token-broker-2' } })), {
       status: 401,
       error: 'invalid_client',
       code: 700213,
     });
-    expect(description).toContain("presented assertion subject 'Aws-Token-Broker'");
+    expect(description).toContain("presented assertion subject 'aws-token-broker-2'");
+  });
+
+  it('refuses a subject that differs only in case: AADSTS7002138, saying so (case-sensitive since August 2024)', async () => {
+    const description = expectEntraError(await exchange(assertion({ claims: { sub: 'Aws-Token-Broker' } })), {
+      status: 401,
+      error: 'invalid_client',
+      code: 7002138,
+    });
+    expect(description).toContain(
+      "presented assertion subject 'Aws-Token-Broker'. The subject matches with case-insensitive comparison, but not with case-sensitive comparison.",
+    );
+  });
+
+  it('refuses an app without any federated credential: AADSTS70025', async () => {
+    const description = expectEntraError(await exchange(assertion(), { client_id: BARE_CLIENT }), {
+      status: 401,
+      error: 'invalid_client',
+      code: 70025,
+    });
+    expect(description).toContain(`The client '${BARE_CLIENT}' has no configured federated identity credentials.`);
   });
 
   it('refuses a wrong audience: AADSTS700212', async () => {
@@ -403,6 +427,85 @@ describe('signature and issuer keys', () => {
   });
 });
 
+describe('the issuer JWKS as Entra reads it', () => {
+  it('looks at the first 100 keys only', async () => {
+    const filler = Array.from({ length: 100 }, () => ({ ...issuerKey.jwk, kid: randomUUID() }));
+    issuer.state.keys = [...filler, issuerKey.jwk];
+    expectEntraError(await exchange(), { status: 401, error: 'invalid_client', code: 7000272 });
+    issuer.state.keys = [...filler.slice(1), issuerKey.jwk];
+    expect((await exchange()).status).toBe(200);
+  });
+
+  it('skips a key published for encryption (use: enc), accepts one without use', async () => {
+    issuer.state.keys = [{ ...issuerKey.jwk, use: 'enc' }];
+    expectEntraError(await exchange(), { status: 401, error: 'invalid_client', code: 7000272 });
+    const { use: _use, ...withoutUse } = issuerKey.jwk;
+    issuer.state.keys = [withoutUse];
+    expect((await exchange()).status).toBe(200);
+  });
+});
+
+describe('issuer metadata cache (issuerMetadataCache)', () => {
+  async function cachingEmulator(refetchOnUnknownKid: boolean): Promise<EntraEmulator> {
+    return startEntraEmulator({
+      apps: [
+        { tenantId: TENANT, clientId: CLIENT, federatedCredentials: [{ issuer: issuer.url, subject: SUBJECT, audiences: [AUDIENCE] }] },
+      ],
+      now: () => clock.ms,
+      issuerMetadataCache: { seconds: 600, refetchOnUnknownKid },
+    });
+  }
+  const exchangeAt = async (entra: EntraEmulator, clientAssertion: string) =>
+    (
+      await fetch(entra.tokenEndpoint(TENANT), {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams(tokenForm(clientAssertion)).toString(),
+      })
+    ).json() as Promise<Record<string, unknown>>;
+
+  it('reads discovery and JWKS once for the cache time, then again', async () => {
+    const entra = await cachingEmulator(false);
+    try {
+      for (let i = 0; i < 3; i++) expect(await exchangeAt(entra, assertion())).toHaveProperty('access_token');
+      expect(entra.requests.issuerMetadataFetches).toBe(2);
+      clock.ms += 600_000;
+      expect(await exchangeAt(entra, assertion())).toHaveProperty('access_token');
+      expect(entra.requests.issuerMetadataFetches).toBe(4);
+    } finally {
+      await entra.close();
+    }
+  });
+
+  it('strict: a key published after the metadata was cached is unknown until the cache expires (7000272)', async () => {
+    const entra = await cachingEmulator(false);
+    try {
+      await exchangeAt(entra, assertion());
+      const next = rsaKey();
+      issuer.state.keys = [issuerKey.jwk, next.jwk];
+      const signedByNext = assertion({ key: next.privateKey, header: { kid: next.jwk.kid } });
+      expect(await exchangeAt(entra, signedByNext)).toMatchObject({ error: 'invalid_client', error_codes: [7000272] });
+      clock.ms += 600_000;
+      expect(await exchangeAt(entra, assertion({ key: next.privateKey, header: { kid: next.jwk.kid } }))).toHaveProperty('access_token');
+    } finally {
+      await entra.close();
+    }
+  });
+
+  it('lenient: an unknown kid makes it read the metadata again at once', async () => {
+    const entra = await cachingEmulator(true);
+    try {
+      await exchangeAt(entra, assertion());
+      const next = rsaKey();
+      issuer.state.keys = [issuerKey.jwk, next.jwk];
+      expect(await exchangeAt(entra, assertion({ key: next.privateKey, header: { kid: next.jwk.kid } }))).toHaveProperty('access_token');
+      expect(entra.requests.issuerMetadataFetches).toBe(4);
+    } finally {
+      await entra.close();
+    }
+  });
+});
+
 describe('assertion time range (clock skew 300 s)', () => {
   const timeRangeError = { status: 401, error: 'invalid_client', code: 700024 };
 
@@ -435,12 +538,38 @@ describe('assertion time range (clock skew 300 s)', () => {
   });
 });
 
-describe('replay', () => {
-  it('refuses an assertion whose (iss, jti) was already used: AADSTS50013', async () => {
-    const once = assertion();
-    expect((await exchange(once)).status).toBe(200);
-    expectEntraError(await exchange(once), { status: 401, error: 'invalid_client', code: 50013 });
+describe('assertion reuse and lifetime', () => {
+  it('accepts the same assertion again until it expires, as Entra does, and counts each reuse', async () => {
+    const reused = assertion();
+    expect((await exchange(reused)).status).toBe(200);
+    expect((await exchange(reused)).status).toBe(200);
+    expect((await exchange(reused)).status).toBe(200);
     expect((await exchange(assertion())).status).toBe(200);
+    expect(emulator.requests).toMatchObject({ exchanges: 4, reusedAssertions: 2 });
+    clock.ms += (300 + 300) * 1000; // past exp + skew
+    expectEntraError(await exchange(reused), { status: 401, error: 'invalid_client', code: 700024 });
+    expect(emulator.requests.reusedAssertions).toBe(2);
+  });
+
+  it('requires iat: without it, AADSTS70023 with "Token issued at 0", as Entra answers', async () => {
+    const description = expectEntraError(await exchange(assertion({ claims: { iat: undefined } })), {
+      status: 400,
+      error: 'invalid_request',
+      code: 70023,
+    });
+    expect(description).toContain(
+      `External OIDC Provider token must have a lifetime of less than or equal to 1.01:00:00. Token issued at 0. Token expires on ${nowSeconds() + 300}.`,
+    );
+  });
+
+  it('refuses a lifetime (exp - iat) over 25 hours with AADSTS70023, accepts exactly 25 hours', async () => {
+    const iat = nowSeconds();
+    expectEntraError(await exchange(assertion({ claims: { iat, exp: iat + 25 * 3600 + 1 } })), {
+      status: 400,
+      error: 'invalid_request',
+      code: 70023,
+    });
+    expect((await exchange(assertion({ claims: { iat, exp: iat + 25 * 3600 } }))).status).toBe(200);
   });
 });
 
@@ -566,6 +695,40 @@ describe('fault injection', () => {
     expect((await exchange()).status).toBe(200);
     expect(() => emulator.injectFault({ status: 42 })).toThrow(RangeError);
     expect(() => emulator.injectFault({ hang: true, status: 503 })).toThrow(RangeError);
+    expect(() => emulator.injectFault({ aadsts: 70021 as 50166 })).toThrow(/aadsts must be one of 50166, 90006, 90061, 501661/);
+    expect(() => emulator.injectFault({ aadsts: 50166, status: 500 })).toThrow(/takes no status, body or malformedJson/);
+  });
+
+  it('answers Entra throttling as Entra does: 429, plain text "Too Many Requests", Retry-After', async () => {
+    emulator.injectFault(plainTextThrottle(3));
+    const throttled = await exchange();
+    expect({ status: throttled.status, text: throttled.text, retryAfter: throttled.headers.get('retry-after') }).toStrictEqual({
+      status: 429,
+      text: 'Too Many Requests',
+      retryAfter: '3',
+    });
+    expect(throttled.headers.get('content-type')).toBe('text/plain; charset=utf-8');
+    expect((await exchange()).status).toBe(200);
+  });
+
+  it.each([50166, 501661, 90061] as const)(
+    'answers AADSTS%i (Entra could not read the issuer metadata) as Entra does, as often as asked, then exchanges',
+    async (code) => {
+      emulator.injectFault({ aadsts: code, times: 2 });
+      const answers = [await exchange(), await exchange(), await exchange()];
+      const description = expectEntraError(answers[0]!, { status: 400, error: 'invalid_request', code });
+      expect(description).toMatch(new RegExp(`^AADSTS${code}: Request to External OIDC endpoint failed\\. Trace ID: `));
+      expectEntraError(answers[1]!, { status: 400, error: 'invalid_request', code });
+      expect(answers[2]?.status).toBe(200);
+      expect(emulator.requests).toMatchObject({ attempts: 3, exchanges: 1 });
+    },
+  );
+
+  it('echoes the client-request-id of a faulted refusal as its correlation id', async () => {
+    emulator.injectFault({ aadsts: 50166 });
+    const id = randomUUID();
+    const answer = await post(tokenForm(assertion()), { headers: { 'client-request-id': id } });
+    expect(answer.json.correlation_id).toBe(id);
   });
 });
 
@@ -584,8 +747,9 @@ describe('counters and lastError', () => {
     expect(emulator.requests).toMatchObject({ attempts: 4, exchanges: 2 });
     expect(emulator.countsFor(CLIENT, GRAPH_SCOPE)).toEqual({ attempts: 3, exchanges: 1 });
     expect(emulator.requests.byClientAndScope[`${CLIENT} https://storage.azure.com/.default`]).toEqual({ attempts: 1, exchanges: 1 });
+    expect(emulator.requests.issuerMetadataFetches).toBe(6); // discovery and JWKS for each of 3 verified assertions
     emulator.resetCounters();
-    expect(emulator.requests).toEqual({ attempts: 0, exchanges: 0, byClientAndScope: {} });
+    expect(emulator.requests).toEqual({ attempts: 0, exchanges: 0, byClientAndScope: {}, reusedAssertions: 0, issuerMetadataFetches: 0 });
   });
 
   it('keeps the last refusal with its reason, never the assertion', async () => {
@@ -652,5 +816,28 @@ describe('lifecycle', () => {
       /apps\[0\]\.tenantId/,
     );
     await expect(startEntraEmulator({ apps: [], tokenLifetimeSeconds: -1 })).rejects.toThrow(/tokenLifetimeSeconds/);
+    await expect(startEntraEmulator({ apps: [], issuerMetadataCache: { seconds: 0, refetchOnUnknownKid: true } })).rejects.toThrow(
+      /issuerMetadataCache\.seconds/,
+    );
+  });
+
+  it("enforces Entra's limits on federated credentials: 20 per app, one audience, 600 characters, unique issuer and subject", async () => {
+    const credential = (i: number) => ({ issuer: `https://issuer-${i}.example.com`, subject: SUBJECT, audiences: [AUDIENCE] });
+    const app = (federatedCredentials: unknown[]) => ({ apps: [{ tenantId: TENANT, clientId: CLIENT, federatedCredentials }] }) as never;
+    await expect(startEntraEmulator(app(Array.from({ length: 21 }, (_, i) => credential(i))))).rejects.toThrow(
+      'apps[0].federatedCredentials holds 21 credentials; Entra allows at most 20 per app',
+    );
+    const twenty = await startEntraEmulator(app(Array.from({ length: 20 }, (_, i) => credential(i))));
+    await twenty.close();
+    await expect(startEntraEmulator(app([{ ...credential(0), audiences: [AUDIENCE, 'api://other'] }]))).rejects.toThrow(
+      /apps\[0\]\.federatedCredentials\[0\]\.audiences must hold exactly one audience/,
+    );
+    await expect(startEntraEmulator(app([{ ...credential(0), audiences: [] }]))).rejects.toThrow(/exactly one audience/);
+    await expect(startEntraEmulator(app([{ ...credential(0), subject: 's'.repeat(601) }]))).rejects.toThrow(
+      'apps[0].federatedCredentials[0].subject is 601 characters long; Entra allows at most 600',
+    );
+    await expect(startEntraEmulator(app([credential(0), { ...credential(0), audiences: ['api://other'] }]))).rejects.toThrow(
+      'apps[0].federatedCredentials[1]: issuer and subject are already used by another credential of this app',
+    );
   });
 });

@@ -1,0 +1,57 @@
+/**
+ * When a cached token is fresh (served as is), in its refresh window (served while one caller refreshes it) or
+ * no longer servable: the margin and the refresh-ahead window, adapted to the token's lifetime.
+ *
+ * Entra's access tokens live between 10 minutes (the shortest lifetime a tenant's token lifetime policy can set)
+ * and a day, and by default a random 60 to 90 minutes
+ * (https://learn.microsoft.com/entra/identity-platform/configurable-token-lifetimes). Fixed windows of 300 s each
+ * made a 10-minute token never fresh: every request exchanged. The rule: each window is the configured one, but at
+ * most a quarter of the token's lifetime, so every token is fresh for at least half its life and one exchange per
+ * refresh serves every container. Tokens of an hour or more keep the configured windows (300 s each by default).
+ */
+import type { CachedToken } from './ports';
+
+/** The largest share of a token's lifetime the margin may take; the refresh-ahead window takes at most as much. */
+export const MAX_WINDOW_SHARE_OF_LIFETIME = 0.25;
+
+/** The windows as configured: `refreshMarginSeconds` and `refreshAheadSeconds`. */
+export interface ConfiguredWindows {
+  readonly marginSeconds: number;
+  readonly aheadSeconds: number;
+}
+
+/** The windows that apply to one token. */
+export interface TokenWindows {
+  /** A token with this many seconds left, or fewer, is never served. */
+  readonly marginSeconds: number;
+  /** The refresh window: this many seconds before the margin, the first caller refreshes while others are served. */
+  readonly aheadSeconds: number;
+  /** `expiresOn - issuedOn`; undefined for a token cached without `issuedOn` (it gets the configured windows). */
+  readonly lifetimeSeconds: number | undefined;
+  /** True when the configured margin does not fit this lifetime and a smaller one applies. */
+  readonly marginReduced: boolean;
+}
+
+/**
+ * The windows for `token`: the configured ones, each capped at a quarter of the token's lifetime (rounded down to
+ * a second). A token without a known, positive lifetime (cached before the broker recorded `issuedOn`, or an
+ * item that says nonsense) gets the configured windows: the rule never widens a window, only narrows it.
+ */
+export function tokenWindows(token: Pick<CachedToken, 'expiresOn' | 'issuedOn'>, configured: ConfiguredWindows): TokenWindows {
+  const lifetime = token.issuedOn === undefined ? Number.NaN : token.expiresOn - token.issuedOn;
+  if (!(lifetime > 0) || !Number.isFinite(lifetime)) {
+    return {
+      marginSeconds: configured.marginSeconds,
+      aheadSeconds: configured.aheadSeconds,
+      lifetimeSeconds: undefined,
+      marginReduced: false,
+    };
+  }
+  const cap = Math.floor(lifetime * MAX_WINDOW_SHARE_OF_LIFETIME);
+  return {
+    marginSeconds: Math.min(configured.marginSeconds, cap),
+    aheadSeconds: Math.min(configured.aheadSeconds, cap),
+    lifetimeSeconds: lifetime,
+    marginReduced: configured.marginSeconds > cap,
+  };
+}
