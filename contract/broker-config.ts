@@ -39,6 +39,13 @@ export interface DeploymentSettings {
   readonly throttlingRateLimit: number;
   /** Burst capacity of the API stage. */
   readonly throttlingBurstLimit: number;
+  /**
+   * Steady-state requests per second of each public route (discovery, JWKS), in place of the stage's figures: anonymous
+   * traffic there cannot use up what the token routes and Entra's key fetches need.
+   */
+  readonly publicThrottlingRateLimit: number;
+  /** Burst capacity of each public route. */
+  readonly publicThrottlingBurstLimit: number;
   /** Reserved concurrency of the token function; undefined leaves it unreserved. */
   readonly tokenReservedConcurrency: number | undefined;
 }
@@ -63,6 +70,8 @@ export interface BrokerConfigInput {
   readonly refreshMarginSeconds?: number;
   readonly throttlingRateLimit?: number;
   readonly throttlingBurstLimit?: number;
+  readonly publicThrottlingRateLimit?: number;
+  readonly publicThrottlingBurstLimit?: number;
   readonly tokenReservedConcurrency?: number;
 }
 
@@ -74,6 +83,11 @@ export const CONFIG_DEFAULTS = {
   refreshMarginSeconds: 300,
   throttlingRateLimit: 50,
   throttlingBurstLimit: 100,
+  // Entra fetches the discovery document and the JWKS when it validates an assertion, and caches them: a few
+  // requests a minute per tenant. Ten a second is far above that and far below what would cost money or
+  // concurrency worth noticing.
+  publicThrottlingRateLimit: 10,
+  publicThrottlingBurstLimit: 20,
 } as const;
 
 export const ALIAS_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
@@ -92,7 +106,13 @@ const RUNTIME_FIELDS = [
   'assertionLifetimeSeconds',
   'refreshMarginSeconds',
 ] as const;
-const DEPLOYMENT_FIELDS = ['throttlingRateLimit', 'throttlingBurstLimit', 'tokenReservedConcurrency'] as const;
+const DEPLOYMENT_FIELDS = [
+  'throttlingRateLimit',
+  'throttlingBurstLimit',
+  'publicThrottlingRateLimit',
+  'publicThrottlingBurstLimit',
+  'tokenReservedConcurrency',
+] as const;
 
 export interface ConfigParseOptions {
   /** Where the configuration came from, for the error message. @default 'broker configuration' */
@@ -235,6 +255,8 @@ function readDeployment(reader: FieldReader, raw: Record<string, unknown>): Depl
   return {
     throttlingRateLimit: reader.integer('throttlingRateLimit', CONFIG_DEFAULTS.throttlingRateLimit, 1, 10_000),
     throttlingBurstLimit: reader.integer('throttlingBurstLimit', CONFIG_DEFAULTS.throttlingBurstLimit, 1, 5_000),
+    publicThrottlingRateLimit: reader.integer('publicThrottlingRateLimit', CONFIG_DEFAULTS.publicThrottlingRateLimit, 1, 10_000),
+    publicThrottlingBurstLimit: reader.integer('publicThrottlingBurstLimit', CONFIG_DEFAULTS.publicThrottlingBurstLimit, 1, 5_000),
     tokenReservedConcurrency:
       raw.tokenReservedConcurrency === undefined ? undefined : reader.integer('tokenReservedConcurrency', 1, 1, 1000),
   };

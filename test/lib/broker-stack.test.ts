@@ -11,10 +11,13 @@ describe('BrokerStack', { timeout: 60_000 }, () => {
     // Changing these means a new signing key (Entra stops trusting the old kid) or an empty cache.
     expect(logicalId(stack.broker.signingKey)).toBe('TokenBrokerSigningKeyBD5C96F7');
     expect(logicalId(stack.broker.table)).toBe('TokenBrokerTokenCacheE5787DD6');
+    // A new cache key leaves every cached item unreadable: one exchange per scope, no outage, but pin it all the same.
+    expect(logicalId(stack.broker.tokenCacheKey)).toBe('TokenBrokerTokenCacheKey6C4C9731');
     template.templateMatches({
       Resources: {
         TokenBrokerSigningKeyBD5C96F7: { Type: 'AWS::KMS::Key' },
         TokenBrokerTokenCacheE5787DD6: { Type: 'AWS::DynamoDB::Table' },
+        TokenBrokerTokenCacheKey6C4C9731: { Type: 'AWS::KMS::Key' },
       },
     });
   });
