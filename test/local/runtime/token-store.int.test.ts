@@ -78,10 +78,12 @@ describe('start-up with a slow DynamoDB', () => {
   it('serves with the tight client: once started, a 1.5 s DynamoDB answer is a timeout within about 2 s', async () => {
     const proxy = await startDelayingProxy(dynamodbEndpoint, DELAY_MS);
     cleanup.push(() => proxy.close());
-    const { store, close } = await openTokenStore(configFor(proxy.url, uniqueTableName('startup-serving')), logger);
+    const opened = await openTokenStore(configFor(proxy.url, uniqueTableName('startup-serving')), logger);
     cleanup.push(async () => {
-      close();
+      opened.close();
     });
+    if (opened.kind !== 'dynamodb') throw new Error('expected the DynamoDB store');
+    const store = opened.sealed;
 
     const { error, ms } = await failureOf(store.get('graph'));
     expect(error).toBeInstanceOf(UpstreamUnavailableError);
