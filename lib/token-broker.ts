@@ -99,6 +99,8 @@ export class TokenBroker extends Construct {
   readonly publishedKeys: readonly kms.IKey[];
   readonly table: dynamodb.ITable;
   readonly tokenFunction: NodejsFunction;
+  /** The token function's own role: the one principal the keys' policies let sign and open cached tokens. */
+  readonly tokenFunctionRole: iam.IRole;
   readonly discoveryFunction: NodejsFunction;
   readonly jwksFunction: NodejsFunction;
   /** `GET /token/{alias}` per configured alias. */
@@ -209,6 +211,7 @@ export class TokenBroker extends Construct {
     });
     // The keys this construct created answer to the token function's role alone, whatever IAM policies say.
     const tokenRole = this.tokenFunction.role as iam.IRole;
+    this.tokenFunctionRole = tokenRole;
     if (ownSigningKey) this.restrictSigningKey(ownSigningKey, tokenRole);
     if (ownCacheKey) this.restrictTokenCacheKey(ownCacheKey, tokenRole);
 
