@@ -34,6 +34,8 @@ const configFor = (endpoint: string, tableName: string): LocalConfig =>
     scopes: { graph: 'https://graph.microsoft.com/.default' },
     dynamodbEndpoint: endpoint,
     tableName,
+    // Real Entra's authority: the runtime starts only behind a SigV4 check (no request is made here).
+    localCredentials: { accessKeyId: 'AKIDLOCAL', secretAccessKey: 'local-secret-key-value' },
   });
 
 async function failureOf(promise: Promise<unknown>): Promise<{ error: unknown; ms: number }> {
