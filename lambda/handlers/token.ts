@@ -55,6 +55,19 @@ export function aliasOf(event: Pick<APIGatewayProxyEventV2WithIAMAuthorizer, 'ro
   return alias.length === 0 || alias.includes('/') || alias.includes('{') ? undefined : alias;
 }
 
+/** `aliasOf` remembering its last answer: most invocations of a container are for one route, and a hit must stay cheap. */
+function aliasResolver(): (routeKey: string) => string | undefined {
+  let lastRouteKey: string | undefined;
+  let lastAlias: string | undefined;
+  return (routeKey) => {
+    if (routeKey !== lastRouteKey) {
+      lastAlias = aliasOf({ routeKey });
+      lastRouteKey = routeKey;
+    }
+    return lastAlias;
+  };
+}
+
 /** At most this much of a value from a refused event goes into the log line. */
 const LOGGED_VALUE_CHARS = 128;
 const loggable = (value: unknown): string => (typeof value === 'string' ? value.slice(0, LOGGED_VALUE_CHARS) : typeof value);
@@ -142,6 +155,7 @@ function countFailure(metrics: BrokerMetrics, error: unknown): void {
  */
 export function createTokenHandler(deps: TokenHandlerDeps) {
   const respond = responses();
+  const resolveAlias = aliasResolver();
   return middy<APIGatewayProxyEventV2WithIAMAuthorizer, APIGatewayProxyStructuredResultV2>(
     async (event: APIGatewayProxyEventV2WithIAMAuthorizer, context: Context) => {
       deps.beginInvocation?.(context);
@@ -149,7 +163,7 @@ export function createTokenHandler(deps: TokenHandlerDeps) {
       // Typed as always present, but an event that did not come through the IAM authorizer has none.
       const caller = (event.requestContext as Partial<typeof event.requestContext>).authorizer?.iam;
       if (!isCallerAllowed(caller, deps.allowedCallers)) throw new ForbiddenCallerError();
-      const alias = aliasOf(event);
+      const alias = resolveAlias(event.routeKey);
       if (alias === undefined) throw new UnknownScopeError(event.pathParameters?.alias);
       const hit = deps.service.cached(alias);
       if (hit) {
