@@ -1,11 +1,12 @@
 #!/usr/bin/env node
-import { App, Aspects } from 'aws-cdk-lib';
+import { App, Aspects, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { AzureToAwsStack } from '../lib/azure-to-aws-stack';
 import { brokerConfigFromContext } from '../lib/broker-context';
 import { BrokerStack } from '../lib/broker-stack';
 import { GitHubActionsStack } from '../lib/github-actions-stack';
 import { reverseDirectionFromContext } from '../lib/reverse-direction-context';
+import { controlTowerValidator } from '../lib/control-tower-rules';
 import { StrictNagLogger } from '../lib/strict-nag-logger';
 
 const app = new App();
@@ -16,3 +17,6 @@ if (reverse.azureToAws) new AzureToAwsStack(app, 'AwsAzureTokenBroker-AzureToAws
 if (reverse.githubActions) new GitHubActionsStack(app, 'AwsAzureTokenBroker-GitHubActions', { config: reverse.githubActions });
 // Every AwsSolutions finding fails synth unless fixed or suppressed with a reason (lib/strict-nag-logger.ts).
 Aspects.of(app).add(new AwsSolutionsChecks({ reports: true, verbose: true, additionalLoggers: [new StrictNagLogger()] }));
+// A second, independent rule set: AWS Control Tower's proactive controls (cfn-guard). An unacknowledged finding
+// fails synth too (lib/control-tower-rules.ts).
+Validations.of(app).addPlugins(controlTowerValidator());

@@ -88,7 +88,7 @@ export async function fetchBrokerToken(options: FetchBrokerTokenOptions): Promis
     signal?.removeEventListener('abort', onAbort);
   }
 
-  if (response.status === 200) return parseToken(text, ctx);
+  if (response.status === 200) return parseToken(text, ctx, clock());
   if (response.status === 403) {
     const identify = options.identify ?? stsCallerIdentity({ fetch: doFetch, env, clock });
     // Best effort: a lookup that fails (or throws, if custom) leaves the message generic.
@@ -113,5 +113,3 @@ function describeNetworkError(error: unknown): string {
   if (cause instanceof Error && cause.message) return cause.message;
   return error instanceof Error ? error.message : String(error);
 }
-
-/** Strict parse of the 200 body. Never quotes the body: it holds the token. */

@@ -2,6 +2,7 @@
  * What the broker's answers mean to a caller: a 200 read strictly into a `BrokerToken`, anything else mapped to a
  * `BrokerClientError` whose message says what to do. Never quotes a 200 body (it holds the token).
  */
+import { outlivesEntraMaximum } from '../contract/token-lifetime';
 import { BrokerClientError, type BrokerClientErrorDetails } from './errors';
 import { parseExecuteApiHost } from './sign-request';
 
@@ -24,9 +25,20 @@ export interface RequestContext {
   readonly target: string;
 }
 
-/** Network failures carry the useful part in `cause.code` (ECONNREFUSED, ENOTFOUND, CERT_HAS_EXPIRED …). */
+/**
+ * How far the broker's clock may be ahead of this one before a token's expiry counts as beyond what Entra issues.
+ * The broker counts a token's life from its own clock.
+ */
+export const CLOCK_SKEW_ALLOWANCE_SECONDS = 300;
 
-export function parseToken(text: string, ctx: RequestContext): BrokerToken {
+/**
+ * Strict parse of the broker's 200 body; never quotes it (it holds the token). `expires_on` must be unix seconds
+ * no further ahead than Entra's longest token lifetime (the server's own check on cached tokens, with clock skew):
+ * anything later did not come from a genuine broker, and a caller trusting it would use a token past its expiry.
+ * @param nowMs this machine's time, for the expiry check
+ * @throws BrokerClientError `bad_response` naming what is wrong
+ */
+export function parseToken(text: string, ctx: RequestContext, nowMs: number = Date.now()): BrokerToken {
   const bad = (why: string) =>
     new BrokerClientError(
       'bad_response',
@@ -49,6 +61,8 @@ export function parseToken(text: string, ctx: RequestContext): BrokerToken {
   // Unix seconds; a value past 1e11 would be milliseconds, i.e. a broker bug that would make tokens look eternal.
   if (typeof expiresOn !== 'number' || !Number.isSafeInteger(expiresOn) || expiresOn <= 0 || expiresOn >= 1e11)
     throw bad('expires_on is not unix seconds');
+  if (outlivesEntraMaximum(expiresOn, nowMs / 1000, CLOCK_SKEW_ALLOWANCE_SECONDS))
+    throw bad('expires_on is further ahead than the 28 hours Entra ever issues a token for');
   if (typeof scope !== 'string' || scope.length === 0) throw bad('scope is missing or empty');
   return { accessToken, tokenType: 'Bearer', expiresIn, expiresOn, scope };
 }

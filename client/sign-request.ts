@@ -4,6 +4,7 @@
  */
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { SignatureV4 } from '@smithy/signature-v4';
+import { AWS_REGION_PATTERN } from '../contract/aws-region';
 import { checkBrokerBaseUrl } from '../contract/url-policy';
 import { BrokerClientError } from './errors';
 
@@ -93,15 +94,31 @@ export function parseExecuteApiHost(hostname: string): { apiId: string; region: 
 /**
  * The region to sign for: `explicit`, else the one in an `execute-api` host name, else `AWS_REGION` /
  * `AWS_DEFAULT_REGION`. The URL beats the environment because the environment holds the *workload's* region,
- * and a workload may call a broker in another region.
- * @throws BrokerClientError `invalid_argument` when none of these gives a region
+ * and a workload may call a broker in another region. The region must look like one (`eu-west-1`): it becomes part
+ * of the STS host name a 403 is explained with (`sts.{region}.amazonaws.com`), so a value such as
+ * `attacker.example/` would send a signed request to someone else's host.
+ * @throws BrokerClientError `invalid_argument` when none of these gives a region, or the one chosen is not a region name
  */
 export function resolveRegion(url: URL, explicit?: string, env: Env = process.env): string {
-  const region = explicit || parseExecuteApiHost(url.hostname)?.region || env.AWS_REGION || env.AWS_DEFAULT_REGION;
-  if (!region) {
+  const candidates: ReadonlyArray<readonly [string, string | undefined]> = [
+    ['--region', explicit],
+    [url.host, parseExecuteApiHost(url.hostname)?.region],
+    ['AWS_REGION', env.AWS_REGION],
+    ['AWS_DEFAULT_REGION', env.AWS_DEFAULT_REGION],
+  ];
+  const chosen = candidates.find(([, value]) => value);
+  if (!chosen) {
     throw new BrokerClientError('invalid_argument', `Cannot tell the region of ${url.href}: pass --region or set AWS_REGION.`, {
       url: url.href,
     });
+  }
+  const [source, region] = chosen as readonly [string, string];
+  if (!AWS_REGION_PATTERN.test(region)) {
+    throw new BrokerClientError(
+      'invalid_argument',
+      `The region from ${source} is not an AWS region name such as eu-west-1 (received ${JSON.stringify(region.slice(0, 64))}); nothing was sent.`,
+      { url: url.href },
+    );
   }
   return region;
 }

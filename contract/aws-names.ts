@@ -5,6 +5,14 @@
 /** The only algorithm the broker signs with (RS256): the KMS signer uses it, the key policy and the grant pin it. */
 export const KMS_SIGNING_ALGORITHM = 'RSASSA_PKCS1_V1_5_SHA_256';
 
+/**
+ * The keys of the KMS encryption context of every data key that seals a cached token: a data key opens only with
+ * the same purpose and deployment name, and the token role's grant and the cache key's policy require the purpose.
+ */
+export const SEALING_CONTEXT_KEYS = { purpose: 'purpose', deployment: 'deployment' } as const;
+/** The `purpose` value of the sealing data keys' encryption context. */
+export const SEALING_PURPOSE = 'aws-azure-token-broker/token-cache';
+
 /** The token cache table's partition key (String). */
 export const TOKEN_TABLE_PARTITION_KEY = 'pk';
 /** The token cache table's TTL attribute (unix seconds): written by the store, enabled on the table. */
@@ -35,6 +43,13 @@ export const METRIC_NAMES = {
   leaseWaits: 'RefreshLeaseWaits',
   /** A cache-store operation failed and the cache carried on without it. */
   storeFailures: 'CacheStoreFailures',
+  /**
+   * A cached item did not open (edited, moved between keys, sealed under another key) or its opened claims failed
+   * the checks (a lifetime longer than Entra issues, another scope): it was treated as a miss, never served.
+   */
+  cacheItemsRejected: 'CacheItemsRejected',
+  /** An invocation whose API Gateway id or stage is not this deployment's was refused: someone invoked the function directly. */
+  foreignInvocations: 'ForeignInvocationsRefused',
 } as const;
 
 export type MetricEvent = keyof typeof METRIC_NAMES;

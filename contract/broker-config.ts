@@ -57,6 +57,13 @@ export interface DeploymentSettings {
   readonly throttlingRateLimit: number;
   /** Burst capacity of the API stage. */
   readonly throttlingBurstLimit: number;
+  /**
+   * Steady-state requests per second of each public route (discovery, JWKS), in place of the stage's figures: anonymous
+   * traffic there cannot use up what the token routes and Entra's key fetches need.
+   */
+  readonly publicThrottlingRateLimit: number;
+  /** Burst capacity of each public route. */
+  readonly publicThrottlingBurstLimit: number;
   /** Reserved concurrency of the token function; undefined leaves it unreserved. */
   readonly tokenReservedConcurrency: number | undefined;
   /** The `kms` signer's key schedule, defaults applied. */
@@ -84,6 +91,8 @@ export interface BrokerConfigInput {
   readonly signer?: SignerKind;
   readonly throttlingRateLimit?: number;
   readonly throttlingBurstLimit?: number;
+  readonly publicThrottlingRateLimit?: number;
+  readonly publicThrottlingBurstLimit?: number;
   readonly tokenReservedConcurrency?: number;
   readonly keyRotation?: Partial<KeyRotationSettings>;
 }
@@ -100,6 +109,11 @@ export const CONFIG_DEFAULTS = {
   throttlingBurstLimit: 100,
   signer: 'kms',
   keyRotation: { intervalSeconds: 90 * DAY, publishLeadSeconds: 2 * DAY, retireAfterSeconds: DAY },
+  // Entra fetches the discovery document and the JWKS when it validates an assertion, and caches them: a few
+  // requests a minute per tenant. Ten a second is far above that and far below what would cost money or
+  // concurrency worth noticing.
+  publicThrottlingRateLimit: 10,
+  publicThrottlingBurstLimit: 20,
 } as const;
 
 /**
@@ -126,7 +140,14 @@ const RUNTIME_FIELDS = [
   'refreshMarginSeconds',
   'signer',
 ] as const;
-const DEPLOYMENT_FIELDS = ['throttlingRateLimit', 'throttlingBurstLimit', 'tokenReservedConcurrency', 'keyRotation'] as const;
+const DEPLOYMENT_FIELDS = [
+  'throttlingRateLimit',
+  'throttlingBurstLimit',
+  'publicThrottlingRateLimit',
+  'publicThrottlingBurstLimit',
+  'tokenReservedConcurrency',
+  'keyRotation',
+] as const;
 const KEY_ROTATION_FIELDS = ['intervalSeconds', 'publishLeadSeconds', 'retireAfterSeconds'] as const;
 
 export interface ConfigParseOptions {
@@ -329,6 +350,8 @@ function readDeployment(
     keyRotation: reader.keyRotation(runtime.signer, runtime.assertionLifetimeSeconds, options.anyPositiveRotation ?? false),
     throttlingRateLimit: reader.integer('throttlingRateLimit', CONFIG_DEFAULTS.throttlingRateLimit, 1, 10_000),
     throttlingBurstLimit: reader.integer('throttlingBurstLimit', CONFIG_DEFAULTS.throttlingBurstLimit, 1, 5_000),
+    publicThrottlingRateLimit: reader.integer('publicThrottlingRateLimit', CONFIG_DEFAULTS.publicThrottlingRateLimit, 1, 10_000),
+    publicThrottlingBurstLimit: reader.integer('publicThrottlingBurstLimit', CONFIG_DEFAULTS.publicThrottlingBurstLimit, 1, 5_000),
     tokenReservedConcurrency:
       raw.tokenReservedConcurrency === undefined ? undefined : reader.integer('tokenReservedConcurrency', 1, 1, 1000),
   };

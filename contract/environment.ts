@@ -13,6 +13,12 @@ export const BROKER_ENV = {
   publishedKeyArns: 'BROKER_PUBLISHED_KEY_ARNS',
   /** The token cache table: token function. */
   tableName: 'BROKER_TABLE_NAME',
+  /** ARN of the symmetric KMS key whose data keys seal the cached tokens: token function. */
+  tokenCacheKeyArn: 'BROKER_TOKEN_CACHE_KEY_ARN',
+  /** The id of the HTTP API whose routes invoke the token function; any other event is refused: token function. */
+  apiId: 'BROKER_API_ID',
+  /** The stage of that API (`$default`): token function. */
+  apiStage: 'BROKER_API_STAGE',
   /** `AllowedCallers` as JSON, when the deployment restricts callers: token function. */
   allowedCallers: 'BROKER_ALLOWED_CALLERS',
   /** The deployment's name, the value of the `Deployment` metric dimension: token function (the one with metrics). */

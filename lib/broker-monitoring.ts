@@ -12,6 +12,7 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { METRICS_DEPLOYMENT_DIMENSION, METRICS_NAMESPACE, METRIC_NAMES } from '../contract/aws-names';
 import { ConfigError, describeValue, isPlainObject } from '../contract/config-error';
+import { acknowledgeControl } from './control-tower-rules';
 
 /**
  * Every alarm looks at 5-minute sums or percentiles: short enough to page within minutes of an outage, long
@@ -101,7 +102,9 @@ export type BrokerAlarmName =
   | 'entraRejections'
   | 'upstreamUnavailable'
   | 'publicRoutes4xx'
-  | 'publicRoutes5xx';
+  | 'publicRoutes5xx'
+  | 'foreignInvocations'
+  | 'cacheItemsRejected';
 
 const OPTION_KEYS: readonly (keyof BrokerMonitoringOptions)[] = [
   'alarmTopic',
@@ -186,7 +189,7 @@ export function brokerMonitoringProblems(options: unknown, prefix: string, token
  *   repeat its throttling and wait for the routes to exist, and the published dimension names for HTTP API
  *   routes (`Route`, or `Method` and `Resource`) disagree between AWS's guide and widely used libraries; an
  *   alarm on a wrong dimension never fires. The access log's fields are this project's own. A 4xx there is
- *   almost always 429 (the stage's throttle, shared with the token routes), which Entra meets too.
+ *   almost always 429 (the public routes' own throttle), which Entra meets too.
  * - Entra rejections and upstream outages are the broker's own metrics, with the `Deployment` dimension that
  *   keeps two brokers in one account apart.
  */
@@ -256,6 +259,18 @@ export class BrokerMonitoring extends Construct {
         anchor: 'public-routes-5xx',
         summary: 'The discovery document or the JWKS answered 5xx: Entra cannot verify assertions, so every exchange fails.',
       }),
+      // Both mean someone acted around the broker's own paths; neither happens in normal operation.
+      foreignInvocations: this.alarm('ForeignInvocations', this.brokerMetric(METRIC_NAMES.foreignInvocations), {
+        threshold: 1,
+        anchor: 'foreign-invocations',
+        summary:
+          "The token function was invoked with an event that did not come through this broker's API: someone with lambda:InvokeFunction is trying to get tokens around the routes' IAM authorization.",
+      }),
+      cacheItemsRejected: this.alarm('CacheItemsRejected', this.brokerMetric(METRIC_NAMES.cacheItemsRejected), {
+        threshold: 1,
+        anchor: 'cache-items-rejected',
+        summary: 'A token cache item did not open or failed its checks: someone other than the broker wrote to the token cache table.',
+      }),
     };
     this.alarms = alarms;
 
@@ -265,6 +280,12 @@ export class BrokerMonitoring extends Construct {
         alarm.addAlarmAction(action);
         if (props.notifyOk ?? true) alarm.addOkAction(action);
       }
+    } else {
+      acknowledgeControl(
+        this,
+        'CT.CLOUDWATCH.PR.1',
+        "No alarmTopic was given: where alarms go is the operator's choice (monitoring.alarmTopic, or alarm.addAlarmAction); with a topic every alarm notifies it.",
+      );
     }
 
     this.dashboard = this.createDashboard(props, alarms, publicRoutes, latencyThreshold);
@@ -383,6 +404,8 @@ export class BrokerMonitoring extends Construct {
         this.brokerMetric(METRIC_NAMES.staleServed, 'Stale tokens served'),
         this.brokerMetric(METRIC_NAMES.leaseWaits, 'Refresh lease waits'),
         this.brokerMetric(METRIC_NAMES.storeFailures, 'Cache store failures'),
+        this.brokerMetric(METRIC_NAMES.cacheItemsRejected, 'Cache items rejected'),
+        this.brokerMetric(METRIC_NAMES.foreignInvocations, 'Foreign invocations refused'),
       ]),
       graph('Public routes (what Entra reads)', [
         publicRoutes.clientErrors.with({ label: '4xx (access log)' }),

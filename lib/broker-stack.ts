@@ -2,6 +2,7 @@ import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { BrokerConfigInput } from '../contract/broker-config';
 import { aliasOutputIds } from './alias-output-ids';
+import { directInvocationGuard } from './direct-invocation-guard';
 import { federatedCredentialCommand } from './federated-credential-command';
 import { TokenBroker } from './token-broker';
 
@@ -47,6 +48,18 @@ export class BrokerStack extends Stack {
         value: this.broker.tokenUrl(alias),
       });
     }
+
+    new CfnOutput(this, 'DirectInvocationGuardPolicy', {
+      description:
+        'Attach as an SCP to this account (or, beside an Allow, as a permission boundary): only API Gateway invokes the token function, only the deployment changes it or its role (docs/security.md)',
+      value: this.toJsonString(
+        directInvocationGuard({
+          functionArn: this.broker.tokenFunction.functionArn,
+          roleArn: this.broker.tokenFunctionRole.roleArn,
+          tableArn: this.broker.table.tableArn,
+        }).toJSON(),
+      ),
+    });
 
     // One credential per app registration; an app used from several tenants still has one home tenant.
     const clients = new Map<string, Set<string>>();

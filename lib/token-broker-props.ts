@@ -27,8 +27,10 @@ export interface TokenBrokerProps {
   readonly issuer?: string;
   /**
    * The active signing key: an asymmetric RSA_2048 SIGN_VERIFY KMS key whose policy lets IAM policies in
-   * this account grant access. Its key policy is left as it is (add the algorithm-pinning deny yourself).
-   * @default - a new RSA_2048 SIGN_VERIFY key, retained on stack deletion
+   * this account grant access. Its key policy is left as it is: add the algorithm-pinning deny and the deny of
+   * `kms:Sign` to every principal but the token function's role yourself (docs/security.md).
+   * @default - a new RSA_2048 SIGN_VERIFY key, retained on stack deletion, whose policy lets only the token
+   * function's role sign, only RS256
    */
   readonly signingKey?: kms.IKey;
   /**
@@ -38,10 +40,17 @@ export interface TokenBrokerProps {
    */
   readonly publishedKeys?: kms.IKey[];
   /**
-   * The token cache table: partition key `pk` (String), TTL attribute `ttl`.
+   * The token cache table: partition key `pk` (String), TTL attribute `ttl`. Its items are sealed with
+   * `tokenCacheKey`, so the table's own encryption protects nothing the seal does not.
    * @default - a new on-demand table, AWS-managed encryption, destroyed with the stack
    */
   readonly tokenCacheTable?: dynamodb.ITable;
+  /**
+   * The symmetric ENCRYPT_DECRYPT KMS key whose data keys seal the cached tokens. Its key policy is left as it is:
+   * deny its data-key actions to every principal but the token function's role yourself (docs/security.md).
+   * @default - a new key, rotated yearly, destroyed with the stack, whose policy lets only the token function's role use it
+   */
+  readonly tokenCacheKey?: kms.IKey;
   /**
    * Retention of the functions' logs and the API access log.
    * @default logs.RetentionDays.ONE_YEAR - the access log is the audit trail of who obtained which token
@@ -80,6 +89,7 @@ const KNOWN_PROPS: readonly string[] = [
   'signingKey',
   'publishedKeys',
   'tokenCacheTable',
+  'tokenCacheKey',
   'logRetention',
   'tokenReservedConcurrency',
   'allowedCallers',

@@ -3,13 +3,13 @@
  * from all calling Entra when a token runs out.
  *
  * One table, partition key `pk` (S), TTL attribute `ttl`:
- * - token item `pk = "token#" + key`: `accessToken` (S), `expiresOn` (N, unix s), `scope` (S), `ttl` (N = expiresOn),
- *   `issuedOn` (N, unix s: with expiresOn the token's lifetime, which sets how long it is fresh), and, for the audit
- *   trail, `uti` (S) and `correlationId` (S) when known (items written before have none of these three and still read).
+ * - token item `pk = "token#" + key`: `sealed` (B: the envelope of lambda/core/token-sealing.ts; nothing in it is
+ *   readable without the cache key) and `ttl` (N, unix s = the token's expiry). Items of the layout before sealing
+ *   (`accessToken` in the clear) have no `sealed` and read as absent.
  * - lease item `pk = "lease#" + key`: `holder` (S), `leaseExpiresAt` (N, ms), `ttl` (N, s, a minute after the lease).
  *
  * DynamoDB's TTL deletion is lazy (typically within days of `ttl`, not at it), so an expired item can
- * still be read: `get` returns it as stored and the cache policy checks `expiresOn` before serving it;
+ * still be read: `get` returns it as stored and the sealing store checks the expiry inside before serving it;
  * leases are judged by `leaseExpiresAt`, never by whether the item still exists.
  *
  * Uses the low-level client with plain AttributeValues (no lib-dynamodb) to keep the Lambda bundle small.
@@ -18,7 +18,7 @@ import { DeleteItemCommand, GetItemCommand, PutItemCommand, type AttributeValue,
 import { InternalError } from '../core/errors';
 import { TOKEN_TABLE_PARTITION_KEY, TOKEN_TABLE_TTL_ATTRIBUTE } from '../../contract/aws-names';
 import { dynamoDbUnavailable, isConditionFailure } from './dynamodb-errors';
-import { systemClock, type CachedToken, type Clock, type TokenStore } from '../core/ports';
+import { systemClock, type Clock, type SealedTokenStore } from '../core/ports';
 
 export interface DynamoDbTokenStoreOptions {
   /** Decides whether a lease has expired; default Date.now. */
@@ -28,8 +28,8 @@ export interface DynamoDbTokenStoreOptions {
 /** Seconds a lease item lingers after its lease ends before TTL may delete it. */
 const LEASE_TTL_SLACK_SECONDS = 60;
 
-/** `TokenStore` on a DynamoDB table (see the module comment for the item layout). */
-export class DynamoDbTokenStore implements TokenStore {
+/** `SealedTokenStore` on a DynamoDB table (see the module comment for the item layout). */
+export class DynamoDbTokenStore implements SealedTokenStore {
   private readonly clock: Clock;
 
   constructor(
@@ -41,42 +41,40 @@ export class DynamoDbTokenStore implements TokenStore {
   }
 
   /**
-   * Strongly consistent read, so a token another instance just stored is seen.
-   * @returns the token, or undefined when absent or unreadable (missing/wrong-typed attributes)
+   * Strongly consistent read, so an item another instance just stored is seen.
+   * @returns the sealed bytes; undefined when there is no item or it has no `sealed` attribute (the layout before
+   *   sealing); an empty array when `sealed` is not binary, so the sealing store rejects it
    * @throws UpstreamUnavailableError when DynamoDB fails
    */
-  async get(key: string): Promise<CachedToken | undefined> {
+  async get(key: string): Promise<Uint8Array | undefined> {
+    let item: Record<string, AttributeValue> | undefined;
     try {
-      const { Item } = await this.client.send(
+      ({ Item: item } = await this.client.send(
         new GetItemCommand({ TableName: this.tableName, Key: { [TOKEN_TABLE_PARTITION_KEY]: { S: tokenPk(key) } }, ConsistentRead: true }),
-      );
-      return Item ? parseToken(Item) : undefined;
+      ));
     } catch (error) {
       throw dynamoDbUnavailable(error);
     }
+    const sealed = item?.sealed;
+    if (sealed === undefined) return undefined;
+    return sealed.B ?? new Uint8Array();
   }
 
   /**
-   * Stores (overwrites) the token; `ttl` = `expiresOn` lets DynamoDB delete it eventually.
+   * Stores (overwrites) the sealed item; `ttl` = `expiresOn` lets DynamoDB delete it eventually.
    * @throws InternalError when expiresOn is not a finite number (a caller bug)
    * @throws UpstreamUnavailableError when DynamoDB fails
    */
-  async put(key: string, token: CachedToken): Promise<void> {
-    if (!Number.isFinite(token.expiresOn)) throw new InternalError('A token with an invalid expiry cannot be cached.');
-    const expiresOn = String(token.expiresOn);
+  async put(key: string, sealed: Uint8Array, expiresOn: number): Promise<void> {
+    if (!Number.isFinite(expiresOn)) throw new InternalError('A token with an invalid expiry cannot be cached.');
     try {
       await this.client.send(
         new PutItemCommand({
           TableName: this.tableName,
           Item: {
             [TOKEN_TABLE_PARTITION_KEY]: { S: tokenPk(key) },
-            accessToken: { S: token.accessToken },
-            expiresOn: { N: expiresOn },
-            scope: { S: token.scope },
-            ...(token.issuedOn !== undefined && Number.isFinite(token.issuedOn) ? { issuedOn: { N: String(token.issuedOn) } } : {}),
-            ...(token.uti ? { uti: { S: token.uti } } : {}),
-            ...(token.correlationId ? { correlationId: { S: token.correlationId } } : {}),
-            [TOKEN_TABLE_TTL_ATTRIBUTE]: { N: expiresOn },
+            sealed: { B: sealed },
+            [TOKEN_TABLE_TTL_ATTRIBUTE]: { N: String(Math.ceil(expiresOn)) },
           },
         }),
       );
@@ -137,23 +135,3 @@ export class DynamoDbTokenStore implements TokenStore {
 
 const tokenPk = (key: string): string => `token#${key}`;
 const leasePk = (key: string): string => `lease#${key}`;
-
-function parseToken(item: Record<string, AttributeValue>): CachedToken | undefined {
-  const accessToken = item.accessToken?.S;
-  const scope = item.scope?.S;
-  const expiresOnText = item.expiresOn?.N;
-  const expiresOn = expiresOnText === undefined ? Number.NaN : Number(expiresOnText);
-  if (!accessToken || scope === undefined || !Number.isFinite(expiresOn)) return undefined;
-  const issuedOnText = item.issuedOn?.N;
-  const issuedOn = issuedOnText === undefined ? Number.NaN : Number(issuedOnText);
-  const uti = item.uti?.S;
-  const correlationId = item.correlationId?.S;
-  return {
-    accessToken,
-    expiresOn,
-    ...(Number.isFinite(issuedOn) ? { issuedOn } : {}),
-    scope,
-    ...(uti ? { uti } : {}),
-    ...(correlationId ? { correlationId } : {}),
-  };
-}

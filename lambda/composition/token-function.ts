@@ -9,12 +9,34 @@ import type { Context } from 'aws-lambda';
 import type { AllowedCallers } from '../../contract/allowed-callers';
 import type { RuntimeConfig } from '../../contract/broker-config';
 import { signedAssertions } from '../core/assertion';
-import type { AssertionSigner, BrokerMetrics, ClientAssertionSource, Clock, Fetch, Logger, TokenAudit, TokenStore } from '../core/ports';
+import type {
+  AssertionSigner,
+  BrokerMetrics,
+  ClientAssertionSource,
+  Clock,
+  DataKeyProvider,
+  Fetch,
+  Logger,
+  SealedTokenStore,
+  TokenAudit,
+  TokenStore,
+} from '../core/ports';
 import { systemClock } from '../core/ports';
 import { sleep as realSleep } from '../core/retry';
-import { TokenCache, type TokenCacheOptions } from '../core/token-cache';
+import { SealingTokenStore } from '../core/sealing-token-store';
+import { TokenCache, tokenCacheKey, type TokenCacheOptions } from '../core/token-cache';
+import { TokenSealer, type SealBinding } from '../core/token-sealing';
 import { TokenService, type TokenCacheLike } from '../core/token-service';
-import { createTokenHandler } from '../handlers/token';
+import { createTokenHandler, type ExpectedApi } from '../handlers/token';
+
+/**
+ * A shared store that other processes (and other principals) can read: every token goes in sealed with data keys
+ * from `dataKeys`, and comes out only if it opens and its claims check out (lambda/core/sealing-token-store.ts).
+ */
+export interface SealedStoreDeps {
+  readonly sealed: SealedTokenStore;
+  readonly dataKeys: DataKeyProvider;
+}
 
 /** Cache settings a caller may tune (tests, the local runtime); the rest comes from the configuration. */
 export type TokenCacheTuning = Partial<
@@ -36,8 +58,13 @@ export type TokenFunctionDeps = TokenRouteDeps & AssertionDeps;
 
 export interface TokenRouteDeps {
   readonly config: RuntimeConfig;
-  /** The shared (second-tier) cache. */
-  readonly store: TokenStore;
+  /**
+   * The shared (second-tier) cache: a store of sealed items with the keys that seal them (DynamoDB), or a store in
+   * this process's own memory, which nobody else reads.
+   */
+  readonly store: SealedStoreDeps | TokenStore;
+  /** The API Gateway stage whose events are served; any other event is refused (the direct-invocation tripwire). */
+  readonly api: ExpectedApi;
   readonly logger: Logger;
   /** The audit trail: who obtained which token (docs/operations-audit.md). */
   readonly audit: TokenAudit;
@@ -70,11 +97,36 @@ export interface TokenFunction {
   readonly cache: TokenCacheLike;
 }
 
+/** What each configured scope's cache key is the token of: what a sealed item is bound to. */
+export function sealBindings(config: RuntimeConfig): Map<string, SealBinding> {
+  const bindings = new Map<string, SealBinding>();
+  for (const { scope, tenantId, clientId } of Object.values(config.scopes)) {
+    const parts = { authorityHost: config.authorityHost, tenantId, clientId, scope };
+    const cacheKey = tokenCacheKey(parts);
+    bindings.set(cacheKey, { cacheKey, ...parts });
+  }
+  return bindings;
+}
+
+function tokenStore(deps: TokenFunctionDeps, clock: Clock): TokenStore {
+  const { store } = deps;
+  if (!('sealed' in store)) return store;
+  const bindings = sealBindings(deps.config);
+  return new SealingTokenStore({
+    store: store.sealed,
+    sealer: new TokenSealer({ keys: store.dataKeys, clock }),
+    bindingOf: (key) => bindings.get(key),
+    clock,
+    logger: deps.logger,
+    metrics: deps.metrics,
+  });
+}
+
 /** Wires the token route from its adapters. */
 export function createTokenFunction(deps: TokenFunctionDeps): TokenFunction {
   const clock = deps.clock ?? systemClock;
   const cacheOptions: TokenCacheOptions = {
-    store: deps.store,
+    store: tokenStore(deps, clock),
     clock,
     logger: deps.logger,
     metrics: deps.metrics,
@@ -103,6 +155,7 @@ export function createTokenFunction(deps: TokenFunctionDeps): TokenFunction {
   });
   const handler = createTokenHandler({
     service,
+    api: deps.api,
     logger: deps.logger,
     audit: deps.audit,
     metrics: deps.metrics,

@@ -1,3 +1,4 @@
+import { ENTRA_MAX_ACCESS_TOKEN_LIFETIME_SECONDS } from '../../contract/token-lifetime';
 import { randomUUID } from 'node:crypto';
 import { accessTokenUti } from './access-token-id';
 import { UpstreamUnavailableError } from './errors';
@@ -185,5 +186,8 @@ function parseTokenResponse(text: string, nowMs: number, scope: string): CachedT
   if (typeof expiresIn !== 'number' || !Number.isFinite(expiresIn) || expiresIn <= 0) return undefined;
   const uti = accessTokenUti(json.access_token);
   const issuedOn = Math.floor(nowMs / 1000);
-  return { accessToken: json.access_token, expiresOn: issuedOn + Math.floor(expiresIn), issuedOn, scope, ...(uti ? { uti } : {}) };
+  // Entra never issues more than 28 hours; a longer claim is served and cached as if it were 28 hours, so it is
+  // refreshed in time and never answered as eternal (the client refuses such an expires_on).
+  const lifetime = Math.min(Math.floor(expiresIn), ENTRA_MAX_ACCESS_TOKEN_LIFETIME_SECONDS);
+  return { accessToken: json.access_token, expiresOn: issuedOn + lifetime, issuedOn, scope, ...(uti ? { uti } : {}) };
 }

@@ -1,3 +1,5 @@
+import { ALIAS_PATTERN } from '../../contract/broker-config';
+
 /**
  * The broker's error contract (DESIGN.md, "HTTP API"): every failure a caller can see is one of these,
  * rendered by `toJSON()` as `{"error": code, "message", ...details}`. Messages never hold a token, an
@@ -27,12 +29,35 @@ export abstract class BrokerError extends Error {
   }
 }
 
-/** 404: the alias is not configured. */
+/**
+ * 404: no scope under this alias for this caller. Never lists the configured aliases: the catch-all route answers
+ * anyone with broad `execute-api:Invoke` rights, and the list would map which Azure resources the broker reaches.
+ * The alias is echoed only when it looks like one (it comes from the request path).
+ */
 export class UnknownScopeError extends BrokerError {
   readonly statusCode = 404;
   readonly code = 'unknown_scope';
-  constructor(alias: string, known: readonly string[]) {
-    super(`No scope is configured under the alias "${alias}". Configured aliases: ${known.join(', ') || 'none'}.`, { alias });
+  constructor(alias: string | undefined) {
+    const named = alias !== undefined && ALIAS_PATTERN.test(alias) ? alias : undefined;
+    super(
+      named === undefined
+        ? 'No scope is configured under this alias. Check the alias against the token URLs of the deployment (its stack outputs).'
+        : `No scope is configured under the alias "${named}". Check the alias against the token URLs of the deployment (its stack outputs).`,
+      { alias: named },
+    );
+  }
+}
+
+/**
+ * 403: the event did not come through this deployment's API (its `requestContext.apiId` or `stage` differ): the
+ * function was invoked directly, e.g. with a hand-made event. A tripwire, not an authentication: a direct invoker
+ * who copies the right API id and stage is not caught (docs/security.md, "Direct invocation").
+ */
+export class ForeignInvocationError extends BrokerError {
+  readonly statusCode = 403;
+  readonly code = 'forbidden';
+  constructor() {
+    super("This invocation did not come through the broker's own API Gateway stage; the token function answers nothing else.");
   }
 }
 

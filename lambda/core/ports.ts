@@ -96,6 +96,42 @@ export interface TokenStore {
   releaseLease(key: string, holder: string): Promise<void>;
 }
 
+/**
+ * The shared store as it really is: opaque sealed bytes per key (see SealingTokenStore, which seals and opens them),
+ * and the refresh lease. DynamoDB in a deployment and locally; nothing in it is readable without the cache key.
+ */
+export interface SealedTokenStore {
+  /** The sealed item for this key, or undefined when there is none. */
+  get(key: string): Promise<Uint8Array | undefined>;
+  /** Stores (overwrites) the sealed item; it expires (TTL) at `expiresOn` (unix seconds). */
+  put(key: string, sealed: Uint8Array, expiresOn: number): Promise<void>;
+  /** As `TokenStore.tryAcquireLease`. */
+  tryAcquireLease(key: string, holder: string, expiresAtMs: number): Promise<boolean>;
+  /** As `TokenStore.releaseLease`. */
+  releaseLease(key: string, holder: string): Promise<void>;
+}
+
+/** A 256-bit data key, in the clear and wrapped by the key that protects it (KMS `GenerateDataKey`). */
+export interface DataKey {
+  readonly plaintext: Uint8Array;
+  readonly wrapped: Uint8Array;
+}
+
+/**
+ * Where the data keys that seal cached tokens come from: KMS (a symmetric customer-managed key) in a deployment,
+ * a key file locally. Each implementation binds its data keys to one encryption context (purpose and deployment).
+ */
+export interface DataKeyProvider {
+  /** A fresh data key. @throws what the key service throws (unavailable, refused) */
+  generateDataKey(): Promise<DataKey>;
+  /**
+   * The plaintext of a wrapped data key.
+   * @throws DataKeyRejectedError when it does not open: tampered, another key's, or another encryption context's
+   * @throws what the key service throws otherwise (unavailable, refused)
+   */
+  decryptDataKey(wrapped: Uint8Array): Promise<Uint8Array>;
+}
+
 /** Structured logger. Callers pass no secrets; the Lambda logger also redacts known secret fields. */
 export interface Logger {
   debug(message: string, fields?: Record<string, unknown>): void;

@@ -41,14 +41,12 @@ export interface TokenServiceDeps {
 
 /** Serves Entra access tokens by alias: from the cache, or through a freshly signed client assertion. */
 export class TokenService {
-  private readonly aliases: readonly string[];
   /** Computed once: hashing per request would show in the L1-hit cost. */
   private readonly cacheKeys: ReadonlyMap<string, string>;
   /** Per alias, the last memory answer: it changes only with the token or the second, so most hits reuse it. */
   private readonly memoryAnswers = new Map<string, { token: CachedToken; second: number; answer: TokenAnswer }>();
 
   constructor(private readonly deps: TokenServiceDeps) {
-    this.aliases = Object.keys(deps.config.scopes).sort();
     this.cacheKeys = new Map(
       Object.values(deps.config.scopes).map((scope) => [
         scope.alias,
@@ -87,7 +85,7 @@ export class TokenService {
   async getToken(alias: string, deadline?: number): Promise<TokenAnswer> {
     const scope = this.scopeFor(alias);
     const key = this.cacheKeys.get(alias);
-    if (!scope || key === undefined) throw new UnknownScopeError(alias, this.aliases);
+    if (!scope || key === undefined) throw new UnknownScopeError(alias);
     const { token, outcome } = await this.deps.cache.get(key, () => this.exchange(scope, deadline));
     return this.answer(token, outcome);
   }

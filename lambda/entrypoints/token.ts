@@ -4,22 +4,27 @@ import { parseRuntimeConfig } from '../../contract/broker-config';
 import { BROKER_ENV } from '../../contract/environment';
 import { createDynamoDbClient, createKmsClient } from '../adapters/aws-clients';
 import { DynamoDbTokenStore } from '../adapters/dynamodb-token-store';
+import { KmsDataKeys } from '../adapters/kms-data-keys';
 import { KmsSigner } from '../adapters/kms-signer';
 import { createTokenObservability } from '../adapters/token-observability';
 import { createTokenFunction } from '../composition/token-function';
 import { requireEnv, requireIssuer } from './env';
 
 // Log level and service name come from POWERTOOLS_LOG_LEVEL and POWERTOOLS_SERVICE_NAME, set by the construct.
-const { logger, audit, metrics, middlewares, beginInvocation } = createTokenObservability({
-  deployment: requireEnv(BROKER_ENV.deployment),
-});
+const deployment = requireEnv(BROKER_ENV.deployment);
+const { logger, audit, metrics, middlewares, beginInvocation } = createTokenObservability({ deployment });
 const allowedCallers = parseAllowedCallersJson(process.env[BROKER_ENV.allowedCallers]);
+const kms = createKmsClient();
 
 export const { handler } = createTokenFunction({
   config: parseRuntimeConfig(JSON.parse(requireEnv(BROKER_ENV.runtimeConfig)), { source: BROKER_ENV.runtimeConfig }),
   issuer: requireIssuer(BROKER_ENV.issuer),
-  signer: new KmsSigner(createKmsClient(), requireEnv(BROKER_ENV.signingKeyArn)),
-  store: new DynamoDbTokenStore(createDynamoDbClient(), requireEnv(BROKER_ENV.tableName)),
+  signer: new KmsSigner(kms, requireEnv(BROKER_ENV.signingKeyArn)),
+  store: {
+    sealed: new DynamoDbTokenStore(createDynamoDbClient(), requireEnv(BROKER_ENV.tableName)),
+    dataKeys: new KmsDataKeys(kms, requireEnv(BROKER_ENV.tokenCacheKeyArn), deployment),
+  },
+  api: { apiId: requireEnv(BROKER_ENV.apiId), stage: requireEnv(BROKER_ENV.apiStage) },
   logger,
   audit,
   metrics,

@@ -2,7 +2,13 @@ import middy from '@middy/core';
 import type { APIGatewayProxyEventV2WithIAMAuthorizer, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import type { AllowedCallers } from '../../contract/allowed-callers';
 import { isCallerAllowed } from '../core/caller-restriction';
-import { EntraRejectedError, ForbiddenCallerError, UpstreamUnavailableError } from '../core/errors';
+import {
+  EntraRejectedError,
+  ForbiddenCallerError,
+  ForeignInvocationError,
+  UnknownScopeError,
+  UpstreamUnavailableError,
+} from '../core/errors';
 import type { BrokerMetrics, Clock, Logger, TokenAudit, TokenServed } from '../core/ports';
 import type { TokenAnswer, TokenResponseBody, TokenService } from '../core/token-service';
 import { errorResponder } from './error-responder';
@@ -10,8 +16,16 @@ import { errorResponder } from './error-responder';
 /** Time kept back from the function's timeout to answer with the broker's own 503 rather than time out. */
 export const RESPONSE_RESERVE_MS = 1000;
 
+/** The API Gateway stage whose routes invoke the token function (`BROKER_API_ID`, `BROKER_API_STAGE`). */
+export interface ExpectedApi {
+  readonly apiId: string;
+  readonly stage: string;
+}
+
 export interface TokenHandlerDeps {
   readonly service: TokenService;
+  /** Events from any other API or stage are refused (403), logged and counted: the direct-invocation tripwire. */
+  readonly api: ExpectedApi;
   readonly logger: Logger;
   /** Receives every token served (the audit trail). */
   readonly audit: TokenAudit;
@@ -27,12 +41,59 @@ export interface TokenHandlerDeps {
   readonly beginInvocation?: (context: Context) => void;
 }
 
+const TOKEN_ROUTE_PREFIX = 'GET /token/';
+
 /**
- * The alias of a token request: the `{alias}` path parameter of the catch-all route, or the last
- * segment of a per-alias route key such as `GET /token/graph`.
+ * The alias of a token request, from its route key alone (`GET /token/graph`: one route per alias, each with its
+ * own IAM resource); undefined for the catch-all `GET /token/{alias}` or any other route key. The catch-all only ever
+ * answers 404: serving its path parameter would serve an alias through a route that no `grantToken` names.
  */
-export function aliasOf(event: Pick<APIGatewayProxyEventV2WithIAMAuthorizer, 'pathParameters' | 'routeKey'>): string {
-  return event.pathParameters?.alias ?? event.routeKey.slice(event.routeKey.lastIndexOf('/') + 1);
+export function aliasOf(event: Pick<APIGatewayProxyEventV2WithIAMAuthorizer, 'routeKey'>): string | undefined {
+  const { routeKey } = event;
+  if (!routeKey.startsWith(TOKEN_ROUTE_PREFIX)) return undefined;
+  const alias = routeKey.slice(TOKEN_ROUTE_PREFIX.length);
+  return alias.length === 0 || alias.includes('/') || alias.includes('{') ? undefined : alias;
+}
+
+/** `aliasOf` remembering its last answer: most invocations of a container are for one route, and a hit must stay cheap. */
+function aliasResolver(): (routeKey: string) => string | undefined {
+  let lastRouteKey: string | undefined;
+  let lastAlias: string | undefined;
+  return (routeKey) => {
+    if (routeKey !== lastRouteKey) {
+      lastAlias = aliasOf({ routeKey });
+      lastRouteKey = routeKey;
+    }
+    return lastAlias;
+  };
+}
+
+/** At most this much of a value from a refused event goes into the log line. */
+const LOGGED_VALUE_CHARS = 128;
+const loggable = (value: unknown): string => (typeof value === 'string' ? value.slice(0, LOGGED_VALUE_CHARS) : typeof value);
+
+/**
+ * The tripwire: API Gateway sets `requestContext.apiId` and `stage`; an event with others was made by hand and handed
+ * to the function directly (`lambda:InvokeFunction`), around the routes' IAM authorization.
+ */
+function isFromExpectedApi(event: APIGatewayProxyEventV2WithIAMAuthorizer, api: ExpectedApi): boolean {
+  // Typed as always present; a hand-made event may have no requestContext at all.
+  const requestContext = (event as Partial<APIGatewayProxyEventV2WithIAMAuthorizer>).requestContext;
+  return requestContext?.apiId === api.apiId && requestContext.stage === api.stage;
+}
+
+function refuseForeignInvocation(deps: TokenHandlerDeps, event: APIGatewayProxyEventV2WithIAMAuthorizer): never {
+  const requestContext = (event as Partial<APIGatewayProxyEventV2WithIAMAuthorizer>).requestContext;
+  deps.logger.warn("refused an invocation that did not come through this deployment's API (a direct lambda:InvokeFunction?)", {
+    apiId: loggable(requestContext?.apiId),
+    stage: loggable(requestContext?.stage),
+    routeKey: loggable((event as Partial<APIGatewayProxyEventV2WithIAMAuthorizer>).routeKey),
+    expectedApiId: deps.api.apiId,
+    expectedStage: deps.api.stage,
+  });
+  deps.metrics.count('foreignInvocations');
+  deps.metrics.flush?.();
+  throw new ForeignInvocationError();
 }
 
 /**
@@ -94,13 +155,16 @@ function countFailure(metrics: BrokerMetrics, error: unknown): void {
  */
 export function createTokenHandler(deps: TokenHandlerDeps) {
   const respond = responses();
+  const resolveAlias = aliasResolver();
   return middy<APIGatewayProxyEventV2WithIAMAuthorizer, APIGatewayProxyStructuredResultV2>(
     async (event: APIGatewayProxyEventV2WithIAMAuthorizer, context: Context) => {
       deps.beginInvocation?.(context);
-      const alias = aliasOf(event);
+      if (!isFromExpectedApi(event, deps.api)) refuseForeignInvocation(deps, event);
       // Typed as always present, but an event that did not come through the IAM authorizer has none.
       const caller = (event.requestContext as Partial<typeof event.requestContext>).authorizer?.iam;
       if (!isCallerAllowed(caller, deps.allowedCallers)) throw new ForbiddenCallerError();
+      const alias = resolveAlias(event.routeKey);
+      if (alias === undefined) throw new UnknownScopeError(event.pathParameters?.alias);
       const hit = deps.service.cached(alias);
       if (hit) {
         deps.audit.tokenServed(served(event, context, caller, alias, hit));

@@ -1,18 +1,20 @@
-// Section 2: cost of the token handler per request on an L1 hit and an L2 hit, next to an empty middy handler.
+// Section 2: cost of the token handler per request on an L1 hit and an L2 hit (a sealed item), next to an empty
+// middy handler, and the cost of opening a sealed item on its own.
 // The token handler is built as the Lambda entrypoint builds it (Powertools logger with injectLambdaContext,
 // metrics flush, audit line); every line any variant writes goes to the same no-op sink.
 import middy from '@middy/core';
-import { generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import type { APIGatewayProxyEventV2WithIAMAuthorizer, Context } from 'aws-lambda';
 import { parseBrokerConfig } from '../../contract/broker-config';
 import { createDynamoDbClient } from '../../lambda/adapters/aws-clients';
 import { DynamoDbTokenStore } from '../../lambda/adapters/dynamodb-token-store';
+import { LocalDataKeys } from '../../lambda/adapters/local-data-keys';
 import { LocalKeySigner } from '../../lambda/adapters/local-key-signer';
 import { MemoryTokenStore } from '../../lambda/adapters/memory-token-store';
 import { lambdaContextMiddleware, type LogSink } from '../../lambda/adapters/powertools-logger';
 import { createTokenObservability } from '../../lambda/adapters/token-observability';
-import { createTokenFunction } from '../../lambda/composition/token-function';
-import type { TokenStore } from '../../lambda/core/ports';
+import { createTokenFunction, sealBindings, type TokenFunctionDeps } from '../../lambda/composition/token-function';
+import { TokenSealer } from '../../lambda/core/token-sealing';
 import { apiGatewayEvent, lambdaContext } from '../runtime/api-gateway-event';
 import { ensureTokenTable } from '../runtime/ensure-table';
 import { CLIENT, GRAPH, TENANT } from './exchanges';
@@ -52,13 +54,14 @@ const dropLine: LogSink = () => undefined;
  * `withoutAudit` swaps the audit trail for a no-op, and `withInjectLambdaContext` adds Powertools' middleware
  * the route does without (what it would cost).
  */
-function tokenHandler(store: TokenStore, options: { withoutAudit?: boolean; withInjectLambdaContext?: boolean } = {}) {
+function tokenHandler(store: TokenFunctionDeps['store'], options: { withoutAudit?: boolean; withInjectLambdaContext?: boolean } = {}) {
   const observability = createTokenObservability({ deployment: 'bench', sink: dropLine });
   return createTokenFunction({
     config,
     issuer: 'https://broker.example',
     signer,
     store,
+    api: { apiId: 'bench', stage: '$default' },
     ...observability,
     ...(options.withoutAudit ? { audit: { tokenServed: () => undefined } } : {}),
     ...(options.withInjectLambdaContext ? { middlewares: [lambdaContextMiddleware(observability.powertools)] } : {}),
@@ -117,7 +120,8 @@ export async function measureHandlerCost(dynamodbEndpoint: string, iterations: n
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
   });
   await ensureTokenTable(client, 'bench-handler-cost');
-  const store = new DynamoDbTokenStore(client, 'bench-handler-cost');
+  // Sealed as in a deployment; the local key stands in for KMS (see the last two rows for what opening costs).
+  const store = { sealed: new DynamoDbTokenStore(client, 'bench-handler-cost'), dataKeys: new LocalDataKeys(randomBytes(32), 'bench') };
   await tokenHandler(store)(event, context); // puts the token into the table
   // A fresh container per request (built outside the timed part): its memory is empty, so each call is an L2 hit.
   const l2Iterations = Math.min(iterations, 2000);
@@ -133,11 +137,34 @@ export async function measureHandlerCost(dynamodbEndpoint: string, iterations: n
     iterations,
   );
   // One GetItem per request: every call goes to a container that has not seen the token yet.
+  // Each fresh container also opens the item's data key first (in AWS: one KMS Decrypt, then kept in memory).
   const [l2Hit] = await measureInterleaved(
-    [{ name: 'token handler, L2 hit (DynamoDB Local)', invoke: () => (fresh.pop() ?? tokenHandler(store))(event, context) }],
+    [{ name: 'token handler, L2 hit (DynamoDB Local, sealed item)', invoke: () => (fresh.pop() ?? tokenHandler(store))(event, context) }],
     l2Iterations,
   );
-  const results = [...hits, l2Hit!];
   client.destroy();
-  return results;
+  return [...hits, l2Hit!, ...(await measureOpening(iterations))];
+}
+
+/**
+ * What sealing adds to an L2 hit, without DynamoDB's round trip: opening a sealed item with its data key already in
+ * the container's memory (a warm container), and with the data key unwrapped first (the local key here; one KMS
+ * Decrypt round trip in AWS, once per data key and container).
+ */
+async function measureOpening(iterations: number): Promise<CostFigures[]> {
+  const [binding] = [...sealBindings(config).values()];
+  const token = { accessToken: 'x'.repeat(1200), expiresOn: Math.floor(Date.now() / 1000) + 3600, scope: GRAPH };
+  const keys = new LocalDataKeys(randomBytes(32), 'bench');
+  const warm = new TokenSealer({ keys, clock: Date.now });
+  const sealed = await warm.seal(token, binding!);
+  return measureInterleaved(
+    [
+      { name: 'opening a sealed item, data key in memory', invoke: () => warm.open(sealed, binding!) },
+      {
+        name: 'opening a sealed item, data key unwrapped first',
+        invoke: () => new TokenSealer({ keys, clock: Date.now }).open(sealed, binding!),
+      },
+    ],
+    iterations,
+  );
 }

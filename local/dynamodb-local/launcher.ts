@@ -1,10 +1,13 @@
 /**
- * Starts and stops DynamoDB Local (the official jar, see ./jar.ts) for tests, CI, the demo and the local runtime.
+ * Starts and stops DynamoDB Local (the official jar, see ./jar.ts) for tests, CI, the demo and the local runtime,
+ * listening on 127.0.0.1 only (through ./LoopbackDynamoDbLocal.java, compiled once when a JDK is there).
  */
 import { execFile, spawn, type ChildProcess, type ExecFileException } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { freePort } from '../free-port';
@@ -21,11 +24,19 @@ const JAVA_VERSION_TIMEOUT_MS = 30_000;
 const START_TIMEOUT_MS = 60_000;
 const STOP_GRACE_MS = 3_000;
 const BIND_FAILURE = /BindException|Failed to bind/;
+const JAVAC_TIMEOUT_MS = 120_000;
+
+/** The launcher's source and its main class. */
+const LAUNCHER_SOURCE = fileURLToPath(new URL('./LoopbackDynamoDbLocal.java', import.meta.url));
+const LAUNCHER_CLASS = 'LoopbackDynamoDbLocal';
+/** Where compiled launchers are kept, one folder per source and jar (git-ignored). */
+const LAUNCHER_CACHE = fileURLToPath(new URL('../../.cache/dynamodb-local-launcher/', import.meta.url));
 
 export interface DynamoDbLocalOptions {
   /**
-   * TCP port; 0 or absent = a free port, chosen once and kept across restarts. Note that DynamoDB Local
-   * 1.25 has no host option and listens on all interfaces (0.0.0.0), accepting any credentials.
+   * TCP port on 127.0.0.1; 0 or absent = a free port, chosen once and kept across restarts. DynamoDB Local 1.25
+   * has no host option (its Jetty binds 0.0.0.0) and accepts any credentials, so it is started through a small
+   * launcher that binds 127.0.0.1; without a JDK to compile it, it falls back to the jar's own main class, with a warning.
    */
   readonly port?: number;
   /** Directory for the database file (kept across restarts); absent = in memory. Created if missing. */
@@ -38,6 +49,10 @@ export interface DynamoDbLocalOptions {
   readonly startTimeoutMs?: number;
   /** Called when the process exits without stop() having been called (e.g. it crashed or was killed). */
   readonly onUnexpectedExit?: (code: number | null, signal: NodeJS.Signals | null) => void;
+  /** Where the one warning line goes when it cannot listen on 127.0.0.1 only. @default stderr */
+  readonly warn?: (line: string) => void;
+  /** Where the compiled loopback launcher is kept. @default - `<repo>/.cache/dynamodb-local-launcher` */
+  readonly launcherCacheDir?: string;
 }
 
 /** A running (or stopped, restartable) DynamoDB Local, reached through 127.0.0.1. */
@@ -45,6 +60,8 @@ export interface DynamoDbLocal {
   /** `http://127.0.0.1:<port>`. */
   readonly endpoint: string;
   readonly port: number;
+  /** True when it listens on 127.0.0.1 only; false when it fell back to every interface (no JDK). */
+  readonly loopbackOnly: boolean;
   /** SIGTERM, then SIGKILL after 3 s; resolves once the process has exited. No-op when stopped. */
   stop(): Promise<void>;
   /** Starts again on the same port and dbPath (for fault tests); no-op when running. Throws like startDynamoDbLocal. */
@@ -98,8 +115,57 @@ export function javaMajorVersion(banner: string): number | undefined {
   return first === 1 && match[2] !== undefined ? Number(match[2]) : first;
 }
 
+/** `javac` beside `java` (same JDK), or from PATH when `java` is. */
+export function javacBeside(java: string): string {
+  return path.basename(java) === java ? 'javac' : path.join(path.dirname(java), 'javac');
+}
+
 /**
- * Starts DynamoDB Local (`-sharedDb`, telemetry off) and waits until it answers ListTables. When the jar
+ * Compiles ./LoopbackDynamoDbLocal.java against the jar once (cached per source and jar; atomic, so processes
+ * starting together agree).
+ * @returns the folder holding the class, or why there is none (no javac, or it failed)
+ */
+export async function loopbackLauncher(
+  jarDir: string,
+  java: string,
+  cacheDir: string = LAUNCHER_CACHE,
+): Promise<{ classDir: string } | { problem: string }> {
+  const jar = path.join(jarDir, DYNAMODB_LOCAL_JAR);
+  const source = readFileSync(LAUNCHER_SOURCE);
+  const hash = createHash('sha256').update(source).update(jar).update(String(MIN_JAVA_VERSION)).digest('hex').slice(0, 16);
+  const classDir = path.join(cacheDir, hash);
+  if (existsSync(path.join(classDir, `${LAUNCHER_CLASS}.class`))) return { classDir };
+  await mkdir(cacheDir, { recursive: true });
+  const staging = await mkdtemp(path.join(cacheDir, `.${hash}.tmp-`));
+  try {
+    const javac = javacBeside(java);
+    const classPath = [jar, path.join(jarDir, 'DynamoDBLocal_lib', '*')].join(path.delimiter);
+    const failure = await new Promise<string | undefined>((resolve) => {
+      execFile(
+        javac,
+        ['--release', String(MIN_JAVA_VERSION), '-cp', classPath, '-d', staging, LAUNCHER_SOURCE],
+        { timeout: JAVAC_TIMEOUT_MS },
+        (error, _stdout, stderr) => {
+          if (!error) resolve(undefined);
+          else if (error.code === 'ENOENT') resolve(`no "${javac}" (a JDK) to compile its launcher`);
+          else resolve(`"${javac}" failed to compile its launcher: ${stderr.trim().split('\n').slice(-3).join(' ') || error.message}`);
+        },
+      );
+    });
+    if (failure) return { problem: failure };
+    try {
+      await rename(staging, classDir);
+    } catch (error) {
+      if (!existsSync(path.join(classDir, `${LAUNCHER_CLASS}.class`))) throw error; // another process won the race otherwise
+    }
+    return { classDir };
+  } finally {
+    await rm(staging, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Starts DynamoDB Local (`-sharedDb`, telemetry off) on 127.0.0.1 and waits until it answers ListTables. When the jar
  * has to be downloaded first, Java is checked before the download.
  * @throws JavaMissingError when Java is missing or too old
  * @throws Error when the jar directory has no DynamoDBLocal.jar, or it does not answer within the start
@@ -116,6 +182,13 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Pr
         `Run "npx tsx local/dynamodb-local/main.ts fetch" to download it.`,
     );
   }
+  const launcher = await loopbackLauncher(jarDir, java, options.launcherCacheDir);
+  const loopbackOnly = 'classDir' in launcher;
+  if (!loopbackOnly) {
+    (options.warn ?? ((line: string) => process.stderr.write(`${line}\n`)))(
+      `warning: DynamoDB Local listens on every interface (0.0.0.0), reachable from the network: ${launcher.problem}. Install a JDK (e.g. apt-get install -y default-jdk-headless) to keep it on 127.0.0.1.`,
+    );
+  }
   const dbPath = options.dbPath === undefined ? undefined : path.resolve(options.dbPath);
   if (dbPath) await mkdir(dbPath, { recursive: true });
   const timeoutMs = options.startTimeoutMs ?? START_TIMEOUT_MS;
@@ -130,7 +203,9 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Pr
     // C1-only JIT and the serial GC: a test database needs fast start-up far more than peak throughput
     // (measured on a loaded 2-CPU machine: about 6 s instead of 10-20 s).
     const jvm = ['-XX:TieredStopAtLevel=1', '-XX:+UseSerialGC'];
-    const args = [...jvm, `-Djava.library.path=${path.join(jarDir, 'DynamoDBLocal_lib')}`, '-jar', path.join(jarDir, DYNAMODB_LOCAL_JAR)];
+    const jar = path.join(jarDir, DYNAMODB_LOCAL_JAR);
+    const main = 'classDir' in launcher ? ['-cp', [jar, launcher.classDir].join(path.delimiter), LAUNCHER_CLASS] : ['-jar', jar];
+    const args = [...jvm, `-Djava.library.path=${path.join(jarDir, 'DynamoDBLocal_lib')}`, ...main];
     args.push('-port', String(port), ...(dbPath ? ['-dbPath', dbPath] : ['-inMemory']), '-sharedDb', '-disableTelemetry');
     const proc = spawn(java, args, { cwd: jarDir, stdio: ['ignore', 'pipe', 'pipe'] });
     const output = tail(40);
@@ -243,6 +318,7 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Pr
   return {
     endpoint: `http://127.0.0.1:${port}`,
     port,
+    loopbackOnly,
     stop: stopChild,
     start: async () => {
       if (child) return;

@@ -5,6 +5,9 @@
 import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyEventV2WithIAMAuthorizer, Context } from 'aws-lambda';
 
+/** The API id and stage of the local runtime's events: what its token handler accepts (the direct-invocation tripwire). */
+export const LOCAL_API = { apiId: 'local', stage: '$default' } as const;
+
 /** What API Gateway's IAM authorizer says about a caller it verified (`requestContext.authorizer.iam`). */
 export interface VerifiedIamCaller {
   readonly accessKey: string;
@@ -49,7 +52,7 @@ export interface ApiGatewayEventInput {
 export function apiGatewayEvent(input: ApiGatewayEventInput): APIGatewayProxyEventV2WithIAMAuthorizer {
   const headers = { ...input.headers };
   const rawQueryString = input.rawQueryString ?? '';
-  const apiId = input.apiId ?? 'local';
+  const apiId = input.apiId ?? LOCAL_API.apiId;
   const caller = input.caller;
   const requestContext = {
     accountId: input.accountId ?? '000000000000',
@@ -65,7 +68,7 @@ export function apiGatewayEvent(input: ApiGatewayEventInput): APIGatewayProxyEve
     },
     requestId: input.requestId ?? randomUUID(),
     routeKey: input.routeKey,
-    stage: input.stage ?? '$default',
+    stage: input.stage ?? LOCAL_API.stage,
     time: new Date(input.now).toUTCString(),
     timeEpoch: input.now,
     ...(caller

@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { validateBrokerConfig, type BrokerConfig } from '../../contract/broker-config';
 import { ConfigError, describeValue, isPlainObject } from '../../contract/config-error';
-import { checkIssuerUrl, checkServiceEndpoint } from '../../contract/url-policy';
+import { AWS_REGION_PATTERN } from '../../contract/aws-region';
+import { checkIssuerUrl, checkServiceEndpoint, isLoopbackHost } from '../../contract/url-policy';
 
 /** The local runtime's configuration: the broker schema plus the local-only fields of DESIGN.md. */
 export interface LocalConfig {
@@ -10,6 +11,8 @@ export interface LocalConfig {
   readonly issuer: string | undefined;
   /** @default - a key generated once under .local/ */
   readonly signingKeyFile: string | undefined;
+  /** @default - a key generated once (atomically) under .local/ */
+  readonly sealingKeyFile: string | undefined;
   /** @default - tokens are cached in memory */
   readonly dynamodbEndpoint: string | undefined;
   readonly tableName: string;
@@ -18,11 +21,17 @@ export interface LocalConfig {
   readonly localCredentials: { readonly accessKeyId: string; readonly secretAccessKey: string } | undefined;
 }
 
-export const LOCAL_FIELDS = ['issuer', 'signingKeyFile', 'dynamodbEndpoint', 'tableName', 'region', 'localCredentials'] as const;
+export const LOCAL_FIELDS = [
+  'issuer',
+  'signingKeyFile',
+  'sealingKeyFile',
+  'dynamodbEndpoint',
+  'tableName',
+  'region',
+  'localCredentials',
+] as const;
 export const DEFAULT_TABLE_NAME = 'broker-token-cache';
 export const DEFAULT_REGION = 'us-east-1';
-/** An AWS region name such as `us-east-1` or `us-gov-west-1`. */
-export const REGION_PATTERN = /^[a-z]{2}(-[a-z]+)+-\d$/;
 
 function optionalString(field: string, value: unknown, problems: string[], pattern?: RegExp): string | undefined {
   if (value === undefined) return undefined;
@@ -55,8 +64,9 @@ export function parseLocalConfig(raw: unknown, source = 'local runtime configura
     else problems.push(`dynamodbEndpoint: ${check.problem}`);
   }
   const signingKeyFile = optionalString('signingKeyFile', fields.signingKeyFile, problems);
+  const sealingKeyFile = optionalString('sealingKeyFile', fields.sealingKeyFile, problems);
   const tableName = optionalString('tableName', fields.tableName, problems, /^[A-Za-z0-9_.-]{3,255}$/) ?? DEFAULT_TABLE_NAME;
-  const region = optionalString('region', fields.region, problems, REGION_PATTERN) ?? DEFAULT_REGION;
+  const region = optionalString('region', fields.region, problems, AWS_REGION_PATTERN) ?? DEFAULT_REGION;
   let localCredentials: LocalConfig['localCredentials'];
   const creds = fields.localCredentials;
   if (creds !== undefined) {
@@ -75,8 +85,16 @@ export function parseLocalConfig(raw: unknown, source = 'local runtime configura
       problems.push('localCredentials: expected {"accessKeyId": string, "secretAccessKey": string} and nothing else');
     }
   }
+  // Open mode answers anyone who reaches 127.0.0.1 (every local user and process): acceptable against a local
+  // emulator's tokens, never with real Entra tokens.
+  const authorityHost = result.config?.runtime.authorityHost;
+  if (creds === undefined && authorityHost !== undefined && !isLoopbackHost(new URL(authorityHost).hostname)) {
+    problems.push(
+      `localCredentials: required when authorityHost is not a loopback emulator (received authorityHost ${describeValue(authorityHost)}): without it /token/* hands real Entra tokens to any local user or process, unsigned`,
+    );
+  }
   if (problems.length > 0 || !result.config) throw new ConfigError(source, problems);
-  return { broker: result.config, issuer, signingKeyFile, dynamodbEndpoint, tableName, region, localCredentials };
+  return { broker: result.config, issuer, signingKeyFile, sealingKeyFile, dynamodbEndpoint, tableName, region, localCredentials };
 }
 
 /**

@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import type { LogLevel } from '@aws-lambda-powertools/logger/types';
 import type { APIGatewayProxyEventV2WithIAMAuthorizer, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { LocalDataKeys } from '../../lambda/adapters/local-data-keys';
 import { LocalKeySigner } from '../../lambda/adapters/local-key-signer';
 import {
   asLoggerPort,
@@ -17,13 +18,15 @@ import { createTokenFunction, type TokenCacheTuning, type TokenFunctionDeps } fr
 import { systemClock, type BrokerMetrics, type Clock, type Fetch } from '../../lambda/core/ports';
 import { createDiscoveryHandler } from '../../lambda/handlers/discovery';
 import { createJwksHandler } from '../../lambda/handlers/jwks';
-import { apiGatewayEvent, lambdaContext, type VerifiedIamCaller } from './api-gateway-event';
+import { apiGatewayEvent, lambdaContext, LOCAL_API, type VerifiedIamCaller } from './api-gateway-event';
+import { isAllowedHost } from './host-check';
 import { flattenHeaders, readBody, sendGatewayMessage, sendResult } from './http-bridge';
 import { invocationScope } from './invocation-scope';
 import type { LocalConfig } from './local-config';
 import { matchRoute, type MatchedRoute } from './routes';
 import { loadOrCreateSigningKey } from './signing-key-file';
 import { verifySigV4Request } from './sigv4-verifier';
+import { loadOrCreateSealingKey } from './sealing-key-file';
 import { openTokenStore } from './token-store';
 
 export const DEFAULT_PORT = 8787;
@@ -86,7 +89,18 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   if (key.created) logger.info('generated a local signing key', { path: key.path });
   if (key.tooOpen) logger.warn('the signing key file is readable by other users; chmod 600 it', { path: key.path });
   const signer = new LocalKeySigner(key.pem);
-  const { store, close: closeStore } = await openTokenStore(config, logger);
+  const opened = await openTokenStore(config, logger);
+  let store: TokenFunctionDeps['store'];
+  if (opened.kind === 'dynamodb') {
+    // The table is readable by anyone who can reach DynamoDB (Local): items are sealed, as in a deployment.
+    const sealing = await loadOrCreateSealingKey(config.sealingKeyFile);
+    if (sealing.created) logger.info('generated a local sealing key', { path: sealing.path });
+    if (sealing.tooOpen) logger.warn('the sealing key file is readable by other users; chmod 600 it', { path: sealing.path });
+    store = { sealed: opened.sealed, dataKeys: new LocalDataKeys(sealing.key, `local/${config.tableName}`) };
+  } else {
+    store = opened.store;
+  }
+  const closeStore = opened.close;
   if (!config.localCredentials) {
     logger.warn('localCredentials is not set: /token/* answers anyone on this machine without a SigV4 signature');
   }
@@ -107,6 +121,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     issuer,
     signer,
     store,
+    api: LOCAL_API,
     logger,
     audit: new TokenAuditLog(powertools, { clock }),
     // The same EMF lines a deployment writes, in the log: what would reach CloudWatch is visible locally.
@@ -135,6 +150,18 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     const queryAt = target.indexOf('?');
     const rawPath = queryAt === -1 ? target : target.slice(0, queryAt);
     const rawQueryString = queryAt === -1 ? '' : target.slice(queryAt + 1);
+    if (!isAllowedHost(request.headers.host, config.issuer)) {
+      logger.warn('request refused: Host is not a loopback name or address (DNS rebinding?)', {
+        host: (request.headers.host ?? '').slice(0, 128),
+        path: rawPath.slice(0, 256),
+      });
+      sendGatewayMessage(
+        response,
+        403,
+        'Forbidden: the local runtime answers only requests addressed to 127.0.0.1, localhost or [::1] (or to the configured issuer)',
+      );
+      return;
+    }
     const body = await readBody(request);
     if (body === undefined) {
       sendGatewayMessage(response, 413, 'Request Entity Too Large');

@@ -1,33 +1,28 @@
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createFileOnce } from './key-file';
 
 /** Git-ignored home of the generated key (see .gitignore). */
 export const DEFAULT_SIGNING_KEY_FILE = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '.local', 'signing-key.pem');
 
 /**
- * Reads the PKCS#8 PEM signing key at `path`, or, for the default path only, generates a 2048-bit RSA key
- * there once (mode 0600). Creation uses an exclusive open, so processes starting together end up with
+ * Reads the PKCS#8 PEM signing key at `path`, or, when no path is configured, at `defaultFile`, generating a 2048-bit RSA key
+ * there once (mode 0600). Creation is atomic (./key-file.ts), so processes starting together end up with
  * the same key.
  * @returns the PEM and whether the file is readable by others than its owner (a warning for the caller)
  * @throws Error naming the file when a configured key file is missing or unreadable
  */
 export async function loadOrCreateSigningKey(
   path: string | undefined,
+  defaultFile = DEFAULT_SIGNING_KEY_FILE,
 ): Promise<{ pem: string; path: string; created: boolean; tooOpen: boolean }> {
-  const file = path ?? DEFAULT_SIGNING_KEY_FILE;
+  const file = path ?? defaultFile;
   let created = false;
   if (path === undefined) {
-    await mkdir(dirname(file), { recursive: true, mode: 0o700 });
     const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-    const pem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
-    try {
-      await writeFile(file, pem, { flag: 'wx', mode: 0o600 });
-      created = true;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    }
+    created = await createFileOnce(file, privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
   }
   let pem: string;
   try {

@@ -4,7 +4,7 @@ import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { createDynamoDbClient } from '../../lambda/adapters/aws-clients';
 import { DynamoDbTokenStore } from '../../lambda/adapters/dynamodb-token-store';
 import { MemoryTokenStore } from '../../lambda/adapters/memory-token-store';
-import type { Logger, TokenStore } from '../../lambda/core/ports';
+import type { Logger, SealedTokenStore, TokenStore } from '../../lambda/core/ports';
 import { ensureTokenTable } from './ensure-table';
 import type { LocalConfig } from './local-config';
 
@@ -22,11 +22,13 @@ const BOOTSTRAP_MAX_ATTEMPTS = 6;
 // DynamoDB Local accepts any credentials; these are not secrets.
 const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
 
-export interface OpenedStore {
-  readonly store: TokenStore;
-  /** Releases the client, if any. */
-  readonly close: () => void;
-}
+/**
+ * The shared cache: DynamoDB, whose items the runtime seals (other processes and users can read the table), or this
+ * process's memory, which nobody else reads.
+ */
+export type OpenedStore =
+  | { readonly kind: 'dynamodb'; readonly sealed: SealedTokenStore; readonly close: () => void }
+  | { readonly kind: 'memory'; readonly store: TokenStore; readonly close: () => void };
 
 export interface OpenTokenStoreOptions {
   /** Bound on creating (or finding) the table at start-up. @default 60000 */
@@ -41,7 +43,7 @@ export interface OpenTokenStoreOptions {
  */
 export async function openTokenStore(config: LocalConfig, logger: Logger, options: OpenTokenStoreOptions = {}): Promise<OpenedStore> {
   const endpoint = config.dynamodbEndpoint;
-  if (!endpoint) return { store: new MemoryTokenStore(), close: () => undefined };
+  if (!endpoint) return { kind: 'memory', store: new MemoryTokenStore(), close: () => undefined };
   const bootstrap = new DynamoDBClient({
     endpoint,
     region: config.region,
@@ -61,7 +63,8 @@ export async function openTokenStore(config: LocalConfig, logger: Logger, option
   logger.info('token cache in DynamoDB', { endpoint, tableName: config.tableName });
   const client = createDynamoDbClient({ endpoint, region: config.region, credentials: LOCAL_CREDENTIALS });
   return {
-    store: new DynamoDbTokenStore(client, config.tableName),
+    kind: 'dynamodb',
+    sealed: new DynamoDbTokenStore(client, config.tableName),
     close: () => {
       client.destroy();
     },

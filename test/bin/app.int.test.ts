@@ -1,11 +1,11 @@
 /** The CDK app (bin/app.ts) as `cdk synth` runs it: a child process through tsx. */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BAD_CONFIG, EVERY_BAD_FIELD } from '../lib/bad-config';
-import { REPO_ROOT } from '../lib/helpers';
+import { REPO_ROOT, cdkJsonBrokerContext } from '../lib/helpers';
 
 describe('bin/app.ts', () => {
   it('fails the CDK app itself (what cdk synth runs) with every bad field', () => {
@@ -23,4 +23,33 @@ describe('bin/app.ts', () => {
       rmSync(outdir, { recursive: true, force: true });
     }
   });
+
+  it('runs cdk-nag and the Control Tower controls, and synthesizes the shipped configuration with neither finding anything', () => {
+    const outdir = mkdtempSync(join(tmpdir(), 'broker-synth-'));
+    try {
+      const result = spawnSync(join(REPO_ROOT, 'node_modules/.bin/tsx'), ['bin/app.ts'], {
+        cwd: REPO_ROOT,
+        encoding: 'utf8',
+        env: {
+          ...process.env,
+          CDK_CONTEXT_JSON: JSON.stringify({ broker: cdkJsonBrokerContext(), 'aws:cdk:bundling-stacks': [] }),
+          CDK_OUTDIR: outdir,
+        },
+      });
+      expect(result.stderr).not.toMatch(/AwsSolutions-|CT\.[A-Z]+\.PR/);
+      expect(result.status).toBe(0);
+      const report = JSON.parse(readFileSync(join(outdir, 'validation-report.json'), 'utf8')) as {
+        pluginReports: Array<{ pluginName: string; conclusion: string }>;
+      };
+      expect(report.pluginReports).toEqual(
+        expect.arrayContaining([expect.objectContaining({ pluginName: 'cdk-validator-cfnguard', conclusion: 'success' })]),
+      );
+      // cdk-nag's findings (made fatal by StrictNagLogger) are error annotations, which the CLI turns into a failure.
+      const metadata = readFileSync(join(outdir, 'AwsAzureTokenBroker.metadata.json'), 'utf8');
+      expect(metadata).toContain('"type": "aws:cdk:logicalId"');
+      expect(metadata).not.toContain('aws:cdk:error');
+    } finally {
+      rmSync(outdir, { recursive: true, force: true });
+    }
+  }, 120_000);
 });

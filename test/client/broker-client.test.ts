@@ -129,7 +129,7 @@ describe('fetchBrokerToken', () => {
     const error = await failure(get('missing'));
     expect([error.code, error.status, error.alias, error.brokerError]).toEqual(['unknown_alias', 404, 'missing', 'unknown_scope']);
     expect(error.message).toBe(
-      `Unknown alias "missing" at ${broker.url}/: No scope is configured under the alias "missing". Configured aliases: graph, storage.`,
+      `Unknown alias "missing" at ${broker.url}/: No scope is configured under the alias "missing". Check the alias against the token URLs of the deployment (its stack outputs).`,
     );
   });
 
@@ -186,6 +186,36 @@ describe('fetchBrokerToken', () => {
       'bad_response',
       `The broker at ${broker.url}/token/partial answered 200 for alias "partial" but not with a token response (expires_on is not unix seconds); is the URL the broker's base URL?`,
     ]);
+  });
+
+  it("refuses an answer whose expires_on lies beyond Entra's 28-hour maximum, as the broker refuses such a cached token", async () => {
+    const HOUR = 3600;
+    const liar = await startFakeBroker({ lifetimeSeconds: 28 * HOUR + 301 });
+    try {
+      const error = await failure(get('graph', { url: liar.url }));
+      expect([error.code, error.message]).toEqual([
+        'bad_response',
+        `The broker at ${liar.url}/token/graph answered 200 for alias "graph" but not with a token response (expires_on is further ahead than the 28 hours Entra ever issues a token for); is the URL the broker's base URL?`,
+      ]);
+    } finally {
+      await liar.close();
+    }
+    // The longest genuine lifetime, from a broker whose clock runs 5 minutes ahead of this one: accepted.
+    const ahead = await startFakeBroker({ lifetimeSeconds: 28 * HOUR, now: () => Date.now() + 300_000 });
+    try {
+      const token = await fetchBrokerToken({
+        url: ahead.url,
+        alias: 'graph',
+        region: REGION,
+        credentials: CREDENTIALS,
+        identify: false,
+        env: {},
+        clock: () => Date.now() + 300_000, // signed with the broker's time, as a skew-corrected client would
+      });
+      expect(token.expiresOn).toBeGreaterThan(Date.now() / 1000 + 28 * HOUR);
+    } finally {
+      await ahead.close();
+    }
   });
 
   it('maps connection refused to broker_unreachable, fast', async () => {

@@ -101,7 +101,7 @@ describe('broker-token (child process)', () => {
     expectErrorLine(
       await run(['missing', '--url', broker.url]),
       3,
-      /^broker-token: Unknown alias "missing" at .*Configured aliases: graph, storage\.\n$/,
+      /^broker-token: Unknown alias "missing" at .*No scope is configured under the alias "missing"\. Check the alias .*\.\n$/,
     );
   });
 

@@ -109,7 +109,8 @@ export async function startFakeBroker(options: FakeBrokerOptions = {}): Promise<
       case 'missing':
         return send(response, 404, {
           error: 'unknown_scope',
-          message: 'No scope is configured under the alias "missing". Configured aliases: graph, storage.',
+          message:
+            'No scope is configured under the alias "missing". Check the alias against the token URLs of the deployment (its stack outputs).',
           alias,
         });
       case 'rejected':

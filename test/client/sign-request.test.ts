@@ -24,6 +24,22 @@ describe('region', () => {
     expect(resolveRegion(custom, undefined, { AWS_DEFAULT_REGION: 'eu-north-1' })).toBe('eu-north-1');
   });
 
+  it.each([
+    ['--region', 'attacker.example/x', {}],
+    ['--region', 'eu-west-1.attacker.example', {}],
+    ['--region', 'EU-WEST-1', {}],
+    ['AWS_REGION', undefined, { AWS_REGION: 'x.attacker.example#' }],
+    ['AWS_DEFAULT_REGION', undefined, { AWS_DEFAULT_REGION: 'eu-west-1/..' }],
+  ])('refuses a region from %s that is not a region name (%j), before anything is sent', (source, explicit, env) => {
+    const custom = new URL('https://broker.example.com/v1');
+    const error = caught(() => resolveRegion(custom, explicit, env));
+    expect(error.code).toBe('invalid_argument');
+    const received = explicit ?? Object.values(env)[0];
+    expect(error.message).toBe(
+      `The region from ${source} is not an AWS region name such as eu-west-1 (received ${JSON.stringify(received)}); nothing was sent.`,
+    );
+  });
+
   it('says how to fix an unknown region', () => {
     const error = caught(() => resolveRegion(new URL('https://broker.example.com/v1'), undefined, {}));
     expect(error.code).toBe('invalid_argument');

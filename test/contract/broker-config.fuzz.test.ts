@@ -16,6 +16,7 @@ import {
   type ConfigParseOptions,
 } from '../../contract/broker-config';
 import { ConfigError, describeValue } from '../../contract/config-error';
+import { AWS_REGION_PATTERN } from '../../contract/aws-region';
 import { checkIssuerUrl } from '../../contract/url-policy';
 import { parseLocalConfig, type LocalConfig } from '../../local/runtime/local-config';
 
@@ -33,9 +34,11 @@ const TOP_LEVEL = [
   'refreshMarginSeconds',
   'throttlingRateLimit',
   'throttlingBurstLimit',
+  'publicThrottlingRateLimit',
+  'publicThrottlingBurstLimit',
   'tokenReservedConcurrency',
 ];
-const LOCAL = ['issuer', 'signingKeyFile', 'dynamodbEndpoint', 'tableName', 'region', 'localCredentials'];
+const LOCAL = ['issuer', 'signingKeyFile', 'sealingKeyFile', 'dynamodbEndpoint', 'tableName', 'region', 'localCredentials'];
 const RUNS = 1000;
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -62,6 +65,8 @@ function expectWithinContract({ runtime: config, deployment }: BrokerConfig, all
   expect(config.refreshMarginSeconds).toSatisfy((n: number) => Number.isInteger(n) && n >= 0);
   expect(deployment.throttlingRateLimit).toSatisfy((n: number) => Number.isInteger(n) && n >= 1);
   expect(deployment.throttlingBurstLimit).toSatisfy((n: number) => Number.isInteger(n) && n >= 1);
+  expect(deployment.publicThrottlingRateLimit).toSatisfy((n: number) => Number.isInteger(n) && n >= 1 && n <= 10_000);
+  expect(deployment.publicThrottlingBurstLimit).toSatisfy((n: number) => Number.isInteger(n) && n >= 1 && n <= 5000);
   expect(deployment.tokenReservedConcurrency).toSatisfy((n: number | undefined) => n === undefined || (Number.isInteger(n) && n >= 1));
   for (const field of [config.audience, config.subject])
     expect(field).toSatisfy((s: string) => s.length > 0 && s.length <= 600 && s.trim() === s);
@@ -94,7 +99,9 @@ function expectRoundTrip(config: BrokerConfig, options: ConfigParseOptions): voi
 function expectLocalWithinContract(config: LocalConfig): void {
   expectWithinContract(config.broker, true);
   expectRoundTrip(config.broker, { allowLoopbackHttp: true });
-  expect(config.region).toMatch(/^[a-z]{2}(-[a-z]+)+-\d$/);
+  expect(config.region).toMatch(AWS_REGION_PATTERN);
+  // Open mode (no SigV4 check) only in front of a loopback emulator, never real Entra.
+  if (config.localCredentials === undefined) expect(isLoopback(new URL(config.broker.runtime.authorityHost).hostname)).toBe(true);
   expect(config.tableName).toMatch(/^[A-Za-z0-9_.-]{3,255}$/);
   if (config.issuer !== undefined) {
     expect(config.issuer).not.toMatch(/\/$/);
@@ -188,6 +195,8 @@ const brokerConfig = (allowLoopbackHttp: boolean) =>
       refreshMarginSeconds: fc.integer({ min: 0, max: 1800 }),
       throttlingRateLimit: fc.integer({ min: 1, max: 10_000 }),
       throttlingBurstLimit: fc.integer({ min: 1, max: 5000 }),
+      publicThrottlingRateLimit: fc.integer({ min: 1, max: 10_000 }),
+      publicThrottlingBurstLimit: fc.integer({ min: 1, max: 5000 }),
       tokenReservedConcurrency: fc.integer({ min: 1, max: 1000 }),
     },
     { requiredKeys: ['tenantId', 'clientId', 'scopes'], noNullPrototype: true },
@@ -208,6 +217,7 @@ const localFields = fc.record(
       'https://x.example/base',
     ),
     signingKeyFile: fc.constantFrom('/tmp/key.pem', 'keys/signing.pem', 'C:\\keys\\k.pem'),
+    sealingKeyFile: fc.constantFrom('/tmp/sealing-key', 'keys/sealing', 'C:\\keys\\sealing'),
     dynamodbEndpoint: fc.constantFrom('http://127.0.0.1:8000', 'http://dynamodb:8000/', 'https://dynamodb.us-east-1.amazonaws.com'),
     tableName: fc.stringMatching(/^[A-Za-z0-9_.-]{3,40}$/),
     region: fc.oneof(
@@ -221,6 +231,22 @@ const localFields = fc.record(
   },
   { requiredKeys: [], noNullPrototype: true },
 );
+
+const someCredentials = fc.record(
+  { accessKeyId: fc.stringMatching(/^AKIA[A-Z0-9]{16}$/), secretAccessKey: secret },
+  { noNullPrototype: true },
+);
+
+/**
+ * A valid local configuration: the broker's and the local fields, with credentials whenever the authority is not a
+ * loopback emulator (the runtime refuses open mode in front of real Entra).
+ */
+const validLocal = fc.tuple(brokerConfig(true), localFields, someCredentials).map(([broker, local, credentials]) => {
+  const authority = (broker as { authorityHost?: unknown }).authorityHost;
+  const loopbackAuthority = typeof authority === 'string' && isLoopback(new URL(authority).hostname);
+  const needsCredentials = local.localCredentials === undefined && !loopbackAuthority;
+  return { broker, local: needsCredentials ? { ...local, localCredentials: credentials } : local };
+});
 
 // ---------------------------------------------------------------------------------------------------------------
 // Arbitraries: one broken field
@@ -328,6 +354,8 @@ const brokenTopLevel = (allowLoopbackHttp: boolean) =>
         notInteger(0, 1800).map((value) => ({ path: 'refreshMarginSeconds', value, quoted: value })),
         notInteger(1, 10_000).map((value) => ({ path: 'throttlingRateLimit', value, quoted: value })),
         notInteger(1, 5000).map((value) => ({ path: 'throttlingBurstLimit', value, quoted: value })),
+        notInteger(1, 10_000).map((value) => ({ path: 'publicThrottlingRateLimit', value, quoted: value })),
+        notInteger(1, 5000).map((value) => ({ path: 'publicThrottlingBurstLimit', value, quoted: value })),
         notInteger(1, 1000).map((value) => ({ path: 'tokenReservedConcurrency', value, quoted: value })),
         fc.tuple(unknownField, fc.anything()).map(([name, value]) => ({ path: name, value, quoted: undefined })),
       ),
@@ -386,11 +414,11 @@ const brokenScope = (allowLoopbackHttp: boolean) =>
   });
 
 /** One local-only field broken, in an otherwise valid local configuration. */
-const brokenLocal = fc.tuple(brokerConfig(true), localFields, fc.nat()).chain(([config, local, variant]) => {
+const brokenLocal = fc.tuple(validLocal, fc.nat()).chain(([{ broker: config, local }, variant]) => {
   const raw = { ...config, ...local };
   const field = (path: string, bad: fc.Arbitrary<unknown>, quotes = true) =>
     bad.map((value): Broken => ({ raw: { ...raw, [path]: value }, path, quoted: quotes ? value : undefined }));
-  switch (variant % 6) {
+  switch (variant % 7) {
     case 0:
       return field(
         'issuer',
@@ -416,7 +444,12 @@ const brokenLocal = fc.tuple(brokerConfig(true), localFields, fc.nat()).chain(([
     case 3:
       return field('tableName', fc.oneof(notString, fc.constantFrom('ab', 'a b c', 'x'.repeat(256), '', 'tab/le')));
     case 4:
-      return field('region', fc.oneof(notString, fc.constantFrom('US-EAST-1', 'useast1', 'us-east', '', 'us-east-1 ', 'us_east_1')));
+      return field(
+        'region',
+        fc.oneof(notString, fc.constantFrom('US-EAST-1', 'useast1', 'us-east', '', 'us-east-1 ', 'us_east_1', 'evil.example/x-1')),
+      );
+    case 5:
+      return field('sealingKeyFile', fc.oneof(notString, fc.constant('')));
     default:
       return field('localCredentials', badCredentials, false);
   }
@@ -575,7 +608,7 @@ describe('parseLocalConfig under fuzzing', () => {
 
   it('accepts every valid local configuration within the contract', () => {
     fc.assert(
-      fc.property(brokerConfig(true), localFields, (broker, local) => {
+      fc.property(validLocal, ({ broker, local }) => {
         const config = parseLocalConfig({ ...broker, ...local });
         expectLocalWithinContract(config);
         expectSame(config.broker, parseBrokerConfig(broker, { allowLoopbackHttp: true }));
@@ -608,6 +641,7 @@ describe('notable cases the fuzzing found', () => {
       tenantId: '72f988bf-86f1-41af-91ab-2d7cd011db47',
       clientId: '11111111-2222-4333-8444-555555555555',
       scopes: { graph: 'https://graph.microsoft.com/.default' },
+      localCredentials: { accessKeyId: 'AKIAFUZZ', secretAccessKey: 'local-secret' },
     };
     for (const issuer of ['https://user:pw@broker.example.com', 'http://me@127.0.0.1:8787']) {
       expect(checkIssuerUrl(issuer, { allowLoopbackHttp: true }).ok).toBe(false);

@@ -26,6 +26,8 @@ describe('parseBrokerConfig', () => {
       deployment: {
         throttlingRateLimit: 50,
         throttlingBurstLimit: 100,
+        publicThrottlingRateLimit: 10,
+        publicThrottlingBurstLimit: 20,
         tokenReservedConcurrency: undefined,
         keyRotation: { intervalSeconds: 90 * 86_400, publishLeadSeconds: 2 * 86_400, retireAfterSeconds: 86_400 },
       },
@@ -120,6 +122,20 @@ describe('parseBrokerConfig', () => {
   it('refuses an authorityHost with a path', () => {
     expect(() => parseBrokerConfig({ ...minimal, authorityHost: `https://login.microsoftonline.com/${TENANT}` })).toThrow(
       expect.objectContaining({ code: 'invalid_config', message: expect.stringContaining('authorityHost: expected a bare origin') }),
+    );
+  });
+
+  it("takes the public routes' own throttles, and names a bad one with the value received", () => {
+    expect(parseBrokerConfig({ ...minimal, publicThrottlingRateLimit: 2, publicThrottlingBurstLimit: 4 }).deployment).toMatchObject({
+      publicThrottlingRateLimit: 2,
+      publicThrottlingBurstLimit: 4,
+    });
+    expect(() => parseBrokerConfig({ ...minimal, publicThrottlingRateLimit: 0, publicThrottlingBurstLimit: 5001 })).toThrow(
+      expect.objectContaining({
+        message: expect.stringMatching(
+          /publicThrottlingRateLimit: expected an integer from 1 to 10000, received 0\n.*publicThrottlingBurstLimit: expected an integer from 1 to 5000, received 5001/,
+        ),
+      }),
     );
   });
 

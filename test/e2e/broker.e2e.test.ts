@@ -136,10 +136,11 @@ describe('tokens', () => {
     expect(entra.requests.attempts).toBe(0);
   });
 
-  it('answers 404 unknown_scope for an alias that is not configured', async () => {
-    const { status, body } = await token(broker.url, 'keyvault');
+  it('answers 404 unknown_scope for an alias that is not configured, without listing the ones that are', async () => {
+    const { status, body, text } = await token(broker.url, 'keyvault');
     expect(status).toBe(404);
-    expect(body).toMatchObject({ error: 'unknown_scope', message: expect.stringContaining('graph, graph-again, management, storage') });
+    expect(body).toMatchObject({ error: 'unknown_scope', alias: 'keyvault', message: expect.stringContaining('"keyvault"') });
+    expect(text).not.toMatch(/graph|storage|management/);
   });
 
   it('answers 503 within seconds while Entra fails, then recovers', async () => {

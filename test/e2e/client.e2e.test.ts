@@ -3,6 +3,8 @@
  * SigV4 signature made with those keys, as API Gateway's IAM authorization checks it.
  */
 import { execFile } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { fetchBrokerToken } from '../../client/broker-client';
@@ -122,14 +124,14 @@ describe('BrokerCredential on the local runtime', () => {
 describe('broker-token CLI on the local runtime', () => {
   // The built CLI, as the package installs it (test/support/package-global-setup.ts).
   const { workloadDir, bins } = inject('builtPackage');
-  const cli = (args: string[], secret = credentials.secretAccessKey) =>
+  const cli = (args: string[], secret = credentials.secretAccessKey, region = REGION) =>
     run(process.execPath, [bins['broker-token']!, ...args], {
       cwd: workloadDir,
       env: {
         PATH: process.env.PATH,
         AWS_ACCESS_KEY_ID: credentials.accessKeyId,
         AWS_SECRET_ACCESS_KEY: secret,
-        AWS_REGION: REGION,
+        AWS_REGION: region,
         AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       },
     }).then(
@@ -155,6 +157,50 @@ describe('broker-token CLI on the local runtime', () => {
     const { code, stderr } = await cli(['keyvault', '--url', broker.url]);
     expect(code).toBe(EXIT.unknownAlias);
     expect(stderr).toContain('keyvault');
+  });
+
+  it('exits 2, sending nothing, for a region that is not a region name (from --region or AWS_REGION)', async () => {
+    let requests = 0;
+    const listener = createServer((_request, response) => {
+      requests++;
+      response.writeHead(500).end();
+    });
+    await new Promise<void>((ready) => listener.listen(0, '127.0.0.1', ready));
+    const url = `http://127.0.0.1:${(listener.address() as AddressInfo).port}`;
+    try {
+      const flag = await cli(['graph', '--url', url, '--region', 'attacker.example/x']);
+      expect(flag).toMatchObject({ code: EXIT.usage, stdout: '' });
+      expect(flag.stderr).toBe(
+        'broker-token: The region from --region is not an AWS region name such as eu-west-1 (received "attacker.example/x"); nothing was sent.\n',
+      );
+      const env = await cli(['graph', '--url', url], credentials.secretAccessKey, 'sts.attacker.example#');
+      expect(env).toMatchObject({ code: EXIT.usage, stdout: '' });
+      expect(env.stderr).toMatch(/^broker-token: The region from AWS_REGION is not an AWS region name/);
+      expect(requests).toBe(0);
+    } finally {
+      await new Promise((closed) => listener.close(closed));
+    }
+  });
+
+  it('exits 2 for an http:// broker URL that is not loopback: the signed request and the token would cross the network in clear', async () => {
+    const { code, stdout, stderr } = await cli(['graph', '--url', 'http://broker.example.com']);
+    expect({ code, stdout }).toEqual({ code: EXIT.usage, stdout: '' });
+    expect(stderr).toBe(
+      'broker-token: The broker URL is not usable: expected an https:// URL (the answer carries an access token), received "http://broker.example.com".\n',
+    );
+  });
+
+  it("gets no more than Entra's 28-hour maximum when Entra's answer claims more: the broker caps it (the client would refuse it)", async () => {
+    entra.setTokenLifetime(29 * 3600);
+    try {
+      const { code, stdout } = await cli(['storage', '--url', broker.url, '--json']);
+      expect(code).toBe(EXIT.ok);
+      const answer = JSON.parse(stdout) as { expires_in: number; expires_on: number };
+      expect(answer.expires_in).toBeLessThanOrEqual(28 * 3600);
+      expect(answer.expires_on - Date.now() / 1000).toBeLessThanOrEqual(28 * 3600 + 5);
+    } finally {
+      entra.setTokenLifetime(3599);
+    }
   });
 });
 

@@ -31,13 +31,15 @@ describe('BrokerMonitoring alarms (defaults)', () => {
   const tokenFunction = { Ref: logicalId(broker.tokenFunction) };
   const apiId = { Ref: logicalId(broker.httpApi) };
 
-  it('creates eight alarms, two metric filters and one dashboard, all exposed on the construct', () => {
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 8);
+  it('creates ten alarms, two metric filters and one dashboard, all exposed on the construct', () => {
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 10);
     template.resourceCountIs('AWS::Logs::MetricFilter', 2);
     template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
     expect(Object.keys(broker.monitoring!.alarms).sort()).toEqual([
       'api5xx',
+      'cacheItemsRejected',
       'entraRejections',
+      'foreignInvocations',
       'publicRoutes4xx',
       'publicRoutes5xx',
       'tokenFunctionErrors',
@@ -45,6 +47,19 @@ describe('BrokerMonitoring alarms (defaults)', () => {
       'tokenLatencyP99',
       'upstreamUnavailable',
     ]);
+  });
+
+  it('alarms on the first direct invocation refused and the first cache item rejected: both mean someone went around the broker', () => {
+    for (const metricName of [METRIC_NAMES.foreignInvocations, METRIC_NAMES.cacheItemsRejected]) {
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        ...COUNT_ALARM,
+        Namespace: METRICS_NAMESPACE,
+        MetricName: metricName,
+        Dimensions: [{ Name: METRICS_DEPLOYMENT_DIMENSION, Value: 'Broker/TokenBroker' }],
+        Threshold: 1,
+        EvaluationPeriods: 1,
+      });
+    }
   });
 
   it('alarms on any token function error or throttle', () => {
@@ -186,7 +201,7 @@ describe('BrokerMonitoring alarms (defaults)', () => {
     const linked = Object.values(template.findResources('AWS::CloudWatch::Alarm')).map(
       (alarm) => /#([a-z0-9-]+)$/.exec(alarm.Properties.AlarmDescription as string)![1],
     );
-    expect(new Set(linked).size).toBe(8);
+    expect(new Set(linked).size).toBe(10);
     for (const anchor of linked) expect(anchors).toContain(anchor);
   });
 
@@ -207,7 +222,7 @@ describe('BrokerMonitoring options', () => {
   it('sends ALARM and OK to the topic from every alarm', () => {
     const { template, topicRef } = brokerWithTopic();
     const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
-    expect(alarms).toHaveLength(8);
+    expect(alarms).toHaveLength(10);
     for (const alarm of alarms) {
       expect(alarm.Properties.AlarmActions).toEqual([topicRef]);
       expect(alarm.Properties.OKActions).toEqual([topicRef]);

@@ -11,10 +11,13 @@ describe('BrokerStack', { timeout: 60_000 }, () => {
     // Changing these means a new signing key (Entra stops trusting the old kid) or an empty cache.
     expect(logicalId(stack.broker.signingKey)).toBe('TokenBrokerSigningKeyBD5C96F7');
     expect(logicalId(stack.broker.table)).toBe('TokenBrokerTokenCacheE5787DD6');
+    // A new cache key leaves every cached item unreadable: one exchange per scope, no outage, but pin it all the same.
+    expect(logicalId(stack.broker.tokenCacheKey)).toBe('TokenBrokerTokenCacheKey6C4C9731');
     template.templateMatches({
       Resources: {
         TokenBrokerSigningKeyBD5C96F7: { Type: 'AWS::KMS::Key' },
         TokenBrokerTokenCacheE5787DD6: { Type: 'AWS::DynamoDB::Table' },
+        TokenBrokerTokenCacheKey6C4C9731: { Type: 'AWS::KMS::Key' },
       },
     });
   });
@@ -61,6 +64,51 @@ describe('BrokerStack', { timeout: 60_000 }, () => {
       },
     });
     template.hasOutput('TokenUrlMyApi', Match.anyValue());
+  });
+
+  it('outputs the ready-made SCP: only API Gateway invokes the token function, only the deployment changes it or its role, only it writes the cache', () => {
+    const { stack, template } = brokerStack();
+    const [output] = Object.values(template.findOutputs('DirectInvocationGuardPolicy'));
+    // The JSON with the function's and role's ARNs spliced in by CloudFormation.
+    const resolved = JSON.parse(
+      (output!.Value['Fn::Join'][1] as unknown[])
+        .map((part) => (typeof part === 'string' ? part : `<${JSON.stringify(part).replace(/"/g, "'")}>`))
+        .join(''),
+    ) as { Version: string; Statement: Array<Record<string, any>> };
+    const functionArn = `<{'Fn::GetAtt':['${logicalId(stack.broker.tokenFunction)}','Arn']}>`;
+    const roleArn = `<{'Fn::GetAtt':['${logicalId(stack.broker.tokenFunctionRole)}','Arn']}>`;
+    const deployRoles = "arn:<{'Ref':'AWS::Partition'}>:iam::<{'Ref':'AWS::AccountId'}>:role/cdk-*-cfn-exec-role-*";
+    expect(resolved.Version).toBe('2012-10-17');
+    expect(resolved.Statement).toEqual([
+      {
+        Sid: 'OnlyApiGatewayInvokesTheTokenFunction',
+        Effect: 'Deny',
+        Action: ['lambda:InvokeFunction', 'lambda:InvokeAsync', 'lambda:InvokeFunctionUrl'],
+        Resource: [functionArn, `${functionArn}:*`],
+      },
+      expect.objectContaining({
+        Sid: 'OnlyTheDeploymentChangesTheTokenFunction',
+        Effect: 'Deny',
+        Action: expect.arrayContaining(['lambda:UpdateFunctionCode', 'lambda:UpdateFunctionConfiguration', 'lambda:AddPermission']),
+        Resource: [functionArn, `${functionArn}:*`],
+        Condition: { ArnNotLike: { 'aws:PrincipalArn': deployRoles } },
+      }),
+      expect.objectContaining({
+        Sid: 'NobodyElseActsAsTheTokenRole',
+        Effect: 'Deny',
+        Action: expect.arrayContaining(['iam:PassRole', 'iam:UpdateAssumeRolePolicy']),
+        Resource: roleArn,
+        Condition: { ArnNotLike: { 'aws:PrincipalArn': deployRoles } },
+      }),
+      expect.objectContaining({
+        Sid: 'OnlyTheTokenFunctionWritesTheCache',
+        Effect: 'Deny',
+        Action: expect.arrayContaining(['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem']),
+        Resource: `<{'Fn::GetAtt':['${logicalId(stack.broker.table)}','Arn']}>`,
+        Condition: { ArnNotEquals: { 'aws:PrincipalArn': roleArn } },
+      }),
+    ]);
+    expect(JSON.stringify(output!.Value).length).toBeLessThan(4096);
   });
 
   it('passes the AwsSolutions cdk-nag checks with no unsuppressed error or warning', () => {

@@ -50,6 +50,37 @@ describe('TokenBroker routes', () => {
     });
   });
 
+  it('throttles each public route on its own, from the configuration, once the routes exist', () => {
+    const { template: t } = brokerStack(config({ publicThrottlingRateLimit: 3, publicThrottlingBurstLimit: 6 }));
+    const [[, stage]] = Object.entries(t.findResources('AWS::ApiGatewayV2::Stage')) as [[string, Record<string, any>]];
+    expect(stage.Properties.RouteSettings).toStrictEqual({
+      'GET /.well-known/openid-configuration': { ThrottlingRateLimit: 3, ThrottlingBurstLimit: 6 },
+      'GET /jwks': { ThrottlingRateLimit: 3, ThrottlingBurstLimit: 6 },
+    });
+    // API Gateway refuses settings for a route key it does not know yet.
+    const publicRouteIds = Object.entries(t.findResources('AWS::ApiGatewayV2::Route'))
+      .filter(([, route]) => route.Properties.AuthorizationType === 'NONE')
+      .map(([id]) => id);
+    expect(publicRouteIds).toHaveLength(2);
+    expect(stage.DependsOn).toEqual(expect.arrayContaining(publicRouteIds));
+    const defaults = brokerStack().template;
+    defaults.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      DefaultRouteSettings: { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 },
+      RouteSettings: { 'GET /jwks': { ThrottlingRateLimit: 10, ThrottlingBurstLimit: 20 } },
+    });
+  });
+
+  it('lets only API Gateway invoke the functions, each permission naming this API (what CT.LAMBDA.PR.2 cannot read)', () => {
+    const permissions = Object.values(template.findResources('AWS::Lambda::Permission'));
+    expect(permissions).toHaveLength(3);
+    for (const permission of permissions) {
+      expect(permission.Properties).toMatchObject({ Action: 'lambda:InvokeFunction', Principal: 'apigateway.amazonaws.com' });
+      const sourceArn = JSON.stringify(permission.Properties.SourceArn);
+      expect(sourceArn).toMatch(/execute-api/);
+      expect(sourceArn).toContain(`{"Ref":"${logicalId(brokerStack().stack.broker.httpApi)}"}`);
+    }
+  });
+
   it('writes a JSON access log with the caller identity and nothing that can carry a secret', () => {
     const [stage] = Object.values(template.findResources('AWS::ApiGatewayV2::Stage'));
     const format = JSON.parse(stage!.Properties.AccessLogSettings.Format as string) as Record<string, string>;
@@ -73,40 +104,85 @@ describe('TokenBroker routes', () => {
   });
 });
 
-describe('TokenBroker signing key', () => {
-  const { template } = brokerStack();
+/** The account root: the default statement that keeps the key administrable (and lets IAM policies grant). */
+const ACCOUNT_ROOT = {
+  'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::', { Ref: 'AWS::AccountId' }, ':root']],
+};
+const DENY_GRANTS = {
+  Sid: 'DenyGrantsExceptForAwsServices',
+  Effect: 'Deny',
+  Principal: { AWS: '*' },
+  Action: 'kms:CreateGrant',
+  Resource: '*',
+  Condition: { BoolIfExists: { 'kms:GrantIsForAWSResource': 'false', 'aws:PrincipalIsAWSService': 'false' } },
+};
 
-  it('is an RSA_2048 SIGN_VERIFY key, retained, whose policy denies Sign with any other algorithm', () => {
-    template.resourceCountIs('AWS::KMS::Key', 1);
-    template.hasResource('AWS::KMS::Key', {
-      DeletionPolicy: 'Retain',
-      Properties: {
-        KeySpec: 'RSA_2048',
-        KeyUsage: 'SIGN_VERIFY',
-        KeyPolicy: {
-          Statement: Match.arrayWith([
-            {
-              Sid: 'DenySignWithOtherAlgorithms',
-              Effect: 'Deny',
-              Principal: { AWS: '*' },
-              Action: 'kms:Sign',
-              Resource: '*',
-              Condition: { StringNotEquals: { 'kms:SigningAlgorithm': 'RSASSA_PKCS1_V1_5_SHA_256' } },
-            },
-          ]),
-        },
+describe('TokenBroker key policies', () => {
+  const { stack, template } = brokerStack();
+  const { broker } = stack;
+  const keys = template.findResources('AWS::KMS::Key');
+  const tokenRoleArn = { 'Fn::GetAtt': [logicalId(broker.tokenFunction.role!), 'Arn'] };
+  const policyOf = (key: kms.IKey) => keys[logicalId(key)]!.Properties.KeyPolicy.Statement as unknown[];
+
+  it('signing key: RSA_2048 SIGN_VERIFY, retained; Sign only by the token role, only RS256; no grants; the account administers it', () => {
+    expect(Object.keys(keys)).toHaveLength(2);
+    template.hasResource('AWS::KMS::Key', { DeletionPolicy: 'Retain', Properties: { KeySpec: 'RSA_2048', KeyUsage: 'SIGN_VERIFY' } });
+    expect(policyOf(broker.signingKey)).toStrictEqual([
+      { Effect: 'Allow', Principal: { AWS: ACCOUNT_ROOT }, Action: 'kms:*', Resource: '*' },
+      {
+        Sid: 'DenySignWithOtherAlgorithms',
+        Effect: 'Deny',
+        Principal: { AWS: '*' },
+        Action: 'kms:Sign',
+        Resource: '*',
+        Condition: { StringNotEquals: { 'kms:SigningAlgorithm': 'RSASSA_PKCS1_V1_5_SHA_256' } },
       },
-    });
+      DENY_GRANTS,
+      {
+        Sid: 'DenySignToAllButTheTokenFunction',
+        Effect: 'Deny',
+        Principal: { AWS: '*' },
+        Action: 'kms:Sign',
+        Resource: '*',
+        Condition: { ArnNotEquals: { 'aws:PrincipalArn': tokenRoleArn } },
+      },
+    ]);
   });
 
-  it('uses a supplied key instead of creating one', () => {
-    const stack = new Stack(newApp(), 'Stack');
-    const signingKey = kms.Key.fromKeyArn(stack, 'Key', 'arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab');
-    new TokenBroker(stack, 'Broker', { config: config(), signingKey });
-    const t = Template.fromStack(stack);
+  it('cache key: symmetric, rotated, destroyed with the stack; its data keys only for the token role; no grants', () => {
+    const key = keys[logicalId(broker.tokenCacheKey)]!;
+    expect(key).toMatchObject({ DeletionPolicy: 'Delete', Properties: { EnableKeyRotation: true } });
+    expect(key.Properties.KeySpec).toBeUndefined(); // SYMMETRIC_DEFAULT
+    expect(policyOf(broker.tokenCacheKey)).toStrictEqual([
+      { Effect: 'Allow', Principal: { AWS: ACCOUNT_ROOT }, Action: 'kms:*', Resource: '*' },
+      DENY_GRANTS,
+      {
+        Sid: 'DenyDataKeysToAllButTheTokenFunction',
+        Effect: 'Deny',
+        Principal: { AWS: '*' },
+        // Reading a token (Decrypt), moving it under another key (ReEncrypt), or forging an item that opens.
+        Action: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey*', 'kms:ReEncrypt*'],
+        Resource: '*',
+        Condition: { ArnNotEquals: { 'aws:PrincipalArn': tokenRoleArn } },
+      },
+    ]);
+  });
+
+  it('uses supplied keys instead of creating them, and leaves their policies alone', () => {
+    const stack2 = new Stack(newApp(), 'Stack');
+    const signingKey = kms.Key.fromKeyArn(stack2, 'Key', 'arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab');
+    const tokenCacheKey = kms.Key.fromKeyArn(
+      stack2,
+      'CacheKey',
+      'arn:aws:kms:eu-west-1:111122223333:key/cccccccc-12ab-34cd-56ef-1234567890ab',
+    );
+    new TokenBroker(stack2, 'Broker', { config: config(), signingKey, tokenCacheKey });
+    const t = Template.fromStack(stack2);
     t.resourceCountIs('AWS::KMS::Key', 0);
     t.hasResourceProperties('AWS::Lambda::Function', {
-      Environment: { Variables: Match.objectLike({ BROKER_SIGNING_KEY_ARN: signingKey.keyArn }) },
+      Environment: {
+        Variables: Match.objectLike({ BROKER_SIGNING_KEY_ARN: signingKey.keyArn, BROKER_TOKEN_CACHE_KEY_ARN: tokenCacheKey.keyArn }),
+      },
     });
   });
 });
@@ -159,13 +235,20 @@ describe('TokenBroker functions', () => {
     expect(Object.keys(fn(broker.jwksFunction).Environment.Variables).sort()).toEqual(['BROKER_PUBLISHED_KEY_ARNS', ...logging]);
     const tokenEnv = fn(broker.tokenFunction).Environment.Variables;
     expect(Object.keys(tokenEnv).sort()).toEqual([
+      'BROKER_API_ID',
+      'BROKER_API_STAGE',
       'BROKER_CONFIG',
       'BROKER_DEPLOYMENT',
       'BROKER_ISSUER',
       'BROKER_SIGNING_KEY_ARN',
       'BROKER_TABLE_NAME',
+      'BROKER_TOKEN_CACHE_KEY_ARN',
       ...logging,
     ]);
+    // The tripwire: the API and stage whose events are the only ones served.
+    expect(tokenEnv.BROKER_API_ID).toEqual({ Ref: logicalId(broker.httpApi) });
+    expect(tokenEnv.BROKER_API_STAGE).toBe('$default');
+    expect(tokenEnv.BROKER_TOKEN_CACHE_KEY_ARN).toEqual({ 'Fn::GetAtt': [logicalId(broker.tokenCacheKey), 'Arn'] });
     expect(tokenEnv.BROKER_DEPLOYMENT).toBe('Broker/TokenBroker');
     expect(tokenEnv.BROKER_CONFIG).toBe(runtimeConfigJson(parseBrokerConfig(config()).runtime));
     expect(tokenEnv.BROKER_ISSUER).toEqual({ 'Fn::GetAtt': [logicalId(broker.httpApi), 'ApiEndpoint'] });
@@ -248,8 +331,17 @@ describe('TokenBroker least privilege', () => {
     for (const { statement } of statements) expect(statement.Resource).not.toBe('*');
   });
 
-  it('gives the token function GetPublicKey on the signing key and no other KMS action', () => {
-    expect(kmsActions(broker.tokenFunction).sort()).toEqual(['kms:GetPublicKey', 'kms:Sign']);
+  it('gives the token function GetPublicKey on the signing key, data keys of the cache key for its purpose only, and no other KMS action', () => {
+    expect(kmsActions(broker.tokenFunction).sort()).toEqual(['kms:Decrypt', 'kms:GenerateDataKey', 'kms:GetPublicKey', 'kms:Sign']);
+    const sealing = statements.filter((s) => actionsOf(s.statement).includes('kms:Decrypt'));
+    expect(sealing).toHaveLength(1);
+    expect(sealing[0]!.roles).toEqual([roleOf(broker.tokenFunction)]);
+    expect(sealing[0]!.statement).toEqual({
+      Effect: 'Allow',
+      Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
+      Resource: { 'Fn::GetAtt': [logicalId(broker.tokenCacheKey), 'Arn'] },
+      Condition: { StringEquals: { 'kms:EncryptionContext:purpose': 'aws-azure-token-broker/token-cache' } },
+    });
   });
 
   it('gives the jwks function only kms:GetPublicKey, and the discovery function no KMS action', () => {

@@ -12,6 +12,8 @@ export interface IamCallerFields {
 }
 
 export const CALLER_ACCOUNT = '111122223333';
+/** The API id and stage on every event built here: what the token handler under test expects. */
+export const TEST_API = { apiId: 'abc123', stage: '$default' } as const;
 /** API Gateway's request id on every event built here, unless `requestId` says otherwise. */
 export const API_REQUEST_ID = 'JKJaXmPLvHcESHA=';
 
@@ -42,7 +44,8 @@ export function httpEvent(options: HttpEventOptions): APIGatewayProxyEventV2With
       ...(caller ? { authorization: 'AWS4-HMAC-SHA256 Credential=ASIAEXAMPLEACCESSKEY/20250601/eu-west-1/execute-api/aws4_request' } : {}),
     },
     ...(options.pathParameters ? { pathParameters: options.pathParameters } : {}),
-    apiId: 'abc123',
+    apiId: TEST_API.apiId,
+    stage: TEST_API.stage,
     accountId: '999988887777',
     sourceIp: '203.0.113.7',
     requestId: options.requestId ?? API_REQUEST_ID,

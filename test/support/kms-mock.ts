@@ -3,13 +3,24 @@
  * answering GetPublicKey and Sign from REAL node:crypto RSA keys, so signatures made "by KMS" verify.
  * Sign behaves like KMS with `MessageType: DIGEST`: it signs the 32-byte digest it receives
  * (RSASSA-PKCS1-v1_5 with the SHA-256 DigestInfo), and refuses anything but DIGEST + RSASSA_PKCS1_V1_5_SHA_256.
+ *
+ * Symmetric keys answer GenerateDataKey and Decrypt with REAL AES-256-GCM under a per-key master key, binding the
+ * encryption context as additional data, as KMS does: Decrypt with another context, or a tampered blob, fails with
+ * InvalidCiphertextException; Decrypt naming another key than the blob's fails with IncorrectKeyException
+ * (docs.aws.amazon.com/kms/latest/APIReference/API_Decrypt.html, "Errors").
  */
-import { constants, privateEncrypt } from 'node:crypto';
+import { constants, createCipheriv, createDecipheriv, privateEncrypt, randomBytes } from 'node:crypto';
 import {
+  DecryptCommand,
+  GenerateDataKeyCommand,
   GetPublicKeyCommand,
   KMSClient,
   KMSServiceException,
   SignCommand,
+  type DecryptCommandInput,
+  type DecryptCommandOutput,
+  type GenerateDataKeyCommandInput,
+  type GenerateDataKeyCommandOutput,
   type GetPublicKeyCommandInput,
   type GetPublicKeyCommandOutput,
   type KeySpec,
@@ -24,8 +35,10 @@ const SHA256_DIGEST_INFO_PREFIX = Buffer.from('3031300d0609608648016503040201050
 
 export const ACTIVE_KEY_ARN = 'arn:aws:kms:eu-west-1:111122223333:key/11111111-2222-3333-4444-555555555555';
 export const NEXT_KEY_ARN = 'arn:aws:kms:eu-west-1:111122223333:key/66666666-7777-8888-9999-000000000000';
+/** The symmetric key that seals the token cache. */
+export const CACHE_KEY_ARN = 'arn:aws:kms:eu-west-1:111122223333:key/cccccccc-cccc-4ccc-8ccc-cccccccccccc';
 
-export type KmsOperation = 'Sign' | 'GetPublicKey';
+export type KmsOperation = 'Sign' | 'GetPublicKey' | 'GenerateDataKey' | 'Decrypt';
 
 /** A KMS service error as the SDK raises it: `name`, `$fault`, `$metadata.httpStatusCode`, and an SDK message holding the key ARN. */
 export function kmsServiceError(name: string, httpStatusCode: number, keyArn = ACTIVE_KEY_ARN): KMSServiceException {
@@ -62,7 +75,18 @@ export interface MockKms {
   failNext(operation: KmsOperation, error: Error): void;
   signInputs(): SignCommandInput[];
   getPublicKeyInputs(): GetPublicKeyCommandInput[];
+  /** Adds a symmetric ENCRYPT_DECRYPT key (a real random AES-256 master key). */
+  addSymmetricKey(keyId: string): void;
+  generateDataKeyInputs(): GenerateDataKeyCommandInput[];
+  decryptInputs(): DecryptCommandInput[];
 }
+
+const clientError = (name: string, message: string) =>
+  new KMSServiceException({ name, $fault: 'client', $metadata: { httpStatusCode: 400 }, message });
+
+/** The encryption context in one canonical form (sorted pairs), the additional data of the mock's ciphertext blobs. */
+const contextBytes = (context: Record<string, string> | undefined) =>
+  Buffer.from(JSON.stringify(Object.entries(context ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))), 'utf8');
 
 /**
  * A mocked KMS with the active key (`ACTIVE_KEY_ARN`) and, when `withNextKey`, the rotation key (`NEXT_KEY_ARN`).
@@ -71,7 +95,8 @@ export function mockKms(options: { withNextKey?: boolean } = {}): MockKms {
   const client = new KMSClient({ region: 'eu-west-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
   const stub = mockClient(client);
   const keys = new Map<string, MockKey>();
-  const failures: Record<KmsOperation, Error[]> = { Sign: [], GetPublicKey: [] };
+  const symmetricKeys = new Map<string, Buffer>();
+  const failures: Record<KmsOperation, Error[]> = { Sign: [], GetPublicKey: [], GenerateDataKey: [], Decrypt: [] };
 
   const keyFor = (keyId: string | undefined): MockKey => {
     const key = keyId === undefined ? undefined : keys.get(keyId);
@@ -127,6 +152,53 @@ export function mockKms(options: { withNextKey?: boolean } = {}): MockKms {
     };
   });
 
+  // A ciphertext blob: key id length (1) · key id · IV (12) · data key ciphertext · tag (16), as opaque as KMS's own.
+  stub.on(GenerateDataKeyCommand).callsFake(async (input: GenerateDataKeyCommandInput): Promise<GenerateDataKeyCommandOutput> => {
+    const failure = failures.GenerateDataKey.shift();
+    if (failure) throw failure;
+    const master = input.KeyId === undefined ? undefined : symmetricKeys.get(input.KeyId);
+    if (!master || input.KeyId === undefined) throw clientError('NotFoundException', `Key '${input.KeyId}' does not exist`);
+    if (input.KeySpec !== 'AES_256')
+      throw clientError('ValidationException', `mock KMS expects KeySpec AES_256, received ${input.KeySpec}`);
+    const plaintext = randomBytes(32);
+    const iv = randomBytes(12);
+    const cipher = createCipheriv('aes-256-gcm', master, iv);
+    cipher.setAAD(contextBytes(input.EncryptionContext));
+    const keyId = Buffer.from(input.KeyId, 'utf8');
+    const blob = Buffer.concat([Buffer.from([keyId.length]), keyId, iv, cipher.update(plaintext), cipher.final(), cipher.getAuthTag()]);
+    return {
+      $metadata: { httpStatusCode: 200 },
+      KeyId: input.KeyId,
+      Plaintext: new Uint8Array(plaintext),
+      CiphertextBlob: new Uint8Array(blob),
+    };
+  });
+
+  stub.on(DecryptCommand).callsFake(async (input: DecryptCommandInput): Promise<DecryptCommandOutput> => {
+    const failure = failures.Decrypt.shift();
+    if (failure) throw failure;
+    const blob = Buffer.from(input.CiphertextBlob ?? new Uint8Array());
+    const invalid = () => clientError('InvalidCiphertextException', 'The ciphertext is invalid or was not encrypted under this context');
+    const idLength = blob[0] ?? 0;
+    if (blob.length < 1 + idLength + 12 + 32 + 16) throw invalid();
+    const blobKeyId = blob.subarray(1, 1 + idLength).toString('utf8');
+    if (input.KeyId !== undefined && input.KeyId !== blobKeyId) {
+      throw clientError('IncorrectKeyException', 'The key ID in the request does not identify the KMS key that encrypted the ciphertext');
+    }
+    const master = symmetricKeys.get(blobKeyId);
+    if (!master) throw invalid();
+    const body = blob.subarray(1 + idLength);
+    try {
+      const decipher = createDecipheriv('aes-256-gcm', master, body.subarray(0, 12));
+      decipher.setAAD(contextBytes(input.EncryptionContext));
+      decipher.setAuthTag(body.subarray(body.length - 16));
+      const plaintext = Buffer.concat([decipher.update(body.subarray(12, body.length - 16)), decipher.final()]);
+      return { $metadata: { httpStatusCode: 200 }, KeyId: blobKeyId, Plaintext: new Uint8Array(plaintext) };
+    } catch {
+      throw invalid();
+    }
+  });
+
   const addKey = (keyId: string, key: Partial<MockKey> = {}): RsaKeyPair => {
     const pair = key.pair ?? rsaKeyPair(keyId);
     keys.set(keyId, { pair, keySpec: key.keySpec ?? 'RSA_2048', ...(key.publicKeyDer ? { publicKeyDer: key.publicKeyDer } : {}) });
@@ -134,6 +206,7 @@ export function mockKms(options: { withNextKey?: boolean } = {}): MockKms {
   };
   addKey(ACTIVE_KEY_ARN);
   if (options.withNextKey) addKey(NEXT_KEY_ARN);
+  symmetricKeys.set(CACHE_KEY_ARN, randomBytes(32));
 
   return {
     client,
@@ -143,5 +216,8 @@ export function mockKms(options: { withNextKey?: boolean } = {}): MockKms {
     failNext: (operation, error) => void failures[operation].push(error),
     signInputs: () => stub.commandCalls(SignCommand).map((call) => call.args[0].input),
     getPublicKeyInputs: () => stub.commandCalls(GetPublicKeyCommand).map((call) => call.args[0].input),
+    addSymmetricKey: (keyId) => void symmetricKeys.set(keyId, randomBytes(32)),
+    generateDataKeyInputs: () => stub.commandCalls(GenerateDataKeyCommand).map((call) => call.args[0].input),
+    decryptInputs: () => stub.commandCalls(DecryptCommand).map((call) => call.args[0].input),
   };
 }

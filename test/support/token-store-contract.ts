@@ -9,6 +9,11 @@ import type { CachedToken, Clock, TokenStore } from '../../lambda/core/ports';
 export interface ContractContext {
   /** A store whose lease decisions use `clock`. */
   makeStore(clock: Clock): TokenStore | Promise<TokenStore>;
+  /**
+   * What an expired token reads as: `stored` (a plain store returns it; the cache policy checks expiresOn) or `miss`
+   * (the sealing store checks it itself). @default 'stored'
+   */
+  readonly expired?: 'stored' | 'miss';
 }
 
 // Far in the future on purpose: DynamoDB Local runs TTL deletion within about a second, so an item
@@ -69,11 +74,11 @@ export function describeTokenStoreContract(name: string, ctx: ContractContext): 
       expect(await store.get(key)).toBeUndefined();
     });
 
-    it('returns an expired token as stored (TTL deletion is lazy; the cache policy checks expiresOn)', async () => {
+    it(`reads an expired token as ${ctx.expired === 'miss' ? 'a miss' : 'stored'} (TTL deletion is lazy)`, async () => {
       const { store, key } = await setup(ctx);
       const expired = token({ expiresOn: Math.floor(T0 / 1000) - 10 });
       await store.put(key, expired);
-      expect(await store.get(key)).toEqual(expired);
+      expect(await store.get(key)).toEqual(ctx.expired === 'miss' ? undefined : expired);
     });
 
     it('keeps tokens and leases of the same key apart', async () => {

@@ -2,10 +2,14 @@ import { GetItemCommand, PutItemCommand, type AttributeValue } from '@aws-sdk/cl
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { DynamoDbTokenStore } from '../../../lambda/adapters/dynamodb-token-store';
+import { KmsDataKeys } from '../../../lambda/adapters/kms-data-keys';
 import { InternalError, UpstreamUnavailableError } from '../../../lambda/core/errors';
+import { SealingTokenStore } from '../../../lambda/core/sealing-token-store';
+import { TokenSealer } from '../../../lambda/core/token-sealing';
 import { freePort } from '../../../local/free-port';
 import { ensureTokenTable } from '../../../local/runtime/ensure-table';
 import { localDynamoDbClient, uniqueTableName } from '../../support/dynamodb';
+import { CACHE_KEY_ARN, mockKms } from '../../support/kms-mock';
 import { describeTokenStoreContract } from '../../support/token-store-contract';
 
 const endpoint = inject('dynamodbEndpoint');
@@ -15,7 +19,25 @@ const tableName = uniqueTableName('token-store-test');
 beforeAll(() => ensureTokenTable(client, tableName));
 afterAll(() => client.destroy());
 
-describeTokenStoreContract('DynamoDbTokenStore', { makeStore: (clock) => new DynamoDbTokenStore(client, tableName, { clock }) });
+// What the token function uses: the sealing store over the table, data keys from (a mock of) KMS.
+describeTokenStoreContract('SealingTokenStore over DynamoDbTokenStore', {
+  expired: 'miss',
+  makeStore: (clock) =>
+    new SealingTokenStore({
+      store: new DynamoDbTokenStore(client, tableName, { clock }),
+      sealer: new TokenSealer({ keys: new KmsDataKeys(mockKms().client, CACHE_KEY_ARN, 'Stack/Broker'), clock }),
+      bindingOf: (key) => ({
+        cacheKey: key,
+        authorityHost: 'https://login.microsoftonline.com',
+        tenantId: '11111111-1111-1111-1111-111111111111',
+        clientId: '22222222-2222-2222-2222-222222222222',
+        scope: 'https://graph.microsoft.com/.default',
+      }),
+      clock,
+      logger: { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined },
+      metrics: { count: () => undefined },
+    }),
+});
 
 const rawItem = async (pk: string) =>
   (await client.send(new GetItemCommand({ TableName: tableName, Key: { pk: { S: pk } }, ConsistentRead: true }))).Item;
@@ -23,23 +45,14 @@ const rawItem = async (pk: string) =>
 describe('DynamoDbTokenStore items', () => {
   const store = new DynamoDbTokenStore(client, tableName);
 
-  it('writes the token item with ttl = expiresOn, so DynamoDB TTL removes it with the token', async () => {
-    await store.put('graph', { accessToken: 'at-1', expiresOn: 1_900_000_123, scope: 'https://graph.microsoft.com/.default' });
-    expect(await rawItem('token#graph')).toEqual({
-      pk: { S: 'token#graph' },
-      accessToken: { S: 'at-1' },
-      expiresOn: { N: '1900000123' },
-      scope: { S: 'https://graph.microsoft.com/.default' },
-      ttl: { N: '1900000123' },
-    });
+  it('writes the token item as the sealed bytes and ttl = expiresOn, nothing else', async () => {
+    const sealed = new Uint8Array([1, 0, 3, 9, 8, 7]);
+    await store.put('graph', sealed, 1_900_000_123);
+    expect(await rawItem('token#graph')).toEqual({ pk: { S: 'token#graph' }, sealed: { B: sealed }, ttl: { N: '1900000123' } });
+    expect(await store.get('graph')).toEqual(sealed);
   });
 
-  it("writes the token's audit identifiers as uti and correlationId, and reads an item written without them", async () => {
-    const correlationId = '3f1c2b4a-5d6e-4f70-8a9b-0c1d2e3f4a5b';
-    await store.put('audited', { accessToken: 'at-2', expiresOn: 1_900_000_123, scope: 's', uti: 'm4xTQZ2KvUuhC3hMnQ0AAA', correlationId });
-    expect(await rawItem('token#audited')).toMatchObject({ uti: { S: 'm4xTQZ2KvUuhC3hMnQ0AAA' }, correlationId: { S: correlationId } });
-
-    // An item as the broker wrote it before it recorded these identifiers.
+  it('reads an item of the layout before sealing (accessToken in the clear, no sealed) as absent', async () => {
     const Item = {
       pk: { S: 'token#old' },
       accessToken: { S: 'at-3' },
@@ -48,7 +61,18 @@ describe('DynamoDbTokenStore items', () => {
       ttl: { N: '1900000123' },
     };
     await client.send(new PutItemCommand({ TableName: tableName, Item }));
-    expect(await store.get('old')).toStrictEqual({ accessToken: 'at-3', expiresOn: 1_900_000_123, scope: 's' });
+    expect(await store.get('old')).toBeUndefined();
+  });
+
+  const notBinary: Array<[string, AttributeValue]> = [
+    ['a string', { S: 'AQID' }],
+    ['a number', { N: '42' }],
+    ['a list', { L: [{ B: new Uint8Array([1]) }] }],
+  ];
+  it.each(notBinary)('reads `sealed` stored as %s as empty bytes, which the sealing store rejects', async (_, sealed) => {
+    const key = `corrupt-${Math.random().toString(36).slice(2)}`;
+    await client.send(new PutItemCommand({ TableName: tableName, Item: { pk: { S: `token#${key}` }, sealed } }));
+    expect(await store.get(key)).toEqual(new Uint8Array());
   });
 
   it('writes the lease item with its expiry in ms and a ttl (s) a little after it', async () => {
@@ -62,29 +86,15 @@ describe('DynamoDbTokenStore items', () => {
     expect(ttl).toBeLessThanOrEqual(expiresAtMs / 1000 + 300);
   });
 
-  const corrupt: Array<[string, Record<string, AttributeValue>]> = [
-    ['expiresOn stored as a string', { accessToken: { S: 'at' }, expiresOn: { S: '1900000000' }, scope: { S: 's' } }],
-    ['accessToken missing', { expiresOn: { N: '1900000000' }, scope: { S: 's' } }],
-    ['accessToken empty', { accessToken: { S: '' }, expiresOn: { N: '1900000000' }, scope: { S: 's' } }],
-    ['accessToken stored as a number', { accessToken: { N: '1' }, expiresOn: { N: '1900000000' }, scope: { S: 's' } }],
-    ['scope missing', { accessToken: { S: 'at' }, expiresOn: { N: '1900000000' } }],
-    ['expiresOn missing', { accessToken: { S: 'at' }, scope: { S: 's' } }],
-  ];
-  it.each(corrupt)('reads an unparseable item (%s) as undefined', async (_, attributes) => {
-    const key = `corrupt-${Math.random().toString(36).slice(2)}`;
-    await client.send(new PutItemCommand({ TableName: tableName, Item: { pk: { S: `token#${key}` }, ...attributes } }));
-    expect(await store.get(key)).toBeUndefined();
-  });
-
-  it('refuses a token whose expiry is not a number (a caller bug, not an outage)', async () => {
-    await expect(store.put('k', { accessToken: 'at', expiresOn: Number.NaN, scope: 's' })).rejects.toBeInstanceOf(InternalError);
+  it('refuses an item whose expiry is not a number (a caller bug, not an outage)', async () => {
+    await expect(store.put('k', new Uint8Array([1]), Number.NaN)).rejects.toBeInstanceOf(InternalError);
   });
 });
 
 describe('DynamoDbTokenStore failures', () => {
   const operations = {
     get: (s: DynamoDbTokenStore) => s.get('k'),
-    put: (s: DynamoDbTokenStore) => s.put('k', { accessToken: 'secret-token-value', expiresOn: 1_900_000_000, scope: 's' }),
+    put: (s: DynamoDbTokenStore) => s.put('k', new TextEncoder().encode('secret-token-value'), 1_900_000_000),
     tryAcquireLease: (s: DynamoDbTokenStore) => s.tryAcquireLease('k', 'h', Date.now() + 1000),
     releaseLease: (s: DynamoDbTokenStore) => s.releaseLease('k', 'h'),
   };

@@ -113,6 +113,14 @@ describe('requestEntraToken', () => {
     });
   });
 
+  it("caps a lifetime beyond Entra's 28-hour maximum, so the token is refreshed in time and never served as eternal", async () => {
+    const { deps } = fakeEntra([
+      { status: 200, body: JSON.stringify({ token_type: 'Bearer', expires_in: 10 * 86_400, access_token: ACCESS_TOKEN }) },
+    ]);
+    const token = await requestEntraToken(request, deps);
+    expect(token.expiresOn - Math.floor(T0 / 1000)).toBe(28 * 3600);
+  });
+
   it("sends a fresh GUID as client-request-id on every attempt of one exchange, and keeps it with the token with Entra's uti", async () => {
     const part = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
     const token = `${part({ typ: 'JWT', alg: 'RS256' })}.${part({ aud: 'https://graph.microsoft.com', uti: 'm4xTQZ2KvUuhC3hMnQ0AAA' })}.c2ln`;

@@ -1,12 +1,16 @@
-/** The token cache on a real table (DynamoDB Local): conditional-write leases, unreadable items, short-lived tokens. */
+/** The token cache on a real table (DynamoDB Local), sealed as in the token function: conditional-write leases, unreadable items, short-lived tokens. */
 import { GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { captureLogs } from '../../support/log-capture';
 import { DynamoDbTokenStore } from '../../../lambda/adapters/dynamodb-token-store';
+import { KmsDataKeys } from '../../../lambda/adapters/kms-data-keys';
 import type { CachedToken } from '../../../lambda/core/ports';
+import { SealingTokenStore } from '../../../lambda/core/sealing-token-store';
 import { TokenCache } from '../../../lambda/core/token-cache';
+import { TokenSealer } from '../../../lambda/core/token-sealing';
 import { ensureTokenTable } from '../../../local/runtime/ensure-table';
 import { localDynamoDbClient, uniqueTableName } from '../../support/dynamodb';
+import { CACHE_KEY_ARN, mockKms } from '../../support/kms-mock';
 
 const client = localDynamoDbClient(inject('dynamodbEndpoint'));
 const tableName = uniqueTableName('token-cache');
@@ -15,9 +19,26 @@ const { logger } = captureLogs();
 beforeAll(() => ensureTokenTable(client, tableName));
 afterAll(() => client.destroy());
 
+const kms = mockKms();
+/** The table as the token function reads and writes it: sealed items, checked when opened. */
+const sealedStore = (clock: () => number = Date.now) =>
+  new SealingTokenStore({
+    store: new DynamoDbTokenStore(client, tableName, { clock }),
+    sealer: new TokenSealer({ keys: new KmsDataKeys(kms.client, CACHE_KEY_ARN, 'Stack/Broker'), clock }),
+    bindingOf: (key) => ({
+      cacheKey: key,
+      authorityHost: 'https://login.example',
+      tenantId: 't',
+      clientId: 'c',
+      scope: 'api://x/.default',
+    }),
+    clock,
+    logger,
+    metrics: { count: () => undefined },
+  });
 const container = () =>
   new TokenCache({
-    store: new DynamoDbTokenStore(client, tableName),
+    store: sealedStore(),
     clock: Date.now,
     logger,
     refreshMarginSeconds: 300,
@@ -34,7 +55,7 @@ describe('TokenCache on DynamoDB Local', () => {
     await client.send(
       new PutItemCommand({
         TableName: tableName,
-        Item: { pk: { S: 'token#corrupt' }, accessToken: { N: '42' }, expiresOn: { S: 'soon' } },
+        Item: { pk: { S: 'token#corrupt' }, sealed: { S: 'not the bytes of a sealed item' }, ttl: { S: 'soon' } },
       }),
     );
     let exchanges = 0;
@@ -43,7 +64,9 @@ describe('TokenCache on DynamoDB Local', () => {
     expect(exchanges).toBe(1);
     expect(result.token.accessToken).toBe('replacement');
     const item = await client.send(new GetItemCommand({ TableName: tableName, Key: { pk: { S: 'token#corrupt' } }, ConsistentRead: true }));
-    expect(item.Item?.accessToken).toEqual({ S: 'replacement' });
+    expect(Object.keys(item.Item ?? {}).sort()).toEqual(['pk', 'sealed', 'ttl']);
+    expect(Buffer.from(item.Item?.sealed?.B ?? []).toString('latin1')).not.toContain('replacement');
+    expect((await container().get('corrupt', async () => freshToken('never'))).token.accessToken).toBe('replacement');
   });
 
   it('makes one exchange when 20 containers miss the same key at once', async () => {
@@ -64,7 +87,7 @@ describe('TokenCache on DynamoDB Local with 10-minute tokens', () => {
   it('costs one exchange per 5 minutes over two hours of steady traffic on 3 containers (injected clock)', async () => {
     const time = { now: Date.UTC(2100, 0, 1) }; // far ahead: DynamoDB Local's TTL deletion must not remove the items
     const clock = () => time.now;
-    const store = new DynamoDbTokenStore(client, tableName, { clock });
+    const store = sealedStore(clock);
     const containers = Array.from(
       { length: 3 },
       () => new TokenCache({ store, clock, logger, refreshMarginSeconds: 300, sleep: async () => void (time.now += 50) }),

@@ -11,7 +11,7 @@ import type { Fetch } from '../../../lambda/core/ports';
 import { TokenCache } from '../../../lambda/core/token-cache';
 import { TokenService } from '../../../lambda/core/token-service';
 import { createTokenHandler } from '../../../lambda/handlers/token';
-import { httpEvent, jsonBody, lambdaContext } from '../../support/http-events';
+import { httpEvent, jsonBody, lambdaContext, TEST_API } from '../../support/http-events';
 import { ACTIVE_KEY_ARN, KMS_ERRORS, mockKms } from '../../support/kms-mock';
 import { captureLogs } from '../../support/log-capture';
 
@@ -54,7 +54,9 @@ function brokerOnKms() {
     clock,
     entra: { fetch, sleep: async () => undefined },
   });
-  const handler = createTokenHandler({ service, logger, audit: logs.audit, metrics: logs.metrics, clock }).use(logs.middlewares);
+  const handler = createTokenHandler({ service, api: TEST_API, logger, audit: logs.audit, metrics: logs.metrics, clock }).use(
+    logs.middlewares,
+  );
   return {
     kms,
     get: () => handler(httpEvent({ routeKey: 'GET /token/graph' }), lambdaContext()),

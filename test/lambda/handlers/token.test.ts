@@ -10,7 +10,15 @@ import type { AssertionSigner, Fetch } from '../../../lambda/core/ports';
 import { TokenCache } from '../../../lambda/core/token-cache';
 import { TokenService } from '../../../lambda/core/token-service';
 import { createTokenHandler } from '../../../lambda/handlers/token';
-import { API_REQUEST_ID, CALLER_ACCOUNT, httpEvent, jsonBody, lambdaContext, type HttpEventOptions } from '../../support/http-events';
+import {
+  API_REQUEST_ID,
+  CALLER_ACCOUNT,
+  httpEvent,
+  jsonBody,
+  lambdaContext,
+  TEST_API,
+  type HttpEventOptions,
+} from '../../support/http-events';
 import { captureLogs } from '../../support/log-capture';
 import { rsaKeyPair } from '../../support/rsa-keys';
 
@@ -106,6 +114,7 @@ function broker(options: { allowedCallers?: AllowedCallers; signer?: AssertionSi
   });
   const handler = createTokenHandler({
     service,
+    api: TEST_API,
     logger,
     audit: logs.audit,
     metrics: logs.metrics,
@@ -163,24 +172,34 @@ describe('GET /token/{alias}', () => {
     expect(jsonBody(again)).toMatchObject({ access_token: entra.issued[0], expires_in: 3599 - 60, expires_on: T0_S + 3599 });
   });
 
-  it('takes the alias from the catch-all route path parameter', async () => {
-    const { get, entra } = broker();
-    const response = await get({ routeKey: 'GET /token/{alias}', pathParameters: { alias: 'storage' } });
-    expect(response.statusCode).toBe(200);
-    expect(jsonBody(response)).toMatchObject({ scope: STORAGE });
-    expect(entra.requests[0]?.get('scope')).toBe(STORAGE);
-  });
+  it.each(['storage', 'graph', 'keyvault'])(
+    'answers the catch-all route 404 whatever its path parameter (%s), configured or not, without calling Entra',
+    async (alias) => {
+      const { get, entra } = broker();
+      await get({ routeKey: 'GET /token/graph' }); // a token in memory: the catch-all must not reach it either
+      const response = await get({ routeKey: 'GET /token/{alias}', pathParameters: { alias } });
+      expect(response.statusCode).toBe(404);
+      expect(jsonBody(response)).toStrictEqual({
+        error: 'unknown_scope',
+        alias,
+        message: `No scope is configured under the alias "${alias}". Check the alias against the token URLs of the deployment (its stack outputs).`,
+      });
+      expectErrorAnswer(response, entra.issued);
+      expect(entra.requests).toHaveLength(1);
+    },
+  );
 
-  it('answers 404 unknown_scope listing the configured aliases, without calling Entra', async () => {
+  it('never lists the configured aliases in a 404, and echoes an alias only when it looks like one', async () => {
     const { get, entra } = broker();
-    const response = await get({ routeKey: 'GET /token/{alias}', pathParameters: { alias: 'keyvault' } });
-    expect(response.statusCode).toBe(404);
-    expect(jsonBody(response)).toStrictEqual({
-      error: 'unknown_scope',
-      alias: 'keyvault',
-      message: 'No scope is configured under the alias "keyvault". Configured aliases: graph, storage.',
-    });
-    expectErrorAnswer(response, entra.issued);
+    for (const alias of ['<script>alert(1)</script>', 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln', 'GRAPH', 'x'.repeat(200)]) {
+      const response = await get({ routeKey: 'GET /token/{alias}', pathParameters: { alias } });
+      expect(response.statusCode).toBe(404);
+      expect(jsonBody(response)).toStrictEqual({
+        error: 'unknown_scope',
+        message: 'No scope is configured under this alias. Check the alias against the token URLs of the deployment (its stack outputs).',
+      });
+      expect(response.body).not.toMatch(/graph|storage/);
+    }
     expect(entra.requests).toHaveLength(0);
   });
 
@@ -188,9 +207,9 @@ describe('GET /token/{alias}', () => {
     'answers 404 for the alias %s (not an object property)',
     async (alias) => {
       const { get, entra } = broker();
-      const response = await get({ routeKey: 'GET /token/{alias}', pathParameters: { alias } });
+      const response = await get({ routeKey: `GET /token/${alias}` });
       expect(response.statusCode).toBe(404);
-      expect(jsonBody(response)).toMatchObject({ error: 'unknown_scope', alias });
+      expect(jsonBody(response)).toMatchObject({ error: 'unknown_scope' });
       expectErrorAnswer(response, entra.issued);
     },
   );
@@ -298,6 +317,69 @@ describe('GET /token/{alias}', () => {
     const log = logLines.join('\n');
     expect(log).not.toContain('eyJ');
     expect(log).toMatch(/"message":"token served"/);
+  });
+});
+
+describe('GET /token/{alias}: the direct-invocation tripwire', () => {
+  /** A hand-made event, as someone with lambda:InvokeFunction would pass it, with a verified-looking caller. */
+  const forged = (requestContext: Record<string, unknown> | undefined) => {
+    const event = httpEvent({ routeKey: 'GET /token/graph' }) as unknown as Record<string, unknown>;
+    return { ...event, requestContext: requestContext && { ...(event.requestContext as object), ...requestContext } } as never;
+  };
+
+  it.each([
+    ['another API id', { apiId: 'x9y8z7' }],
+    ['another stage', { stage: 'prod' }],
+    ['no API id', { apiId: undefined }],
+  ])('refuses an event with %s: 403, a warning naming what it carried, a count, and no token', async (_, override) => {
+    const { entra, logs, get } = broker();
+    await get({ routeKey: 'GET /token/graph' }); // a token in memory: the refusal must come before it
+    const handler = createTokenHandler({
+      service: undefined as never, // never reached
+      api: TEST_API,
+      logger: logs.logger,
+      audit: logs.audit,
+      metrics: logs.metrics,
+      clock: () => T0,
+    });
+    const response = await handler(forged(override), lambdaContext('req-forged'));
+
+    expect(response.statusCode).toBe(403);
+    expect(jsonBody(response)).toStrictEqual({
+      error: 'forbidden',
+      message: "This invocation did not come through the broker's own API Gateway stage; the token function answers nothing else.",
+    });
+    expectErrorAnswer(response, entra.issued);
+    const warning = logs.entries().find((entry) => entry.level === 'WARN');
+    expect(warning).toMatchObject({
+      message: "refused an invocation that did not come through this deployment's API (a direct lambda:InvokeFunction?)",
+      expectedApiId: 'abc123',
+      expectedStage: '$default',
+      routeKey: 'GET /token/graph',
+    });
+    expect(logs.metricEntries().at(-1)).toMatchObject({ ForeignInvocationsRefused: 1 });
+    expect(entra.requests).toHaveLength(1);
+  });
+
+  it('refuses an event with no requestContext at all, without failing', async () => {
+    const { logs } = broker();
+    const handler = createTokenHandler({
+      service: undefined as never,
+      api: TEST_API,
+      logger: logs.logger,
+      audit: logs.audit,
+      metrics: logs.metrics,
+      clock: () => T0,
+    });
+    const response = await handler(forged(undefined), lambdaContext());
+    expect(response.statusCode).toBe(403);
+    expect(logs.entries().find((entry) => entry.level === 'WARN')).toMatchObject({ apiId: 'undefined', stage: 'undefined' });
+  });
+
+  it("serves events from the expected API and stage (a forgery copying both, which are public, is the SCP's job)", async () => {
+    const { get } = broker();
+    const response = await get({ routeKey: 'GET /token/graph' });
+    expect(response.statusCode).toBe(200);
   });
 });
 

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
+import { chmod, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -43,6 +43,85 @@ const fakeJava = async (script: string): Promise<string> => {
   return java;
 };
 
+/** Whether a TCP connection to `host:port` is accepted (DynamoDB Local answers, or nothing listens there). */
+function accepts(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host, port });
+    socket.setTimeout(3_000);
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+    socket.once('timeout', () => {
+      socket.destroy();
+      resolve(false);
+    });
+  });
+}
+
+/** The local addresses a TCP port listens on, from the kernel's socket tables (IPv4 and IPv6). */
+function listeningAddresses(port: number): string[] {
+  const hexPort = port.toString(16).toUpperCase().padStart(4, '0');
+  const addresses: string[] = [];
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    for (const line of readFileSync(table, 'utf8').split('\n').slice(1)) {
+      const [, local, , state] = line.trim().split(/\s+/);
+      if (state !== '0A' || !local?.endsWith(`:${hexPort}`)) continue; // 0A: LISTEN
+      const hex = local.slice(0, local.indexOf(':'));
+      // IPv4, or IPv4-mapped IPv6 (::ffff:a.b.c.d, four little-endian words): the last 4 bytes, little-endian.
+      const v4 = hex
+        .slice(-8)
+        .match(/../g)!
+        .reverse()
+        .map((byte) => parseInt(byte, 16))
+        .join('.');
+      addresses.push(hex.length === 8 || /^0{16}FFFF0000/.test(hex) ? v4 : hex === '0'.repeat(32) ? '::' : hex);
+    }
+  }
+  return addresses;
+}
+
+describe('startDynamoDbLocal on 127.0.0.1', () => {
+  it(
+    'listens on 127.0.0.1 only: another loopback address (127.0.0.2) is refused, where the bare jar accepts it',
+    async () => {
+      const ddb = await startDynamoDbLocal({});
+      cleanup.push(() => ddb.stop());
+      expect(ddb.loopbackOnly).toBe(true);
+      expect(listeningAddresses(ddb.port)).toEqual(['127.0.0.1']);
+      expect(await accepts('127.0.0.1', ddb.port)).toBe(true);
+      expect(await accepts('127.0.0.2', ddb.port)).toBe(false);
+
+      // The same jar without the launcher (a Java with no javac beside it, nothing compiled yet): every interface, with one warning.
+      const bin = await tempDir();
+      await symlink(await realJava(), path.join(bin, 'java'));
+      const warnings: string[] = [];
+      const open = await startDynamoDbLocal({
+        java: path.join(bin, 'java'),
+        launcherCacheDir: await tempDir(),
+        warn: (line) => warnings.push(line),
+      });
+      cleanup.push(() => open.stop());
+      expect(open.loopbackOnly).toBe(false);
+      expect(warnings).toEqual([
+        `warning: DynamoDB Local listens on every interface (0.0.0.0), reachable from the network: no "${path.join(bin, 'javac')}" (a JDK) to compile its launcher. Install a JDK (e.g. apt-get install -y default-jdk-headless) to keep it on 127.0.0.1.`,
+      ]);
+      expect(listeningAddresses(open.port)).toEqual(['::']);
+      expect(await accepts('127.0.0.2', open.port)).toBe(true);
+    },
+    JVM_TEST_TIMEOUT,
+  );
+});
+
+/** The real java binary (resolving PATH and symlinks), so a folder can hold it without its javac. */
+async function realJava(): Promise<string> {
+  const { execFileSync } = await import('node:child_process');
+  return execFileSync('readlink', ['-f', execFileSync('sh', ['-c', `command -v ${javaExecutable()}`], { encoding: 'utf8' }).trim()], {
+    encoding: 'utf8',
+  }).trim();
+}
+
 describe('startDynamoDbLocal', () => {
   it(
     'restarts on the same port and keeps the data of a dbPath; while stopped, the store reports it unavailable',
@@ -57,15 +136,15 @@ describe('startDynamoDbLocal', () => {
       cleanup.push(async () => client.destroy());
       await ensureTokenTable(client, 'restart-test');
       const store = new DynamoDbTokenStore(client, 'restart-test');
-      const token = { accessToken: 'at', expiresOn: 1_900_000_000, scope: 's/.default' };
-      await store.put('graph', token);
+      const sealed = new Uint8Array([1, 2, 3]);
+      await store.put('graph', sealed, 1_900_000_000);
 
       await ddb.stop();
       await ddb.stop(); // idempotent
       await expect(store.get('graph')).rejects.toBeInstanceOf(UpstreamUnavailableError);
 
       await ddb.start();
-      expect(await store.get('graph')).toEqual(token);
+      expect(await store.get('graph')).toEqual(sealed);
     },
     JVM_TEST_TIMEOUT,
   );

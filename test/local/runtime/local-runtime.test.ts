@@ -3,6 +3,7 @@
  * every line about it, even while other requests are served in between.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -58,15 +59,17 @@ afterEach(async () => {
   await Promise.all(runtimes.splice(0).map((runtime) => runtime.close()));
 });
 
-async function start(options: { fetch?: Fetch; localCredentials?: boolean } = {}) {
+async function start(options: { fetch?: Fetch; localCredentials?: boolean; issuer?: string } = {}) {
   const lines: string[] = [];
   const runtime = await startLocalRuntime({
     config: parseLocalConfig({
       tenantId: TENANT,
       clientId: CLIENT,
       scopes: { graph: GRAPH, storage: STORAGE },
-      authorityHost: 'https://login.microsoftonline.com',
+      // A loopback "emulator" (the fake fetch answers): open mode is refused in front of real Entra.
+      authorityHost: 'http://127.0.0.1:9',
       signingKeyFile,
+      ...(options.issuer ? { issuer: options.issuer } : {}),
       ...(options.localCredentials ? { localCredentials: { accessKeyId: 'AKIDLOCAL', secretAccessKey: 'local-secret-key-value' } } : {}),
     }),
     port: 0,
@@ -140,5 +143,51 @@ describe('local runtime logs', () => {
       service: 'aws-azure-token-broker',
     });
     expect(JSON.stringify(lines)).not.toContain('local-secret-key-value');
+  });
+});
+
+/** A GET with exactly this Host header (fetch sets Host from the URL). */
+function getWithHost(url: string, host: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { headers: { host } }, (response) => {
+      let body = '';
+      response.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+describe('local runtime Host check (DNS rebinding)', () => {
+  it.each(['attacker.example', 'attacker.example:8787', '127.0.0.1.nip.io', 'localhost.attacker.example', '10.0.0.5', 'evil@127.0.0.1'])(
+    'refuses Host %j on every route with 403 and a warning, before any handler runs',
+    async (host) => {
+      const entra = slowEntra();
+      const { runtime, requestLines } = await start({ fetch: entra.fetch });
+      for (const path of ['/token/graph', '/jwks', '/.well-known/openid-configuration']) {
+        const refused = await getWithHost(`${runtime.url}${path}`, host);
+        expect(refused.status).toBe(403);
+        expect(JSON.parse(refused.body)).toStrictEqual({
+          message:
+            'Forbidden: the local runtime answers only requests addressed to 127.0.0.1, localhost or [::1] (or to the configured issuer)',
+        });
+      }
+      const lines = requestLines();
+      expect(lines).toHaveLength(3);
+      for (const line of lines) {
+        expect(line).toMatchObject({ level: 'WARN', message: 'request refused: Host is not a loopback name or address (DNS rebinding?)' });
+      }
+    },
+  );
+
+  it('serves loopback names and addresses with any port, and the configured issuer host', async () => {
+    const { runtime } = await start({ issuer: 'https://broker-tunnel.example.net' });
+    const port = new URL(runtime.url).port;
+    for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, `LOCALHOST`, `[::1]:${port}`, `127.0.0.1`, 'broker-tunnel.example.net']) {
+      expect((await getWithHost(`${runtime.url}/jwks`, host)).status, host).toBe(200);
+    }
+    expect((await getWithHost(`${runtime.url}/jwks`, 'broker-tunnel.example.net:8443')).status).toBe(403);
+    expect((await getWithHost(`${runtime.url}/jwks`, 'other-tunnel.example.net')).status).toBe(403);
   });
 });

@@ -34,6 +34,8 @@ const configFor = (endpoint: string, tableName: string): LocalConfig =>
     scopes: { graph: 'https://graph.microsoft.com/.default' },
     dynamodbEndpoint: endpoint,
     tableName,
+    // Real Entra's authority: the runtime starts only behind a SigV4 check (no request is made here).
+    localCredentials: { accessKeyId: 'AKIDLOCAL', secretAccessKey: 'local-secret-key-value' },
   });
 
 async function failureOf(promise: Promise<unknown>): Promise<{ error: unknown; ms: number }> {
@@ -78,10 +80,12 @@ describe('start-up with a slow DynamoDB', () => {
   it('serves with the tight client: once started, a 1.5 s DynamoDB answer is a timeout within about 2 s', async () => {
     const proxy = await startDelayingProxy(dynamodbEndpoint, DELAY_MS);
     cleanup.push(() => proxy.close());
-    const { store, close } = await openTokenStore(configFor(proxy.url, uniqueTableName('startup-serving')), logger);
+    const opened = await openTokenStore(configFor(proxy.url, uniqueTableName('startup-serving')), logger);
     cleanup.push(async () => {
-      close();
+      opened.close();
     });
+    if (opened.kind !== 'dynamodb') throw new Error('expected the DynamoDB store');
+    const store = opened.sealed;
 
     const { error, ms } = await failureOf(store.get('graph'));
     expect(error).toBeInstanceOf(UpstreamUnavailableError);

@@ -1,0 +1,85 @@
+/**
+ * The ready-made answer to what the token function cannot do itself: a Lambda function cannot authenticate who
+ * invoked it, so anyone with `lambda:InvokeFunction` on it can hand it a forged API Gateway event (docs/security.md,
+ * "Direct invocation"). This policy, attached as an AWS Organizations SCP to the broker's account (or, with an
+ * Allow statement beside it, as a permission boundary on every role there), closes that and the ways around it.
+ */
+import { Aws } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+
+export interface DirectInvocationGuardProps {
+  /** The token function's ARN. */
+  readonly functionArn: string;
+  /** The token function's execution role: the only principal its key policies let sign and open cached tokens. */
+  readonly roleArn: string;
+  /** The token cache table, which only the token function's role writes. */
+  readonly tableArn: string;
+  /**
+   * Who may still change the function and its role: the deployment.
+   * @default - the CDK bootstrap's CloudFormation execution roles, `arn:{partition}:iam::{account}:role/cdk-*-cfn-exec-role-*`
+   */
+  readonly deployRoleArnPattern?: string;
+}
+
+/**
+ * Four denies:
+ * - nobody invokes the token function directly (API Gateway invokes it as a service principal through the
+ *   function's resource policy, which SCPs and permission boundaries do not restrict);
+ * - nobody but the deployment changes its code, configuration (the API id it checks), permissions or URL;
+ * - nobody but the deployment passes its role to other code or changes what the role trusts or may do;
+ * - nobody but the token function writes the token cache table (a writer cannot read tokens, but can delete them,
+ *   replay an old one, or hold the refresh lease: docs/security.md, "The token cache").
+ */
+export function directInvocationGuard(props: DirectInvocationGuardProps): iam.PolicyDocument {
+  const deployRoles = props.deployRoleArnPattern ?? `arn:${Aws.PARTITION}:iam::${Aws.ACCOUNT_ID}:role/cdk-*-cfn-exec-role-*`;
+  const functionAndVersions = [props.functionArn, `${props.functionArn}:*`];
+  const exceptDeployment = { ArnNotLike: { 'aws:PrincipalArn': deployRoles } };
+  return new iam.PolicyDocument({
+    statements: [
+      new iam.PolicyStatement({
+        sid: 'OnlyApiGatewayInvokesTheTokenFunction',
+        effect: iam.Effect.DENY,
+        actions: ['lambda:InvokeFunction', 'lambda:InvokeAsync', 'lambda:InvokeFunctionUrl'],
+        resources: functionAndVersions,
+      }),
+      new iam.PolicyStatement({
+        sid: 'OnlyTheDeploymentChangesTheTokenFunction',
+        effect: iam.Effect.DENY,
+        actions: [
+          'lambda:UpdateFunctionCode',
+          'lambda:UpdateFunctionConfiguration',
+          'lambda:AddPermission',
+          'lambda:CreateFunctionUrlConfig',
+          'lambda:UpdateFunctionUrlConfig',
+          'lambda:CreateAlias',
+          'lambda:UpdateAlias',
+          'lambda:PublishVersion',
+        ],
+        resources: functionAndVersions,
+        conditions: exceptDeployment,
+      }),
+      new iam.PolicyStatement({
+        sid: 'NobodyElseActsAsTheTokenRole',
+        effect: iam.Effect.DENY,
+        actions: ['iam:PassRole', 'iam:UpdateAssumeRolePolicy', 'iam:PutRolePolicy', 'iam:AttachRolePolicy', 'iam:DeleteRolePolicy'],
+        resources: [props.roleArn],
+        conditions: exceptDeployment,
+      }),
+      new iam.PolicyStatement({
+        sid: 'OnlyTheTokenFunctionWritesTheCache',
+        effect: iam.Effect.DENY,
+        actions: [
+          'dynamodb:PutItem',
+          'dynamodb:UpdateItem',
+          'dynamodb:DeleteItem',
+          'dynamodb:BatchWriteItem',
+          'dynamodb:PartiQLInsert',
+          'dynamodb:PartiQLUpdate',
+          'dynamodb:PartiQLDelete',
+        ],
+        resources: [props.tableArn],
+        conditions: { ArnNotEquals: { 'aws:PrincipalArn': props.roleArn } },
+      }),
+    ],
+  });
+}

@@ -1,0 +1,48 @@
+/**
+ * The local stand-in for the KMS key that seals cached tokens: 32 random bytes, base64, in a file. Processes that
+ * share a DynamoDB table must share it, or each rejects the others' items (and exchanges again).
+ */
+import { randomBytes } from 'node:crypto';
+import { readFile, stat } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createFileOnce } from './key-file';
+
+/** Git-ignored home of the generated key, beside the signing key (see .gitignore). */
+export const DEFAULT_SEALING_KEY_FILE = resolve(dirname(fileURLToPath(import.meta.url)), '..', '.local', 'sealing-key');
+
+const KEY_BYTES = 32;
+
+export interface SealingKey {
+  readonly key: Uint8Array;
+  readonly path: string;
+  readonly created: boolean;
+  /** Readable by others than its owner: a warning for the caller. */
+  readonly tooOpen: boolean;
+}
+
+/**
+ * Reads the sealing key at `path`, or, when no path is configured, at `defaultFile`, generating it there once
+ * (atomically, mode 0600) so that processes starting together end up with the same key.
+ * @throws Error naming the file when it is missing (a configured one), unreadable, or not the base64 of 32 bytes;
+ *   never quoting its content
+ */
+export async function loadOrCreateSealingKey(path: string | undefined, defaultFile = DEFAULT_SEALING_KEY_FILE): Promise<SealingKey> {
+  const file = path ?? defaultFile;
+  const created = path === undefined ? await createFileOnce(file, `${randomBytes(KEY_BYTES).toString('base64')}\n`) : false;
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    throw new Error(`sealingKeyFile ${file}: cannot read it (${(error as NodeJS.ErrnoException).code ?? 'error'})`, { cause: error });
+  }
+  const trimmed = text.trim();
+  const key = Buffer.from(trimmed, 'base64');
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(trimmed) || key.length !== KEY_BYTES) {
+    throw new Error(
+      `sealingKeyFile ${file}: expected the base64 of ${KEY_BYTES} random bytes (e.g. from "openssl rand -base64 32"), received ${trimmed.length} characters that are not`,
+    );
+  }
+  const mode = (await stat(file)).mode;
+  return { key: new Uint8Array(key), path: file, created, tooOpen: (mode & 0o077) !== 0 };
+}

@@ -1,0 +1,58 @@
+/** The local runtime's own configuration rules on top of the broker schema. */
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '../../../contract/config-error';
+import { parseLocalConfig } from '../../../local/runtime/local-config';
+
+const BASE = {
+  tenantId: '72f988bf-86f1-41af-91ab-2d7cd011db47',
+  clientId: '11111111-2222-4333-8444-555555555555',
+  scopes: { graph: 'https://graph.microsoft.com/.default' },
+};
+const CREDENTIALS = { accessKeyId: 'AKIDLOCAL', secretAccessKey: 'local-secret-key-value' };
+
+function problemsOf(raw: unknown): readonly string[] {
+  try {
+    parseLocalConfig(raw, 'local.json');
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  return [];
+}
+
+describe('parseLocalConfig: open mode', () => {
+  it.each([undefined, 'https://login.microsoftonline.com', 'https://login.microsoftonline.us', 'https://entra.example.test:8443'])(
+    'refuses no localCredentials in front of authorityHost %s (real Entra tokens, unsigned, to anyone on the machine)',
+    (authorityHost) => {
+      expect(problemsOf({ ...BASE, ...(authorityHost ? { authorityHost } : {}) })).toEqual([
+        `localCredentials: required when authorityHost is not a loopback emulator (received authorityHost "${authorityHost ?? 'https://login.microsoftonline.com'}"): without it /token/* hands real Entra tokens to any local user or process, unsigned`,
+      ]);
+    },
+  );
+
+  it.each(['http://127.0.0.1:8788', 'http://localhost:8788', 'http://[::1]:8788', 'http://127.9.8.7'])(
+    'allows open mode in front of a loopback emulator (%s)',
+    (authorityHost) => {
+      expect(parseLocalConfig({ ...BASE, authorityHost }).localCredentials).toBeUndefined();
+    },
+  );
+
+  it('allows real Entra behind localCredentials', () => {
+    expect(parseLocalConfig({ ...BASE, localCredentials: CREDENTIALS }).localCredentials).toEqual(CREDENTIALS);
+  });
+});
+
+describe('parseLocalConfig: local fields', () => {
+  it('takes a sealingKeyFile, and leaves it undefined (generated) otherwise', () => {
+    const local = { ...BASE, localCredentials: CREDENTIALS };
+    expect(parseLocalConfig({ ...local, sealingKeyFile: 'keys/sealing' }).sealingKeyFile).toBe('keys/sealing');
+    expect(parseLocalConfig(local).sealingKeyFile).toBeUndefined();
+    expect(problemsOf({ ...local, sealingKeyFile: '' })).toEqual(['sealingKeyFile: expected a non-empty string, received ""']);
+  });
+
+  it.each(['evil.example/x-1', 'us-east-1.attacker.example', 'US-EAST-1', 'us-east-1#'])('refuses the region %j', (region) => {
+    expect(problemsOf({ ...BASE, localCredentials: CREDENTIALS, region })).toEqual([
+      expect.stringMatching(/^region: expected a string matching /),
+    ]);
+  });
+});
