@@ -26,6 +26,8 @@ beforeAll(async () => {
       tenantId: '11111111-1111-1111-1111-111111111111',
       clientId: CLIENT,
       scopes: { graph: 'https://graph.microsoft.com/.default' },
+      // Never called (the doctor reads only discovery and JWKS); loopback, so the runtime may run unsigned.
+      authorityHost: 'http://127.0.0.1:9',
       signingKeyFile,
     }),
     port: 0,
