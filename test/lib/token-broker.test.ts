@@ -4,7 +4,8 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { describe, expect, it } from 'vitest';
 import { parseBrokerConfig, runtimeConfigJson } from '../../contract/broker-config';
-import { SIGNING_ALGORITHM, TokenBroker } from '../../lib/token-broker';
+import { KMS_SIGNING_ALGORITHM } from '../../contract/aws-names';
+import { TokenBroker } from '../../lib/token-broker';
 import { actionsOf, brokerStack, config, logicalId, newApp, policyStatements, tokenBroker } from './helpers';
 
 describe('TokenBroker routes', () => {
@@ -326,7 +327,7 @@ describe('TokenBroker least privilege', () => {
       Effect: 'Allow',
       Action: 'kms:Sign',
       Resource: keyArn,
-      Condition: { StringEquals: { 'kms:SigningAlgorithm': SIGNING_ALGORITHM } },
+      Condition: { StringEquals: { 'kms:SigningAlgorithm': KMS_SIGNING_ALGORITHM } },
     });
     for (const { statement } of statements) expect(statement.Resource).not.toBe('*');
   });
@@ -472,6 +473,12 @@ describe('TokenBroker props validation', () => {
     const same = kms.Key.fromKeyArn(stack, 'Same', 'arn:aws:kms:eu-west-1:111122223333:key/a');
     expect(() => new TokenBroker(stack, 'Broker', { config: config(), signingKey: key, publishedKeys: [same] })).toThrow(
       /publishedKeys\[0\]: "arn:aws:kms:eu-west-1:111122223333:key\/a" is the signing key/,
+    );
+  });
+
+  it('refuses the aws-sts signer, which this version cannot deploy yet, naming the field and the value', () => {
+    expect(() => tokenBroker({ config: config({ signer: 'aws-sts' }) })).toThrow(
+      'config.signer: "aws-sts" cannot be deployed by this version; use "kms"',
     );
   });
 
