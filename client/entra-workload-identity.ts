@@ -8,26 +8,15 @@
  * one request; failures are not cached. The SDK clients also refresh on `expiration`, so either side refreshing
  * first is fine.
  */
-import type { TokenCredential } from '@azure/core-auth';
-import type { STSClient } from '@aws-sdk/client-sts';
-import { assumeRoleWithEntraToken, checkAssumeRoleOptions, type AwsTemporaryCredentials } from './assume-role-with-entra';
+import {
+  assumeRoleWithEntraToken,
+  checkAssumeRoleOptions,
+  type AssumeRoleWithEntraOptions,
+  type AwsTemporaryCredentials,
+} from './assume-role-with-entra';
 
-export interface EntraWorkloadIdentityOptions {
-  readonly roleArn: string;
-  /** The app ID URI the role trusts (`api://aws-federation`). */
-  readonly audience: string;
-  /** @default `azure-<object id>` */
-  readonly sessionName?: string;
-  /** @default - STS's default (3600) */
-  readonly durationSeconds?: number;
-  /** @default new DefaultAzureCredential() */
-  readonly azureCredential?: TokenCredential;
-  /** @default - AZURE_CLIENT_ID, else the system-assigned identity */
-  readonly managedIdentityClientId?: string;
-  /** @default - AWS_REGION, AWS_DEFAULT_REGION, else us-east-1 */
-  readonly region?: string;
-  /** @default - an STSClient for the region (AWS_ENDPOINT_URL_STS honoured) */
-  readonly sts?: STSClient;
+/** The options of `assumeRoleWithEntraToken` (role, audience, session, Azure credential, STS client), plus the refresh. */
+export interface EntraWorkloadIdentityOptions extends AssumeRoleWithEntraOptions {
   /** @default 300 */
   readonly refreshMarginSeconds?: number;
   /** Milliseconds since the epoch. @default Date.now */
