@@ -25,7 +25,8 @@ function assertionDeps(): AssertionDeps {
   }
   return {
     assertions: new StsAssertions(createStsClient(), {
-      issuer: requireIssuer(BROKER_ENV.issuer),
+      // AWS's issuer exactly as IAM reported it: Entra's credential names it as is, and it only feeds refusal hints.
+      issuer: requireEnv(BROKER_ENV.issuer),
       subject: requireEnv(BROKER_ENV.assertionSubject),
       audience: config.audience,
       lifetimeSeconds: config.assertionLifetimeSeconds,
