@@ -117,6 +117,32 @@ describe('StsAssertions (aws-sdk-client-mock)', () => {
   });
 });
 
+describe('createStsClient', () => {
+  /** The host a GetWebIdentityToken request would be sent to, caught before it leaves. */
+  async function hostFor(region: string): Promise<string> {
+    const sts = createStsClient({ region, credentials: { accessKeyId: 'AKIDTEST', secretAccessKey: 'test-secret' } });
+    let host = '';
+    sts.middlewareStack.add(
+      () => (args) => {
+        host = (args.request as { hostname: string }).hostname;
+        return Promise.reject(new Error('caught before sending'));
+      },
+      { step: 'finalizeRequest', priority: 'low', name: 'catchHost' },
+    );
+    await new StsAssertions(sts, OPTIONS).create().catch(() => undefined);
+    return host;
+  }
+
+  it.each(['us-east-1', 'eu-west-1', 'us-gov-west-1', 'cn-north-1'])(
+    'calls the regional STS endpoint in %s, never the global one, which does not serve GetWebIdentityToken',
+    async (region) => {
+      const host = await hostFor(region);
+      expect(host).toMatch(new RegExp(`^sts\\.${region}\\.amazonaws\\.com(\\.cn)?$`));
+      expect(host).not.toBe('sts.amazonaws.com');
+    },
+  );
+});
+
 describe('StsAssertions against the local outbound-federation stand-in (the real SDK over HTTP)', () => {
   const credentials = {
     accessKeyId: `AKIDLOCAL${randomBytes(4).toString('hex').toUpperCase()}`,
