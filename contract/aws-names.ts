@@ -4,6 +4,11 @@
 
 /** The only algorithm the broker signs with (RS256): the KMS signer uses it, the key policy and the grant pin it. */
 export const KMS_SIGNING_ALGORITHM = 'RSASSA_PKCS1_V1_5_SHA_256';
+/**
+ * The `SigningAlgorithm` the token function asks STS `GetWebIdentityToken` for (the `aws-sts` signer), and the value
+ * its grant pins with `sts:SigningAlgorithm`: RS256, the one algorithm Entra accepts on client assertions.
+ */
+export const STS_SIGNING_ALGORITHM = 'RS256';
 
 /**
  * The keys of the KMS encryption context of every data key that seals a cached token: a data key opens only with

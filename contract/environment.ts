@@ -3,10 +3,18 @@
  * rename cannot leave one side behind.
  */
 export const BROKER_ENV = {
-  /** The issuer URL (no trailing slash): discovery and token functions. */
+  /**
+   * The issuer URL (no trailing slash): discovery and token functions. With the `aws-sts` signer, the account's
+   * outbound identity federation issuer (read by the stack), which the token function quotes in Entra refusal hints.
+   */
   issuer: 'BROKER_ISSUER',
   /** The runtime configuration as JSON (`runtimeConfigJson`): token function. */
   runtimeConfig: 'BROKER_CONFIG',
+  /**
+   * The `sub` of the assertions STS issues with the `aws-sts` signer: the token function's role ARN, which the
+   * function cannot read from its own environment otherwise: token function.
+   */
+  assertionSubject: 'BROKER_ASSERTION_SUBJECT',
   /** ARN of the active signing key: token function. */
   signingKeyArn: 'BROKER_SIGNING_KEY_ARN',
   /** Comma-separated ARNs of every key in the JWKS, the active one first: JWKS function. */

@@ -83,15 +83,31 @@ export interface BrokerMonitoringProps extends BrokerMonitoringOptions {
   readonly stage: IHttpStage;
   /** Serves every `/token/*` route and nothing else, so its duration is the token routes' latency. */
   readonly tokenFunction: lambda.Function;
-  readonly discoveryFunction: lambda.IFunction;
-  readonly jwksFunction: lambda.IFunction;
   /** The stage's JSON access log, with the fields `apiId`, `routeKey` and `status`. */
   readonly accessLogGroup: logs.ILogGroup;
-  /** The route keys (`GET /jwks`) Entra reads anonymously. */
-  readonly publicRouteKeys: readonly string[];
+  /**
+   * The anonymous routes Entra reads (the `kms` signer's discovery and JWKS), whose errors are alarmed.
+   * @default - none (the `aws-sts` signer: AWS serves the issuer), and no public-route alarms or widgets
+   */
+  readonly publicRoutes?: PublicRoutesToWatch;
   /** The `Deployment` dimension value of the broker's own metrics (`TokenBroker.deploymentName`). */
   readonly deploymentName: string;
 }
+
+/** The discovery and JWKS functions and the route keys Entra reads anonymously. */
+export interface PublicRoutesToWatch {
+  readonly discoveryFunction: lambda.IFunction;
+  readonly jwksFunction: lambda.IFunction;
+  /** The route keys (`GET /jwks`) Entra reads anonymously. */
+  readonly routeKeys: readonly string[];
+}
+
+/** The alarms on the public routes, which exist only when there are public routes. */
+export type PublicRouteAlarmName = 'publicRoutes4xx' | 'publicRoutes5xx';
+
+/** Every alarm by name; the public-route alarms only with `publicRoutes`. */
+export type BrokerAlarms = Readonly<Record<Exclude<BrokerAlarmName, PublicRouteAlarmName>, cloudwatch.Alarm>> &
+  Readonly<Partial<Record<PublicRouteAlarmName, cloudwatch.Alarm>>>;
 
 /** The alarms, by what they watch. */
 export type BrokerAlarmName =
@@ -195,7 +211,7 @@ export function brokerMonitoringProblems(options: unknown, prefix: string, token
  */
 export class BrokerMonitoring extends Construct {
   /** Every alarm, by name: add your own actions (`alarm.addAlarmAction(...)`), or use them in composite alarms. */
-  readonly alarms: Readonly<Record<BrokerAlarmName, cloudwatch.Alarm>>;
+  readonly alarms: BrokerAlarms;
   readonly dashboard: cloudwatch.Dashboard;
 
   private readonly deploymentName: string;
@@ -205,19 +221,22 @@ export class BrokerMonitoring extends Construct {
     const options: Record<string, unknown> = {};
     for (const key of OPTION_KEYS) if (props[key] !== undefined) options[key] = props[key];
     const problems = brokerMonitoringProblems(options, '', props.tokenFunction.timeout);
-    if (props.publicRouteKeys.length === 0) problems.push('publicRouteKeys: expected at least one route key, received []');
-    for (const key of props.publicRouteKeys) {
+    const routeKeys = props.publicRoutes?.routeKeys;
+    if (routeKeys?.length === 0) problems.push('publicRoutes.routeKeys: expected at least one route key, received []');
+    for (const key of routeKeys ?? []) {
       if (!/^[A-Z]+ \/[^"\s]*$/.test(key))
-        problems.push(`publicRouteKeys: expected route keys like "GET /jwks", received ${describeValue(key)}`);
+        problems.push(`publicRoutes.routeKeys: expected route keys like "GET /jwks", received ${describeValue(key)}`);
     }
     if (problems.length > 0) throw new ConfigError(`BrokerMonitoring props at ${this.node.path}`, problems);
     this.deploymentName = props.deploymentName;
 
     const latencyThreshold = props.tokenLatencyP99Threshold ?? Duration.seconds(5);
     const fn = props.tokenFunction;
-    const publicRoutes = this.publicRouteMetrics(props);
+    const publicRoutes =
+      props.publicRoutes === undefined ? undefined : this.publicRouteMetrics(props.publicRoutes, props.httpApi, props.accessLogGroup);
 
-    const alarms: Record<BrokerAlarmName, cloudwatch.Alarm> = {
+    const alarms: Record<Exclude<BrokerAlarmName, PublicRouteAlarmName>, cloudwatch.Alarm> &
+      Partial<Record<PublicRouteAlarmName, cloudwatch.Alarm>> = {
       tokenFunctionErrors: this.alarm('TokenFunctionErrors', fn.metricErrors({ period: ALARM_PERIOD, statistic: 'Sum' }), {
         threshold: 1,
         anchor: 'token-function-errors',
@@ -249,16 +268,20 @@ export class BrokerMonitoring extends Construct {
         anchor: 'upstream-unavailable',
         summary: "Entra ID, KMS or DynamoDB stayed unreachable through the broker's retries (503 upstream_unavailable).",
       }),
-      publicRoutes4xx: this.alarm('PublicRoutes4xx', publicRoutes.clientErrors, {
-        threshold: 1,
-        anchor: 'public-routes-4xx',
-        summary: 'The discovery document or the JWKS answered 4xx (mostly 429, throttled): Entra may fail to verify assertions.',
-      }),
-      publicRoutes5xx: this.alarm('PublicRoutes5xx', publicRoutes.serverErrors, {
-        threshold: 1,
-        anchor: 'public-routes-5xx',
-        summary: 'The discovery document or the JWKS answered 5xx: Entra cannot verify assertions, so every exchange fails.',
-      }),
+      ...(publicRoutes === undefined
+        ? {}
+        : {
+            publicRoutes4xx: this.alarm('PublicRoutes4xx', publicRoutes.clientErrors, {
+              threshold: 1,
+              anchor: 'public-routes-4xx',
+              summary: 'The discovery document or the JWKS answered 4xx (mostly 429, throttled): Entra may fail to verify assertions.',
+            }),
+            publicRoutes5xx: this.alarm('PublicRoutes5xx', publicRoutes.serverErrors, {
+              threshold: 1,
+              anchor: 'public-routes-5xx',
+              summary: 'The discovery document or the JWKS answered 5xx: Entra cannot verify assertions, so every exchange fails.',
+            }),
+          }),
       // Both mean someone acted around the broker's own paths; neither happens in normal operation.
       foreignInvocations: this.alarm('ForeignInvocations', this.brokerMetric(METRIC_NAMES.foreignInvocations), {
         threshold: 1,
@@ -276,7 +299,7 @@ export class BrokerMonitoring extends Construct {
 
     if (props.alarmTopic !== undefined) {
       const action = new SnsAction(props.alarmTopic);
-      for (const alarm of Object.values(alarms)) {
+      for (const alarm of Object.values<cloudwatch.Alarm>(alarms)) {
         alarm.addAlarmAction(action);
         if (props.notifyOk ?? true) alarm.addOkAction(action);
       }
@@ -307,11 +330,15 @@ export class BrokerMonitoring extends Construct {
    * Metric filters on the access log that count the public routes' 4xx and 5xx answers. No default value:
    * a filter with dimensions cannot have one, and the alarms treat missing data as zero anyway.
    */
-  private publicRouteMetrics(props: BrokerMonitoringProps): { clientErrors: cloudwatch.Metric; serverErrors: cloudwatch.Metric } {
-    const routes = props.publicRouteKeys.map((key) => `$.routeKey = "${key}"`).join(' || ');
+  private publicRouteMetrics(
+    publicRoutes: PublicRoutesToWatch,
+    httpApi: IHttpApi,
+    accessLogGroup: logs.ILogGroup,
+  ): { clientErrors: cloudwatch.Metric; serverErrors: cloudwatch.Metric } {
+    const routes = publicRoutes.routeKeys.map((key) => `$.routeKey = "${key}"`).join(' || ');
     const metric = (id: string, metricName: string, statusClass: '4' | '5'): cloudwatch.Metric => {
       new logs.MetricFilter(this, id, {
-        logGroup: props.accessLogGroup,
+        logGroup: accessLogGroup,
         // The status is a string in the access log; an unquoted trailing `*` matches its prefix.
         filterPattern: logs.FilterPattern.literal(`{ (${routes}) && $.status = ${statusClass}* }`),
         metricNamespace: METRICS_NAMESPACE,
@@ -323,7 +350,7 @@ export class BrokerMonitoring extends Construct {
       return new cloudwatch.Metric({
         namespace: METRICS_NAMESPACE,
         metricName,
-        dimensionsMap: { [PUBLIC_ROUTE_METRIC_DIMENSION]: props.httpApi.apiId },
+        dimensionsMap: { [PUBLIC_ROUTE_METRIC_DIMENSION]: httpApi.apiId },
         statistic: 'Sum',
         period: ALARM_PERIOD,
       });
@@ -353,8 +380,8 @@ export class BrokerMonitoring extends Construct {
 
   private createDashboard(
     props: BrokerMonitoringProps,
-    alarms: Record<BrokerAlarmName, cloudwatch.Alarm>,
-    publicRoutes: { clientErrors: cloudwatch.Metric; serverErrors: cloudwatch.Metric },
+    alarms: BrokerAlarms,
+    publicRoutes: { clientErrors: cloudwatch.Metric; serverErrors: cloudwatch.Metric } | undefined,
     latencyThreshold: Duration,
   ): cloudwatch.Dashboard {
     const fn = props.tokenFunction;
@@ -372,7 +399,9 @@ export class BrokerMonitoring extends Construct {
         height: 2,
       }),
     );
-    dashboard.addWidgets(new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: Object.values(alarms), width: 24, height: 3 }));
+    dashboard.addWidgets(
+      new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: Object.values<cloudwatch.Alarm>(alarms), width: 24, height: 3 }),
+    );
     dashboard.addWidgets(
       graph('API requests and errors (all routes)', [
         props.stage.metricCount({ period, statistic: 'Sum', label: 'Requests' }),
@@ -394,6 +423,7 @@ export class BrokerMonitoring extends Construct {
         fn.metricThrottles({ period, statistic: 'Sum', label: 'Throttles' }),
       ]),
     );
+    const watched = props.publicRoutes;
     dashboard.addWidgets(
       graph('Entra exchanges', [
         this.brokerMetric(METRIC_NAMES.exchanges, 'Exchanges'),
@@ -407,14 +437,19 @@ export class BrokerMonitoring extends Construct {
         this.brokerMetric(METRIC_NAMES.cacheItemsRejected, 'Cache items rejected'),
         this.brokerMetric(METRIC_NAMES.foreignInvocations, 'Foreign invocations refused'),
       ]),
-      graph('Public routes (what Entra reads)', [
-        publicRoutes.clientErrors.with({ label: '4xx (access log)' }),
-        publicRoutes.serverErrors.with({ label: '5xx (access log)' }),
-        props.discoveryFunction.metricInvocations({ period, statistic: 'Sum', label: 'Discovery invocations' }),
-        props.jwksFunction.metricInvocations({ period, statistic: 'Sum', label: 'JWKS invocations' }),
-        props.discoveryFunction.metricErrors({ period, statistic: 'Sum', label: 'Discovery function errors' }),
-        props.jwksFunction.metricErrors({ period, statistic: 'Sum', label: 'JWKS function errors' }),
-      ]),
+      // With the aws-sts signer there are no public routes: AWS serves the issuer.
+      ...(publicRoutes === undefined || watched === undefined
+        ? []
+        : [
+            graph('Public routes (what Entra reads)', [
+              publicRoutes.clientErrors.with({ label: '4xx (access log)' }),
+              publicRoutes.serverErrors.with({ label: '5xx (access log)' }),
+              watched.discoveryFunction.metricInvocations({ period, statistic: 'Sum', label: 'Discovery invocations' }),
+              watched.jwksFunction.metricInvocations({ period, statistic: 'Sum', label: 'JWKS invocations' }),
+              watched.discoveryFunction.metricErrors({ period, statistic: 'Sum', label: 'Discovery function errors' }),
+              watched.jwksFunction.metricErrors({ period, statistic: 'Sum', label: 'JWKS function errors' }),
+            ]),
+          ]),
     );
     return dashboard;
   }

@@ -28,12 +28,18 @@ export class BrokerStack extends Stack {
     const config = this.broker.config.runtime;
 
     new CfnOutput(this, 'IssuerUrl', {
-      description: 'Issuer of the federated identity credential (and iss of the client assertions)',
+      description:
+        config.signer === 'kms'
+          ? 'Issuer of the federated identity credential (and iss of the client assertions)'
+          : "Issuer of the federated identity credential: this account's AWS STS outbound identity federation issuer",
       value: this.broker.issuerUrl,
     });
     new CfnOutput(this, 'Subject', {
-      description: 'Subject identifier of the federated identity credential',
-      value: config.subject,
+      description:
+        config.signer === 'kms'
+          ? 'Subject identifier of the federated identity credential'
+          : "Subject identifier of the federated identity credential: the token function's role ARN, which STS puts in sub",
+      value: this.broker.assertionSubject,
     });
     new CfnOutput(this, 'Audience', {
       description: 'Audience of the federated identity credential',
@@ -70,7 +76,7 @@ export class BrokerStack extends Stack {
         value: federatedCredentialCommand({
           clientId,
           issuer: this.broker.issuerUrl,
-          subject: config.subject,
+          subject: this.broker.assertionSubject,
           audience: config.audience,
         }),
       });

@@ -21,7 +21,8 @@ export interface TokenBrokerProps {
   readonly config: BrokerConfigInput;
   /**
    * The issuer URL: the `iss` of every client assertion and the base of the discovery document. Must be
-   * `https://`, with no trailing slash, and route to this API (e.g. a custom domain you map to `stage`).
+   * `https://`, with no trailing slash, and route to this API (e.g. a custom domain you map to `stage`). With signer
+   * `aws-sts` AWS is the issuer, and this is only the base URL of the token routes (`tokenUrl`, the outputs).
    * @default - the API's default endpoint, `https://{apiId}.execute-api.{region}.amazonaws.com`
    */
   readonly issuer?: string;
@@ -30,7 +31,7 @@ export interface TokenBrokerProps {
    * this account grant access. Its key policy is left as it is: add the algorithm-pinning deny and the deny of
    * `kms:Sign` to every principal but the token function's role yourself (docs/security.md).
    * @default - a new RSA_2048 SIGN_VERIFY key, retained on stack deletion, whose policy lets only the token
-   * function's role sign, only RS256
+   * function's role sign, only RS256 (signer `kms`; refused with `aws-sts`)
    */
   readonly signingKey?: kms.IKey;
   /**

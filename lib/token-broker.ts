@@ -25,6 +25,7 @@ import { BrokerMonitoring } from './broker-monitoring';
 import { acknowledgeControl } from './control-tower-rules';
 import { denyGrantsExceptForAwsServices } from './key-policies';
 import { KmsIssuer, PUBLIC_ROUTE_KEYS } from './kms-issuer';
+import { StsSigner } from './sts-signer';
 import { checkEnvironmentSize, validateTokenBrokerProps, type TokenBrokerProps } from './token-broker-props';
 
 /**
@@ -40,30 +41,38 @@ const STAGE_NAME = '$default';
 const CACHE_KEY_DATA_ACTIONS = ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey*', 'kms:ReEncrypt*'];
 
 /**
- * An OpenID Connect issuer that Entra ID trusts through a federated identity credential, and an IAM-guarded
- * token endpoint per configured alias that exchanges a KMS-signed client assertion for an Entra access token.
+ * An IAM-guarded token endpoint per configured alias that exchanges a client assertion for an Entra access token.
+ * With the `kms` signer the broker is the OpenID Connect issuer Entra trusts (its KMS key signs, its public routes
+ * serve discovery and JWKS); with `aws-sts`, AWS STS outbound identity federation signs and AWS is the issuer.
  */
 export class TokenBroker extends Construct {
   readonly httpApi: HttpApi;
   /** The `$default` stage, for custom domain mappings. */
   readonly stage: HttpStage;
-  /** The issuer URL, with no trailing slash. */
+  /**
+   * The issuer URL, with no trailing slash: the API's base URL (or `props.issuer`) with the `kms` signer, the
+   * account's outbound identity federation issuer (a deploy-time value) with `aws-sts`.
+   */
   readonly issuerUrl: string;
-  readonly signingKey: kms.IKey;
+  /** The API's base URL, with no trailing slash: `props.issuer` when given, else the API's default endpoint. */
+  readonly apiUrl: string;
+  /**
+   * The `sub` of every assertion, which Entra's federated credential must name: `config.subject` with the `kms`
+   * signer, the token function's role ARN with `aws-sts`.
+   */
+  readonly assertionSubject: string;
   /** The symmetric key whose data keys seal every cached token (lambda/core/token-sealing.ts). */
   readonly tokenCacheKey: kms.IKey;
-  /** Every key in the JWKS, the signing key first. */
-  readonly publishedKeys: readonly kms.IKey[];
   readonly table: dynamodb.ITable;
   readonly tokenFunction: NodejsFunction;
   /** The token function's own role: the one principal the keys' policies let sign and open cached tokens. */
   readonly tokenFunctionRole: iam.IRole;
-  readonly discoveryFunction: NodejsFunction;
-  readonly jwksFunction: NodejsFunction;
   /** `GET /token/{alias}` per configured alias. */
   readonly tokenRoutes: Readonly<Record<string, HttpRoute>>;
-  /** The `kms` signer's keys, public functions and routes (lib/kms-issuer.ts). */
-  readonly kmsIssuer: KmsIssuer;
+  /** The `kms` signer's keys, public functions and routes (lib/kms-issuer.ts); undefined with `aws-sts`. */
+  readonly kmsIssuer: KmsIssuer | undefined;
+  /** The `aws-sts` signer's account setting, issuer and grant (lib/sts-signer.ts); undefined with `kms`. */
+  readonly stsSigner: StsSigner | undefined;
   /** The stage's JSON access log: one line per request, the audit trail of who obtained which token. */
   readonly accessLogGroup: logs.ILogGroup;
   /** The alarms and the dashboard; undefined with `monitoring: false`. */
@@ -81,11 +90,15 @@ export class TokenBroker extends Construct {
     super(scope, id);
     const config = validateTokenBrokerProps(props, this.node.path);
     this.config = config;
-    // Until the aws-sts signer lands (issue 14), only the kms issuer can be built.
-    if (config.runtime.signer !== 'kms') {
-      throw new ConfigError(`TokenBroker props at ${this.node.path}`, [
-        `config.signer: "${config.runtime.signer}" cannot be deployed by this version; use "kms"`,
-      ]);
+    if (config.runtime.signer === 'aws-sts') {
+      // AWS holds the signing keys: keys of ours would be neither used nor published.
+      const kmsOnly = (['signingKey', 'publishedKeys'] as const).filter((name) => props[name] !== undefined);
+      if (kmsOnly.length > 0) {
+        throw new ConfigError(
+          `TokenBroker props at ${this.node.path}`,
+          kmsOnly.map((name) => `${name}: applies to signer "kms" only; with signer "aws-sts" AWS STS signs the assertions, remove it`),
+        );
+      }
     }
     const stack = Stack.of(this);
     this.deploymentName = [stack.stackName, ...this.node.scopes.slice(stack.node.scopes.length).map((c) => c.node.id)].join('/');
@@ -103,29 +116,35 @@ export class TokenBroker extends Construct {
       // The stage is created below, with access logging and throttling the default stage cannot take.
       createDefaultStage: false,
     });
-    this.issuerUrl = props.issuer ?? this.httpApi.apiEndpoint;
+    this.apiUrl = props.issuer ?? this.httpApi.apiEndpoint;
     this.accessLogGroup = new logs.LogGroup(this, 'AccessLogs', { retention });
     acknowledgeControl(this.accessLogGroup, 'CT.CLOUDWATCH.PR.3', LOGS_HOLD_NO_SECRET);
     this.stage = this.createStage(config, this.accessLogGroup);
 
-    this.kmsIssuer = new KmsIssuer(this, {
-      issuerUrl: this.issuerUrl,
-      httpApi: this.httpApi,
-      stage: this.stage,
-      deployment: config.deployment,
-      retention,
-      loggingEnvironment: this.loggingEnvironment,
-      ...(props.signingKey ? { signingKey: props.signingKey } : {}),
-      ...(props.publishedKeys ? { publishedKeys: props.publishedKeys } : {}),
-    });
-    this.signingKey = this.kmsIssuer.signingKey;
-    this.publishedKeys = this.kmsIssuer.publishedKeys;
-    this.discoveryFunction = this.kmsIssuer.discoveryFunction;
-    this.jwksFunction = this.kmsIssuer.jwksFunction;
+    if (config.runtime.signer === 'kms') {
+      this.kmsIssuer = new KmsIssuer(this, {
+        issuerUrl: this.apiUrl,
+        httpApi: this.httpApi,
+        stage: this.stage,
+        deployment: config.deployment,
+        retention,
+        loggingEnvironment: this.loggingEnvironment,
+        ...(props.signingKey ? { signingKey: props.signingKey } : {}),
+        ...(props.publishedKeys ? { publishedKeys: props.publishedKeys } : {}),
+      });
+      this.issuerUrl = this.apiUrl;
+    } else {
+      this.stsSigner = new StsSigner(this, 'StsSigner', {
+        audience: config.runtime.audience,
+        assertionLifetimeSeconds: config.runtime.assertionLifetimeSeconds,
+        retention,
+      });
+      this.issuerUrl = this.stsSigner.issuerUrl;
+    }
     // Tells this broker's metrics apart from another's in the same account: the stack and the path below it.
     const deploymentName = this.deploymentName;
     const tokenEnvironment: Record<string, string> = {
-      ...this.kmsIssuer.tokenEnvironment(),
+      ...(this.kmsIssuer ? this.kmsIssuer.tokenEnvironment() : (this.stsSigner as StsSigner).tokenEnvironment()),
       [BROKER_ENV.runtimeConfig]: runtimeConfigJson(config.runtime),
       [BROKER_ENV.tableName]: this.table.tableName,
       [BROKER_ENV.tokenCacheKeyArn]: this.tokenCacheKey.keyArn,
@@ -139,7 +158,12 @@ export class TokenBroker extends Construct {
         principalOrgIds: props.allowedCallers.principalOrgIds ?? [],
       });
     }
-    checkEnvironmentSize({ ...this.loggingEnvironment, ...tokenEnvironment }, this.node.path);
+    // With aws-sts the role ARN joins the environment once the function (and so its role) exists: counted here at
+    // its longest, a 64-character role name in the longest partition's ARN.
+    const roleArnAtMost: Record<string, string> = this.stsSigner
+      ? { [BROKER_ENV.assertionSubject]: `arn:aws-iso-b:iam::123456789012:role/${'x'.repeat(64)}` }
+      : {};
+    checkEnvironmentSize({ ...this.loggingEnvironment, ...tokenEnvironment, ...roleArnAtMost }, this.node.path);
     this.tokenFunction = createBrokerFunction(this, 'TokenFunction', {
       entry: 'token.ts',
       description: 'Token broker: Entra ID access tokens for IAM-authorized callers',
@@ -162,8 +186,29 @@ export class TokenBroker extends Construct {
     // The keys this construct created answer to the token function's role alone, whatever IAM policies say.
     const tokenRole = this.tokenFunction.role as iam.IRole;
     this.tokenFunctionRole = tokenRole;
-    // Least privilege: only the token function signs, only with the active key, only RS256.
-    this.kmsIssuer.grantSigning(this.tokenFunction, tokenRole);
+    if (this.kmsIssuer) {
+      // Least privilege: only the token function signs, only with the active key, only RS256.
+      this.kmsIssuer.grantSigning(this.tokenFunction, tokenRole);
+      this.assertionSubject = config.runtime.subject;
+    } else {
+      // STS puts the calling role's ARN in `sub`: the function learns it here, as its role is not in its environment.
+      this.tokenFunction.addEnvironment(BROKER_ENV.assertionSubject, tokenRole.roleArn);
+      // Only the token function asks STS, only for the configured audience, RS256, assertionLifetimeSeconds at most.
+      (this.stsSigner as StsSigner).grantGetWebIdentityToken(this.tokenFunction);
+      NagSuppressions.addResourceSuppressions(
+        tokenRole,
+        [
+          {
+            id: 'AwsSolutions-IAM5',
+            reason:
+              'sts:GetWebIdentityToken has no resource type (Service Authorization Reference), so Resource "*" is its only form; the statement is bounded by its conditions instead: sts:IdentityTokenAudience = the configured audience, sts:SigningAlgorithm = RS256, sts:DurationSeconds <= assertionLifetimeSeconds.',
+            appliesTo: ['Resource::*'],
+          },
+        ],
+        true,
+      );
+      this.assertionSubject = tokenRole.roleArn;
+    }
     if (ownCacheKey) this.restrictTokenCacheKey(ownCacheKey, tokenRole);
 
     this.tokenRoutes = this.addRoutes();
@@ -176,10 +221,16 @@ export class TokenBroker extends Construct {
             httpApi: this.httpApi,
             stage: this.stage,
             tokenFunction: this.tokenFunction,
-            discoveryFunction: this.discoveryFunction,
-            jwksFunction: this.jwksFunction,
             accessLogGroup: this.accessLogGroup,
-            publicRouteKeys: PUBLIC_ROUTE_KEYS,
+            ...(this.kmsIssuer
+              ? {
+                  publicRoutes: {
+                    discoveryFunction: this.kmsIssuer.discoveryFunction,
+                    jwksFunction: this.kmsIssuer.jwksFunction,
+                    routeKeys: PUBLIC_ROUTE_KEYS,
+                  },
+                }
+              : {}),
             deploymentName,
           });
   }
@@ -204,7 +255,48 @@ export class TokenBroker extends Construct {
     if (!this.aliases.includes(alias)) {
       throw new Error(`Unknown alias ${JSON.stringify(alias)} for tokenUrl; configured aliases: ${this.aliases.join(', ')}`);
     }
-    return `${this.issuerUrl}/token/${alias}`;
+    return `${this.apiUrl}/token/${alias}`;
+  }
+
+  /**
+   * The `kms` signer's active signing key.
+   * @throws Error with the `aws-sts` signer, which has none (AWS holds the keys)
+   */
+  get signingKey(): kms.IKey {
+    return this.requireKmsIssuer('signingKey').signingKey;
+  }
+
+  /**
+   * Every key in the `kms` signer's JWKS, the signing key first.
+   * @throws Error with the `aws-sts` signer, which publishes none
+   */
+  get publishedKeys(): readonly kms.IKey[] {
+    return this.requireKmsIssuer('publishedKeys').publishedKeys;
+  }
+
+  /**
+   * The `kms` signer's discovery function.
+   * @throws Error with the `aws-sts` signer, which serves no discovery document (AWS's issuer does)
+   */
+  get discoveryFunction(): NodejsFunction {
+    return this.requireKmsIssuer('discoveryFunction').discoveryFunction;
+  }
+
+  /**
+   * The `kms` signer's JWKS function.
+   * @throws Error with the `aws-sts` signer, which serves no JWKS (AWS's issuer does)
+   */
+  get jwksFunction(): NodejsFunction {
+    return this.requireKmsIssuer('jwksFunction').jwksFunction;
+  }
+
+  private requireKmsIssuer(member: string): KmsIssuer {
+    if (this.kmsIssuer === undefined) {
+      throw new Error(
+        `TokenBroker.${member} exists with signer "kms" only; this broker (${this.node.path}) uses signer "aws-sts", where AWS STS signs the assertions`,
+      );
+    }
+    return this.kmsIssuer;
   }
 
   /** The symmetric key that seals cached tokens; a new one per deployment, rotated yearly. */
@@ -292,7 +384,7 @@ export class TokenBroker extends Construct {
 
   private addRoutes(): Record<string, HttpRoute> {
     const authorizer = new HttpIamAuthorizer();
-    this.kmsIssuer.addPublicRoutes();
+    this.kmsIssuer?.addPublicRoutes();
     // One API-wide invoke permission instead of one per route: the function's resource policy is
     // limited to 20 KB, which a long list of aliases would otherwise approach.
     const tokenIntegration = new HttpLambdaIntegration('TokenIntegration', this.tokenFunction, {

@@ -1,5 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KMSClient } from '@aws-sdk/client-kms';
+import { STSClient } from '@aws-sdk/client-sts';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 
 /**
@@ -11,6 +12,26 @@ import { NodeHttpHandler } from '@smithy/node-http-handler';
 export function createKmsClient(options: { region?: string } = {}): KMSClient {
   return new KMSClient({
     ...options,
+    maxAttempts: 3,
+    requestHandler: new NodeHttpHandler({ connectionTimeout: 1000, requestTimeout: 2000, throwOnRequestTimeout: true }),
+  });
+}
+
+/**
+ * STS for `GetWebIdentityToken` (the `aws-sts` signer), with the KMS client's bounds and retries. Always the regional
+ * endpoint (`useGlobalEndpoint: false`): the global one does not serve `GetWebIdentityToken` (STS API reference).
+ * `endpoint` (or the SDK's `AWS_ENDPOINT_URL_STS`) points it at a local stand-in.
+ */
+export function createStsClient(
+  options: {
+    region?: string;
+    endpoint?: string;
+    credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  } = {},
+): STSClient {
+  return new STSClient({
+    ...options,
+    useGlobalEndpoint: false,
     maxAttempts: 3,
     requestHandler: new NodeHttpHandler({ connectionTimeout: 1000, requestTimeout: 2000, throwOnRequestTimeout: true }),
   });

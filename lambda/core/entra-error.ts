@@ -14,6 +14,7 @@
  *   learn.microsoft.com/azure/devops/pipelines/release/troubleshoot-workload-identity (700223/700238: "workload
  *   identity federation was disabled in your Microsoft Entra tenant").
  */
+import type { SignerKind } from '../../contract/broker-config';
 import { federatedCredentialCreateCommand } from '../../contract/federated-credential';
 import { EntraRejectedError, type EntraRejection } from './errors';
 import { plainUpstreamText, upstreamGuid, upstreamOAuthError } from './upstream-text';
@@ -27,7 +28,21 @@ export interface PresentedIdentity {
   readonly tenantId: string;
   readonly clientId: string;
   readonly scope: string;
+  /**
+   * Who signed: the broker (`kms`: it is the issuer, `subject` is configured) or AWS STS (`aws-sts`: AWS's issuer,
+   * the token function's role ARN as subject). @default 'kms'
+   */
+  readonly signer?: SignerKind;
 }
+
+const isSts = (p: PresentedIdentity): boolean => p.signer === 'aws-sts';
+/** With signer "aws-sts", where the subject and the keys come from, for the hints that name them. */
+const stsSubject = (p: PresentedIdentity): string =>
+  isSts(p)
+    ? ` (with signer "aws-sts" the subject is the token function's role ARN, which AWS STS writes in "sub": the stack's Subject output)`
+    : '';
+const stsKeys = (p: PresentedIdentity): string =>
+  `AWS STS signs with the keys it publishes at ${p.issuer}/.well-known/jwks.json; check that the credential's issuer is this account's outbound identity federation issuer (the stack's IssuerUrl output, \`aws iam get-outbound-web-identity-federation-info\`)`;
 
 /**
  * Refusals that say Entra could not do its part right now rather than that the configuration is wrong: retried
@@ -69,20 +84,27 @@ export const ENTRA_HINTS: Readonly<Record<number, (p: PresentedIdentity) => stri
     `is the configuration's "audience"); create one: ${credentialCommand(p)}`,
   700213: (p) =>
     `no federated credential on app ${p.clientId} with issuer "${p.issuer}" has the subject "${p.subject}" (compared ` +
-    `exactly); create one: ${credentialCommand(p)}`,
+    `exactly)${stsSubject(p)}; create one: ${credentialCommand(p)}`,
   7002138: (p) =>
-    `the federated credential's subject differs from the broker's subject "${p.subject}" only in upper/lower case, and ` +
-    `Entra compares subjects case-sensitively: set the credential's subject to exactly "${p.subject}", or the ` +
-    `configuration's "subject" to the credential's`,
+    isSts(p)
+      ? `the federated credential's subject differs from the token function's role ARN "${p.subject}" only in upper/lower case, and Entra compares subjects case-sensitively: set the credential's subject to exactly "${p.subject}"`
+      : `the federated credential's subject differs from the broker's subject "${p.subject}" only in upper/lower case, and ` +
+        `Entra compares subjects case-sensitively: set the credential's subject to exactly "${p.subject}", or the ` +
+        `configuration's "subject" to the credential's`,
   70023: (p) =>
     `Entra requires an "iat" claim and a lifetime (exp - iat) of at most 25 hours; the broker's assertions for issuer ` +
     `"${p.issuer}" have both (assertionLifetimeSeconds, at most 600), so check that the assertion came from this broker`,
   700024: () =>
     'the assertion was outside its valid time range when Entra read it; check the clock of this host (NTP) and assertionLifetimeSeconds',
-  700027: (p) => `Entra could not verify the assertion's signature; check that ${p.issuer}/jwks publishes the signing key (${doctor(p)})`,
+  700027: (p) =>
+    isSts(p)
+      ? `Entra could not verify the assertion's signature; ${stsKeys(p)}`
+      : `Entra could not verify the assertion's signature; check that ${p.issuer}/jwks publishes the signing key (${doctor(p)})`,
   7000272: (p) =>
-    `the key that signed the assertion is not among the keys Entra read from ${p.issuer}'s jwks_uri: publish a key ` +
-    `before it signs (keyRotation.publishLeadSeconds covers Entra's metadata cache). Check: ${doctor(p)}`,
+    isSts(p)
+      ? `the key that signed the assertion is not among the keys Entra read from ${p.issuer}'s jwks_uri; ${stsKeys(p)}`
+      : `the key that signed the assertion is not among the keys Entra read from ${p.issuer}'s jwks_uri: publish a key ` +
+        `before it signs (keyRotation.publishLeadSeconds covers Entra's metadata cache). Check: ${doctor(p)}`,
   90061: issuerMetadata,
   50166: issuerMetadata,
   501661: issuerMetadata,

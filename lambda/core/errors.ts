@@ -7,7 +7,7 @@ import { ALIAS_PATTERN } from '../../contract/broker-config';
  */
 
 export type ErrorCode = 'unknown_scope' | 'forbidden' | 'entra_rejected' | 'upstream_unavailable' | 'internal';
-export type Upstream = 'entra' | 'kms' | 'dynamodb';
+export type Upstream = 'entra' | 'kms' | 'dynamodb' | 'sts';
 
 type Details = Readonly<Record<string, string | number | readonly number[] | undefined>>;
 
@@ -99,7 +99,7 @@ export class EntraRejectedError extends BrokerError {
   }
 }
 
-/** 503: an upstream (Entra, KMS, DynamoDB) was unreachable, throttled or failing after bounded retries. */
+/** 503: an upstream (Entra, KMS, STS, DynamoDB) was unreachable, throttled or failing after bounded retries. */
 export class UpstreamUnavailableError extends BrokerError {
   readonly statusCode = 503;
   readonly code = 'upstream_unavailable';

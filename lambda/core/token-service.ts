@@ -114,6 +114,7 @@ export class TokenService {
       tenantId: scope.tenantId,
       clientId: scope.clientId,
       scope: scope.scope,
+      signer: config.signer,
     };
     const clientAssertion = await assertions.create();
     return requestEntraToken({ authorityHost: config.authorityHost, presented, clientAssertion }, { ...this.deps.entra, clock, deadline });

@@ -2,7 +2,10 @@
 // emulator and the local runtime, walks discovery → JWKS → first token (an exchange) → second token
 // (a cache hit) → the decoded token, and stops everything it started. Without Java 17+ it says so in one
 // line and caches tokens in memory instead of in DynamoDB Local.
+// `npm run demo -- --signer aws-sts`: the same with AWS STS outbound identity federation signing (its local stand-in):
+// Entra reads AWS's issuer instead of the broker's, and trusts the token function's role ARN.
 import { randomBytes } from 'node:crypto';
+import { parseArgs } from 'node:util';
 import { fetchBrokerToken } from '../../client/broker-client';
 import {
   JAVA_INSTALL_EXAMPLE,
@@ -14,7 +17,7 @@ import {
 import { freePort } from '../free-port';
 import { startEntraEmulator, type EntraEmulator } from '../entra-emulator/emulator';
 import { parseLocalConfig } from '../runtime/local-config';
-import { startLocalRuntime, type LocalRuntime } from '../runtime/local-runtime';
+import { LOCAL_TOKEN_ROLE_ARN, startLocalRuntime, type LocalRuntime } from '../runtime/local-runtime';
 
 // The SDK warns on Node < 22 at every client creation: noise in a walkthrough (Lambda runs Node 24).
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
@@ -47,23 +50,27 @@ async function startDynamoDbLocalUnlessNoJava(): Promise<DynamoDbLocal | undefin
   }
 }
 
-async function demo(): Promise<void> {
+const USAGE = 'usage: npm run demo [-- --signer kms|aws-sts]';
+
+async function demo(signer: 'kms' | 'aws-sts'): Promise<void> {
   const started: Array<{ name: string; stop: () => Promise<unknown> }> = [];
   const brokerLog: string[] = [];
   try {
-    process.stdout.write(bold('AWS-to-Azure token broker: local demo') + '\n');
+    process.stdout.write(bold(`AWS-to-Azure token broker: local demo${signer === 'aws-sts' ? ' (signer aws-sts)' : ''}`) + '\n');
     process.stdout.write('Starting DynamoDB Local, the Entra ID emulator and the broker on 127.0.0.1 ...\n');
     const dynamodb = await startDynamoDbLocalUnlessNoJava();
     if (dynamodb) started.push({ name: 'DynamoDB Local', stop: () => dynamodb.stop() });
 
     const brokerPort = await freePort();
-    const issuer = `http://127.0.0.1:${brokerPort}`;
+    // kms: the broker is the issuer. aws-sts: the local STS stand-in is, on a port of its own.
+    const issuer = `http://127.0.0.1:${signer === 'aws-sts' ? await freePort() : brokerPort}`;
+    const subject = signer === 'aws-sts' ? LOCAL_TOKEN_ROLE_ARN : 'aws-token-broker';
     const entra: EntraEmulator = await startEntraEmulator({
       apps: [
         {
           tenantId: TENANT,
           clientId: CLIENT,
-          federatedCredentials: [{ issuer, subject: 'aws-token-broker', audiences: ['api://AzureADTokenExchange'] }],
+          federatedCredentials: [{ issuer, subject, audiences: ['api://AzureADTokenExchange'] }],
         },
       ],
     });
@@ -82,6 +89,7 @@ async function demo(): Promise<void> {
       ...(dynamodb ? { dynamodbEndpoint: dynamodb.endpoint } : {}),
       region: REGION,
       localCredentials: credentials,
+      ...(signer === 'aws-sts' ? { signer, issuer } : {}),
     });
     const runtime: LocalRuntime = await startLocalRuntime({
       config,
@@ -90,19 +98,33 @@ async function demo(): Promise<void> {
     });
     started.push({ name: 'broker', stop: () => runtime.close() });
     show(
-      `${dynamodb ? `DynamoDB Local  ${dynamodb.endpoint}` : 'token cache     in memory'}\nEntra emulator  ${entra.url}  (trusts issuer ${issuer}, subject aws-token-broker)\nbroker          ${runtime.url}`,
+      `${dynamodb ? `DynamoDB Local  ${dynamodb.endpoint}` : 'token cache     in memory'}\nEntra emulator  ${entra.url}  (trusts issuer ${issuer}, subject ${subject})\n${
+        signer === 'aws-sts' ? `AWS STS (local) ${issuer}  (outbound identity federation stand-in: issuer and GetWebIdentityToken)\n` : ''
+      }broker          ${runtime.url}`,
     );
 
-    step(1, 'Entra reads the discovery document (public)');
-    const discovery = await fetch(`${runtime.url}/.well-known/openid-configuration`);
-    show(`GET /.well-known/openid-configuration → ${discovery.status}, Cache-Control: ${discovery.headers.get('cache-control')}`);
-    show(JSON.stringify(await discovery.json(), null, 2));
+    // kms: the broker publishes both documents. aws-sts: AWS's issuer does (here its local stand-in), the broker neither.
+    const discoveryUrl = `${issuer}/.well-known/openid-configuration`;
+    step(
+      1,
+      signer === 'aws-sts' ? "Entra reads the discovery document (public, AWS's issuer)" : 'Entra reads the discovery document (public)',
+    );
+    const discovery = await fetch(discoveryUrl);
+    show(`GET ${discoveryUrl} → ${discovery.status}, Cache-Control: ${discovery.headers.get('cache-control')}`);
+    const document = (await discovery.json()) as { jwks_uri: string };
+    show(JSON.stringify(document, null, 2));
 
-    step(2, 'Entra reads the signing keys (public)');
-    const jwks = (await (await fetch(`${runtime.url}/jwks`)).json()) as {
-      keys: Array<{ kid: string; kty: string; alg: string; n: string }>;
+    step(2, signer === 'aws-sts' ? "Entra reads the signing keys (public, AWS's issuer)" : 'Entra reads the signing keys (public)');
+    const jwks = (await (await fetch(document.jwks_uri)).json()) as {
+      keys: Array<{ kid: string; kty: string; alg?: string; n?: string; crv?: string }>;
     };
-    for (const key of jwks.keys) show(`kid ${key.kid}  ${key.kty} ${Buffer.from(key.n, 'base64url').length * 8}-bit  ${key.alg}`);
+    for (const key of jwks.keys) {
+      show(`kid ${key.kid}  ${key.kty} ${key.n ? `${Buffer.from(key.n, 'base64url').length * 8}-bit` : (key.crv ?? '')}  ${key.alg ?? ''}`);
+    }
+    if (signer === 'aws-sts') {
+      const own = await fetch(`${runtime.url}/.well-known/openid-configuration`);
+      show(`the broker itself: GET ${runtime.url}/.well-known/openid-configuration → ${own.status} (no public routes with signer aws-sts)`);
+    }
 
     const callBroker = async () => {
       const before = Date.now();
@@ -113,7 +135,11 @@ async function demo(): Promise<void> {
     step(3, 'A workload asks for a Graph token (SigV4-signed GET /token/graph)');
     const first = await callBroker();
     show(
-      `200 in ${first.ms} ms: the broker signed a client assertion and exchanged it at Entra\n` +
+      `200 in ${first.ms} ms: ${
+        signer === 'aws-sts'
+          ? 'the broker got a client assertion from AWS STS (GetWebIdentityToken, sub = its role ARN)'
+          : 'the broker signed a client assertion'
+      } and exchanged it at Entra\n` +
         `Entra token requests so far: ${entra.requests.exchanges}\n` +
         `expires_in ${first.token.expiresIn} s, scope ${first.token.scope}, access_token: ${first.token.accessToken.length} characters (not shown)`,
     );
@@ -148,4 +174,17 @@ async function demo(): Promise<void> {
   }
 }
 
-await demo();
+let signer: string | undefined;
+try {
+  ({
+    values: { signer },
+  } = parseArgs({ options: { signer: { type: 'string' } }, strict: true }));
+} catch (error) {
+  process.stderr.write(`${(error as Error).message}\n${USAGE}\n`);
+  process.exit(2);
+}
+if (signer !== undefined && signer !== 'kms' && signer !== 'aws-sts') {
+  process.stderr.write(`--signer: expected "kms" or "aws-sts", received ${JSON.stringify(signer)}\n${USAGE}\n`);
+  process.exit(2);
+}
+await demo(signer ?? 'kms');

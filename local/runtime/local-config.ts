@@ -64,6 +64,7 @@ export function parseLocalConfig(raw: unknown, source = 'local runtime configura
     else problems.push(`dynamodbEndpoint: ${check.problem}`);
   }
   const signingKeyFile = optionalString('signingKeyFile', fields.signingKeyFile, problems);
+  if (result.config?.runtime.signer === 'aws-sts') problems.push(...awsStsProblems(fields, issuer));
   const sealingKeyFile = optionalString('sealingKeyFile', fields.sealingKeyFile, problems);
   const tableName = optionalString('tableName', fields.tableName, problems, /^[A-Za-z0-9_.-]{3,255}$/) ?? DEFAULT_TABLE_NAME;
   const region = optionalString('region', fields.region, problems, AWS_REGION_PATTERN) ?? DEFAULT_REGION;
@@ -95,6 +96,26 @@ export function parseLocalConfig(raw: unknown, source = 'local runtime configura
   }
   if (problems.length > 0 || !result.config) throw new ConfigError(source, problems);
   return { broker: result.config, issuer, signingKeyFile, sealingKeyFile, dynamodbEndpoint, tableName, region, localCredentials };
+}
+
+/**
+ * With signer "aws-sts" the runtime runs the local STS outbound-federation stand-in, which is the issuer: `issuer`,
+ * when given, says where it listens (a loopback http URL with a port, no path), and there is no key file to sign with.
+ */
+function awsStsProblems(fields: Record<string, unknown>, issuer: string | undefined): string[] {
+  const problems: string[] = [];
+  if (fields.signingKeyFile !== undefined) {
+    problems.push('signingKeyFile: applies to signer "kms" only; with signer "aws-sts" the local STS stand-in signs, remove it');
+  }
+  if (issuer !== undefined) {
+    const url = new URL(issuer);
+    if (url.protocol !== 'http:' || !isLoopbackHost(url.hostname) || url.port === '' || url.pathname !== '/') {
+      problems.push(
+        `issuer: with signer "aws-sts" it is where the local STS outbound-federation stand-in listens, so an http loopback URL with a port and no path (e.g. "http://127.0.0.1:8788"), received ${describeValue(issuer)}`,
+      );
+    }
+  }
+  return problems;
 }
 
 /**

@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import type { LogLevel } from '@aws-lambda-powertools/logger/types';
 import type { APIGatewayProxyEventV2WithIAMAuthorizer, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { createStsClient } from '../../lambda/adapters/aws-clients';
 import { LocalDataKeys } from '../../lambda/adapters/local-data-keys';
 import { LocalKeySigner } from '../../lambda/adapters/local-key-signer';
 import {
@@ -14,8 +15,14 @@ import {
 } from '../../lambda/adapters/powertools-logger';
 import { TokenAuditLog } from '../../lambda/adapters/token-audit-log';
 import { PowertoolsBrokerMetrics } from '../../lambda/adapters/powertools-metrics';
-import { createTokenFunction, type TokenCacheTuning, type TokenFunctionDeps } from '../../lambda/composition/token-function';
-import { systemClock, type BrokerMetrics, type Clock, type Fetch } from '../../lambda/core/ports';
+import { StsAssertions } from '../../lambda/adapters/sts-assertions';
+import {
+  createTokenFunction,
+  type AssertionDeps,
+  type TokenCacheTuning,
+  type TokenFunctionDeps,
+} from '../../lambda/composition/token-function';
+import { systemClock, type BrokerMetrics, type Clock, type Fetch, type Logger } from '../../lambda/core/ports';
 import { createDiscoveryHandler } from '../../lambda/handlers/discovery';
 import { createJwksHandler } from '../../lambda/handlers/jwks';
 import { apiGatewayEvent, lambdaContext, LOCAL_API, type VerifiedIamCaller } from './api-gateway-event';
@@ -28,12 +35,18 @@ import { loadOrCreateSigningKey } from './signing-key-file';
 import { verifySigV4Request } from './sigv4-verifier';
 import { loadOrCreateSealingKey } from './sealing-key-file';
 import { openTokenStore } from './token-store';
+import { startOutboundFederation, type OutboundFederation } from '../sts-outbound/outbound-federation';
 
 export const DEFAULT_PORT = 8787;
 /** The same as the token function's timeout in the stack. */
 const HANDLER_TIMEOUT_MS = 15_000;
 /** The identity the runtime vouches for after a valid SigV4 signature with `localCredentials`. */
 const LOCAL_ACCOUNT = '000000000000';
+/**
+ * With signer "aws-sts": the role the local runtime plays, as a deployed token function's role ARN is the `sub` STS
+ * writes. The account is the local one above; the name says what it stands for (docs/signers.md).
+ */
+export const LOCAL_TOKEN_ROLE_ARN = `arn:aws:iam::${LOCAL_ACCOUNT}:role/broker-local-token-function`;
 
 export interface LocalRuntimeOptions {
   readonly config: LocalConfig;
@@ -61,7 +74,10 @@ export interface LocalRuntimeOptions {
 export interface LocalRuntime {
   /** `http://127.0.0.1:{port}` */
   readonly url: string;
+  /** The assertions' `iss`: the broker's own (signer "kms"), or the local STS stand-in's (signer "aws-sts"). */
   readonly issuer: string;
+  /** With signer "aws-sts": the local STS outbound-federation stand-in's issuer and the role ARN it writes in `sub`. */
+  readonly aws: { readonly issuer: string; readonly subject: string } | undefined;
   /** Stops accepting requests, ends open connections and releases clients. */
   close(): Promise<void>;
 }
@@ -85,10 +101,6 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   const logger = asLoggerPort(powertools);
   const withLambdaContext = lambdaContextMiddleware(powertools);
   const clock = options.clock ?? systemClock;
-  const key = await loadOrCreateSigningKey(config.signingKeyFile);
-  if (key.created) logger.info('generated a local signing key', { path: key.path });
-  if (key.tooOpen) logger.warn('the signing key file is readable by other users; chmod 600 it', { path: key.path });
-  const signer = new LocalKeySigner(key.pem);
   const opened = await openTokenStore(config, logger);
   let store: TokenFunctionDeps['store'];
   if (opened.kind === 'dynamodb') {
@@ -105,21 +117,35 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     logger.warn('localCredentials is not set: /token/* answers anyone on this machine without a SigV4 signature');
   }
 
+  let signing: Awaited<ReturnType<typeof ownSigning>> | Awaited<ReturnType<typeof stsSigning>>;
+  try {
+    signing = config.broker.runtime.signer === 'aws-sts' ? await stsSigning(config, logger) : await ownSigning(config, logger);
+  } catch (error) {
+    closeStore();
+    throw error;
+  }
+
   const server = createServer();
   const port = options.port ?? DEFAULT_PORT;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => {
-      resolve();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', () => {
+        resolve();
+      });
     });
-  });
+  } catch (error) {
+    await signing.close();
+    closeStore();
+    throw error;
+  }
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const issuer = config.issuer ?? url;
+  const issuer = signing.kind === 'aws-sts' ? signing.assertions.issuer : (config.issuer ?? url);
+  const assertionDeps: AssertionDeps = signing.kind === 'aws-sts' ? { assertions: signing.assertions } : { issuer, signer: signing.signer };
 
   const token = createTokenFunction({
     config: config.broker.runtime,
-    issuer,
-    signer,
+    ...assertionDeps,
     store,
     api: LOCAL_API,
     logger,
@@ -133,9 +159,14 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     ...(options.cacheOptions ? { cacheTuning: options.cacheOptions } : {}),
     ...(options.createCache ? { createCache: options.createCache } : {}),
   });
-  const handlers: Record<MatchedRoute['handler'], Handler> = {
-    discovery: createDiscoveryHandler({ issuer, logger }).use(withLambdaContext),
-    jwks: createJwksHandler({ keys: signer, logger }).use(withLambdaContext),
+  // With signer "aws-sts" the stack has no discovery or JWKS route: the STS stand-in is the issuer.
+  const handlers: Partial<Record<MatchedRoute['handler'], Handler>> = {
+    ...(signing.kind === 'kms'
+      ? {
+          discovery: createDiscoveryHandler({ issuer, logger }).use(withLambdaContext),
+          jwks: createJwksHandler({ keys: signing.signer, logger }).use(withLambdaContext),
+        }
+      : {}),
     token: token.handler,
   };
   const aliases = new Set(Object.keys(config.broker.runtime.scopes));
@@ -168,7 +199,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       return;
     }
     const route = matchRoute(request.method ?? '', rawPath, aliases);
-    if (!route) {
+    const handler = route === undefined ? undefined : handlers[route.handler];
+    if (!route || !handler) {
       sendGatewayMessage(response, 404, 'Not Found');
       return;
     }
@@ -208,7 +240,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       requestId: apiRequestId,
       now: clock(),
     });
-    const result = await handlers[route.handler](
+    const result = await handler(
       event,
       lambdaContext({ functionName: `broker-${route.handler}`, timeoutMs: HANDLER_TIMEOUT_MS, awsRequestId, clock }),
     );
@@ -232,6 +264,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   return {
     url,
     issuer,
+    aws: signing.kind === 'aws-sts' ? { issuer: signing.assertions.issuer, subject: signing.assertions.subject } : undefined,
     close: async () => {
       await new Promise<void>((resolve) => {
         server.close(() => {
@@ -239,7 +272,42 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
         });
         server.closeAllConnections();
       });
+      await signing.close();
       closeStore();
     },
   };
+}
+
+/** Signer "kms" locally: the broker signs with a PEM key file, the stand-in for its KMS key. */
+async function ownSigning(config: LocalConfig, logger: Logger) {
+  const key = await loadOrCreateSigningKey(config.signingKeyFile);
+  if (key.created) logger.info('generated a local signing key', { path: key.path });
+  if (key.tooOpen) logger.warn('the signing key file is readable by other users; chmod 600 it', { path: key.path });
+  return { kind: 'kms' as const, signer: new LocalKeySigner(key.pem), close: () => Promise.resolve() };
+}
+
+/**
+ * Signer "aws-sts" locally: starts the STS outbound-federation stand-in (its issuer at `config.issuer`'s port, or a
+ * free one) and asks it for assertions through the real STS client, signing with throwaway credentials only the two
+ * share, as the token function asks STS with its role's credentials.
+ */
+async function stsSigning(config: LocalConfig, logger: Logger) {
+  const credentials = {
+    accessKeyId: `ASIALOCAL${randomBytes(6).toString('hex').toUpperCase()}`,
+    secretAccessKey: randomBytes(30).toString('base64'),
+  };
+  const standIn: OutboundFederation = await startOutboundFederation({
+    roleArn: LOCAL_TOKEN_ROLE_ARN,
+    credentials,
+    region: config.region,
+    port: config.issuer === undefined ? 0 : Number(new URL(config.issuer).port),
+  });
+  logger.info('started the local STS outbound identity federation stand-in', { issuer: standIn.url, subject: LOCAL_TOKEN_ROLE_ARN });
+  const assertions = new StsAssertions(createStsClient({ region: config.region, endpoint: standIn.url, credentials }), {
+    issuer: standIn.url,
+    subject: LOCAL_TOKEN_ROLE_ARN,
+    audience: config.broker.runtime.audience,
+    lifetimeSeconds: config.broker.runtime.assertionLifetimeSeconds,
+  });
+  return { kind: 'aws-sts' as const, assertions, standIn, close: () => standIn.close() };
 }

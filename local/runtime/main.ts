@@ -8,7 +8,8 @@ const USAGE = `usage: npm start -- --config FILE [--port N]
 
 Serves the broker's handlers on http://127.0.0.1:N (default ${DEFAULT_PORT}; 0 picks a free port).
 FILE holds the broker configuration plus the local fields (issuer, signingKeyFile, dynamodbEndpoint,
-tableName, region, localCredentials); see docs/local-runtime.md and examples/local.json.`;
+tableName, region, localCredentials); see docs/local-runtime.md and examples/local.json. With
+"signer": "aws-sts" it also prints "aws issuer <url>" and "aws subject <role arn>" (docs/signers.md).`;
 
 async function main(): Promise<number> {
   let values;
@@ -44,7 +45,12 @@ async function main(): Promise<number> {
     return 1;
   }
   process.stdout.write(`listening on ${runtime.url}\n`);
-  if (runtime.issuer !== runtime.url) process.stdout.write(`issuer ${runtime.issuer}\n`);
+  if (runtime.aws) {
+    // Signer "aws-sts": the local STS stand-in is the issuer, and the role ARN the subject Entra's credential names.
+    process.stdout.write(`aws issuer ${runtime.aws.issuer}\naws subject ${runtime.aws.subject}\n`);
+  } else if (runtime.issuer !== runtime.url) {
+    process.stdout.write(`issuer ${runtime.issuer}\n`);
+  }
 
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     process.once('SIGINT', () => resolve('SIGINT'));

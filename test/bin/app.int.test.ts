@@ -24,32 +24,44 @@ describe('bin/app.ts', () => {
     }
   });
 
-  it('runs cdk-nag and the Control Tower controls, and synthesizes the shipped configuration with neither finding anything', () => {
-    const outdir = mkdtempSync(join(tmpdir(), 'broker-synth-'));
-    try {
-      const result = spawnSync(join(REPO_ROOT, 'node_modules/.bin/tsx'), ['bin/app.ts'], {
-        cwd: REPO_ROOT,
-        encoding: 'utf8',
-        env: {
-          ...process.env,
-          CDK_CONTEXT_JSON: JSON.stringify({ broker: cdkJsonBrokerContext(), 'aws:cdk:bundling-stacks': [] }),
-          CDK_OUTDIR: outdir,
-        },
-      });
-      expect(result.stderr).not.toMatch(/AwsSolutions-|CT\.[A-Z]+\.PR/);
-      expect(result.status).toBe(0);
-      const report = JSON.parse(readFileSync(join(outdir, 'validation-report.json'), 'utf8')) as {
-        pluginReports: Array<{ pluginName: string; conclusion: string }>;
-      };
-      expect(report.pluginReports).toEqual(
-        expect.arrayContaining([expect.objectContaining({ pluginName: 'cdk-validator-cfnguard', conclusion: 'success' })]),
-      );
-      // cdk-nag's findings (made fatal by StrictNagLogger) are error annotations, which the CLI turns into a failure.
-      const metadata = readFileSync(join(outdir, 'AwsAzureTokenBroker.metadata.json'), 'utf8');
-      expect(metadata).toContain('"type": "aws:cdk:logicalId"');
-      expect(metadata).not.toContain('aws:cdk:error');
-    } finally {
-      rmSync(outdir, { recursive: true, force: true });
-    }
-  }, 120_000);
+  // The shipped configuration (signer "kms"), and the same with signer "aws-sts": no key, no public route, two
+  // custom resources and the STS grant instead, which must pass both rule sets too.
+  it.each([
+    ['kms', {}],
+    ['aws-sts', { signer: 'aws-sts' }],
+  ])(
+    'runs cdk-nag and the Control Tower controls, and synthesizes the shipped configuration (signer %s) with neither finding anything',
+    (_signer, overrides) => {
+      const outdir = mkdtempSync(join(tmpdir(), 'broker-synth-'));
+      try {
+        const result = spawnSync(join(REPO_ROOT, 'node_modules/.bin/tsx'), ['bin/app.ts'], {
+          cwd: REPO_ROOT,
+          encoding: 'utf8',
+          env: {
+            ...process.env,
+            CDK_CONTEXT_JSON: JSON.stringify({
+              broker: { ...(cdkJsonBrokerContext() as object), ...overrides },
+              'aws:cdk:bundling-stacks': [],
+            }),
+            CDK_OUTDIR: outdir,
+          },
+        });
+        expect(result.stderr).not.toMatch(/AwsSolutions-|CT\.[A-Z]+\.PR/);
+        expect(result.status).toBe(0);
+        const report = JSON.parse(readFileSync(join(outdir, 'validation-report.json'), 'utf8')) as {
+          pluginReports: Array<{ pluginName: string; conclusion: string }>;
+        };
+        expect(report.pluginReports).toEqual(
+          expect.arrayContaining([expect.objectContaining({ pluginName: 'cdk-validator-cfnguard', conclusion: 'success' })]),
+        );
+        // cdk-nag's findings (made fatal by StrictNagLogger) are error annotations, which the CLI turns into a failure.
+        const metadata = readFileSync(join(outdir, 'AwsAzureTokenBroker.metadata.json'), 'utf8');
+        expect(metadata).toContain('"type": "aws:cdk:logicalId"');
+        expect(metadata).not.toContain('aws:cdk:error');
+      } finally {
+        rmSync(outdir, { recursive: true, force: true });
+      }
+    },
+    120_000,
+  );
 });

@@ -304,14 +304,15 @@ describe('BrokerMonitoring validation', () => {
       httpApi: broker.httpApi,
       stage: broker.stage,
       tokenFunction: broker.tokenFunction,
-      discoveryFunction: broker.discoveryFunction,
-      jwksFunction: broker.jwksFunction,
       accessLogGroup: broker.accessLogGroup,
       deploymentName: broker.deploymentName,
     };
-    expect(() => new BrokerMonitoring(broker, 'Empty', { ...props, publicRouteKeys: [] })).toThrow(/publicRouteKeys: .*received \[\]/);
-    expect(() => new BrokerMonitoring(broker, 'Quoted', { ...props, publicRouteKeys: ['GET /"jwks"'] })).toThrow(
-      /publicRouteKeys: expected route keys like "GET \/jwks", received "GET \/\\"jwks\\""/,
+    const routes = { discoveryFunction: broker.discoveryFunction, jwksFunction: broker.jwksFunction };
+    expect(() => new BrokerMonitoring(broker, 'Empty', { ...props, publicRoutes: { ...routes, routeKeys: [] } })).toThrow(
+      /publicRoutes\.routeKeys: .*received \[\]/,
+    );
+    expect(() => new BrokerMonitoring(broker, 'Quoted', { ...props, publicRoutes: { ...routes, routeKeys: ['GET /"jwks"'] } })).toThrow(
+      /publicRoutes\.routeKeys: expected route keys like "GET \/jwks", received "GET \/\\"jwks\\""/,
     );
   });
 });

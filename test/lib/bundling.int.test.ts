@@ -31,5 +31,7 @@ describe('TokenBroker bundling', () => {
     );
     // Externals stay as imports the runtime resolves; bundled, no @aws-sdk import is left.
     expect(/from\s*"@aws-sdk\//.test(tokenCode)).toBe(!BUNDLE_AWS_SDK);
+    // Both signers are in the one token entry: the aws-sts branch's STS operation is in the bundle, whatever the signer.
+    expect(tokenCode).toContain('GetWebIdentityToken');
   });
 });

@@ -476,12 +476,6 @@ describe('TokenBroker props validation', () => {
     );
   });
 
-  it('refuses the aws-sts signer, which this version cannot deploy yet, naming the field and the value', () => {
-    expect(() => tokenBroker({ config: config({ signer: 'aws-sts' }) })).toThrow(
-      'config.signer: "aws-sts" cannot be deployed by this version; use "kms"',
-    );
-  });
-
   it('fails at synth, not at deploy, when the configuration outgrows the 4 KB Lambda environment', () => {
     const scopes = Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`alias-${i}`, `https://api-${i}.example.com/.default`]));
     expect(() => tokenBroker({ config: config({ scopes }) })).toThrow(

@@ -303,3 +303,40 @@ describe('isTransientRefusal', () => {
     expect(isTransientRefusal(readEntraError(400, 'not json'))).toBe(false);
   });
 });
+
+describe('ENTRA_HINTS with signer "aws-sts"', () => {
+  const sts: PresentedIdentity = {
+    ...presented,
+    issuer: 'https://3f1e2d4c-5b6a-4798-8a9b-0c1d2e3f4a5b.tokens.sts.global.api.aws',
+    subject: 'arn:aws:iam::111122223333:role/broker-TokenFunctionRole-ABC',
+    signer: 'aws-sts',
+  };
+  const hint = (code: number) => (ENTRA_HINTS[code] as (p: PresentedIdentity) => string)(sts);
+
+  it('names the role ARN as the subject for AADSTS700213, and where it comes from, with the command that trusts it', () => {
+    expect(hint(700213)).toBe(
+      `no federated credential on app ${sts.clientId} with issuer "${sts.issuer}" has the subject "${sts.subject}" (compared exactly) ` +
+        `(with signer "aws-sts" the subject is the token function's role ARN, which AWS STS writes in "sub": the stack's Subject output); ` +
+        `create one: ${federatedCredentialCreateCommand(sts)}`,
+    );
+  });
+
+  it("does not suggest changing the configuration's subject, which STS ignores (AADSTS7002138)", () => {
+    expect(hint(7002138)).toContain(`set the credential's subject to exactly "${sts.subject}"`);
+    expect(hint(7002138)).not.toContain("configuration's");
+  });
+
+  it("points signature failures at AWS's published keys and the account's issuer, not at a /jwks route the stack lacks", () => {
+    for (const code of [700027, 7000272]) {
+      expect(hint(code)).toContain(`${sts.issuer}/.well-known/jwks.json`);
+      expect(hint(code)).toContain('aws iam get-outbound-web-identity-federation-info');
+      expect(hint(code)).not.toContain(`${sts.issuer}/jwks `);
+      expect(hint(code)).not.toContain('keyRotation');
+    }
+  });
+
+  it('leaves the kms hints as they were', () => {
+    expect((ENTRA_HINTS[700213] as (p: PresentedIdentity) => string)(presented)).not.toContain('aws-sts');
+    expect((ENTRA_HINTS[700027] as (p: PresentedIdentity) => string)(presented)).toContain(`${presented.issuer}/jwks`);
+  });
+});

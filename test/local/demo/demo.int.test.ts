@@ -25,13 +25,13 @@ async function pathDir(java?: string): Promise<string> {
   return dir;
 }
 
-function runDemo(pathEnv: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function runDemo(pathEnv: string, args: readonly string[] = []): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const env: NodeJS.ProcessEnv = { ...process.env, PATH: pathEnv };
   delete env.JAVA_HOME;
   return new Promise((resolve) => {
     const child = execFile(
       process.execPath,
-      ['--import', 'tsx', 'local/demo/main.ts'],
+      ['--import', 'tsx', 'local/demo/main.ts', ...args],
       { cwd: repoRoot, env, timeout: 60_000 },
       (_e, stdout, stderr) => resolve({ code: child.exitCode, stdout, stderr }),
     );
@@ -80,5 +80,32 @@ describe('npm run demo without a usable Java', () => {
       `Skipping DynamoDB Local (it needs Java 17+, and "java" is Java 11): tokens are cached in memory. ${INSTALL}`,
     ]);
     expectUsualOutput(stdout);
+  }, 60_000);
+});
+
+describe('npm run demo -- --signer aws-sts', () => {
+  it("walks the same flow with AWS STS signing: Entra reads AWS's issuer, trusts the role ARN, and the broker has no public route", async () => {
+    const { code, stdout, stderr } = await runDemo(await pathDir(), ['--signer', 'aws-sts']);
+    expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
+    expect(stdout).toContain('AWS-to-Azure token broker: local demo (signer aws-sts)');
+    expect(stdout).toMatch(
+      /trusts issuer (http:\/\/127\.0\.0\.1:\d+), subject arn:aws:iam::000000000000:role\/broker-local-token-function\)\n {3}AWS STS \(local\) \1 /,
+    );
+    expect(stdout).toContain("\n1. Entra reads the discovery document (public, AWS's issuer)\n");
+    expect(stdout).toMatch(/"jwks_uri": "http:\/\/127\.0\.0\.1:\d+\/\.well-known\/jwks\.json"/);
+    expect(stdout).toMatch(/RSA 2048-bit {2}RS256/);
+    expect(stdout).toMatch(/the broker itself: GET http:\/\/127\.0\.0\.1:\d+\/\.well-known\/openid-configuration → 404/);
+    expect(stdout).toContain(
+      'the broker got a client assertion from AWS STS (GetWebIdentityToken, sub = its role ARN) and exchanged it at Entra',
+    );
+    expect(stdout).toMatch(/200 in \d+ ms: the same token, from the cache/);
+    expect(stdout).toContain('GET /token/graph without SigV4 → 403 {"message":"Forbidden"}');
+    expect(stdout).toMatch(/\nDone\. Stopping everything\.\n$/);
+  }, 60_000);
+
+  it('refuses another signer, naming it', async () => {
+    const { code, stderr } = await runDemo(await pathDir(), ['--signer', 'hsm']);
+    expect(code).toBe(2);
+    expect(stderr).toContain('--signer: expected "kms" or "aws-sts", received "hsm"');
   }, 60_000);
 });

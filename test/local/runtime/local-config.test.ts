@@ -56,3 +56,27 @@ describe('parseLocalConfig: local fields', () => {
     ]);
   });
 });
+
+describe('parseLocalConfig: signer "aws-sts"', () => {
+  const STS = { ...BASE, authorityHost: 'http://127.0.0.1:9000', signer: 'aws-sts' };
+
+  it('takes an issuer as the loopback address where the STS stand-in listens, or none (a free port)', () => {
+    expect(parseLocalConfig({ ...STS, issuer: 'http://127.0.0.1:8788' }).issuer).toBe('http://127.0.0.1:8788');
+    expect(parseLocalConfig(STS).issuer).toBeUndefined();
+  });
+
+  it.each(['http://127.0.0.1', 'http://127.0.0.1:8788/broker', 'https://issuer.example.com'])(
+    'refuses issuer %s, which the stand-in cannot listen on, naming the value',
+    (issuer) => {
+      expect(problemsOf({ ...STS, issuer })).toEqual([
+        `issuer: with signer "aws-sts" it is where the local STS outbound-federation stand-in listens, so an http loopback URL with a port and no path (e.g. "http://127.0.0.1:8788"), received "${issuer}"`,
+      ]);
+    },
+  );
+
+  it('refuses a signingKeyFile, which nothing would sign with', () => {
+    expect(problemsOf({ ...STS, signingKeyFile: '/tmp/key.pem' })).toEqual([
+      'signingKeyFile: applies to signer "kms" only; with signer "aws-sts" the local STS stand-in signs, remove it',
+    ]);
+  });
+});
