@@ -53,3 +53,19 @@ export const METRIC_NAMES = {
 } as const;
 
 export type MetricEvent = keyof typeof METRIC_NAMES;
+
+/**
+ * The signing-key rotation's state: one item in the token cache table, beside the token and lease items. lib/ (the
+ * table's resource policy), the functions and the `broker-keys` CLI all read it by these names.
+ */
+export const KEY_ROTATION_ITEM = {
+  /** Its partition key value (attribute `pk`). */
+  partitionKey: 'key-rotation#state',
+  /** N: bumped by every write, each write conditional on the version it read (optimistic concurrency). */
+  versionAttribute: 'version',
+  /** S: the state as JSON (contract/key-rotation-state.ts). */
+  stateAttribute: 'rotation',
+} as const;
+
+/** The tag every KMS key the rotator creates carries; its value is the deployment name. Sign and deletion rights are limited to it. */
+export const ROTATED_KEY_TAG = 'aws-azure-token-broker:deployment';
