@@ -50,7 +50,17 @@ export const METRIC_NAMES = {
   cacheItemsRejected: 'CacheItemsRejected',
   /** An invocation whose API Gateway id or stage is not this deployment's was refused: someone invoked the function directly. */
   foreignInvocations: 'ForeignInvocationsRefused',
+  /** A run of the key rotator failed (a step's KMS or DynamoDB call, or an unreadable state): the rotator function. */
+  keyRotationFailures: 'KeyRotationFailures',
 } as const;
+
+/**
+ * Seconds since the active signing key started signing, written by every rotator run (unit Seconds). Alarmed when it
+ * exceeds `intervalSeconds + KEY_AGE_SLACK_SECONDS`, or when the rotator stops writing it.
+ */
+export const ACTIVE_KEY_AGE_METRIC = 'ActiveSigningKeyAge';
+/** How late a scheduled activation may be before the age alarm fires: rotator runs missed, or a step failing. */
+export const KEY_AGE_SLACK_SECONDS = 3_600;
 
 export type MetricEvent = keyof typeof METRIC_NAMES;
 

@@ -3,6 +3,7 @@
  * rotator function, or the local runtime), read by the token function (the active key), the JWKS function (the
  * published keys) and the `broker-keys` CLI. Times are unix seconds.
  */
+import type { KeyRotationSettings } from './broker-config';
 import { describeValue, isPlainObject } from './config-error';
 
 /**
@@ -132,4 +133,31 @@ export function publishedKeys(state: RotationState): RotationKey[] {
   return state.keys
     .filter((key) => PUBLISHED_STATUSES.includes(key.status))
     .sort((a, b) => (order[a.status] ?? 3) - (order[b.status] ?? 3));
+}
+
+/**
+ * Reads `KeyRotationSettings` from the JSON the stack passes to the functions (BROKER_KEY_ROTATION), already validated
+ * at synth (contract/broker-config.ts); checked again here only for shape.
+ * @throws Error naming the field when a figure is not a positive integer
+ */
+export function parseKeyRotationSettingsJson(json: string): KeyRotationSettings {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(json);
+  } catch {
+    raw = undefined;
+  }
+  const fields = ['intervalSeconds', 'publishLeadSeconds', 'retireAfterSeconds'] as const;
+  const value = isPlainObject(raw) ? raw : {};
+  for (const field of fields) {
+    const figure = value[field];
+    if (!(typeof figure === 'number' && Number.isInteger(figure) && figure > 0)) {
+      throw new Error(`keyRotation.${field}: expected a positive integer, received ${describeValue(figure)}`);
+    }
+  }
+  return {
+    intervalSeconds: value.intervalSeconds as number,
+    publishLeadSeconds: value.publishLeadSeconds as number,
+    retireAfterSeconds: value.retireAfterSeconds as number,
+  };
 }

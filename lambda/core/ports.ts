@@ -227,3 +227,13 @@ export interface KeyRotationStore {
    */
   write(state: RotationState, expectedVersion: number): Promise<boolean>;
 }
+
+/** What the key rotator tells the alarms (lib/broker-monitoring.ts). */
+export interface RotatorMetrics {
+  /** A run failed. */
+  rotationFailed(): void;
+  /** Seconds since the active key started signing, after the run. */
+  activeKeyAge(seconds: number): void;
+  /** Publishes what was recorded during the run. */
+  flush(): void;
+}

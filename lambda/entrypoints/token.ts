@@ -5,9 +5,14 @@ import { BROKER_ENV } from '../../contract/environment';
 import { createDynamoDbClient, createKmsClient } from '../adapters/aws-clients';
 import { DynamoDbTokenStore } from '../adapters/dynamodb-token-store';
 import { KmsDataKeys } from '../adapters/kms-data-keys';
-import { KmsSigner } from '../adapters/kms-signer';
+import { DynamoDbRotationStore } from '../adapters/dynamodb-rotation-store';
+import { KmsKeySigner, kmsPublicJwk } from '../adapters/kms-signer';
 import { createTokenObservability } from '../adapters/token-observability';
 import { createTokenFunction } from '../composition/token-function';
+import { parseKeyRotationSettingsJson } from '../../contract/key-rotation-state';
+import { systemClock } from '../core/ports';
+import { rotatingAssertions } from '../core/rotating-assertions';
+import { RotationStateReader, stateCacheSeconds } from '../core/rotation-state-reader';
 import { requireEnv, requireIssuer } from './env';
 
 // Log level and service name come from POWERTOOLS_LOG_LEVEL and POWERTOOLS_SERVICE_NAME, set by the construct.
@@ -15,13 +20,37 @@ const deployment = requireEnv(BROKER_ENV.deployment);
 const { logger, audit, metrics, middlewares, beginInvocation } = createTokenObservability({ deployment });
 const allowedCallers = parseAllowedCallersJson(process.env[BROKER_ENV.allowedCallers]);
 const kms = createKmsClient();
+const dynamodb = createDynamoDbClient();
+const tableName = requireEnv(BROKER_ENV.tableName);
+const config = parseRuntimeConfig(JSON.parse(requireEnv(BROKER_ENV.runtimeConfig)), { source: BROKER_ENV.runtimeConfig });
+const settings = parseKeyRotationSettingsJson(requireEnv(BROKER_ENV.keyRotation));
+const stackKeyArn = requireEnv(BROKER_ENV.signingKeyArn);
 
 export const { handler } = createTokenFunction({
-  config: parseRuntimeConfig(JSON.parse(requireEnv(BROKER_ENV.runtimeConfig)), { source: BROKER_ENV.runtimeConfig }),
-  issuer: requireIssuer(BROKER_ENV.issuer),
-  signer: new KmsSigner(kms, requireEnv(BROKER_ENV.signingKeyArn)),
+  config,
+  // The active key of the rotation state (kept per container a fifth of the lead, at most a minute); the stack's key
+  // until the rotator first ran.
+  assertions: rotatingAssertions(
+    {
+      issuer: requireIssuer(BROKER_ENV.issuer),
+      subject: config.subject,
+      audience: config.audience,
+      lifetimeSeconds: config.assertionLifetimeSeconds,
+    },
+    {
+      state: new RotationStateReader({
+        store: new DynamoDbRotationStore(dynamodb, tableName),
+        clock: systemClock,
+        maxAgeMs: stateCacheSeconds(settings) * 1000,
+        logger,
+      }),
+      signer: new KmsKeySigner(kms),
+      clock: systemClock,
+      bootstrap: { keyId: stackKeyArn, jwk: kmsPublicJwk(kms, stackKeyArn) },
+    },
+  ),
   store: {
-    sealed: new DynamoDbTokenStore(createDynamoDbClient(), requireEnv(BROKER_ENV.tableName)),
+    sealed: new DynamoDbTokenStore(dynamodb, tableName),
     dataKeys: new KmsDataKeys(kms, requireEnv(BROKER_ENV.tokenCacheKeyArn), deployment),
   },
   api: { apiId: requireEnv(BROKER_ENV.apiId), stage: requireEnv(BROKER_ENV.apiStage) },

@@ -79,16 +79,14 @@ describe('KmsKeyService', () => {
 
   it('maps a throttled CreateKey to upstream_unavailable', async () => {
     const kms = mockKms();
-    kms.stub
-      .on(CreateKeyCommand)
-      .rejects(
-        new KMSServiceException({
-          name: 'ThrottlingException',
-          $fault: 'client',
-          $metadata: { httpStatusCode: 400 },
-          message: 'slow down',
-        }),
-      );
+    kms.stub.on(CreateKeyCommand).rejects(
+      new KMSServiceException({
+        name: 'ThrottlingException',
+        $fault: 'client',
+        $metadata: { httpStatusCode: 400 },
+        message: 'slow down',
+      }),
+    );
     await expect(new KmsKeyService(kms.client, { deployment: 'd', keyPolicy: POLICY }).createKey()).rejects.toMatchObject({
       code: 'upstream_unavailable',
     });
