@@ -79,3 +79,11 @@ export const KEY_ROTATION_ITEM = {
 
 /** The tag every KMS key the rotator creates carries; its value is the deployment name. Sign and deletion rights are limited to it. */
 export const ROTATED_KEY_TAG = 'aws-azure-token-broker:deployment';
+
+/** The broker stack's outputs the `broker-keys` CLI reads (CloudFormation DescribeStacks) to find the rotation. */
+export const KEY_ROTATION_OUTPUTS = {
+  /** The table holding the rotation state item. */
+  table: 'KeyRotationTable',
+  /** The rotator function's name, which `broker-keys rotate` invokes. */
+  rotator: 'KeyRotatorFunction',
+} as const;

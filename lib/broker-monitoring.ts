@@ -10,7 +10,14 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import { METRICS_DEPLOYMENT_DIMENSION, METRICS_NAMESPACE, METRIC_NAMES } from '../contract/aws-names';
+import {
+  ACTIVE_KEY_AGE_METRIC,
+  KEY_AGE_SLACK_SECONDS,
+  METRICS_DEPLOYMENT_DIMENSION,
+  METRICS_NAMESPACE,
+  METRIC_NAMES,
+} from '../contract/aws-names';
+import type { KeyRotationSettings } from '../contract/broker-config';
 import { ConfigError, describeValue, isPlainObject } from '../contract/config-error';
 import { acknowledgeControl } from './control-tower-rules';
 
@@ -91,7 +98,12 @@ export interface BrokerMonitoringProps extends BrokerMonitoringOptions {
   readonly publicRouteKeys: readonly string[];
   /** The `Deployment` dimension value of the broker's own metrics (`TokenBroker.deploymentName`). */
   readonly deploymentName: string;
+  /** The `kms` signer's key rotator and its schedule. @default - no key rotation alarms */
+  readonly keyRotation?: { readonly rotatorFunction: lambda.IFunction; readonly settings: KeyRotationSettings };
 }
+
+/** The key rotation's alarms, present when the broker rotates its keys. */
+export type KeyRotationAlarmName = 'keyRotationFailures' | 'signingKeyAge';
 
 /** The alarms, by what they watch. */
 export type BrokerAlarmName =
@@ -104,7 +116,8 @@ export type BrokerAlarmName =
   | 'publicRoutes4xx'
   | 'publicRoutes5xx'
   | 'foreignInvocations'
-  | 'cacheItemsRejected';
+  | 'cacheItemsRejected'
+  | KeyRotationAlarmName;
 
 const OPTION_KEYS: readonly (keyof BrokerMonitoringOptions)[] = [
   'alarmTopic',
@@ -195,7 +208,8 @@ export function brokerMonitoringProblems(options: unknown, prefix: string, token
  */
 export class BrokerMonitoring extends Construct {
   /** Every alarm, by name: add your own actions (`alarm.addAlarmAction(...)`), or use them in composite alarms. */
-  readonly alarms: Readonly<Record<BrokerAlarmName, cloudwatch.Alarm>>;
+  readonly alarms: Readonly<Record<Exclude<BrokerAlarmName, KeyRotationAlarmName>, cloudwatch.Alarm>> &
+    Readonly<Partial<Record<KeyRotationAlarmName, cloudwatch.Alarm>>>;
   readonly dashboard: cloudwatch.Dashboard;
 
   private readonly deploymentName: string;
@@ -217,7 +231,8 @@ export class BrokerMonitoring extends Construct {
     const fn = props.tokenFunction;
     const publicRoutes = this.publicRouteMetrics(props);
 
-    const alarms: Record<BrokerAlarmName, cloudwatch.Alarm> = {
+    const alarms: Record<Exclude<BrokerAlarmName, KeyRotationAlarmName>, cloudwatch.Alarm> &
+      Partial<Record<KeyRotationAlarmName, cloudwatch.Alarm>> = {
       tokenFunctionErrors: this.alarm('TokenFunctionErrors', fn.metricErrors({ period: ALARM_PERIOD, statistic: 'Sum' }), {
         threshold: 1,
         anchor: 'token-function-errors',
@@ -272,11 +287,12 @@ export class BrokerMonitoring extends Construct {
         summary: 'A token cache item did not open or failed its checks: someone other than the broker wrote to the token cache table.',
       }),
     };
+    if (props.keyRotation) Object.assign(alarms, this.keyRotationAlarms(props.keyRotation));
     this.alarms = alarms;
 
     if (props.alarmTopic !== undefined) {
       const action = new SnsAction(props.alarmTopic);
-      for (const alarm of Object.values(alarms)) {
+      for (const alarm of Object.values<cloudwatch.Alarm>(alarms)) {
         alarm.addAlarmAction(action);
         if (props.notifyOk ?? true) alarm.addOkAction(action);
       }
@@ -289,6 +305,44 @@ export class BrokerMonitoring extends Construct {
     }
 
     this.dashboard = this.createDashboard(props, alarms, publicRoutes, latencyThreshold);
+  }
+
+  /**
+   * A run of the rotator failed (its own count, or a Lambda error such as a timeout); and the active key is older than
+   * its interval plus an hour's slack, or the rotator stopped reporting for an hour (missing data breaches): either
+   * way a key the schedule says is due did not come.
+   */
+  private keyRotationAlarms(rotation: NonNullable<BrokerMonitoringProps['keyRotation']>): Record<KeyRotationAlarmName, cloudwatch.Alarm> {
+    const failures = new cloudwatch.MathExpression({
+      expression: 'FILL(failures, 0) + FILL(errors, 0)',
+      usingMetrics: {
+        failures: this.brokerMetric(METRIC_NAMES.keyRotationFailures),
+        errors: rotation.rotatorFunction.metricErrors({ period: ALARM_PERIOD, statistic: 'Sum' }),
+      },
+      period: ALARM_PERIOD,
+      label: 'Key rotation failures',
+    });
+    const maxAge = rotation.settings.intervalSeconds + KEY_AGE_SLACK_SECONDS;
+    const age = new cloudwatch.Metric({
+      namespace: METRICS_NAMESPACE,
+      metricName: ACTIVE_KEY_AGE_METRIC,
+      dimensionsMap: { [METRICS_DEPLOYMENT_DIMENSION]: this.deploymentName },
+      statistic: 'Maximum',
+      period: Duration.hours(1),
+    });
+    return {
+      keyRotationFailures: this.alarm('KeyRotationFailures', failures, {
+        threshold: 1,
+        anchor: 'key-rotation-failures',
+        summary: 'A run of the key rotator failed: a key may not be published, activated or retired on time.',
+      }),
+      signingKeyAge: this.alarm('SigningKeyAge', age, {
+        threshold: maxAge,
+        anchor: 'signing-key-age',
+        treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+        summary: `The active signing key is older than its interval plus an hour (${String(maxAge)} s), or the rotator has not reported for an hour.`,
+      }),
+    };
   }
 
   /** One of the broker's own metrics (EMF, emitted by the token function), summed over the alarm period. */
@@ -337,7 +391,13 @@ export class BrokerMonitoring extends Construct {
   private alarm(
     id: string,
     metric: cloudwatch.IMetric,
-    options: { threshold: number; evaluationPeriods?: number; anchor: string; summary: string },
+    options: {
+      threshold: number;
+      evaluationPeriods?: number;
+      anchor: string;
+      summary: string;
+      treatMissingData?: cloudwatch.TreatMissingData;
+    },
   ): cloudwatch.Alarm {
     const evaluationPeriods = options.evaluationPeriods ?? 1;
     return new cloudwatch.Alarm(this, id, {
@@ -346,14 +406,14 @@ export class BrokerMonitoring extends Construct {
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       evaluationPeriods,
       datapointsToAlarm: evaluationPeriods,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      treatMissingData: options.treatMissingData ?? cloudwatch.TreatMissingData.NOT_BREACHING,
       alarmDescription: `${options.summary} Broker ${this.deploymentName}. What to do: ${RUNBOOK}#${options.anchor}`,
     });
   }
 
   private createDashboard(
     props: BrokerMonitoringProps,
-    alarms: Record<BrokerAlarmName, cloudwatch.Alarm>,
+    alarms: Partial<Record<BrokerAlarmName, cloudwatch.Alarm>>,
     publicRoutes: { clientErrors: cloudwatch.Metric; serverErrors: cloudwatch.Metric },
     latencyThreshold: Duration,
   ): cloudwatch.Dashboard {
@@ -372,7 +432,14 @@ export class BrokerMonitoring extends Construct {
         height: 2,
       }),
     );
-    dashboard.addWidgets(new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: Object.values(alarms), width: 24, height: 3 }));
+    dashboard.addWidgets(
+      new cloudwatch.AlarmStatusWidget({
+        title: 'Alarms',
+        alarms: Object.values<cloudwatch.Alarm>(alarms),
+        width: 24,
+        height: 3,
+      }),
+    );
     dashboard.addWidgets(
       graph('API requests and errors (all routes)', [
         props.stage.metricCount({ period, statistic: 'Sum', label: 'Requests' }),
@@ -416,6 +483,36 @@ export class BrokerMonitoring extends Construct {
         props.jwksFunction.metricErrors({ period, statistic: 'Sum', label: 'JWKS function errors' }),
       ]),
     );
+    const rotation = props.keyRotation;
+    if (rotation) {
+      dashboard.addWidgets(
+        graph('Key rotation runs', [
+          rotation.rotatorFunction.metricInvocations({ period, statistic: 'Sum', label: 'Rotator runs' }),
+          rotation.rotatorFunction.metricErrors({ period, statistic: 'Sum', label: 'Rotator errors' }),
+          this.brokerMetric(METRIC_NAMES.keyRotationFailures, 'Rotation failures'),
+        ]),
+        graph(
+          'Active signing key age (days)',
+          [
+            new cloudwatch.MathExpression({
+              expression: 'age / 86400',
+              usingMetrics: {
+                age: new cloudwatch.Metric({
+                  namespace: METRICS_NAMESPACE,
+                  metricName: ACTIVE_KEY_AGE_METRIC,
+                  dimensionsMap: { [METRICS_DEPLOYMENT_DIMENSION]: this.deploymentName },
+                  statistic: 'Maximum',
+                  period: Duration.hours(1),
+                }),
+              },
+              label: 'Active key age',
+              period: Duration.hours(1),
+            }),
+          ],
+          { leftAnnotations: [{ value: (rotation.settings.intervalSeconds + KEY_AGE_SLACK_SECONDS) / 86_400, label: 'age alarm' }] },
+        ),
+      );
+    }
     return dashboard;
   }
 }

@@ -1,5 +1,6 @@
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
+import { KEY_ROTATION_OUTPUTS } from '../contract/aws-names';
 import type { BrokerConfigInput } from '../contract/broker-config';
 import { aliasOutputIds } from './alias-output-ids';
 import { directInvocationGuard } from './direct-invocation-guard';
@@ -48,6 +49,16 @@ export class BrokerStack extends Stack {
         value: this.broker.tokenUrl(alias),
       });
     }
+
+    // What `npx broker-keys status|rotate --stack <name>` reads to find the rotation.
+    new CfnOutput(this, KEY_ROTATION_OUTPUTS.table, {
+      description: 'Table holding the signing-key rotation state (npx broker-keys status)',
+      value: this.broker.table.tableName,
+    });
+    new CfnOutput(this, KEY_ROTATION_OUTPUTS.rotator, {
+      description: 'The key rotator function (npx broker-keys rotate)',
+      value: this.broker.keyRotatorFunction.functionName,
+    });
 
     new CfnOutput(this, 'DirectInvocationGuardPolicy', {
       description:

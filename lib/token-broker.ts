@@ -60,6 +60,8 @@ export class TokenBroker extends Construct {
   readonly tokenFunctionRole: iam.IRole;
   readonly discoveryFunction: NodejsFunction;
   readonly jwksFunction: NodejsFunction;
+  /** Creates, publishes, activates, retires and deletes the signing keys on a schedule (docs/key-rotation.md). */
+  readonly keyRotatorFunction: NodejsFunction;
   /** `GET /token/{alias}` per configured alias. */
   readonly tokenRoutes: Readonly<Record<string, HttpRoute>>;
   /** The `kms` signer's keys, public functions and routes (lib/kms-issuer.ts). */
@@ -115,6 +117,8 @@ export class TokenBroker extends Construct {
       deployment: config.deployment,
       retention,
       loggingEnvironment: this.loggingEnvironment,
+      table: this.table,
+      deploymentName: this.deploymentName,
       ...(props.signingKey ? { signingKey: props.signingKey } : {}),
       ...(props.publishedKeys ? { publishedKeys: props.publishedKeys } : {}),
     });
@@ -164,6 +168,7 @@ export class TokenBroker extends Construct {
     this.tokenFunctionRole = tokenRole;
     // Least privilege: only the token function signs, only with the active key, only RS256.
     this.kmsIssuer.grantSigning(this.tokenFunction, tokenRole);
+    this.keyRotatorFunction = this.kmsIssuer.addKeyRotation(tokenRole);
     if (ownCacheKey) this.restrictTokenCacheKey(ownCacheKey, tokenRole);
 
     this.tokenRoutes = this.addRoutes();
@@ -181,6 +186,7 @@ export class TokenBroker extends Construct {
             accessLogGroup: this.accessLogGroup,
             publicRouteKeys: PUBLIC_ROUTE_KEYS,
             deploymentName,
+            keyRotation: { rotatorFunction: this.keyRotatorFunction, settings: config.deployment.keyRotation },
           });
   }
 

@@ -3,7 +3,7 @@
  * - a key is in the JWKS at least `publishLeadSeconds` before it signs (an emergency key excepted);
  * - exactly one key is active; a new one becomes active every `intervalSeconds`;
  * - the previous key stays in the JWKS `retireAfterSeconds` after it stopped signing, then leaves it, and only then is
- *   its deletion scheduled.
+ *   its deletion scheduled (except the stack's own key, adopted as the first one: it only leaves the JWKS).
  * `nextRotationStep` says what to do next; `applyRotationStep` is the state after doing it. The runner
  * (./key-rotation.ts) does the side effects between them and writes each new state conditionally.
  */
@@ -92,7 +92,9 @@ export function nextRotationStep(
     (key) => key.status === 'retired' && key.retiredAt !== undefined && now >= key.retiredAt + settings.retireAfterSeconds,
   );
   if (expired) return { kind: 'unpublish', keyId: expired.keyId };
-  const unpublished = state.keys.find((key) => key.status === 'unpublished');
+  // The adopted key belongs to the stack (CloudFormation keeps it, retained): it leaves the JWKS, but deleting it is the
+  // operator's call (docs/key-rotation.md), so the rotator never holds the right to.
+  const unpublished = state.keys.find((key) => key.status === 'unpublished' && key.reason !== 'adopted');
   if (unpublished) return { kind: 'schedule-deletion', keyId: unpublished.keyId };
 
   if (!next && pending) return { kind: 'create', reason: 'requested', activatesAt: now + settings.publishLeadSeconds };

@@ -53,13 +53,16 @@ export function rotatingAssertions(input: AssertionClaimsInput, deps: RotatingAs
   };
 }
 
-/** The JWKS from the rotation state (no key service call); while the state is empty, the bootstrap key. */
-export function rotationPublicKeys(state: RotationStateReader, bootstrap?: BootstrapKey): PublicKeySource {
+/**
+ * The JWKS from the rotation state (no key service call); while the state holds no key (before the rotation first
+ * ran), the keys the deployment published before rotation.
+ */
+export function rotationPublicKeys(state: RotationStateReader, beforeRotation?: PublicKeySource): PublicKeySource {
   return {
     publicKeys: async () => {
       const keys = publishedKeys(await state.current()).map((key) => key.jwk);
-      if (keys.length > 0 || !bootstrap) return keys;
-      return [await bootstrap.jwk()];
+      if (keys.length > 0 || !beforeRotation) return keys;
+      return beforeRotation.publicKeys();
     },
   };
 }

@@ -120,7 +120,7 @@ describe('BrokerStack', { timeout: 60_000 }, () => {
     expect(annotations.findWarning('*', Match.stringLikeRegexp('AwsSolutions-.*'))).toEqual([]);
   });
 
-  it('suppresses only PITR on the cache and authorization on the two public routes', () => {
+  it('suppresses only PITR on the cache, authorization on the two public routes, and the tag-conditioned key wildcards', () => {
     const { template } = brokerStack();
     const suppressions = Object.entries(template.toJSON().Resources as Record<string, { Metadata?: Record<string, unknown> }>)
       .flatMap(([id, resource]) => {
@@ -132,6 +132,12 @@ describe('BrokerStack', { timeout: 60_000 }, () => {
       expect.stringMatching(/^AwsSolutions-APIG4 TokenBrokerHttpApiGETjwks/),
       expect.stringMatching(/^AwsSolutions-APIG4 TokenBrokerHttpApiGETwellknownopenidconfiguration/),
       'AwsSolutions-DDB3 TokenBrokerTokenCacheE5787DD6',
+      // The rotated keys do not exist at synth: CreateKey on `*` and Sign/GetPublicKey/ScheduleKeyDeletion on
+      // `key/*`, each limited by the deployment's tag (test/lib/key-rotation.test.ts checks the conditions).
+      expect.stringMatching(/^AwsSolutions-IAM5 TokenBrokerKeyRotatorFunctionRole[0-9A-F]{8}$/),
+      expect.stringMatching(/^AwsSolutions-IAM5 TokenBrokerKeyRotatorFunctionRoleDefaultPolicy/),
+      expect.stringMatching(/^AwsSolutions-IAM5 TokenBrokerTokenFunctionRole[0-9A-F]{8}$/),
+      expect.stringMatching(/^AwsSolutions-IAM5 TokenBrokerTokenFunctionRoleDefaultPolicy/),
     ]);
   });
 });

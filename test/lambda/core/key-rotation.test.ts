@@ -50,6 +50,21 @@ describe('key rotation: transitions', () => {
     expect(activeKey(run.state)).toMatchObject({ keyId: 'stack-key-1', reason: 'adopted', activatedAt: T0 });
   });
 
+  it("retires the adopted stack key out of the JWKS but never schedules its deletion (the stack owns it)", async () => {
+    const w = world();
+    await w.runWith({ adoptableKeyId: 'stack-key-1' });
+    w.setNow(T0 + SETTINGS.intervalSeconds - SETTINGS.publishLeadSeconds);
+    await w.run();
+    w.setNow(T0 + SETTINGS.intervalSeconds + SETTINGS.retireAfterSeconds);
+    await w.run();
+    w.setNow(T0 + 10 * SETTINGS.intervalSeconds);
+    await w.run();
+    const state = await w.state();
+    expect(state.keys.find((key) => key.keyId === 'stack-key-1')?.status).toBe('unpublished');
+    expect(w.keys.deleted.has('stack-key-1')).toBe(false);
+    expect(kids(state)).not.toContain('stack-key-1');
+  });
+
   it('publishes the next key publishLeadSeconds before the interval ends, not a second earlier', async () => {
     const w = world();
     await w.run();
