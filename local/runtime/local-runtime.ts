@@ -15,7 +15,9 @@ import {
 import { TokenAuditLog } from '../../lambda/adapters/token-audit-log';
 import { PowertoolsBrokerMetrics } from '../../lambda/adapters/powertools-metrics';
 import { createTokenFunction, type TokenCacheTuning, type TokenFunctionDeps } from '../../lambda/composition/token-function';
-import { systemClock, type BrokerMetrics, type Clock, type Fetch } from '../../lambda/core/ports';
+import { systemClock, type BrokerMetrics, type Clock, type Fetch, type Logger } from '../../lambda/core/ports';
+import { rotatingAssertions, rotationPublicKeys } from '../../lambda/core/rotating-assertions';
+import { jwksCacheControl } from '../../lambda/core/rotation-state-reader';
 import { createDiscoveryHandler } from '../../lambda/handlers/discovery';
 import { createJwksHandler } from '../../lambda/handlers/jwks';
 import { apiGatewayEvent, lambdaContext, LOCAL_API, type VerifiedIamCaller } from './api-gateway-event';
@@ -24,6 +26,7 @@ import { flattenHeaders, readBody, sendGatewayMessage, sendResult } from './http
 import { invocationScope } from './invocation-scope';
 import type { LocalConfig } from './local-config';
 import { matchRoute, type MatchedRoute } from './routes';
+import { startLocalRotation, type LocalRotation } from './local-rotation';
 import { loadOrCreateSigningKey } from './signing-key-file';
 import { verifySigV4Request } from './sigv4-verifier';
 import { loadOrCreateSealingKey } from './sealing-key-file';
@@ -85,10 +88,6 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   const logger = asLoggerPort(powertools);
   const withLambdaContext = lambdaContextMiddleware(powertools);
   const clock = options.clock ?? systemClock;
-  const key = await loadOrCreateSigningKey(config.signingKeyFile);
-  if (key.created) logger.info('generated a local signing key', { path: key.path });
-  if (key.tooOpen) logger.warn('the signing key file is readable by other users; chmod 600 it', { path: key.path });
-  const signer = new LocalKeySigner(key.pem);
   const opened = await openTokenStore(config, logger);
   let store: TokenFunctionDeps['store'];
   if (opened.kind === 'dynamodb') {
@@ -101,25 +100,46 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     store = opened.store;
   }
   const closeStore = opened.close;
+  let signing: Signing;
+  try {
+    signing = await startSigning(config, logger, clock);
+  } catch (error) {
+    closeStore();
+    throw error;
+  }
   if (!config.localCredentials) {
     logger.warn('localCredentials is not set: /token/* answers anyone on this machine without a SigV4 signature');
   }
 
   const server = createServer();
   const port = options.port ?? DEFAULT_PORT;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => {
-      resolve();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', () => {
+        resolve();
+      });
     });
-  });
+  } catch (error) {
+    // The port is taken, say: nothing keeps running (the rotation timer would keep the process alive).
+    if (signing.kind === 'rotating') signing.rotation.stop();
+    closeStore();
+    throw error;
+  }
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const issuer = config.issuer ?? url;
 
+  const { runtime } = config.broker;
   const token = createTokenFunction({
-    config: config.broker.runtime,
-    issuer,
-    signer,
+    config: runtime,
+    ...(signing.kind === 'rotating'
+      ? {
+          assertions: rotatingAssertions(
+            { issuer, subject: runtime.subject, audience: runtime.audience, lifetimeSeconds: runtime.assertionLifetimeSeconds },
+            { state: signing.rotation.state, signer: signing.rotation.keys, clock },
+          ),
+        }
+      : { issuer, signer: signing.signer }),
     store,
     api: LOCAL_API,
     logger,
@@ -135,7 +155,11 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   });
   const handlers: Record<MatchedRoute['handler'], Handler> = {
     discovery: createDiscoveryHandler({ issuer, logger }).use(withLambdaContext),
-    jwks: createJwksHandler({ keys: signer, logger }).use(withLambdaContext),
+    jwks: createJwksHandler(
+      signing.kind === 'rotating'
+        ? { keys: rotationPublicKeys(signing.rotation.state), cacheControl: jwksCacheControl(signing.rotation.settings), logger }
+        : { keys: signing.signer, logger },
+    ).use(withLambdaContext),
     token: token.handler,
   };
   const aliases = new Set(Object.keys(config.broker.runtime.scopes));
@@ -239,7 +263,32 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
         });
         server.closeAllConnections();
       });
+      if (signing.kind === 'rotating') signing.rotation.stop();
       closeStore();
     },
   };
+}
+
+type Signing =
+  { readonly kind: 'fixed'; readonly signer: LocalKeySigner } | { readonly kind: 'rotating'; readonly rotation: LocalRotation };
+
+/** One key file, or the rotation over `signingKeyDir` (started, with an active key, before the runtime listens). */
+async function startSigning(config: LocalConfig, logger: Logger, clock: Clock): Promise<Signing> {
+  if (config.signingKeyDir !== undefined) {
+    const rotation = await startLocalRotation({
+      signingKeyDir: config.signingKeyDir,
+      settings: config.broker.deployment.keyRotation,
+      ...(config.dynamodbEndpoint
+        ? { dynamodb: { endpoint: config.dynamodbEndpoint, region: config.region, tableName: config.tableName } }
+        : {}),
+      logger,
+      clock,
+    });
+    logger.info('rotating signing keys', { signingKeyDir: config.signingKeyDir, ...config.broker.deployment.keyRotation });
+    return { kind: 'rotating', rotation };
+  }
+  const key = await loadOrCreateSigningKey(config.signingKeyFile);
+  if (key.created) logger.info('generated a local signing key', { path: key.path });
+  if (key.tooOpen) logger.warn('the signing key file is readable by other users; chmod 600 it', { path: key.path });
+  return { kind: 'fixed', signer: new LocalKeySigner(key.pem) };
 }
