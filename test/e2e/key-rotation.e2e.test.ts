@@ -30,10 +30,13 @@ const signingKeyDir = join(mkdtempSync(join(tmpdir(), 'broker-rotation-')), 'key
 let entra: EntraEmulator;
 const brokers: BrokerProcess[] = [];
 
-beforeAll(async () => {
+const emulators: EntraEmulator[] = [];
+
+/** The Entra emulator and two brokers on one table and key folder, both presenting the first one's URL as issuer. */
+async function startWorld(options: { entraCacheSeconds: number; tableName: string; signingKeyDir: string }) {
   const [portA, portB] = [await reservePort(), await reservePort()];
   const issuer = `http://127.0.0.1:${String(portA)}`;
-  entra = await startEntraEmulator({
+  const emulator = await startEntraEmulator({
     apps: [
       {
         tenantId: TENANT,
@@ -43,26 +46,34 @@ beforeAll(async () => {
     ],
     // Short-lived tokens, so that nearly every few requests make a real exchange (a new assertion).
     tokenLifetimeSeconds: 2,
-    issuerMetadataCache: { seconds: ENTRA_JWKS_CACHE_SECONDS, refetchOnUnknownKid: false },
+    issuerMetadataCache: { seconds: options.entraCacheSeconds, refetchOnUnknownKid: false },
   });
+  emulators.push(emulator);
   const config = {
     tenantId: TENANT,
     clientId: APP,
     scopes: SCOPES,
-    authorityHost: entra.url,
+    authorityHost: emulator.url,
     // Both stand behind one issuer, as a deployment's functions do; A serves what Entra reads, from the shared state.
     issuer,
     dynamodbEndpoint,
-    tableName,
-    signingKeyDir,
+    tableName: options.tableName,
+    signingKeyDir: options.signingKeyDir,
     keyRotation: ROTATION,
   };
-  brokers.push(await startBroker(config, portA), await startBroker(config, portB));
+  const pair = [await startBroker(config, portA), await startBroker(config, portB)];
+  brokers.push(...pair);
+  return { emulator, pair };
+}
+
+beforeAll(async () => {
+  const world = await startWorld({ entraCacheSeconds: ENTRA_JWKS_CACHE_SECONDS, tableName, signingKeyDir });
+  entra = world.emulator;
 }, 60_000);
 
 afterAll(async () => {
   await Promise.all(brokers.map((broker) => broker.stop()));
-  await entra?.close();
+  await Promise.all(emulators.map((emulator) => emulator.close()));
   dynamodb.destroy();
 });
 
@@ -132,4 +143,25 @@ describe('key rotation across two local brokers on one table', () => {
       expect(line).not.toMatch(/PRIVATE KEY|eyJ[A-Za-z0-9_-]{10,}\.eyJ/);
     }
   });
+});
+
+describe('key rotation: the e2e can fail', () => {
+  it('an Entra that keeps the JWKS longer than the whole interval refuses the second key with AADSTS7000272', async () => {
+    // The emulator reads the JWKS once (before the next key exists) and keeps it 30 s, past the first activation (15 s).
+    const world = await startWorld({
+      entraCacheSeconds: 30,
+      tableName: uniqueTableName('rotation-e2e-control'),
+      signingKeyDir: join(mkdtempSync(join(tmpdir(), 'broker-rotation-control-')), 'keys'),
+    });
+    const started = Date.now();
+    let i = 0;
+    while (Date.now() - started < 22_000) {
+      await getJson(`${world.pair[i % 2]!.url}/token/graph`);
+      i += 1;
+      await new Promise((done) => setTimeout(done, 200));
+    }
+    await Promise.all(world.pair.map((broker) => broker.stop()));
+    expect(world.emulator.requests.attempts).toBeGreaterThan(world.emulator.requests.exchanges);
+    expect(world.emulator.lastError?.errorCode).toBe(7000272);
+  }, 60_000);
 });
