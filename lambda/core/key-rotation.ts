@@ -67,9 +67,16 @@ export async function runKeyRotation(deps: KeyRotationDeps, options: Pick<PlanOp
     } else if (step.kind === 'schedule-deletion') {
       await deps.keys.scheduleDeletion(step.keyId);
     }
-    const written = await deps.store.write(applyRotationStep(state, step, now, created), version);
+    // The time of the write, not of the plan: creating a key takes a while (RSA generation, a KMS call), and a key is
+    // published when the state that lists it is written. Rounded up, so the lead counts from no earlier than that.
+    const writtenAt = Math.ceil(deps.clock() / 1000);
+    const applied =
+      step.kind === 'create' && (step.reason === 'schedule' || step.reason === 'requested')
+        ? { ...step, activatesAt: Math.max(step.activatesAt, writtenAt + deps.settings.publishLeadSeconds) }
+        : step;
+    const written = await deps.store.write(applyRotationStep(state, applied, writtenAt, created), version);
     if (written) {
-      steps.push(step);
+      steps.push(applied);
       deps.logger.info('key rotation step', {
         step: step.kind,
         keyId: created?.keyId ?? ('keyId' in step ? step.keyId : undefined),

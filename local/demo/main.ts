@@ -1,7 +1,8 @@
 // `npm run demo`: the whole flow on this machine, with no account. Starts DynamoDB Local, the Entra
 // emulator and the local runtime, walks discovery → JWKS → first token (an exchange) → second token
 // (a cache hit) → the decoded token, and stops everything it started. Without Java 17+ it says so in one
-// line and caches tokens in memory instead of in DynamoDB Local.
+// line and caches tokens in memory instead of in DynamoDB Local. `--rotation`: a signing key's life instead
+// (./rotation.ts).
 import { randomBytes } from 'node:crypto';
 import { fetchBrokerToken } from '../../client/broker-client';
 import {
@@ -15,6 +16,7 @@ import { freePort } from '../free-port';
 import { startEntraEmulator, type EntraEmulator } from '../entra-emulator/emulator';
 import { parseLocalConfig } from '../runtime/local-config';
 import { startLocalRuntime, type LocalRuntime } from '../runtime/local-runtime';
+import { rotationDemo } from './rotation';
 
 // The SDK warns on Node < 22 at every client creation: noise in a walkthrough (Lambda runs Node 24).
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
@@ -148,4 +150,12 @@ async function demo(): Promise<void> {
   }
 }
 
-await demo();
+if (process.argv.includes('--rotation')) {
+  const ok = await rotationDemo().catch((error: unknown) => {
+    process.stderr.write(`\ndemo failed: ${(error as Error).message}\n`);
+    return false;
+  });
+  if (!ok) process.exitCode = 1;
+} else {
+  await demo();
+}

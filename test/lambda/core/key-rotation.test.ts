@@ -50,7 +50,7 @@ describe('key rotation: transitions', () => {
     expect(activeKey(run.state)).toMatchObject({ keyId: 'stack-key-1', reason: 'adopted', activatedAt: T0 });
   });
 
-  it("retires the adopted stack key out of the JWKS but never schedules its deletion (the stack owns it)", async () => {
+  it('retires the adopted stack key out of the JWKS but never schedules its deletion (the stack owns it)', async () => {
     const w = world();
     await w.runWith({ adoptableKeyId: 'stack-key-1' });
     w.setNow(T0 + SETTINGS.intervalSeconds - SETTINGS.publishLeadSeconds);
@@ -91,6 +91,24 @@ describe('key rotation: transitions', () => {
     expect(run.steps).toEqual([{ kind: 'activate', keyId: 'key-1' }]);
     expect(statuses(run.state)).toEqual({ 'key-0': 'retired', 'key-1': 'active' });
     expect(kids(run.state)).toEqual(['key-1', 'key-0']);
+  });
+
+  it('counts the lead from the write that publishes the key, not from when the run started creating it', async () => {
+    const store = new MemoryRotationStore();
+    const keys = new FakeKeyService();
+    let nowMs = T0 * 1000;
+    // Creating a key takes 2.5 s (a slow KMS); the clock is at a fraction of a second.
+    keys.beforeCall = (operation) => {
+      if (operation === 'createKey') nowMs += 2_500;
+    };
+    const deps = { keys, store, settings: SETTINGS, clock: () => nowMs, logger: silent };
+    await runKeyRotation(deps);
+    nowMs = (T0 + 3 + SETTINGS.intervalSeconds - SETTINGS.publishLeadSeconds) * 1000 + 300; // the first key: written at T0 + 2.5 s, rounded up
+    const run = await runKeyRotation(deps);
+    const next = run.state.keys.find((key) => key.status === 'published') as RotationKey;
+    const writtenAtMs = nowMs;
+    expect(next.publishedAt * 1000).toBeGreaterThanOrEqual(writtenAtMs);
+    expect(next.activatesAt).toBeGreaterThanOrEqual(next.publishedAt + SETTINGS.publishLeadSeconds);
   });
 
   it('a late rotator publishes late and still keeps the full lead', async () => {
