@@ -12,7 +12,8 @@ import { startLocalRuntime } from '../runtime/local-runtime';
 const TENANT = '11111111-1111-1111-1111-111111111111';
 const CLIENT = '22222222-2222-2222-2222-222222222222';
 const ROTATION = { intervalSeconds: 8, publishLeadSeconds: 4, retireAfterSeconds: 3 };
-const RUN_MS = 24_000;
+/** Long enough for a key's whole life (about 20 s), with room for a slow machine. */
+const MAX_RUN_MS = 45_000;
 
 const bold = (text: string) => (process.stdout.isTTY ? `\x1b[1m${text}\x1b[0m` : text);
 
@@ -78,6 +79,10 @@ export async function rotationDemo(): Promise<boolean> {
       `kept ${String(ROTATION.retireAfterSeconds)} s after; the Entra emulator keeps the JWKS 2 s and does not refetch on an unknown kid.\n` +
       `(A deployment's defaults: 90 days, 2 days, 1 day.) Keys as PEM files in ${join(folder, 'keys')}.\n\n`,
   );
+  /** A key went published → active → retired, and one was deleted. */
+  const lifeShown = () =>
+    [...lives.values()].some((events) => ['published', 'active', 'retired'].every((e) => events.includes(e))) &&
+    [...lives.values()].some((events) => events.includes('deleted'));
   const runtime = await startLocalRuntime({
     config: parseLocalConfig({
       tenantId: TENANT,
@@ -94,7 +99,7 @@ export async function rotationDemo(): Promise<boolean> {
   let refused = 0;
   try {
     let lastJwks = '';
-    while (Date.now() - started < RUN_MS) {
+    while (Date.now() - started < MAX_RUN_MS && !lifeShown()) {
       const [token, jwks] = await Promise.all([fetch(`${runtime.url}/token/graph`), fetch(`${runtime.url}/jwks`)]);
       await token.arrayBuffer();
       if (token.status === 200) served += 1;

@@ -13,7 +13,7 @@ describe('npm run demo -- --rotation', () => {
         (_error, out) => resolve({ code: child.exitCode, stdout: out }),
       );
     });
-    expect(code).toBe(0);
+    expect(code, stdout).toBe(0);
     expect(stdout).toMatch(/K1 created, active at once/);
     expect(stdout).toMatch(/K2 published\n/);
     expect(stdout).toMatch(/K2: published → active → retired/);
