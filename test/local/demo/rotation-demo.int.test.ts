@@ -16,7 +16,7 @@ describe('npm run demo -- --rotation', () => {
     expect(code, stdout).toBe(0);
     expect(stdout).toMatch(/K1 created, active at once/);
     expect(stdout).toMatch(/K2 published\n/);
-    expect(stdout).toMatch(/K2: published → active → retired/);
+    expect(stdout).toMatch(/K2: published → active → retired → left → deleted/);
     expect(stdout).toMatch(/K1 deleted/);
     expect(stdout).toMatch(/ 0 refused; Entra exchanges: \d+, refusals: 0\./);
   }, 60_000);
