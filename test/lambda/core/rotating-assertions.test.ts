@@ -75,7 +75,10 @@ describe('rotating assertions', () => {
     const bootstrapPair = rsaKeyPair('pool-3');
     const bootstrap = { keyId: 'key-3', jwk: () => rsaPublicKeyToJwk(createPublicKey(bootstrapPair.privateKey)) };
     const withBootstrap = rotatingAssertions(CLAIMS, { state: s.reader, signer: poolSigner, clock: () => T0 * 1000, bootstrap });
-    await verifyAgainst(await withBootstrap.create(), await rotationPublicKeys(s.reader, { publicKeys: async () => [await bootstrap.jwk()] }).publicKeys());
+    await verifyAgainst(
+      await withBootstrap.create(),
+      await rotationPublicKeys(s.reader, { publicKeys: async () => [await bootstrap.jwk()] }).publicKeys(),
+    );
     await expect(s.assertions.create()).rejects.toMatchObject({
       code: 'internal',
       message: expect.stringContaining('broker-keys rotate') as string,
