@@ -1,4 +1,5 @@
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import type * as iam from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
 import { KEY_ROTATION_OUTPUTS } from '../contract/aws-names';
 import type { BrokerConfigInput } from '../contract/broker-config';
@@ -68,6 +69,10 @@ export class BrokerStack extends Stack {
           functionArn: this.broker.tokenFunction.functionArn,
           roleArn: this.broker.tokenFunctionRole.roleArn,
           tableArn: this.broker.table.tableArn,
+          keyRotator: {
+            functionArn: this.broker.keyRotatorFunction.functionArn,
+            roleArn: (this.broker.keyRotatorFunction.role as iam.IRole).roleArn,
+          },
         }).toJSON(),
       ),
     });
