@@ -55,6 +55,40 @@ export const METRIC_NAMES = {
   cacheItemsRejected: 'CacheItemsRejected',
   /** An invocation whose API Gateway id or stage is not this deployment's was refused: someone invoked the function directly. */
   foreignInvocations: 'ForeignInvocationsRefused',
+  /** A run of the key rotator failed (a step's KMS or DynamoDB call, or an unreadable state): the rotator function. */
+  keyRotationFailures: 'KeyRotationFailures',
 } as const;
 
+/**
+ * Seconds since the active signing key started signing, written by every rotator run (unit Seconds). Alarmed when it
+ * exceeds `intervalSeconds + KEY_AGE_SLACK_SECONDS`, or when the rotator stops writing it.
+ */
+export const ACTIVE_KEY_AGE_METRIC = 'ActiveSigningKeyAge';
+/** How late a scheduled activation may be before the age alarm fires: rotator runs missed, or a step failing. */
+export const KEY_AGE_SLACK_SECONDS = 3_600;
+
 export type MetricEvent = keyof typeof METRIC_NAMES;
+
+/**
+ * The signing-key rotation's state: one item in the token cache table, beside the token and lease items. lib/ (the
+ * table's resource policy), the functions and the `broker-keys` CLI all read it by these names.
+ */
+export const KEY_ROTATION_ITEM = {
+  /** Its partition key value (attribute `pk`). */
+  partitionKey: 'key-rotation#state',
+  /** N: bumped by every write, each write conditional on the version it read (optimistic concurrency). */
+  versionAttribute: 'version',
+  /** S: the state as JSON (contract/key-rotation-state.ts). */
+  stateAttribute: 'rotation',
+} as const;
+
+/** The tag every KMS key the rotator creates carries; its value is the deployment name. Sign and deletion rights are limited to it. */
+export const ROTATED_KEY_TAG = 'aws-azure-token-broker:deployment';
+
+/** The broker stack's outputs the `broker-keys` CLI reads (CloudFormation DescribeStacks) to find the rotation. */
+export const KEY_ROTATION_OUTPUTS = {
+  /** The table holding the rotation state item. */
+  table: 'KeyRotationTable',
+  /** The rotator function's name, which `broker-keys rotate` invokes. */
+  rotator: 'KeyRotatorFunction',
+} as const;

@@ -15,11 +15,18 @@ export const BROKER_ENV = {
    * function cannot read from its own environment otherwise: token function.
    */
   assertionSubject: 'BROKER_ASSERTION_SUBJECT',
-  /** ARN of the active signing key: token function. */
+  /**
+   * ARN of the stack's signing key: the first key of the rotation (the rotator adopts it), and the one the token and
+   * JWKS functions use until the rotation state exists.
+   */
   signingKeyArn: 'BROKER_SIGNING_KEY_ARN',
-  /** Comma-separated ARNs of every key in the JWKS, the active one first: JWKS function. */
+  /** Comma-separated ARNs of every key in the JWKS, the active one first: JWKS function (before key rotation; unused since). */
   publishedKeyArns: 'BROKER_PUBLISHED_KEY_ARNS',
-  /** The token cache table: token function. */
+  /** `KeyRotationSettings` as JSON: rotator, token and JWKS functions (how long they keep the state, the JWKS's Cache-Control). */
+  keyRotation: 'BROKER_KEY_ROTATION',
+  /** The key policy (JSON) of every signing key the rotator creates, built where the stack's own key's is: rotator. */
+  signingKeyPolicy: 'BROKER_SIGNING_KEY_POLICY',
+  /** The token cache table, which also holds the key rotation state: token, JWKS and rotator functions. */
   tableName: 'BROKER_TABLE_NAME',
   /** ARN of the symmetric KMS key whose data keys seal the cached tokens: token function. */
   tokenCacheKeyArn: 'BROKER_TOKEN_CACHE_KEY_ARN',

@@ -10,7 +10,14 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import { METRICS_DEPLOYMENT_DIMENSION, METRICS_NAMESPACE, METRIC_NAMES } from '../contract/aws-names';
+import {
+  ACTIVE_KEY_AGE_METRIC,
+  KEY_AGE_SLACK_SECONDS,
+  METRICS_DEPLOYMENT_DIMENSION,
+  METRICS_NAMESPACE,
+  METRIC_NAMES,
+} from '../contract/aws-names';
+import type { KeyRotationSettings } from '../contract/broker-config';
 import { ConfigError, describeValue, isPlainObject } from '../contract/config-error';
 import { acknowledgeControl } from './control-tower-rules';
 
@@ -92,6 +99,8 @@ export interface BrokerMonitoringProps extends BrokerMonitoringOptions {
   readonly publicRoutes?: PublicRoutesToWatch;
   /** The `Deployment` dimension value of the broker's own metrics (`TokenBroker.deploymentName`). */
   readonly deploymentName: string;
+  /** The `kms` signer's key rotator and its schedule. @default - no key rotation alarms */
+  readonly keyRotation?: { readonly rotatorFunction: lambda.IFunction; readonly settings: KeyRotationSettings };
 }
 
 /** The discovery and JWKS functions and the route keys Entra reads anonymously. */
@@ -105,9 +114,15 @@ export interface PublicRoutesToWatch {
 /** The alarms on the public routes, which exist only when there are public routes. */
 export type PublicRouteAlarmName = 'publicRoutes4xx' | 'publicRoutes5xx';
 
-/** Every alarm by name; the public-route alarms only with `publicRoutes`. */
-export type BrokerAlarms = Readonly<Record<Exclude<BrokerAlarmName, PublicRouteAlarmName>, cloudwatch.Alarm>> &
-  Readonly<Partial<Record<PublicRouteAlarmName, cloudwatch.Alarm>>>;
+/** The key rotation's alarms, present when the broker rotates its keys. */
+export type KeyRotationAlarmName = 'keyRotationFailures' | 'signingKeyAge';
+
+/** The alarms that exist only with some signers: public routes (`kms`), key rotation (`kms`). */
+type OptionalAlarmName = PublicRouteAlarmName | KeyRotationAlarmName;
+
+/** Every alarm by name; the public-route alarms only with `publicRoutes`, the rotation's only with `keyRotation`. */
+export type BrokerAlarms = Readonly<Record<Exclude<BrokerAlarmName, OptionalAlarmName>, cloudwatch.Alarm>> &
+  Readonly<Partial<Record<OptionalAlarmName, cloudwatch.Alarm>>>;
 
 /** The alarms, by what they watch. */
 export type BrokerAlarmName =
@@ -120,7 +135,8 @@ export type BrokerAlarmName =
   | 'publicRoutes4xx'
   | 'publicRoutes5xx'
   | 'foreignInvocations'
-  | 'cacheItemsRejected';
+  | 'cacheItemsRejected'
+  | KeyRotationAlarmName;
 
 const OPTION_KEYS: readonly (keyof BrokerMonitoringOptions)[] = [
   'alarmTopic',
@@ -235,8 +251,8 @@ export class BrokerMonitoring extends Construct {
     const publicRoutes =
       props.publicRoutes === undefined ? undefined : this.publicRouteMetrics(props.publicRoutes, props.httpApi, props.accessLogGroup);
 
-    const alarms: Record<Exclude<BrokerAlarmName, PublicRouteAlarmName>, cloudwatch.Alarm> &
-      Partial<Record<PublicRouteAlarmName, cloudwatch.Alarm>> = {
+    const alarms: Record<Exclude<BrokerAlarmName, OptionalAlarmName>, cloudwatch.Alarm> &
+      Partial<Record<OptionalAlarmName, cloudwatch.Alarm>> = {
       tokenFunctionErrors: this.alarm('TokenFunctionErrors', fn.metricErrors({ period: ALARM_PERIOD, statistic: 'Sum' }), {
         threshold: 1,
         anchor: 'token-function-errors',
@@ -295,6 +311,7 @@ export class BrokerMonitoring extends Construct {
         summary: 'A token cache item did not open or failed its checks: someone other than the broker wrote to the token cache table.',
       }),
     };
+    if (props.keyRotation) Object.assign(alarms, this.keyRotationAlarms(props.keyRotation));
     this.alarms = alarms;
 
     if (props.alarmTopic !== undefined) {
@@ -312,6 +329,44 @@ export class BrokerMonitoring extends Construct {
     }
 
     this.dashboard = this.createDashboard(props, alarms, publicRoutes, latencyThreshold);
+  }
+
+  /**
+   * A run of the rotator failed (its own count, or a Lambda error such as a timeout); and the active key is older than
+   * its interval plus an hour's slack, or the rotator stopped reporting for an hour (missing data breaches): either
+   * way a key the schedule says is due did not come.
+   */
+  private keyRotationAlarms(rotation: NonNullable<BrokerMonitoringProps['keyRotation']>): Record<KeyRotationAlarmName, cloudwatch.Alarm> {
+    const failures = new cloudwatch.MathExpression({
+      expression: 'FILL(failures, 0) + FILL(errors, 0)',
+      usingMetrics: {
+        failures: this.brokerMetric(METRIC_NAMES.keyRotationFailures),
+        errors: rotation.rotatorFunction.metricErrors({ period: ALARM_PERIOD, statistic: 'Sum' }),
+      },
+      period: ALARM_PERIOD,
+      label: 'Key rotation failures',
+    });
+    const maxAge = rotation.settings.intervalSeconds + KEY_AGE_SLACK_SECONDS;
+    const age = new cloudwatch.Metric({
+      namespace: METRICS_NAMESPACE,
+      metricName: ACTIVE_KEY_AGE_METRIC,
+      dimensionsMap: { [METRICS_DEPLOYMENT_DIMENSION]: this.deploymentName },
+      statistic: 'Maximum',
+      period: Duration.hours(1),
+    });
+    return {
+      keyRotationFailures: this.alarm('KeyRotationFailures', failures, {
+        threshold: 1,
+        anchor: 'key-rotation-failures',
+        summary: 'A run of the key rotator failed: a key may not be published, activated or retired on time.',
+      }),
+      signingKeyAge: this.alarm('SigningKeyAge', age, {
+        threshold: maxAge,
+        anchor: 'signing-key-age',
+        treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+        summary: `The active signing key is older than its interval plus an hour (${String(maxAge)} s), or the rotator has not reported for an hour.`,
+      }),
+    };
   }
 
   /** One of the broker's own metrics (EMF, emitted by the token function), summed over the alarm period. */
@@ -364,7 +419,13 @@ export class BrokerMonitoring extends Construct {
   private alarm(
     id: string,
     metric: cloudwatch.IMetric,
-    options: { threshold: number; evaluationPeriods?: number; anchor: string; summary: string },
+    options: {
+      threshold: number;
+      evaluationPeriods?: number;
+      anchor: string;
+      summary: string;
+      treatMissingData?: cloudwatch.TreatMissingData;
+    },
   ): cloudwatch.Alarm {
     const evaluationPeriods = options.evaluationPeriods ?? 1;
     return new cloudwatch.Alarm(this, id, {
@@ -373,7 +434,7 @@ export class BrokerMonitoring extends Construct {
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       evaluationPeriods,
       datapointsToAlarm: evaluationPeriods,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      treatMissingData: options.treatMissingData ?? cloudwatch.TreatMissingData.NOT_BREACHING,
       alarmDescription: `${options.summary} Broker ${this.deploymentName}. What to do: ${RUNBOOK}#${options.anchor}`,
     });
   }
@@ -451,6 +512,36 @@ export class BrokerMonitoring extends Construct {
             ]),
           ]),
     );
+    const rotation = props.keyRotation;
+    if (rotation) {
+      dashboard.addWidgets(
+        graph('Key rotation runs', [
+          rotation.rotatorFunction.metricInvocations({ period, statistic: 'Sum', label: 'Rotator runs' }),
+          rotation.rotatorFunction.metricErrors({ period, statistic: 'Sum', label: 'Rotator errors' }),
+          this.brokerMetric(METRIC_NAMES.keyRotationFailures, 'Rotation failures'),
+        ]),
+        graph(
+          'Active signing key age (days)',
+          [
+            new cloudwatch.MathExpression({
+              expression: 'age / 86400',
+              usingMetrics: {
+                age: new cloudwatch.Metric({
+                  namespace: METRICS_NAMESPACE,
+                  metricName: ACTIVE_KEY_AGE_METRIC,
+                  dimensionsMap: { [METRICS_DEPLOYMENT_DIMENSION]: this.deploymentName },
+                  statistic: 'Maximum',
+                  period: Duration.hours(1),
+                }),
+              },
+              label: 'Active key age',
+              period: Duration.hours(1),
+            }),
+          ],
+          { leftAnnotations: [{ value: (rotation.settings.intervalSeconds + KEY_AGE_SLACK_SECONDS) / 86_400, label: 'age alarm' }] },
+        ),
+      );
+    }
     return dashboard;
   }
 }

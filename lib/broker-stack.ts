@@ -1,5 +1,7 @@
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import type * as iam from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
+import { KEY_ROTATION_OUTPUTS } from '../contract/aws-names';
 import type { BrokerConfigInput } from '../contract/broker-config';
 import { aliasOutputIds } from './alias-output-ids';
 import { directInvocationGuard } from './direct-invocation-guard';
@@ -55,6 +57,19 @@ export class BrokerStack extends Stack {
       });
     }
 
+    // What `npx broker-keys status|rotate --stack <name>` reads to find the rotation (kms signer only).
+    const rotator = this.broker.kmsIssuer?.rotatorFunction;
+    if (rotator) {
+      new CfnOutput(this, KEY_ROTATION_OUTPUTS.table, {
+        description: 'Table holding the signing-key rotation state (npx broker-keys status)',
+        value: this.broker.table.tableName,
+      });
+      new CfnOutput(this, KEY_ROTATION_OUTPUTS.rotator, {
+        description: 'The key rotator function (npx broker-keys rotate)',
+        value: rotator.functionName,
+      });
+    }
+
     new CfnOutput(this, 'DirectInvocationGuardPolicy', {
       description:
         'Attach as an SCP to this account (or, beside an Allow, as a permission boundary): only API Gateway invokes the token function, only the deployment changes it or its role (docs/security.md)',
@@ -63,6 +78,7 @@ export class BrokerStack extends Stack {
           functionArn: this.broker.tokenFunction.functionArn,
           roleArn: this.broker.tokenFunctionRole.roleArn,
           tableArn: this.broker.table.tableArn,
+          ...(rotator ? { keyRotator: { functionArn: rotator.functionArn, roleArn: (rotator.role as iam.IRole).roleArn } } : {}),
         }).toJSON(),
       ),
     });

@@ -6,24 +6,30 @@
  * A plain class, not a construct: its resources live directly in the broker's scope, so their logical ids (the
  * signing key's above all, which Entra trusts) are those every earlier deployment had.
  */
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { HttpMethod, type CfnStage, type HttpApi, type HttpRoute, type HttpStage } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import { NagSuppressions } from 'cdk-nag';
 import type { Construct } from 'constructs';
-import { KMS_SIGNING_ALGORITHM } from '../contract/aws-names';
+import { KEY_ROTATION_ITEM, KMS_SIGNING_ALGORITHM, ROTATED_KEY_TAG } from '../contract/aws-names';
 import type { DeploymentSettings } from '../contract/broker-config';
 import { BROKER_ENV } from '../contract/environment';
 import { createBrokerFunction } from './broker-function';
 import { acknowledgeControl } from './control-tower-rules';
-import { denyGrantsExceptForAwsServices } from './key-policies';
+import { denyGrantsExceptForAwsServices, denySignToAllBut, denySignWithOtherAlgorithms, signingKeyPolicy } from './key-policies';
 
 /** Discovery and JWKS do one KMS call at most (JWKS, cached); 5 s is ample. */
 export const PUBLIC_FUNCTION_TIMEOUT = Duration.seconds(5);
+
+/** How often the rotator runs: activations and removals happen at most this late (the schedule's own times are exact). */
+export const KEY_ROTATION_SCHEDULE = Duration.minutes(15);
 
 /** The unauthenticated routes Entra reads; the monitoring counts their errors. */
 export const PUBLIC_ROUTE_KEYS = ['GET /.well-known/openid-configuration', 'GET /jwks'] as const;
@@ -36,6 +42,10 @@ export interface KmsIssuerProps {
   readonly deployment: DeploymentSettings;
   readonly retention: logs.RetentionDays;
   readonly loggingEnvironment: Record<string, string>;
+  /** The table that holds the rotation state item (the token cache table). */
+  readonly table: dynamodb.ITable;
+  /** The deployment's name: the tag value of its rotated keys, the metrics' `Deployment` dimension. */
+  readonly deploymentName: string;
   /** @default - a new RSA_2048 SIGN_VERIFY key, retained on stack deletion, whose policy this class writes */
   readonly signingKey?: kms.IKey;
   /** @default - only the signing key is published */
@@ -50,6 +60,10 @@ export class KmsIssuer {
   readonly jwksFunction: NodejsFunction;
   /** The discovery and JWKS routes, once `addPublicRoutes` ran. */
   readonly publicRoutes: HttpRoute[] = [];
+  /** The rotator function, once `addKeyRotation` ran. */
+  rotatorFunction: NodejsFunction | undefined;
+  /** The policy every rotated key gets, once `addKeyRotation` ran (the same statements as the stack's own key). */
+  rotatedKeyPolicy: iam.PolicyDocument | undefined;
   /** The key this class created (and may therefore restrict), if it did. */
   private readonly ownSigningKey: kms.Key | undefined;
 
@@ -76,14 +90,115 @@ export class KmsIssuer {
       timeout: PUBLIC_FUNCTION_TIMEOUT,
       retention: props.retention,
       loggingEnvironment: props.loggingEnvironment,
-      environment: { [BROKER_ENV.publishedKeyArns]: this.publishedKeys.map((key) => key.keyArn).join(',') },
+      environment: {
+        // Served until the rotation state exists (the rotator's first run adopts the signing key), then the state's keys.
+        [BROKER_ENV.publishedKeyArns]: this.publishedKeys.map((key) => key.keyArn).join(','),
+        [BROKER_ENV.tableName]: props.table.tableName,
+        [BROKER_ENV.keyRotation]: this.keyRotationJson(),
+      },
     });
     for (const key of this.publishedKeys) key.grant(this.jwksFunction, 'kms:GetPublicKey');
+    this.grantReadRotationState(this.jwksFunction);
   }
 
-  /** What the token function needs to sign: the issuer and the active key. */
+  /** What the token function needs to sign: the issuer, the stack's key (until the rotation adopts it) and the schedule. */
   tokenEnvironment(): Record<string, string> {
-    return { [BROKER_ENV.issuer]: this.props.issuerUrl, [BROKER_ENV.signingKeyArn]: this.signingKey.keyArn };
+    return {
+      [BROKER_ENV.issuer]: this.props.issuerUrl,
+      [BROKER_ENV.signingKeyArn]: this.signingKey.keyArn,
+      [BROKER_ENV.keyRotation]: this.keyRotationJson(),
+    };
+  }
+
+  /** Reads the rotation state item, and no other item of the table. */
+  grantReadRotationState(grantee: iam.IGrantable): iam.Grant {
+    return iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['dynamodb:GetItem'],
+      resourceArns: [this.props.table.tableArn],
+      conditions: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [KEY_ROTATION_ITEM.partitionKey] } },
+    });
+  }
+
+  /**
+   * The rotator: a function on a schedule that creates, publishes, activates, retires and deletes signing keys
+   * (lambda/core/key-rotation-plan.ts). It may create only RSA_2048 SIGN_VERIFY keys tagged with this deployment, with
+   * the signing-key policy (only the token role signs), read their public halves and schedule their deletion; it
+   * never signs. On a table this broker created, only it may write the rotation state item: the JWKS is served from
+   * it, so a write there would publish a key.
+   */
+  addKeyRotation(tokenRole: iam.IRole): NodejsFunction {
+    const { broker, props } = this;
+    const stack = Stack.of(broker);
+    this.rotatedKeyPolicy = signingKeyPolicy(tokenRole);
+    const rotator = createBrokerFunction(broker, 'KeyRotatorFunction', {
+      entry: 'rotator.ts',
+      description: 'Token broker: rotates the signing keys (publish ahead, activate, retire, delete)',
+      memorySize: 256,
+      timeout: Duration.minutes(1),
+      retention: props.retention,
+      loggingEnvironment: props.loggingEnvironment,
+      environment: {
+        [BROKER_ENV.deployment]: props.deploymentName,
+        [BROKER_ENV.tableName]: props.table.tableName,
+        [BROKER_ENV.keyRotation]: this.keyRotationJson(),
+        [BROKER_ENV.signingKeyArn]: this.signingKey.keyArn,
+        [BROKER_ENV.signingKeyPolicy]: stack.toJsonString(this.rotatedKeyPolicy.toJSON()),
+      },
+    });
+    this.rotatorFunction = rotator;
+    iam.Grant.addToPrincipal({
+      grantee: rotator,
+      actions: ['dynamodb:GetItem', 'dynamodb:PutItem'],
+      resourceArns: [props.table.tableArn],
+      conditions: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [KEY_ROTATION_ITEM.partitionKey] } },
+    });
+    const tagged = { [`aws:RequestTag/${ROTATED_KEY_TAG}`]: props.deploymentName };
+    // CreateKey has no key ARN yet: the resource is `*`, and the conditions say what may be created.
+    iam.Grant.addToPrincipal({
+      grantee: rotator,
+      actions: ['kms:CreateKey'],
+      resourceArns: ['*'],
+      conditions: {
+        StringEquals: { ...tagged, 'kms:KeySpec': 'RSA_2048', 'kms:KeyUsage': 'SIGN_VERIFY' },
+        'ForAllValues:StringEquals': { 'aws:TagKeys': [ROTATED_KEY_TAG] },
+      },
+    });
+    // CreateKey with Tags needs TagResource too; only this deployment's tag.
+    iam.Grant.addToPrincipal({
+      grantee: rotator,
+      actions: ['kms:TagResource'],
+      resourceArns: ['*'],
+      conditions: { StringEquals: tagged, 'ForAllValues:StringEquals': { 'aws:TagKeys': [ROTATED_KEY_TAG] } },
+    });
+    iam.Grant.addToPrincipal({
+      grantee: rotator,
+      actions: ['kms:GetPublicKey', 'kms:ScheduleKeyDeletion'],
+      resourceArns: [this.anyKeyArn()],
+      conditions: { StringEquals: { [`aws:ResourceTag/${ROTATED_KEY_TAG}`]: props.deploymentName } },
+    });
+    // The stack's key becomes the first key of the rotation (adopted, never deleted by the rotator).
+    this.signingKey.grant(rotator, 'kms:GetPublicKey');
+    NagSuppressions.addResourceSuppressions(
+      rotator.role as iam.Role,
+      [
+        {
+          id: 'AwsSolutions-IAM5',
+          reason:
+            'kms:CreateKey and kms:TagResource name no key (it does not exist yet): conditions allow only RSA_2048 SIGN_VERIFY keys tagged with this deployment. GetPublicKey and ScheduleKeyDeletion apply to keys of this account tagged with this deployment only (aws:ResourceTag).',
+          appliesTo: ['Resource::*', { regex: '/^Resource::arn:<AWS::Partition>:kms:<AWS::Region>:<AWS::AccountId>:key\\/\\*$/' }],
+        },
+      ],
+      true,
+    );
+
+    new events.Rule(broker, 'KeyRotationSchedule', {
+      description: 'Token broker: runs the key rotator',
+      schedule: events.Schedule.rate(KEY_ROTATION_SCHEDULE),
+      targets: [new targets.LambdaFunction(rotator, { retryAttempts: 2 })],
+    });
+    this.protectRotationState(rotator);
+    return rotator;
   }
 
   /**
@@ -99,7 +214,29 @@ export class KmsIssuer {
       conditions: { StringEquals: { 'kms:SigningAlgorithm': KMS_SIGNING_ALGORITHM } },
     });
     this.signingKey.grant(tokenFunction, 'kms:GetPublicKey');
-    if (this.ownSigningKey) this.restrictSigningKey(this.ownSigningKey, tokenRole);
+    // The rotated keys: any key of this account tagged with this deployment, RS256 only. Their key policies deny
+    // every other principal; the tag keeps this role off other deployments' keys.
+    iam.Grant.addToPrincipal({
+      grantee: tokenFunction,
+      actions: ['kms:Sign'],
+      resourceArns: [this.anyKeyArn()],
+      conditions: {
+        StringEquals: { 'kms:SigningAlgorithm': KMS_SIGNING_ALGORITHM, [`aws:ResourceTag/${ROTATED_KEY_TAG}`]: this.props.deploymentName },
+      },
+    });
+    NagSuppressions.addResourceSuppressions(
+      tokenRole,
+      [
+        {
+          id: 'AwsSolutions-IAM5',
+          reason:
+            "kms:Sign on the rotated keys, which the rotator creates at run time: only keys of this account tagged with this deployment (aws:ResourceTag), RS256 only; each key's policy also denies Sign to every other principal.",
+          appliesTo: [{ regex: '/^Resource::arn:<AWS::Partition>:kms:<AWS::Region>:<AWS::AccountId>:key\\/\\*$/' }],
+        },
+      ],
+      true,
+    );
+    if (this.ownSigningKey) this.ownSigningKey.addToResourcePolicy(denySignToAllBut(tokenRole));
   }
 
   /** The anonymous routes Entra reads, with their own throttles; returns them. */
@@ -135,35 +272,47 @@ export class KmsIssuer {
       // Entra trusts this key's public half; losing it breaks federation until a new one is published.
       removalPolicy: RemovalPolicy.RETAIN,
     });
-    // Holds for every principal whatever their IAM policies allow: this key produces RS256 signatures only.
-    key.addToResourcePolicy(
-      new iam.PolicyStatement({
-        sid: 'DenySignWithOtherAlgorithms',
-        effect: iam.Effect.DENY,
-        principals: [new iam.AnyPrincipal()],
-        actions: ['kms:Sign'],
-        resources: ['*'],
-        conditions: { StringNotEquals: { 'kms:SigningAlgorithm': KMS_SIGNING_ALGORITHM } },
-      }),
-    );
+    // The same statements, in the same order, as every rotated key's (lib/key-policies.ts signingKeyPolicy).
+    key.addToResourcePolicy(denySignWithOtherAlgorithms());
     key.addToResourcePolicy(denyGrantsExceptForAwsServices());
     return key;
   }
 
+  /** `arn:…:kms:{region}:{account}:key/*`: a key of this account and region, for tag-conditioned statements. */
+  private anyKeyArn(): string {
+    return Stack.of(this.broker).formatArn({ service: 'kms', resource: 'key', resourceName: '*' });
+  }
+
+  private keyRotationJson(): string {
+    return JSON.stringify(this.props.deployment.keyRotation);
+  }
+
   /**
-   * Denies `kms:Sign` to every principal but the token function's role: an IAM policy allowing `kms:Sign` on `*`
-   * (administrators, power users, CI roles) no longer mints assertions. The account keeps administering the key
-   * (the default statement stays); only changing this key policy undoes it, and that is a CloudTrail event.
+   * On a table this broker created: denies writing the rotation state item to every principal but the rotator (table
+   * resource policy). The JWKS is served from that item, so whoever could write it could publish a key of their own.
    */
-  private restrictSigningKey(key: kms.Key, tokenRole: iam.IRole): void {
-    key.addToResourcePolicy(
+  private protectRotationState(rotator: NodejsFunction): void {
+    const table = this.props.table as Partial<dynamodb.Table>;
+    if (typeof table.addToResourcePolicy !== 'function') return;
+    table.addToResourcePolicy(
       new iam.PolicyStatement({
-        sid: 'DenySignToAllButTheTokenFunction',
+        sid: 'DenyRotationStateWritesToAllButTheRotator',
         effect: iam.Effect.DENY,
         principals: [new iam.AnyPrincipal()],
-        actions: ['kms:Sign'],
+        actions: [
+          'dynamodb:PutItem',
+          'dynamodb:UpdateItem',
+          'dynamodb:DeleteItem',
+          'dynamodb:BatchWriteItem',
+          'dynamodb:PartiQLInsert',
+          'dynamodb:PartiQLUpdate',
+          'dynamodb:PartiQLDelete',
+        ],
         resources: ['*'],
-        conditions: { ArnNotEquals: { 'aws:PrincipalArn': tokenRole.roleArn } },
+        conditions: {
+          'ForAnyValue:StringEquals': { 'dynamodb:LeadingKeys': [KEY_ROTATION_ITEM.partitionKey] },
+          ArnNotEquals: { 'aws:PrincipalArn': (rotator.role as iam.IRole).roleArn },
+        },
       }),
     );
   }

@@ -129,6 +129,8 @@ export class TokenBroker extends Construct {
         deployment: config.deployment,
         retention,
         loggingEnvironment: this.loggingEnvironment,
+        table: this.table,
+        deploymentName: this.deploymentName,
         ...(props.signingKey ? { signingKey: props.signingKey } : {}),
         ...(props.publishedKeys ? { publishedKeys: props.publishedKeys } : {}),
       });
@@ -189,6 +191,7 @@ export class TokenBroker extends Construct {
     if (this.kmsIssuer) {
       // Least privilege: only the token function signs, only with the active key, only RS256.
       this.kmsIssuer.grantSigning(this.tokenFunction, tokenRole);
+      this.kmsIssuer.addKeyRotation(tokenRole);
       this.assertionSubject = config.runtime.subject;
     } else {
       // STS puts the calling role's ARN in `sub`: the function learns it here, as its role is not in its environment.
@@ -232,6 +235,9 @@ export class TokenBroker extends Construct {
                 }
               : {}),
             deploymentName,
+            ...(this.kmsIssuer?.rotatorFunction
+              ? { keyRotation: { rotatorFunction: this.kmsIssuer.rotatorFunction, settings: config.deployment.keyRotation } }
+              : {}),
           });
   }
 
@@ -288,6 +294,17 @@ export class TokenBroker extends Construct {
    */
   get jwksFunction(): NodejsFunction {
     return this.requireKmsIssuer('jwksFunction').jwksFunction;
+  }
+
+  /**
+   * The `kms` signer's key rotator: creates, publishes, activates, retires and deletes the signing keys on a schedule
+   * (docs/key-rotation.md).
+   * @throws Error with the `aws-sts` signer, whose keys AWS rotates
+   */
+  get keyRotatorFunction(): NodejsFunction {
+    const rotator = this.requireKmsIssuer('keyRotatorFunction').rotatorFunction;
+    if (rotator === undefined) throw new Error(`TokenBroker.keyRotatorFunction: ${this.node.path} has no key rotator yet`);
+    return rotator;
   }
 
   private requireKmsIssuer(member: string): KmsIssuer {

@@ -15,7 +15,10 @@ const TRANSIENT = new Set([
  * carry ARNs. Throttling, 5xx and network failures are upstream_unavailable; a refusal (access denied, key
  * disabled or pending deletion, wrong key usage) is a deployment fault the caller cannot fix: internal.
  */
-export function kmsError(error: unknown, action: 'Sign' | 'GetPublicKey' | 'GenerateDataKey' | 'Decrypt'): BrokerError {
+export function kmsError(
+  error: unknown,
+  action: 'Sign' | 'GetPublicKey' | 'GenerateDataKey' | 'Decrypt' | 'CreateKey' | 'ScheduleKeyDeletion',
+): BrokerError {
   const name = error instanceof Error ? error.name : 'UnknownError';
   const status = (error as { $metadata?: { httpStatusCode?: number } } | null | undefined)?.$metadata?.httpStatusCode;
   if (TRANSIENT.has(name) || status === undefined || status >= 500) {

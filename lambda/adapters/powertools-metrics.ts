@@ -6,8 +6,14 @@
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { MetricsOptions } from '@aws-lambda-powertools/metrics/types';
 import type { MiddlewareObj } from '@middy/core';
-import { METRICS_DEPLOYMENT_DIMENSION, METRICS_NAMESPACE, METRIC_NAMES, type MetricEvent } from '../../contract/aws-names';
-import type { BrokerMetrics } from '../core/ports';
+import {
+  ACTIVE_KEY_AGE_METRIC,
+  METRICS_DEPLOYMENT_DIMENSION,
+  METRICS_NAMESPACE,
+  METRIC_NAMES,
+  type MetricEvent,
+} from '../../contract/aws-names';
+import type { BrokerMetrics, RotatorMetrics } from '../core/ports';
 import { stdoutSink, type LogSink } from './powertools-logger';
 
 /**
@@ -68,6 +74,11 @@ export class PowertoolsBrokerMetrics implements BrokerMetrics {
     this.pending = true;
   }
 
+  /** Something was added to `metrics` directly: the next flush publishes it. */
+  markPending(): void {
+    this.pending = true;
+  }
+
   /** Publishes what was counted since the last flush, as one EMF line; nothing at all when nothing was. */
   flush(): void {
     if (!this.pending) return;
@@ -81,5 +92,27 @@ export class PowertoolsBrokerMetrics implements BrokerMetrics {
       this.flush();
     };
     return { after: flush, onError: flush };
+  }
+}
+
+/** The rotator's metrics (`RotatorMetrics`) as EMF lines, with the `Deployment` dimension. */
+export class PowertoolsRotatorMetrics implements RotatorMetrics {
+  private readonly broker: PowertoolsBrokerMetrics;
+
+  constructor(options: PowertoolsBrokerMetricsOptions) {
+    this.broker = new PowertoolsBrokerMetrics(options);
+  }
+
+  rotationFailed(): void {
+    this.broker.count('keyRotationFailures');
+  }
+
+  activeKeyAge(seconds: number): void {
+    this.broker.metrics.addMetric(ACTIVE_KEY_AGE_METRIC, MetricUnit.Seconds, seconds);
+    this.broker.markPending();
+  }
+
+  flush(): void {
+    this.broker.flush();
   }
 }

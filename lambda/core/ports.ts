@@ -1,4 +1,5 @@
 import type { MetricEvent } from '../../contract/aws-names';
+import type { RotationState } from '../../contract/key-rotation-state';
 
 /**
  * What core code needs from the outside world. Adapters (KMS, DynamoDB, local key file, memory) implement
@@ -184,4 +185,55 @@ export interface BrokerMetrics {
    * middleware: a middleware costs more than a whole memory hit). @default - counts are published as they come
    */
   flush?(): void;
+}
+
+/**
+ * The key service the rotation creates signing keys in: KMS (RSA_2048 SIGN_VERIFY, tagged with the deployment) in a
+ * deployment, PEM files in `signingKeyDir` locally.
+ */
+export interface SigningKeyService {
+  /** A new RSA signing key; returns its id (KMS key ARN, or file name). @throws what the key service throws */
+  createKey(): Promise<string>;
+  /** The key's public half as the JWKS publishes it. @throws what the key service throws */
+  publicKey(keyId: string): Promise<RsaPublicJwk>;
+  /**
+   * Schedules the key's deletion (KMS: its pending window). Idempotent: a key already pending deletion, or gone, is
+   * not an error. @throws what the key service throws otherwise
+   */
+  scheduleDeletion(keyId: string): Promise<void>;
+}
+
+/** Signs with a given key (RS256) — the one the rotation state names active. */
+export interface KeySigner {
+  /** @throws BrokerError: upstream_unavailable when the key service is unavailable, internal when it refuses */
+  sign(keyId: string, signingInput: Uint8Array): Promise<Uint8Array>;
+}
+
+/** The rotation state as stored, with the version every write is conditional on. */
+export interface VersionedRotationState {
+  readonly state: RotationState;
+  /** 0 when nothing is stored yet. */
+  readonly version: number;
+}
+
+/** Where the rotation state lives: one item with optimistic concurrency (DynamoDB, or memory locally). */
+export interface KeyRotationStore {
+  /** A strongly consistent read. @throws UpstreamUnavailableError, RotationStateError for an unreadable item */
+  read(): Promise<VersionedRotationState>;
+  /**
+   * Stores `state` as version `expectedVersion + 1`, only if the stored version is still `expectedVersion`.
+   * @returns false when another writer got there first (nothing written)
+   * @throws UpstreamUnavailableError
+   */
+  write(state: RotationState, expectedVersion: number): Promise<boolean>;
+}
+
+/** What the key rotator tells the alarms (lib/broker-monitoring.ts). */
+export interface RotatorMetrics {
+  /** A run failed. */
+  rotationFailed(): void;
+  /** Seconds since the active key started signing, after the run. */
+  activeKeyAge(seconds: number): void;
+  /** Publishes what was recorded during the run. */
+  flush(): void;
 }

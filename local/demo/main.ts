@@ -4,6 +4,7 @@
 // line and caches tokens in memory instead of in DynamoDB Local.
 // `npm run demo -- --signer aws-sts`: the same with AWS STS outbound identity federation signing (its local stand-in):
 // Entra reads AWS's issuer instead of the broker's, and trusts the token function's role ARN.
+// `npm run demo -- --rotation`: a signing key's life instead (./rotation.ts).
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { fetchBrokerToken } from '../../client/broker-client';
@@ -18,6 +19,7 @@ import { freePort } from '../free-port';
 import { startEntraEmulator, type EntraEmulator } from '../entra-emulator/emulator';
 import { parseLocalConfig } from '../runtime/local-config';
 import { LOCAL_TOKEN_ROLE_ARN, startLocalRuntime, type LocalRuntime } from '../runtime/local-runtime';
+import { rotationDemo } from './rotation';
 
 // The SDK warns on Node < 22 at every client creation: noise in a walkthrough (Lambda runs Node 24).
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
@@ -50,7 +52,7 @@ async function startDynamoDbLocalUnlessNoJava(): Promise<DynamoDbLocal | undefin
   }
 }
 
-const USAGE = 'usage: npm run demo [-- --signer kms|aws-sts]';
+const USAGE = 'usage: npm run demo [-- --signer kms|aws-sts | --rotation]';
 
 async function demo(signer: 'kms' | 'aws-sts'): Promise<void> {
   const started: Array<{ name: string; stop: () => Promise<unknown> }> = [];
@@ -175,10 +177,11 @@ async function demo(signer: 'kms' | 'aws-sts'): Promise<void> {
 }
 
 let signer: string | undefined;
+let rotation: boolean | undefined;
 try {
   ({
-    values: { signer },
-  } = parseArgs({ options: { signer: { type: 'string' } }, strict: true }));
+    values: { signer, rotation },
+  } = parseArgs({ options: { signer: { type: 'string' }, rotation: { type: 'boolean' } }, strict: true }));
 } catch (error) {
   process.stderr.write(`${(error as Error).message}\n${USAGE}\n`);
   process.exit(2);
@@ -187,4 +190,16 @@ if (signer !== undefined && signer !== 'kms' && signer !== 'aws-sts') {
   process.stderr.write(`--signer: expected "kms" or "aws-sts", received ${JSON.stringify(signer)}\n${USAGE}\n`);
   process.exit(2);
 }
-await demo(signer ?? 'kms');
+if (rotation === true && signer === 'aws-sts') {
+  process.stderr.write(`--rotation: shows the kms signer's keys; AWS rotates the aws-sts signer's own keys\n${USAGE}\n`);
+  process.exit(2);
+}
+if (rotation === true) {
+  const ok = await rotationDemo().catch((error: unknown) => {
+    process.stderr.write(`\ndemo failed: ${(error as Error).message}\n`);
+    return false;
+  });
+  if (!ok) process.exitCode = 1;
+} else {
+  await demo(signer ?? 'kms');
+}

@@ -13,6 +13,11 @@ export interface LocalConfig {
   readonly signingKeyFile: string | undefined;
   /** @default - a key generated once (atomically) under .local/ */
   readonly sealingKeyFile: string | undefined;
+  /**
+   * With it, the runtime rotates its signing keys (`keyRotation`): PEM files in this folder, shared by the processes
+   * that share a table. @default - one fixed key (`signingKeyFile`), no rotation
+   */
+  readonly signingKeyDir: string | undefined;
   /** @default - tokens are cached in memory */
   readonly dynamodbEndpoint: string | undefined;
   readonly tableName: string;
@@ -25,6 +30,7 @@ export const LOCAL_FIELDS = [
   'issuer',
   'signingKeyFile',
   'sealingKeyFile',
+  'signingKeyDir',
   'dynamodbEndpoint',
   'tableName',
   'region',
@@ -66,6 +72,18 @@ export function parseLocalConfig(raw: unknown, source = 'local runtime configura
   const signingKeyFile = optionalString('signingKeyFile', fields.signingKeyFile, problems);
   if (result.config?.runtime.signer === 'aws-sts') problems.push(...awsStsProblems(fields, issuer));
   const sealingKeyFile = optionalString('sealingKeyFile', fields.sealingKeyFile, problems);
+  const signingKeyDir = optionalString('signingKeyDir', fields.signingKeyDir, problems);
+  if (signingKeyDir !== undefined && signingKeyFile !== undefined) {
+    problems.push(
+      `signingKeyFile: not with signingKeyDir (received both, ${describeValue(signingKeyFile)} and ${describeValue(signingKeyDir)}): the rotation creates its own keys in signingKeyDir`,
+    );
+  }
+  if (fields.keyRotation !== undefined && signingKeyDir === undefined) {
+    problems.push('signingKeyDir: required with keyRotation locally (the folder the rotation keeps its PEM keys in), received nothing');
+  }
+  if (signingKeyDir !== undefined && fields.signer !== undefined && fields.signer !== 'kms') {
+    problems.push(`signingKeyDir: applies to the "kms" signer only, received it with signer ${describeValue(fields.signer)}`);
+  }
   const tableName = optionalString('tableName', fields.tableName, problems, /^[A-Za-z0-9_.-]{3,255}$/) ?? DEFAULT_TABLE_NAME;
   const region = optionalString('region', fields.region, problems, AWS_REGION_PATTERN) ?? DEFAULT_REGION;
   let localCredentials: LocalConfig['localCredentials'];
@@ -95,7 +113,17 @@ export function parseLocalConfig(raw: unknown, source = 'local runtime configura
     );
   }
   if (problems.length > 0 || !result.config) throw new ConfigError(source, problems);
-  return { broker: result.config, issuer, signingKeyFile, sealingKeyFile, dynamodbEndpoint, tableName, region, localCredentials };
+  return {
+    broker: result.config,
+    issuer,
+    signingKeyFile,
+    sealingKeyFile,
+    signingKeyDir,
+    dynamodbEndpoint,
+    tableName,
+    region,
+    localCredentials,
+  };
 }
 
 /**

@@ -16,13 +16,10 @@ import {
 import { TokenAuditLog } from '../../lambda/adapters/token-audit-log';
 import { PowertoolsBrokerMetrics } from '../../lambda/adapters/powertools-metrics';
 import { StsAssertions } from '../../lambda/adapters/sts-assertions';
-import {
-  createTokenFunction,
-  type AssertionDeps,
-  type TokenCacheTuning,
-  type TokenFunctionDeps,
-} from '../../lambda/composition/token-function';
+import { createTokenFunction, type TokenCacheTuning, type TokenFunctionDeps } from '../../lambda/composition/token-function';
 import { systemClock, type BrokerMetrics, type Clock, type Fetch, type Logger } from '../../lambda/core/ports';
+import { rotatingAssertions, rotationPublicKeys } from '../../lambda/core/rotating-assertions';
+import { jwksCacheControl } from '../../lambda/core/rotation-state-reader';
 import { createDiscoveryHandler } from '../../lambda/handlers/discovery';
 import { createJwksHandler } from '../../lambda/handlers/jwks';
 import { apiGatewayEvent, lambdaContext, LOCAL_API, type VerifiedIamCaller } from './api-gateway-event';
@@ -31,6 +28,7 @@ import { flattenHeaders, readBody, sendGatewayMessage, sendResult } from './http
 import { invocationScope } from './invocation-scope';
 import type { LocalConfig } from './local-config';
 import { matchRoute, type MatchedRoute } from './routes';
+import { startLocalRotation, type LocalRotation } from './local-rotation';
 import { loadOrCreateSigningKey } from './signing-key-file';
 import { verifySigV4Request } from './sigv4-verifier';
 import { loadOrCreateSealingKey } from './sealing-key-file';
@@ -113,16 +111,15 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     store = opened.store;
   }
   const closeStore = opened.close;
-  if (!config.localCredentials) {
-    logger.warn('localCredentials is not set: /token/* answers anyone on this machine without a SigV4 signature');
-  }
-
-  let signing: Awaited<ReturnType<typeof ownSigning>> | Awaited<ReturnType<typeof stsSigning>>;
+  let signing: Signing;
   try {
-    signing = config.broker.runtime.signer === 'aws-sts' ? await stsSigning(config, logger) : await ownSigning(config, logger);
+    signing = await startSigning(config, logger, clock);
   } catch (error) {
     closeStore();
     throw error;
+  }
+  if (!config.localCredentials) {
+    logger.warn('localCredentials is not set: /token/* answers anyone on this machine without a SigV4 signature');
   }
 
   const server = createServer();
@@ -141,10 +138,21 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   }
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const issuer = signing.kind === 'aws-sts' ? signing.assertions.issuer : (config.issuer ?? url);
-  const assertionDeps: AssertionDeps = signing.kind === 'aws-sts' ? { assertions: signing.assertions } : { issuer, signer: signing.signer };
 
+  const { runtime } = config.broker;
+  const assertionDeps =
+    signing.kind === 'aws-sts'
+      ? { assertions: signing.assertions }
+      : signing.kind === 'rotating'
+        ? {
+            assertions: rotatingAssertions(
+              { issuer, subject: runtime.subject, audience: runtime.audience, lifetimeSeconds: runtime.assertionLifetimeSeconds },
+              { state: signing.rotation.state, signer: signing.rotation.keys, clock },
+            ),
+          }
+        : { issuer, signer: signing.signer };
   const token = createTokenFunction({
-    config: config.broker.runtime,
+    config: runtime,
     ...assertionDeps,
     store,
     api: LOCAL_API,
@@ -161,12 +169,16 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   });
   // With signer "aws-sts" the stack has no discovery or JWKS route: the STS stand-in is the issuer.
   const handlers: Partial<Record<MatchedRoute['handler'], Handler>> = {
-    ...(signing.kind === 'kms'
-      ? {
+    ...(signing.kind === 'aws-sts'
+      ? {}
+      : {
           discovery: createDiscoveryHandler({ issuer, logger }).use(withLambdaContext),
-          jwks: createJwksHandler({ keys: signing.signer, logger }).use(withLambdaContext),
-        }
-      : {}),
+          jwks: createJwksHandler(
+            signing.kind === 'rotating'
+              ? { keys: rotationPublicKeys(signing.rotation.state), cacheControl: jwksCacheControl(signing.rotation.settings), logger }
+              : { keys: signing.signer, logger },
+          ).use(withLambdaContext),
+        }),
     token: token.handler,
   };
   const aliases = new Set(Object.keys(config.broker.runtime.scopes));
@@ -278,12 +290,39 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   };
 }
 
-/** Signer "kms" locally: the broker signs with a PEM key file, the stand-in for its KMS key. */
-async function ownSigning(config: LocalConfig, logger: Logger) {
+type Signing =
+  | { readonly kind: 'fixed'; readonly signer: LocalKeySigner; close(): Promise<void> }
+  | { readonly kind: 'rotating'; readonly rotation: LocalRotation; close(): Promise<void> }
+  | { readonly kind: 'aws-sts'; readonly assertions: StsAssertions; readonly standIn: OutboundFederation; close(): Promise<void> };
+
+/**
+ * Who signs locally: signer "aws-sts", the STS stand-in; signer "kms", one key file, or the rotation over
+ * `signingKeyDir` (started, with an active key, before the runtime listens).
+ */
+async function startSigning(config: LocalConfig, logger: Logger, clock: Clock): Promise<Signing> {
+  if (config.broker.runtime.signer === 'aws-sts') return stsSigning(config, logger);
+  if (config.signingKeyDir !== undefined) {
+    const rotation = await startLocalRotation({
+      signingKeyDir: config.signingKeyDir,
+      settings: config.broker.deployment.keyRotation,
+      ...(config.dynamodbEndpoint
+        ? { dynamodb: { endpoint: config.dynamodbEndpoint, region: config.region, tableName: config.tableName } }
+        : {}),
+      logger,
+      clock,
+    });
+    logger.info('rotating signing keys', { signingKeyDir: config.signingKeyDir, ...config.broker.deployment.keyRotation });
+    // Stopping the timer lets the process end.
+    const close = (): Promise<void> => {
+      rotation.stop();
+      return Promise.resolve();
+    };
+    return { kind: 'rotating', rotation, close };
+  }
   const key = await loadOrCreateSigningKey(config.signingKeyFile);
   if (key.created) logger.info('generated a local signing key', { path: key.path });
   if (key.tooOpen) logger.warn('the signing key file is readable by other users; chmod 600 it', { path: key.path });
-  return { kind: 'kms' as const, signer: new LocalKeySigner(key.pem), close: () => Promise.resolve() };
+  return { kind: 'fixed', signer: new LocalKeySigner(key.pem), close: () => Promise.resolve() };
 }
 
 /**
@@ -291,7 +330,7 @@ async function ownSigning(config: LocalConfig, logger: Logger) {
  * free one) and asks it for assertions through the real STS client, signing with throwaway credentials only the two
  * share, as the token function asks STS with its role's credentials.
  */
-async function stsSigning(config: LocalConfig, logger: Logger) {
+async function stsSigning(config: LocalConfig, logger: Logger): Promise<Signing> {
   const credentials = {
     accessKeyId: `ASIALOCAL${randomBytes(6).toString('hex').toUpperCase()}`,
     secretAccessKey: randomBytes(30).toString('base64'),
@@ -309,5 +348,5 @@ async function stsSigning(config: LocalConfig, logger: Logger) {
     audience: config.broker.runtime.audience,
     lifetimeSeconds: config.broker.runtime.assertionLifetimeSeconds,
   });
-  return { kind: 'aws-sts' as const, assertions, standIn, close: () => standIn.close() };
+  return { kind: 'aws-sts', assertions, standIn, close: () => standIn.close() };
 }

@@ -31,8 +31,8 @@ describe('BrokerMonitoring alarms (defaults)', () => {
   const tokenFunction = { Ref: logicalId(broker.tokenFunction) };
   const apiId = { Ref: logicalId(broker.httpApi) };
 
-  it('creates ten alarms, two metric filters and one dashboard, all exposed on the construct', () => {
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 10);
+  it('creates twelve alarms, two metric filters and one dashboard, all exposed on the construct', () => {
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 12);
     template.resourceCountIs('AWS::Logs::MetricFilter', 2);
     template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
     expect(Object.keys(broker.monitoring!.alarms).sort()).toEqual([
@@ -40,8 +40,10 @@ describe('BrokerMonitoring alarms (defaults)', () => {
       'cacheItemsRejected',
       'entraRejections',
       'foreignInvocations',
+      'keyRotationFailures',
       'publicRoutes4xx',
       'publicRoutes5xx',
+      'signingKeyAge',
       'tokenFunctionErrors',
       'tokenFunctionThrottles',
       'tokenLatencyP99',
@@ -201,7 +203,7 @@ describe('BrokerMonitoring alarms (defaults)', () => {
     const linked = Object.values(template.findResources('AWS::CloudWatch::Alarm')).map(
       (alarm) => /#([a-z0-9-]+)$/.exec(alarm.Properties.AlarmDescription as string)![1],
     );
-    expect(new Set(linked).size).toBe(10);
+    expect(new Set(linked).size).toBe(12);
     for (const anchor of linked) expect(anchors).toContain(anchor);
   });
 
@@ -222,7 +224,7 @@ describe('BrokerMonitoring options', () => {
   it('sends ALARM and OK to the topic from every alarm', () => {
     const { template, topicRef } = brokerWithTopic();
     const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
-    expect(alarms).toHaveLength(10);
+    expect(alarms).toHaveLength(12);
     for (const alarm of alarms) {
       expect(alarm.Properties.AlarmActions).toEqual([topicRef]);
       expect(alarm.Properties.OKActions).toEqual([topicRef]);

@@ -77,6 +77,8 @@ describe('BrokerStack', { timeout: 60_000 }, () => {
     ) as { Version: string; Statement: Array<Record<string, any>> };
     const functionArn = `<{'Fn::GetAtt':['${logicalId(stack.broker.tokenFunction)}','Arn']}>`;
     const roleArn = `<{'Fn::GetAtt':['${logicalId(stack.broker.tokenFunctionRole)}','Arn']}>`;
+    const rotatorArn = `<{'Fn::GetAtt':['${logicalId(stack.broker.keyRotatorFunction)}','Arn']}>`;
+    const rotatorRoleArn = `<{'Fn::GetAtt':['${logicalId(stack.broker.keyRotatorFunction.role!)}','Arn']}>`;
     const deployRoles = "arn:<{'Ref':'AWS::Partition'}>:iam::<{'Ref':'AWS::AccountId'}>:role/cdk-*-cfn-exec-role-*";
     expect(resolved.Version).toBe('2012-10-17');
     expect(resolved.Statement).toEqual([
@@ -105,9 +107,28 @@ describe('BrokerStack', { timeout: 60_000 }, () => {
         Effect: 'Deny',
         Action: expect.arrayContaining(['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem']),
         Resource: `<{'Fn::GetAtt':['${logicalId(stack.broker.table)}','Arn']}>`,
-        Condition: { ArnNotEquals: { 'aws:PrincipalArn': roleArn } },
+        // The key rotator writes its state item (its role and the table's resource policy keep it to that item).
+        Condition: { ArnNotEquals: { 'aws:PrincipalArn': [roleArn, rotatorRoleArn] } },
+      }),
+      expect.objectContaining({
+        Sid: 'OnlyTheDeploymentChangesTheKeyRotator',
+        Effect: 'Deny',
+        Action: expect.arrayContaining(['lambda:UpdateFunctionCode', 'lambda:UpdateFunctionConfiguration']),
+        Resource: [rotatorArn, `${rotatorArn}:*`],
+        Condition: { ArnNotLike: { 'aws:PrincipalArn': deployRoles } },
+      }),
+      expect.objectContaining({
+        Sid: 'NobodyElseActsAsTheKeyRotatorRole',
+        Effect: 'Deny',
+        Action: expect.arrayContaining(['iam:PassRole', 'iam:UpdateAssumeRolePolicy']),
+        Resource: rotatorRoleArn,
+        Condition: { ArnNotLike: { 'aws:PrincipalArn': deployRoles } },
       }),
     ]);
+    // broker-keys rotate still invokes the rotator: nothing denies invoking it.
+    expect(JSON.stringify(resolved.Statement.filter((st) => JSON.stringify(st.Resource).includes(rotatorArn)))).not.toContain(
+      'lambda:InvokeFunction',
+    );
     expect(JSON.stringify(output!.Value).length).toBeLessThan(4096);
   });
 
@@ -120,7 +141,7 @@ describe('BrokerStack', { timeout: 60_000 }, () => {
     expect(annotations.findWarning('*', Match.stringLikeRegexp('AwsSolutions-.*'))).toEqual([]);
   });
 
-  it('suppresses only PITR on the cache and authorization on the two public routes', () => {
+  it('suppresses only PITR on the cache, authorization on the two public routes, and the tag-conditioned key wildcards', () => {
     const { template } = brokerStack();
     const suppressions = Object.entries(template.toJSON().Resources as Record<string, { Metadata?: Record<string, unknown> }>)
       .flatMap(([id, resource]) => {
@@ -132,6 +153,12 @@ describe('BrokerStack', { timeout: 60_000 }, () => {
       expect.stringMatching(/^AwsSolutions-APIG4 TokenBrokerHttpApiGETjwks/),
       expect.stringMatching(/^AwsSolutions-APIG4 TokenBrokerHttpApiGETwellknownopenidconfiguration/),
       'AwsSolutions-DDB3 TokenBrokerTokenCacheE5787DD6',
+      // The rotated keys do not exist at synth: CreateKey on `*` and Sign/GetPublicKey/ScheduleKeyDeletion on
+      // `key/*`, each limited by the deployment's tag (test/lib/key-rotation.test.ts checks the conditions).
+      expect.stringMatching(/^AwsSolutions-IAM5 TokenBrokerKeyRotatorFunctionRole[0-9A-F]{8}$/),
+      expect.stringMatching(/^AwsSolutions-IAM5 TokenBrokerKeyRotatorFunctionRoleDefaultPolicy/),
+      expect.stringMatching(/^AwsSolutions-IAM5 TokenBrokerTokenFunctionRole[0-9A-F]{8}$/),
+      expect.stringMatching(/^AwsSolutions-IAM5 TokenBrokerTokenFunctionRoleDefaultPolicy/),
     ]);
   });
 });

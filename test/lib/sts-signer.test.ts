@@ -51,6 +51,17 @@ describe('TokenBroker with signer "aws-sts"', () => {
     expect(() => stack.broker.jwksFunction).toThrow(/TokenBroker\.jwksFunction exists with signer "kms" only/);
   });
 
+  it('has no key rotator, no schedule, no rotation alarms and no broker-keys outputs: AWS rotates its own keys', () => {
+    expect(() => stack.broker.keyRotatorFunction).toThrow(/TokenBroker\.keyRotatorFunction exists with signer "kms" only/);
+    template.resourceCountIs('AWS::Events::Rule', 0);
+    expect(stack.broker.monitoring?.alarms.keyRotationFailures).toBeUndefined();
+    expect(stack.broker.monitoring?.alarms.signingKeyAge).toBeUndefined();
+    const outputs = Object.keys(template.toJSON().Outputs as Record<string, unknown>);
+    expect(outputs.filter((id) => /KeyRotat/.test(id))).toEqual([]);
+    const guard = JSON.stringify(template.toJSON().Outputs.DirectInvocationGuardPolicy);
+    expect(guard).not.toMatch(/KeyRotator/);
+  });
+
   it('lets the token function ask STS for the configured audience only, RS256 only, for at most assertionLifetimeSeconds', () => {
     const stsStatements = policyStatements(template).filter((s) => actionsOf(s.statement).some((a) => a.startsWith('sts:')));
     expect(stsStatements).toEqual([
@@ -204,7 +215,10 @@ describe('TokenBroker with signer "kms" (the default), beside it', () => {
     ).toEqual([]);
     expect(stack.broker.stsSigner).toBeUndefined();
     expect(stack.broker.assertionSubject).toBe('aws-token-broker');
-    template.resourceCountIs('AWS::Lambda::Function', 3);
+    // Token, discovery, JWKS and the key rotator.
+    template.resourceCountIs('AWS::Lambda::Function', 4);
+    expect(stack.broker.keyRotatorFunction).toBeDefined();
+    expect(stack.broker.monitoring?.alarms.keyRotationFailures).toBeDefined();
     expect(stack.broker.monitoring?.alarms.publicRoutes4xx).toBeDefined();
     expect(stack.broker.monitoring?.alarms.publicRoutes5xx).toBeDefined();
     const env = template.toJSON().Resources[logicalId(stack.broker.tokenFunction)].Properties.Environment.Variables;

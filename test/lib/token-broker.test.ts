@@ -72,8 +72,13 @@ describe('TokenBroker routes', () => {
   });
 
   it('lets only API Gateway invoke the functions, each permission naming this API (what CT.LAMBDA.PR.2 cannot read)', () => {
-    const permissions = Object.values(template.findResources('AWS::Lambda::Permission'));
-    expect(permissions).toHaveLength(3);
+    const all = Object.values(template.findResources('AWS::Lambda::Permission'));
+    expect(all).toHaveLength(4);
+    // The fourth: EventBridge runs the key rotator, on this broker's schedule only.
+    const scheduled = all.filter((permission) => permission.Properties.Principal === 'events.amazonaws.com');
+    expect(scheduled).toHaveLength(1);
+    expect(scheduled[0]!.Properties.SourceArn).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^TokenBrokerKeyRotationSchedule/), 'Arn'] });
+    const permissions = all.filter((permission) => permission !== scheduled[0]);
     for (const permission of permissions) {
       expect(permission.Properties).toMatchObject({ Action: 'lambda:InvokeFunction', Principal: 'apigateway.amazonaws.com' });
       const sourceArn = JSON.stringify(permission.Properties.SourceArn);
@@ -213,7 +218,7 @@ describe('TokenBroker functions', () => {
   const fn = (f: { node: { defaultChild?: unknown } }) => functions[logicalId(f)]!.Properties;
 
   it('runs every function on nodejs24.x, arm64, with its own log group', () => {
-    expect(Object.keys(functions)).toHaveLength(3);
+    expect(Object.keys(functions)).toHaveLength(4);
     for (const props of Object.values(functions)) {
       expect(props.Properties).toMatchObject({
         Runtime: 'nodejs24.x',
@@ -221,7 +226,7 @@ describe('TokenBroker functions', () => {
         LoggingConfig: { LogGroup: { Ref: expect.any(String) } },
       });
     }
-    template.resourceCountIs('AWS::Logs::LogGroup', 3 + 1);
+    template.resourceCountIs('AWS::Logs::LogGroup', 4 + 1);
   });
 
   it('sizes and times out each function for its job', () => {
@@ -233,7 +238,20 @@ describe('TokenBroker functions', () => {
   it('gives each function exactly the environment of the contract', () => {
     const logging = ['POWERTOOLS_LOG_LEVEL', 'POWERTOOLS_SERVICE_NAME'];
     expect(Object.keys(fn(broker.discoveryFunction).Environment.Variables).sort()).toEqual(['BROKER_ISSUER', ...logging]);
-    expect(Object.keys(fn(broker.jwksFunction).Environment.Variables).sort()).toEqual(['BROKER_PUBLISHED_KEY_ARNS', ...logging]);
+    expect(Object.keys(fn(broker.jwksFunction).Environment.Variables).sort()).toEqual([
+      'BROKER_KEY_ROTATION',
+      'BROKER_PUBLISHED_KEY_ARNS',
+      'BROKER_TABLE_NAME',
+      ...logging,
+    ]);
+    expect(Object.keys(fn(broker.keyRotatorFunction).Environment.Variables).sort()).toEqual([
+      'BROKER_DEPLOYMENT',
+      'BROKER_KEY_ROTATION',
+      'BROKER_SIGNING_KEY_ARN',
+      'BROKER_SIGNING_KEY_POLICY',
+      'BROKER_TABLE_NAME',
+      ...logging,
+    ]);
     const tokenEnv = fn(broker.tokenFunction).Environment.Variables;
     expect(Object.keys(tokenEnv).sort()).toEqual([
       'BROKER_API_ID',
@@ -241,11 +259,17 @@ describe('TokenBroker functions', () => {
       'BROKER_CONFIG',
       'BROKER_DEPLOYMENT',
       'BROKER_ISSUER',
+      'BROKER_KEY_ROTATION',
       'BROKER_SIGNING_KEY_ARN',
       'BROKER_TABLE_NAME',
       'BROKER_TOKEN_CACHE_KEY_ARN',
       ...logging,
     ]);
+    expect(JSON.parse(tokenEnv.BROKER_KEY_ROTATION as string)).toEqual({
+      intervalSeconds: 7_776_000,
+      publishLeadSeconds: 172_800,
+      retireAfterSeconds: 86_400,
+    });
     // The tripwire: the API and stage whose events are the only ones served.
     expect(tokenEnv.BROKER_API_ID).toEqual({ Ref: logicalId(broker.httpApi) });
     expect(tokenEnv.BROKER_API_STAGE).toBe('$default');
@@ -257,14 +281,19 @@ describe('TokenBroker functions', () => {
   });
 
   it('sets the log level (INFO unless logLevel says otherwise) and the Powertools service name on every function', () => {
-    for (const f of [broker.tokenFunction, broker.discoveryFunction, broker.jwksFunction]) {
+    for (const f of [broker.tokenFunction, broker.discoveryFunction, broker.jwksFunction, broker.keyRotatorFunction]) {
       expect(fn(f).Environment.Variables).toMatchObject({
         POWERTOOLS_LOG_LEVEL: 'INFO',
         POWERTOOLS_SERVICE_NAME: 'aws-azure-token-broker',
       });
     }
     const debug = tokenBroker({ logLevel: 'DEBUG' }).template().findResources('AWS::Lambda::Function');
-    expect(Object.values(debug).map((f) => f.Properties.Environment.Variables.POWERTOOLS_LOG_LEVEL)).toEqual(['DEBUG', 'DEBUG', 'DEBUG']);
+    expect(Object.values(debug).map((f) => f.Properties.Environment.Variables.POWERTOOLS_LOG_LEVEL)).toEqual([
+      'DEBUG',
+      'DEBUG',
+      'DEBUG',
+      'DEBUG',
+    ]);
   });
 
   it('reserves token concurrency from the configuration, or from the prop over it', () => {
@@ -319,21 +348,43 @@ describe('TokenBroker least privilege', () => {
       .filter((a) => a.startsWith('kms:'));
   const keyArn = { 'Fn::GetAtt': [logicalId(broker.signingKey), 'Arn'] };
 
-  it('lets only the token function sign, only with the signing key, only RS256', () => {
+  it("lets only the token function sign, only with the stack's key or this deployment's tagged keys, only RS256", () => {
     const signing = statements.filter((s) => actionsOf(s.statement).some((a) => a === 'kms:Sign' || a === 'kms:*' || a === 'kms:Sign*'));
-    expect(signing).toHaveLength(1);
-    expect(signing[0]!.roles).toEqual([roleOf(broker.tokenFunction)]);
-    expect(signing[0]!.statement).toEqual({
-      Effect: 'Allow',
-      Action: 'kms:Sign',
-      Resource: keyArn,
-      Condition: { StringEquals: { 'kms:SigningAlgorithm': KMS_SIGNING_ALGORITHM } },
-    });
-    for (const { statement } of statements) expect(statement.Resource).not.toBe('*');
+    expect(signing).toHaveLength(2);
+    for (const s of signing) expect(s.roles).toEqual([roleOf(broker.tokenFunction)]);
+    expect(signing.map((s) => s.statement)).toEqual([
+      {
+        Effect: 'Allow',
+        Action: 'kms:Sign',
+        Resource: keyArn,
+        Condition: { StringEquals: { 'kms:SigningAlgorithm': KMS_SIGNING_ALGORITHM } },
+      },
+      {
+        Effect: 'Allow',
+        Action: 'kms:Sign',
+        Resource: {
+          'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':kms:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':key/*']],
+        },
+        Condition: {
+          StringEquals: {
+            'kms:SigningAlgorithm': KMS_SIGNING_ALGORITHM,
+            'aws:ResourceTag/aws-azure-token-broker:deployment': 'Broker/TokenBroker',
+          },
+        },
+      },
+    ]);
+    // Only CreateKey and TagResource, which name no key, have `*`; both are limited by conditions (key-rotation.test.ts).
+    const starred = statements.filter((s) => s.statement.Resource === '*').flatMap((s) => actionsOf(s.statement));
+    expect(starred.sort()).toEqual(['kms:CreateKey', 'kms:TagResource']);
   });
 
   it('gives the token function GetPublicKey on the signing key, data keys of the cache key for its purpose only, and no other KMS action', () => {
-    expect(kmsActions(broker.tokenFunction).sort()).toEqual(['kms:Decrypt', 'kms:GenerateDataKey', 'kms:GetPublicKey', 'kms:Sign']);
+    expect([...new Set(kmsActions(broker.tokenFunction))].sort()).toEqual([
+      'kms:Decrypt',
+      'kms:GenerateDataKey',
+      'kms:GetPublicKey',
+      'kms:Sign',
+    ]);
     const sealing = statements.filter((s) => actionsOf(s.statement).includes('kms:Decrypt'));
     expect(sealing).toHaveLength(1);
     expect(sealing[0]!.roles).toEqual([roleOf(broker.tokenFunction)]);
@@ -350,11 +401,27 @@ describe('TokenBroker least privilege', () => {
     expect(kmsActions(broker.discoveryFunction)).toEqual([]);
   });
 
-  it('lets only the token function touch the table, with GetItem, PutItem and DeleteItem', () => {
+  it('lets the token function use the table (GetItem, PutItem, DeleteItem); the JWKS function and the rotator only the rotation state item', () => {
     const dynamo = statements.filter((s) => actionsOf(s.statement).some((a) => a.startsWith('dynamodb:')));
-    expect(dynamo).toHaveLength(1);
-    expect(dynamo[0]!.roles).toEqual([roleOf(broker.tokenFunction)]);
-    expect(actionsOf(dynamo[0]!.statement).sort()).toEqual(['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem']);
+    expect(dynamo).toHaveLength(3);
+    const of = (f: TokenBroker['tokenFunction']) => dynamo.filter((s) => s.roles.includes(roleOf(f)));
+    expect(actionsOf(of(broker.tokenFunction)[0]!.statement).sort()).toEqual([
+      'dynamodb:DeleteItem',
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+    ]);
+    const stateOnly = { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': ['key-rotation#state'] } };
+    expect(of(broker.jwksFunction).map((s) => s.statement)).toEqual([
+      { Effect: 'Allow', Action: 'dynamodb:GetItem', Resource: { 'Fn::GetAtt': [logicalId(broker.table), 'Arn'] }, Condition: stateOnly },
+    ]);
+    expect(of(broker.keyRotatorFunction).map((s) => s.statement)).toEqual([
+      {
+        Effect: 'Allow',
+        Action: ['dynamodb:GetItem', 'dynamodb:PutItem'],
+        Resource: { 'Fn::GetAtt': [logicalId(broker.table), 'Arn'] },
+        Condition: stateOnly,
+      },
+    ]);
   });
 
   it("uses no AWS-managed policy and scopes log writes to each function's own log group", () => {

@@ -10,6 +10,11 @@ import { createJwksHandler } from '../../../lambda/handlers/jwks';
 import { ACTIVE_KEY_ARN, KMS_ERRORS, mockKms } from '../../support/kms-mock';
 import { httpEvent, jsonBody, lambdaContext } from '../../support/http-events';
 import { rsaKeyPair } from '../../support/rsa-keys';
+import { MemoryRotationStore } from '../../../lambda/adapters/memory-rotation-store';
+import { runKeyRotation } from '../../../lambda/core/key-rotation';
+import { rotationPublicKeys } from '../../../lambda/core/rotating-assertions';
+import { jwksCacheControl, RotationStateReader } from '../../../lambda/core/rotation-state-reader';
+import { FakeKeyService } from '../../support/fake-key-service';
 
 const ISSUER = 'https://abc123.execute-api.eu-west-1.amazonaws.com';
 const { logger } = captureLogs();
@@ -28,6 +33,27 @@ describe('GET /jwks', () => {
     expect(jsonBody(response)).toStrictEqual({
       keys: [await rsaPublicKeyToJwk(rsaKeyPair('active').publicKey), await rsaPublicKeyToJwk(rsaKeyPair('next').publicKey)],
     });
+  });
+
+  it("serves the rotation state's published keys (no key service call) with a Cache-Control inside the publish lead", async () => {
+    const store = new MemoryRotationStore();
+    const keys = new FakeKeyService();
+    const settings = { intervalSeconds: 86_400, publishLeadSeconds: 3_600, retireAfterSeconds: 300 };
+    let nowMs = 1_800_000_000_000;
+    const clock = () => nowMs;
+    await runKeyRotation({ keys, store, settings, clock, logger });
+    nowMs += (86_400 - 3_600) * 1000;
+    await runKeyRotation({ keys, store, settings, clock, logger });
+    const state = new RotationStateReader({ store, clock, maxAgeMs: 1000, logger });
+    keys.beforeCall = () => {
+      throw new Error('the JWKS must not call the key service');
+    };
+    const handler = createJwksHandler({ keys: rotationPublicKeys(state), cacheControl: jwksCacheControl(settings), logger });
+    const response = await handler(httpEvent({ routeKey: 'GET /jwks', caller: null }), lambdaContext());
+    expect(response.headers).toMatchObject({ 'cache-control': 'public, max-age=360' });
+    const published = (await store.read()).state.keys.map((key) => key.jwk);
+    expect(jsonBody(response)).toStrictEqual({ keys: published });
+    expect(published).toHaveLength(2);
   });
 
   it('refuses a non-RSA rotation key when the local key source is built, instead of failing later', () => {

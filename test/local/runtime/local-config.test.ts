@@ -80,3 +80,29 @@ describe('parseLocalConfig: signer "aws-sts"', () => {
     ]);
   });
 });
+
+describe('parseLocalConfig: key rotation', () => {
+  const LOCAL = { ...BASE, authorityHost: 'http://127.0.0.1:8788' };
+
+  it('takes signingKeyDir with any positive keyRotation figures', () => {
+    const config = parseLocalConfig({
+      ...LOCAL,
+      signingKeyDir: '/tmp/keys',
+      keyRotation: { intervalSeconds: 15, publishLeadSeconds: 6, retireAfterSeconds: 5 },
+    });
+    expect(config.signingKeyDir).toBe('/tmp/keys');
+    expect(config.broker.deployment.keyRotation).toEqual({ intervalSeconds: 15, publishLeadSeconds: 6, retireAfterSeconds: 5 });
+  });
+
+  it('refuses keyRotation without signingKeyDir, signingKeyDir with signingKeyFile, and a lead not shorter than the interval', () => {
+    expect(problemsOf({ ...LOCAL, keyRotation: { intervalSeconds: 15, publishLeadSeconds: 6, retireAfterSeconds: 5 } })).toEqual([
+      'signingKeyDir: required with keyRotation locally (the folder the rotation keeps its PEM keys in), received nothing',
+    ]);
+    expect(problemsOf({ ...LOCAL, signingKeyDir: '/tmp/keys', signingKeyFile: '/tmp/key.pem' })).toEqual([
+      'signingKeyFile: not with signingKeyDir (received both, "/tmp/key.pem" and "/tmp/keys"): the rotation creates its own keys in signingKeyDir',
+    ]);
+    expect(problemsOf({ ...LOCAL, signingKeyDir: '/tmp/keys', keyRotation: { intervalSeconds: 10, publishLeadSeconds: 10 } })[0]).toMatch(
+      /^keyRotation\.publishLeadSeconds: expected less than intervalSeconds \(10\)/,
+    );
+  });
+});

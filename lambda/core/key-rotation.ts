@@ -1,0 +1,94 @@
+/**
+ * Runs the rotation: reads the state, plans the next step (./key-rotation-plan.ts), does its side effect (create a
+ * key, schedule a deletion), and writes the new state conditionally on the version it read, until nothing is left to
+ * do. Safe to run anywhere at once and to rerun after a crash:
+ * - two runners: one write wins; the other re-reads and sees the result (a key it created in vain was never
+ *   published, so it schedules its deletion at once);
+ * - a crash after creating a key and before writing leaves that key unpublished and unused (the rerun creates
+ *   another: KMS has no idempotent CreateKey); a crash after scheduling a deletion and before writing: the rerun
+ *   schedules it again, which the key service accepts.
+ */
+import type { KeyRotationSettings } from '../../contract/broker-config';
+import type { RotationState } from '../../contract/key-rotation-state';
+import { applyRotationStep, nextRotationStep, type NewKey, type PlanOptions, type RotationStep } from './key-rotation-plan';
+import type { Clock, KeyRotationStore, Logger, SigningKeyService } from './ports';
+
+export interface KeyRotationDeps {
+  readonly keys: SigningKeyService;
+  readonly store: KeyRotationStore;
+  readonly settings: KeyRotationSettings;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  /** The key the deployment signed with before rotation; adopted as the first active key. @default - a new key */
+  readonly adoptableKeyId?: string;
+  /** Bound on steps per run (a bug guard; a run needs a handful). @default 20 */
+  readonly maxSteps?: number;
+}
+
+export interface RotationRun {
+  /** The steps this run wrote, in order (another runner's steps are not listed). */
+  readonly steps: readonly RotationStep[];
+  readonly state: RotationState;
+  readonly version: number;
+}
+
+/** The run did not settle within `maxSteps`: a bug (the plan keeps asking for steps), never normal contention. */
+export class RotationDidNotSettleError extends Error {
+  readonly code = 'rotation_did_not_settle';
+  constructor(steps: number) {
+    super(`The key rotation did not settle after ${steps} steps; see the rotator's log for the steps it tried.`);
+    this.name = 'RotationDidNotSettleError';
+  }
+}
+
+/**
+ * Brings the rotation state up to date at the clock's time, and fulfils `request` if given.
+ * @throws what the key service or the store throws (the state stays consistent: every write is conditional)
+ * @throws RotationDidNotSettleError after `maxSteps` steps
+ */
+export async function runKeyRotation(deps: KeyRotationDeps, options: Pick<PlanOptions, 'request'> = {}): Promise<RotationRun> {
+  const steps: RotationStep[] = [];
+  const maxSteps = deps.maxSteps ?? 20;
+  for (let attempt = 0; attempt < maxSteps; attempt += 1) {
+    const { state, version } = await deps.store.read();
+    const now = Math.floor(deps.clock() / 1000);
+    const step = nextRotationStep(state, now, deps.settings, {
+      ...options,
+      ...(deps.adoptableKeyId !== undefined ? { adoptableKeyId: deps.adoptableKeyId } : {}),
+    });
+    if (!step) return { steps, state, version };
+
+    let created: NewKey | undefined;
+    if (step.kind === 'create') {
+      const keyId = await deps.keys.createKey();
+      created = { keyId, jwk: await deps.keys.publicKey(keyId) };
+    } else if (step.kind === 'adopt') {
+      created = { keyId: step.keyId, jwk: await deps.keys.publicKey(step.keyId) };
+    } else if (step.kind === 'schedule-deletion') {
+      await deps.keys.scheduleDeletion(step.keyId);
+    }
+    // The time of the write, not of the plan: creating a key takes a while (RSA generation, a KMS call), and a key is
+    // published when the state that lists it is written. Rounded up, so the lead counts from no earlier than that.
+    const writtenAt = Math.ceil(deps.clock() / 1000);
+    const applied =
+      step.kind === 'create' && (step.reason === 'schedule' || step.reason === 'requested')
+        ? { ...step, activatesAt: Math.max(step.activatesAt, writtenAt + deps.settings.publishLeadSeconds) }
+        : step;
+    const written = await deps.store.write(applyRotationStep(state, applied, writtenAt, created), version);
+    if (written) {
+      steps.push(applied);
+      deps.logger.info('key rotation step', {
+        step: step.kind,
+        keyId: created?.keyId ?? ('keyId' in step ? step.keyId : undefined),
+        version: version + 1,
+      });
+      continue;
+    }
+    deps.logger.info('key rotation step lost to another rotator; re-reading', { step: step.kind, version });
+    if (step.kind === 'create' && created) {
+      // Never in any written state, so never published: nobody can depend on it.
+      await deps.keys.scheduleDeletion(created.keyId);
+    }
+  }
+  throw new RotationDidNotSettleError(maxSteps);
+}

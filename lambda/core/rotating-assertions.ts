@@ -1,0 +1,68 @@
+/**
+ * Client assertions signed with whichever key the rotation state names active at the time: one read of the state per
+ * assertion (cached, ./rotation-state-reader.ts), so the `kid` in the header and the key that signs are always the same
+ * key, even when the active key changes between two concurrent assertions.
+ */
+import { activeKey, publishedKeys } from '../../contract/key-rotation-state';
+import { createClientAssertion, type AssertionClaimsInput } from './assertion';
+import { InternalError } from './errors';
+import type { ClientAssertionSource, Clock, KeySigner, PublicKeySource, RsaPublicJwk } from './ports';
+import type { RotationStateReader } from './rotation-state-reader';
+
+/** The key a deployment signed with before its rotation state existed (the stack's own key, until the rotator adopts it). */
+export interface BootstrapKey {
+  readonly keyId: string;
+  /** Its public half, read once (KMS GetPublicKey). */
+  readonly jwk: () => Promise<RsaPublicJwk>;
+}
+
+export interface RotatingAssertionDeps {
+  readonly state: RotationStateReader;
+  readonly signer: KeySigner;
+  readonly clock: Clock;
+  /** Used while the state holds no key. @default - no key: an assertion fails with `internal` until the rotation ran */
+  readonly bootstrap?: BootstrapKey;
+  /** @default crypto.randomUUID */
+  readonly newJti?: () => string;
+}
+
+/** Assertions from the active key of the rotation state. */
+export function rotatingAssertions(input: AssertionClaimsInput, deps: RotatingAssertionDeps): ClientAssertionSource {
+  return {
+    issuer: input.issuer,
+    subject: input.subject,
+    /**
+     * @throws InternalError when the state holds no active key and there is no bootstrap key
+     * @throws what reading the state or signing throws (UpstreamUnavailableError, InternalError)
+     */
+    create: async () => {
+      const active = activeKey(await deps.state.current());
+      let key: { keyId: string; kid: string };
+      if (active) key = { keyId: active.keyId, kid: active.jwk.kid };
+      else if (deps.bootstrap) key = { keyId: deps.bootstrap.keyId, kid: (await deps.bootstrap.jwk()).kid };
+      else
+        throw new InternalError(
+          'No signing key is active yet: the key rotation has not run. Run `npx broker-keys rotate` or wait for the rotator.',
+        );
+      return createClientAssertion(input, {
+        signer: { keyId: async () => key.kid, sign: (signingInput) => deps.signer.sign(key.keyId, signingInput) },
+        clock: deps.clock,
+        ...(deps.newJti ? { newJti: deps.newJti } : {}),
+      });
+    },
+  };
+}
+
+/**
+ * The JWKS from the rotation state (no key service call); while the state holds no key (before the rotation first
+ * ran), the keys the deployment published before rotation.
+ */
+export function rotationPublicKeys(state: RotationStateReader, beforeRotation?: PublicKeySource): PublicKeySource {
+  return {
+    publicKeys: async () => {
+      const keys = publishedKeys(await state.current()).map((key) => key.jwk);
+      if (keys.length > 0 || !beforeRotation) return keys;
+      return beforeRotation.publicKeys();
+    },
+  };
+}

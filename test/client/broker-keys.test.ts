@@ -1,0 +1,135 @@
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { InvokeCommand, LambdaClient, type InvokeCommandOutput } from '@aws-sdk/client-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import { describe, expect, it } from 'vitest';
+import { EMERGENCY_COST, KEYS_EXIT, main } from '../../client/keys/cli';
+import type { RotationKey } from '../../contract/key-rotation-state';
+
+const T0 = 1_800_000_000;
+const JWK = { kty: 'RSA', use: 'sig', alg: 'RS256', kid: 'kid-1', n: 'AQAB', e: 'AQAB' } as const;
+const KEYS: RotationKey[] = [
+  {
+    keyId: 'arn:aws:kms:eu-west-1:111122223333:key/old',
+    jwk: JWK,
+    status: 'retired',
+    reason: 'adopted',
+    publishedAt: T0 - 100 * 86_400,
+    activatesAt: T0 - 100 * 86_400,
+    activatedAt: T0 - 100 * 86_400,
+    retiredAt: T0 - 3_600,
+  },
+  {
+    keyId: 'arn:aws:kms:eu-west-1:111122223333:key/new',
+    jwk: { ...JWK, kid: 'kid-2' },
+    status: 'active',
+    reason: 'schedule',
+    publishedAt: T0 - 2 * 86_400 - 3_600,
+    activatesAt: T0 - 3_600,
+    activatedAt: T0 - 3_600,
+  },
+];
+
+function clients(options: { outputs?: boolean; rotatorAnswer?: { payload: unknown; functionError?: string } } = {}) {
+  const cloudFormation = new CloudFormationClient({ region: 'eu-west-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
+  const dynamodb = new DynamoDBClient({ region: 'eu-west-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
+  const lambda = new LambdaClient({ region: 'eu-west-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
+  mockClient(cloudFormation)
+    .on(DescribeStacksCommand)
+    .resolves({
+      Stacks: [
+        {
+          StackName: 'Broker',
+          CreationTime: new Date(),
+          StackStatus: 'UPDATE_COMPLETE',
+          Outputs:
+            options.outputs === false
+              ? []
+              : [
+                  { OutputKey: 'KeyRotationTable', OutputValue: 'broker-table' },
+                  { OutputKey: 'KeyRotatorFunction', OutputValue: 'broker-rotator' },
+                ],
+        },
+      ],
+    });
+  const dynamo = mockClient(dynamodb);
+  dynamo
+    .on(GetItemCommand)
+    .resolves({ Item: { pk: { S: 'key-rotation#state' }, version: { N: '7' }, rotation: { S: JSON.stringify({ keys: KEYS }) } } });
+  const invoke = mockClient(lambda);
+  const answer = options.rotatorAnswer ?? { payload: { version: 8, steps: ['create'], keys: KEYS.map(({ jwk: _jwk, ...key }) => key) } };
+  invoke.on(InvokeCommand).resolves({
+    StatusCode: 200,
+    // The bytes Lambda answers; the CLI reads them as bytes (the SDK's blob class is not a top-level package here).
+    Payload: new Uint8Array(Buffer.from(JSON.stringify(answer.payload))) as InvokeCommandOutput['Payload'],
+    ...(answer.functionError ? { FunctionError: answer.functionError } : {}),
+  });
+  return { clients: { cloudFormation, dynamodb, lambda }, dynamo, invoke };
+}
+
+async function run(argv: string[], setup = clients()) {
+  let out = '';
+  let err = '';
+  const code = await main(argv, {
+    stdout: { write: (text: string) => (out += text) },
+    stderr: { write: (text: string) => (err += text) },
+    clients: setup.clients,
+    now: () => T0 * 1000,
+  });
+  return { code, out, err };
+}
+
+describe('broker-keys', () => {
+  it('status: reads the state item from the table the stack outputs name, and shows each key with its state and dates', async () => {
+    const setup = clients();
+    const { code, out } = await run(['status', '--stack', 'Broker'], setup);
+    expect(code).toBe(KEYS_EXIT.ok);
+    expect(setup.dynamo.commandCalls(GetItemCommand)[0]?.args[0].input).toMatchObject({
+      TableName: 'broker-table',
+      Key: { pk: { S: 'key-rotation#state' } },
+      ConsistentRead: true,
+    });
+    expect(out).toContain('rotation state version 7');
+    expect(out).toMatch(/active \(signs\)\s+new\s+schedule/);
+    expect(out).toMatch(/retired \(in JWKS\)\s+old\s+adopted/);
+    expect(out).toContain(new Date((T0 - 3_600) * 1000).toISOString().replace('.000Z', 'Z'));
+  });
+
+  it('rotate: invokes the rotator with the request and says no exchange fails; --emergency states its cost', async () => {
+    const setup = clients();
+    const plain = await run(['rotate', '--stack', 'Broker'], setup);
+    expect(plain.code).toBe(KEYS_EXIT.ok);
+    expect(plain.out).toContain('no exchange fails');
+    const emergency = await run(['rotate', '--emergency', '--stack', 'Broker'], setup);
+    expect(emergency.out).toContain(EMERGENCY_COST);
+    expect(EMERGENCY_COST).toContain('AADSTS7000272');
+    const payloads = setup.invoke
+      .commandCalls(InvokeCommand)
+      .map((call) => [call.args[0].input.FunctionName, JSON.parse(Buffer.from(call.args[0].input.Payload as Uint8Array).toString('utf8'))]);
+    expect(payloads).toEqual([
+      ['broker-rotator', { action: 'rotate', requestedAt: T0 }],
+      ['broker-rotator', { action: 'emergency', requestedAt: T0 }],
+    ]);
+  });
+
+  it('fails with a message naming what to fix: a stack without the outputs, a rotator error', async () => {
+    const missing = await run(['status', '--stack', 'Other'], clients({ outputs: false }));
+    expect(missing.code).toBe(KEYS_EXIT.failed);
+    expect(missing.err).toContain('stack Other has no outputs KeyRotationTable and KeyRotatorFunction');
+    const failing = await run(
+      ['rotate', '--stack', 'Broker'],
+      clients({
+        rotatorAnswer: { payload: { errorType: 'AccessDeniedException', errorMessage: 'kms:CreateKey' }, functionError: 'Unhandled' },
+      }),
+    );
+    expect(failing.code).toBe(KEYS_EXIT.failed);
+    expect(failing.err).toContain('the rotator broker-rotator failed (AccessDeniedException: kms:CreateKey)');
+  });
+
+  it('refuses bad usage with exit 2', async () => {
+    expect((await run(['status'])).err).toContain('--stack is required');
+    expect((await run(['delete', '--stack', 'B'])).code).toBe(KEYS_EXIT.usage);
+    expect((await run(['status', '--emergency', '--stack', 'B'])).err).toContain('--emergency goes with rotate');
+    expect((await run(['--help'])).out).toContain('broker-keys rotate [--emergency] --stack <name>');
+  });
+});

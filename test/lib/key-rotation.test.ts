@@ -1,0 +1,149 @@
+import { describe, expect, it } from 'vitest';
+import { KEY_AGE_SLACK_SECONDS, ROTATED_KEY_TAG } from '../../contract/aws-names';
+import { actionsOf, brokerStack, config, logicalId, policyStatements } from './helpers';
+
+/** Turns CloudFormation intrinsics into plain strings, the same way on both sides of a comparison. */
+function resolveIntrinsics(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(resolveIntrinsics);
+  if (value === null || typeof value !== 'object') return value;
+  const record = value as Record<string, unknown>;
+  if ('Ref' in record) return `{ref:${String(record.Ref)}}`;
+  if ('Fn::GetAtt' in record) return `{att:${(record['Fn::GetAtt'] as string[]).join('.')}}`;
+  if ('Fn::Join' in record) {
+    const [separator, parts] = record['Fn::Join'] as [string, unknown[]];
+    return parts.map((part) => String(resolveIntrinsics(part))).join(separator);
+  }
+  return Object.fromEntries(Object.entries(record).map(([key, inner]) => [key, resolveIntrinsics(inner)]));
+}
+
+describe('TokenBroker key rotation', () => {
+  const { stack, template } = brokerStack(config({ keyRotation: { intervalSeconds: 30 * 86_400 } }));
+  const { broker } = stack;
+  const statements = policyStatements(template);
+  const rotatorRole = logicalId(broker.keyRotatorFunction.role!);
+  const rotatorStatements = statements.filter((s) => s.roles.includes(rotatorRole)).map((s) => s.statement);
+  const functions = template.findResources('AWS::Lambda::Function');
+  const rotatorEnv = functions[logicalId(broker.keyRotatorFunction)]!.Properties.Environment.Variables as Record<string, unknown>;
+  const anyKey = {
+    'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':kms:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':key/*']],
+  };
+
+  it('runs the rotator every 15 minutes on an EventBridge schedule, with the schedule in its environment', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(15 minutes)',
+      State: 'ENABLED',
+      Targets: [{ Arn: { 'Fn::GetAtt': [logicalId(broker.keyRotatorFunction), 'Arn'] }, RetryPolicy: { MaximumRetryAttempts: 2 } }],
+    });
+    expect(JSON.parse(rotatorEnv.BROKER_KEY_ROTATION as string)).toEqual({
+      intervalSeconds: 30 * 86_400,
+      publishLeadSeconds: 2 * 86_400,
+      retireAfterSeconds: 86_400,
+    });
+    expect(rotatorEnv.BROKER_DEPLOYMENT).toBe('Broker/TokenBroker');
+  });
+
+  it('lets the rotator create only RSA_2048 SIGN_VERIFY keys carrying only the deployment tag, and never sign', () => {
+    const tag = { [`aws:RequestTag/${ROTATED_KEY_TAG}`]: 'Broker/TokenBroker' };
+    const onlyTheTag = { 'ForAllValues:StringEquals': { 'aws:TagKeys': [ROTATED_KEY_TAG] } };
+    expect(rotatorStatements).toContainEqual({
+      Effect: 'Allow',
+      Action: 'kms:CreateKey',
+      Resource: '*',
+      Condition: { StringEquals: { ...tag, 'kms:KeySpec': 'RSA_2048', 'kms:KeyUsage': 'SIGN_VERIFY' }, ...onlyTheTag },
+    });
+    expect(rotatorStatements).toContainEqual({
+      Effect: 'Allow',
+      Action: 'kms:TagResource',
+      Resource: '*',
+      Condition: { StringEquals: tag, ...onlyTheTag },
+    });
+    expect(rotatorStatements).toContainEqual({
+      Effect: 'Allow',
+      Action: ['kms:GetPublicKey', 'kms:ScheduleKeyDeletion'],
+      Resource: anyKey,
+      Condition: { StringEquals: { [`aws:ResourceTag/${ROTATED_KEY_TAG}`]: 'Broker/TokenBroker' } },
+    });
+    const kmsActions = rotatorStatements.flatMap(actionsOf).filter((action) => action.startsWith('kms:'));
+    expect([...new Set(kmsActions)].sort()).toEqual(['kms:CreateKey', 'kms:GetPublicKey', 'kms:ScheduleKeyDeletion', 'kms:TagResource']);
+    // Every `*` or key/* statement of the rotator carries a condition.
+    for (const statement of rotatorStatements.filter((s) => s.Resource === '*' || JSON.stringify(s.Resource).includes('key/*'))) {
+      expect(statement.Condition).toBeDefined();
+    }
+  });
+
+  it("gives rotated keys exactly the stack key's policy: account administers, RS256 only, no grants, only the token role signs", () => {
+    const keys = template.findResources('AWS::KMS::Key');
+    const stackKeyPolicy = keys[logicalId(broker.signingKey)]!.Properties.KeyPolicy as unknown;
+    const rotatedKeyPolicy = JSON.parse(String(resolveIntrinsics(rotatorEnv.BROKER_SIGNING_KEY_POLICY))) as unknown;
+    expect(rotatedKeyPolicy).toEqual(resolveIntrinsics(stackKeyPolicy));
+    expect(JSON.stringify(rotatedKeyPolicy)).toContain(`{att:${logicalId(broker.tokenFunction.role!)}.Arn}`);
+    expect((rotatedKeyPolicy as { Statement: Array<{ Sid?: string }> }).Statement.map((s) => s.Sid)).toEqual([
+      undefined,
+      'DenySignWithOtherAlgorithms',
+      'DenyGrantsExceptForAwsServices',
+      'DenySignToAllButTheTokenFunction',
+    ]);
+  });
+
+  it('keeps the stack key (logical id pinned) as the first key of the rotation: the rotator adopts it and may read it, not delete it', () => {
+    expect(logicalId(broker.signingKey)).toMatch(/^TokenBrokerSigningKey[0-9A-F]{8}$/);
+    expect(rotatorEnv.BROKER_SIGNING_KEY_ARN).toEqual({ 'Fn::GetAtt': [logicalId(broker.signingKey), 'Arn'] });
+    const onStackKey = rotatorStatements.filter(
+      (s) => JSON.stringify(s.Resource) === JSON.stringify({ 'Fn::GetAtt': [logicalId(broker.signingKey), 'Arn'] }),
+    );
+    expect(onStackKey.flatMap(actionsOf)).toEqual(['kms:GetPublicKey']);
+  });
+
+  it('lets nobody but the rotator write the rotation state item (table resource policy), since the JWKS is served from it', () => {
+    const table = template.findResources('AWS::DynamoDB::Table')[logicalId(broker.table)]!;
+    expect(table.Properties.ResourcePolicy.PolicyDocument.Statement).toEqual([
+      {
+        Sid: 'DenyRotationStateWritesToAllButTheRotator',
+        Effect: 'Deny',
+        Principal: { AWS: '*' },
+        Action: expect.arrayContaining([
+          'dynamodb:PutItem',
+          'dynamodb:UpdateItem',
+          'dynamodb:DeleteItem',
+          'dynamodb:BatchWriteItem',
+        ]) as unknown,
+        Resource: '*',
+        Condition: {
+          'ForAnyValue:StringEquals': { 'dynamodb:LeadingKeys': ['key-rotation#state'] },
+          ArnNotEquals: { 'aws:PrincipalArn': { 'Fn::GetAtt': [rotatorRole, 'Arn'] } },
+        },
+      },
+    ]);
+  });
+
+  it('alarms on a failed rotation run and on an active key older than its interval plus an hour, or no report for an hour', () => {
+    const failures = Object.values(template.findResources('AWS::CloudWatch::Alarm')).find((alarm) =>
+      JSON.stringify(alarm.Properties.Metrics ?? []).includes('KeyRotationFailures'),
+    );
+    expect(failures?.Properties).toMatchObject({ Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold' });
+    const metrics = failures?.Properties.Metrics as Array<{
+      Id: string;
+      Expression?: string;
+      MetricStat?: { Metric: { MetricName: string } };
+    }>;
+    expect(metrics.map((m) => m.Expression ?? m.MetricStat?.Metric.MetricName)).toEqual([
+      'FILL(failures, 0) + FILL(errors, 0)',
+      'KeyRotationFailures',
+      'Errors',
+    ]);
+    expect(JSON.stringify(metrics[2])).toContain(logicalId(broker.keyRotatorFunction));
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'ActiveSigningKeyAge',
+      Statistic: 'Maximum',
+      Period: 3600,
+      Threshold: 30 * 86_400 + KEY_AGE_SLACK_SECONDS,
+      TreatMissingData: 'breaching',
+      Dimensions: [{ Name: 'Deployment', Value: 'Broker/TokenBroker' }],
+    });
+  });
+
+  it('outputs the table and the rotator for broker-keys', () => {
+    template.hasOutput('KeyRotationTable', { Value: { Ref: logicalId(broker.table) } });
+    template.hasOutput('KeyRotatorFunction', { Value: { Ref: logicalId(broker.keyRotatorFunction) } });
+  });
+});
