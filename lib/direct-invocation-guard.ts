@@ -6,6 +6,7 @@
  */
 import { Aws } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import { DYNAMODB_WRITE_ACTIONS } from './dynamodb-write-actions';
 
 export interface DirectInvocationGuardProps {
   /** The token function's ARN. */
@@ -87,15 +88,7 @@ export function directInvocationGuard(props: DirectInvocationGuardProps): iam.Po
       new iam.PolicyStatement({
         sid: 'OnlyTheTokenFunctionWritesTheCache',
         effect: iam.Effect.DENY,
-        actions: [
-          'dynamodb:PutItem',
-          'dynamodb:UpdateItem',
-          'dynamodb:DeleteItem',
-          'dynamodb:BatchWriteItem',
-          'dynamodb:PartiQLInsert',
-          'dynamodb:PartiQLUpdate',
-          'dynamodb:PartiQLDelete',
-        ],
+        actions: DYNAMODB_WRITE_ACTIONS,
         resources: [props.tableArn],
         conditions: { ArnNotEquals: { 'aws:PrincipalArn': writers } },
       }),

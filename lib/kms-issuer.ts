@@ -24,6 +24,7 @@ import { BROKER_ENV } from '../contract/environment';
 import { createBrokerFunction } from './broker-function';
 import { acknowledgeControl } from './control-tower-rules';
 import { denyGrantsExceptForAwsServices, denySignToAllBut, denySignWithOtherAlgorithms, signingKeyPolicy } from './key-policies';
+import { DYNAMODB_WRITE_ACTIONS } from './dynamodb-write-actions';
 
 /** Discovery and JWKS do one KMS call at most (JWKS, cached); 5 s is ample. */
 export const PUBLIC_FUNCTION_TIMEOUT = Duration.seconds(5);
@@ -299,15 +300,7 @@ export class KmsIssuer {
         sid: 'DenyRotationStateWritesToAllButTheRotator',
         effect: iam.Effect.DENY,
         principals: [new iam.AnyPrincipal()],
-        actions: [
-          'dynamodb:PutItem',
-          'dynamodb:UpdateItem',
-          'dynamodb:DeleteItem',
-          'dynamodb:BatchWriteItem',
-          'dynamodb:PartiQLInsert',
-          'dynamodb:PartiQLUpdate',
-          'dynamodb:PartiQLDelete',
-        ],
+        actions: DYNAMODB_WRITE_ACTIONS,
         resources: ['*'],
         conditions: {
           'ForAnyValue:StringEquals': { 'dynamodb:LeadingKeys': [KEY_ROTATION_ITEM.partitionKey] },

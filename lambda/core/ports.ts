@@ -1,5 +1,5 @@
 import type { MetricEvent } from '../../contract/aws-names';
-import type { RotationState } from '../../contract/key-rotation-state';
+import type { PublishedJwk, RotationState } from '../../contract/key-rotation-state';
 
 /**
  * What core code needs from the outside world. Adapters (KMS, DynamoDB, local key file, memory) implement
@@ -14,16 +14,8 @@ export const systemClock: Clock = () => Date.now();
 /** The subset of WHATWG fetch the broker uses. */
 export type Fetch = (input: string, init?: RequestInit) => Promise<Response>;
 
-/** An RSA public key as published in the JWKS. */
-export interface RsaPublicJwk {
-  readonly kty: 'RSA';
-  readonly use: 'sig';
-  readonly alg: 'RS256';
-  /** RFC 7638 thumbprint of {e, kty, n}. */
-  readonly kid: string;
-  readonly n: string;
-  readonly e: string;
-}
+/** An RSA public key as published in the JWKS (`kid`: RFC 7638 thumbprint of {e, kty, n}); the rotation state stores the same shape. */
+export type RsaPublicJwk = PublishedJwk;
 
 /** Signs client assertions with the active key (RS256, RSASSA-PKCS1-v1_5 over SHA-256). */
 export interface AssertionSigner {
