@@ -30,19 +30,26 @@ export function denySignWithOtherAlgorithms(): iam.PolicyStatement {
 }
 
 /**
- * Denies `kms:Sign` to every principal but the token function's role: an IAM policy allowing `kms:Sign` on `*`
- * (administrators, power users, CI roles) no longer mints assertions. The account keeps administering the key
- * (the default statement stays); only changing this key policy undoes it, and that is a CloudTrail event.
+ * Denies `actions` on the key to every principal but `role`, whatever their IAM policies allow. The account keeps
+ * administering the key (the default statement stays); only changing the key policy undoes it, a CloudTrail event.
  */
-export function denySignToAllBut(tokenRole: iam.IRole): iam.PolicyStatement {
+export function denyKeyActionsToAllBut(sid: string, actions: string[], role: iam.IRole): iam.PolicyStatement {
   return new iam.PolicyStatement({
-    sid: 'DenySignToAllButTheTokenFunction',
+    sid,
     effect: iam.Effect.DENY,
     principals: [new iam.AnyPrincipal()],
-    actions: ['kms:Sign'],
+    actions,
     resources: ['*'],
-    conditions: { ArnNotEquals: { 'aws:PrincipalArn': tokenRole.roleArn } },
+    conditions: { ArnNotEquals: { 'aws:PrincipalArn': role.roleArn } },
   });
+}
+
+/**
+ * Denies `kms:Sign` to every principal but the token function's role: an IAM policy allowing `kms:Sign` on `*`
+ * (administrators, power users, CI roles) no longer mints assertions.
+ */
+export function denySignToAllBut(tokenRole: iam.IRole): iam.PolicyStatement {
+  return denyKeyActionsToAllBut('DenySignToAllButTheTokenFunction', ['kms:Sign'], tokenRole);
 }
 
 /** The account administers the key through IAM: the statement CDK writes first in every key policy it creates. */

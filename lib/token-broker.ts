@@ -23,7 +23,7 @@ import { BROKER_ENV } from '../contract/environment';
 import { createBrokerFunction, LOGS_HOLD_NO_SECRET } from './broker-function';
 import { BrokerMonitoring } from './broker-monitoring';
 import { acknowledgeControl } from './control-tower-rules';
-import { denyGrantsExceptForAwsServices } from './key-policies';
+import { denyGrantsExceptForAwsServices, denyKeyActionsToAllBut } from './key-policies';
 import { KmsIssuer, PUBLIC_ROUTE_KEYS } from './kms-issuer';
 import { StsSigner } from './sts-signer';
 import { checkEnvironmentSize, validateTokenBrokerProps, type TokenBrokerProps } from './token-broker-props';
@@ -334,16 +334,7 @@ export class TokenBroker extends Construct {
    * re-encrypt them under a key of theirs, or make an item that would open.
    */
   private restrictTokenCacheKey(key: kms.Key, tokenRole: iam.IRole): void {
-    key.addToResourcePolicy(
-      new iam.PolicyStatement({
-        sid: 'DenyDataKeysToAllButTheTokenFunction',
-        effect: iam.Effect.DENY,
-        principals: [new iam.AnyPrincipal()],
-        actions: CACHE_KEY_DATA_ACTIONS,
-        resources: ['*'],
-        conditions: { ArnNotEquals: { 'aws:PrincipalArn': tokenRole.roleArn } },
-      }),
-    );
+    key.addToResourcePolicy(denyKeyActionsToAllBut('DenyDataKeysToAllButTheTokenFunction', CACHE_KEY_DATA_ACTIONS, tokenRole));
   }
 
   private createTable(): dynamodb.Table {

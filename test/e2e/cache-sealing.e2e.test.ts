@@ -3,13 +3,13 @@
  * DynamoDB Local, the Entra emulator, and the table edited as someone with DynamoDB access would edit it.
  */
 import { randomBytes } from 'node:crypto';
-import { request } from 'node:http';
 import { PutItemCommand, ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { createRemoteJWKSet, decodeJwt, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startEntraEmulator, type EntraEmulator } from '../../local/entra-emulator/emulator';
 import { brokerLogLines, getJson, reservePort, startBroker, type BrokerProcess } from '../support/broker-process';
 import { localDynamoDbClient, uniqueTableName } from '../support/dynamodb';
+import { getWithHost } from '../support/get-with-host';
 
 const TENANT = '11111111-1111-1111-1111-111111111111';
 const APP = '22222222-2222-2222-2222-222222222222';
@@ -177,18 +177,6 @@ describe('three processes starting at once on one table', () => {
 });
 
 describe('the local runtime and its Host header', () => {
-  /** A GET with exactly this Host, as a browser sends it after DNS rebinding `attacker.example` to 127.0.0.1. */
-  const getWithHost = (url: string, host: string) =>
-    new Promise<{ status: number; body: string }>((resolve, reject) => {
-      const req = request(url, { headers: { host } }, (response) => {
-        let body = '';
-        response.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
-        response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
-      });
-      req.on('error', reject);
-      req.end();
-    });
-
   it('refuses a foreign Host on the token route and the public routes, and serves 127.0.0.1', async () => {
     const [broker] = running;
     for (const path of ['/token/graph', '/jwks', '/.well-known/openid-configuration']) {

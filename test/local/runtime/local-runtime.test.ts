@@ -3,7 +3,6 @@
  * every line about it, even while other requests are served in between.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -11,6 +10,7 @@ import type { Fetch } from '../../../lambda/core/ports';
 import { parseLocalConfig } from '../../../local/runtime/local-config';
 import { startLocalRuntime, type LocalRuntime } from '../../../local/runtime/local-runtime';
 import { rsaKeyPair } from '../../support/rsa-keys';
+import { getWithHost } from '../../support/get-with-host';
 
 const TENANT = '72f988bf-86f1-41af-91ab-2d7cd011db47';
 const CLIENT = '11111111-2222-4333-8444-555555555555';
@@ -145,19 +145,6 @@ describe('local runtime logs', () => {
     expect(JSON.stringify(lines)).not.toContain('local-secret-key-value');
   });
 });
-
-/** A GET with exactly this Host header (fetch sets Host from the URL). */
-function getWithHost(url: string, host: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { headers: { host } }, (response) => {
-      let body = '';
-      response.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
-      response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
 
 describe('local runtime Host check (DNS rebinding)', () => {
   it.each(['attacker.example', 'attacker.example:8787', '127.0.0.1.nip.io', 'localhost.attacker.example', '10.0.0.5', 'evil@127.0.0.1'])(
