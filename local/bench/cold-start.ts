@@ -1,9 +1,10 @@
 // Section 3: bundle size and load time of each Lambda in a fresh Node process, SDK bundled vs the runtime's.
-import { execFileSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
+import { CONFIG_DEFAULTS } from '../../contract/broker-config';
 import { LAMBDA_ESBUILD_OPTIONS } from '../../lib/lambda-bundling';
 import { median } from './stats';
 import { repoRoot } from './processes';
@@ -16,13 +17,15 @@ export interface ColdStartFigures {
   readonly loadMedianMs: number;
 }
 
-const ENTRIES = ['discovery', 'jwks', 'token'] as const;
+const ENTRIES = ['discovery', 'jwks', 'token', 'rotator'] as const;
 /** The variables each entry reads at load time; values are placeholders, nothing is called at load. */
 const ENV = {
   BROKER_ISSUER: 'https://abc123.execute-api.eu-west-1.amazonaws.com',
   BROKER_PUBLISHED_KEY_ARNS: 'arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555',
   BROKER_SIGNING_KEY_ARN: 'arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555',
   BROKER_TABLE_NAME: 'cache',
+  BROKER_KEY_ROTATION: JSON.stringify(CONFIG_DEFAULTS.keyRotation),
+  BROKER_SIGNING_KEY_POLICY: JSON.stringify({ Version: '2012-10-17', Statement: [] }),
   BROKER_TOKEN_CACHE_KEY_ARN: 'arn:aws:kms:eu-west-1:123456789012:key/cccccccc-2222-3333-4444-555555555555',
   BROKER_API_ID: 'abc123',
   BROKER_API_STAGE: '$default',
@@ -41,11 +44,16 @@ const ENV = {
 /** Time to `import()` a bundle in a fresh process: module load plus the entry's init (clients, config). */
 function loadMs(file: string): number {
   const script = 'const t0 = performance.now(); await import(process.argv[1]); process.stdout.write(String(performance.now() - t0));';
-  const out = execFileSync(process.execPath, ['--input-type=module', '-e', script, file], {
+  const run = spawnSync(process.execPath, ['--input-type=module', '-e', script, file], {
     env: { ...process.env, ...ENV },
     encoding: 'utf8',
   });
-  return Number(out);
+  if (run.status !== 0) {
+    // Node prints the failing (minified) source line first: keep only the error itself.
+    const error = run.stderr.split('\n').find((line) => /^\w*Error\b/.test(line)) ?? `exit ${String(run.status)}`;
+    throw new Error(`${file} did not load: ${error}`);
+  }
+  return Number(run.stdout);
 }
 
 async function bundle(entry: string, outfile: string, bundleSdk: boolean): Promise<void> {
@@ -60,7 +68,7 @@ async function bundle(entry: string, outfile: string, bundleSdk: boolean): Promi
   });
 }
 
-/** Bundles the three entries both ways (and an empty handler), then loads each `runs` times. */
+/** Bundles the four entries both ways (and an empty handler), then loads each `runs` times. */
 export async function measureColdStart(runs: number): Promise<ColdStartFigures[]> {
   // Under the repo, so a bundle that leaves the SDK out resolves it from node_modules as Lambda does from its runtime.
   const dir = join(repoRoot, '.cache', 'bench');
