@@ -57,6 +57,11 @@ export const METRIC_NAMES = {
   foreignInvocations: 'ForeignInvocationsRefused',
   /** A run of the key rotator failed (a step's KMS or DynamoDB call, or an unreadable state): the rotator function. */
   keyRotationFailures: 'KeyRotationFailures',
+  /**
+   * A key rotation state item whose MAC did not verify (forged or edited), or whose version is older than one this
+   * container already verified (replayed), was refused: token, JWKS and rotator functions. Never expected.
+   */
+  rotationStateRejected: 'RotationStateRejected',
 } as const;
 
 /**
@@ -80,7 +85,15 @@ export const KEY_ROTATION_ITEM = {
   versionAttribute: 'version',
   /** S: the state as JSON (contract/key-rotation-state.ts). */
   stateAttribute: 'rotation',
+  /**
+   * B: HMAC-SHA-256 (KMS GenerateMac with the rotation state key, `ROTATION_STATE_MAC_ALGORITHM`) over the version and
+   * the state JSON exactly as stored: a state whose MAC does not verify is never served or signed with.
+   */
+  macAttribute: 'mac',
 } as const;
+
+/** The KMS MAC algorithm of the rotation state key (key spec HMAC_256). */
+export const ROTATION_STATE_MAC_ALGORITHM = 'HMAC_SHA_256';
 
 /** The tag every KMS key the rotator creates carries; its value is the deployment name. Sign and deletion rights are limited to it. */
 export const ROTATED_KEY_TAG = 'aws-azure-token-broker:deployment';

@@ -26,6 +26,12 @@ export const BROKER_ENV = {
   keyRotation: 'BROKER_KEY_ROTATION',
   /** The key policy (JSON) of every signing key the rotator creates, built where the stack's own key's is: rotator. */
   signingKeyPolicy: 'BROKER_SIGNING_KEY_POLICY',
+  /**
+   * ARN of the HMAC_256 KMS key that authenticates the key rotation state item (`KEY_ROTATION_ITEM.macAttribute`):
+   * only the rotator's role may GenerateMac with it (key policy); the token and JWKS functions VerifyMac every state
+   * they read and refuse one that does not verify. Rotator, token and JWKS functions.
+   */
+  rotationStateKeyArn: 'BROKER_ROTATION_STATE_KEY_ARN',
   /** The token cache table, which also holds the key rotation state: token, JWKS and rotator functions. */
   tableName: 'BROKER_TABLE_NAME',
   /** ARN of the symmetric KMS key whose data keys seal the cached tokens: token function. */
@@ -36,7 +42,7 @@ export const BROKER_ENV = {
   apiStage: 'BROKER_API_STAGE',
   /** `AllowedCallers` as JSON, when the deployment restricts callers: token function. */
   allowedCallers: 'BROKER_ALLOWED_CALLERS',
-  /** The deployment's name, the value of the `Deployment` metric dimension: token function (the one with metrics). */
+  /** The deployment's name, the value of the `Deployment` metric dimension: every function that publishes metrics (token, JWKS, rotator). */
   deployment: 'BROKER_DEPLOYMENT',
   /** Log level (one of LOG_LEVELS), read by Powertools Logger: every function. */
   logLevel: 'POWERTOOLS_LOG_LEVEL',
