@@ -3,9 +3,9 @@ import type * as iam from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
 import { KEY_ROTATION_OUTPUTS } from '../contract/aws-names';
 import type { BrokerConfigInput } from '../contract/broker-config';
+import { federatedCredentialCreateCommand } from '../contract/federated-credential';
 import { aliasOutputIds } from './alias-output-ids';
 import { directInvocationGuard } from './direct-invocation-guard';
-import { federatedCredentialCommand } from './federated-credential-command';
 import { TokenBroker } from './token-broker';
 
 export interface BrokerStackProps extends StackProps {
@@ -58,7 +58,8 @@ export class BrokerStack extends Stack {
     }
 
     // What `npx broker-keys status|rotate --stack <name>` reads to find the rotation (kms signer only).
-    const rotator = this.broker.kmsIssuer?.rotatorFunction;
+    const { signer } = this.broker;
+    const rotator = signer.kind === 'kms' ? signer.keyRotatorFunction : undefined;
     if (rotator) {
       new CfnOutput(this, KEY_ROTATION_OUTPUTS.table, {
         description: 'Table holding the signing-key rotation state (npx broker-keys status)',
@@ -89,7 +90,7 @@ export class BrokerStack extends Stack {
     for (const [clientId, tenants] of clients) {
       new CfnOutput(this, `FederatedCredentialCommand${clientId.replaceAll('-', '')}`, {
         description: `Run in the tenant of app registration ${clientId} (${[...tenants].join(', ')}) to trust this broker`,
-        value: federatedCredentialCommand({
+        value: federatedCredentialCreateCommand({
           clientId,
           issuer: this.broker.issuerUrl,
           subject: this.broker.assertionSubject,

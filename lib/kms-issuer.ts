@@ -1,10 +1,11 @@
 /**
  * The `kms` signer's part of a TokenBroker: the broker is the OIDC issuer. Its signing key (RSA_2048, RS256 only,
- * `kms:Sign` for the token function's role alone), the keys its JWKS publishes, the discovery and JWKS functions,
- * and their public routes with their own throttles.
+ * `kms:Sign` for the token function's role alone), the keys its JWKS publishes, the discovery and JWKS functions and
+ * their public routes with their own throttles, and the key rotator on its schedule.
  *
  * A plain class, not a construct: its resources live directly in the broker's scope, so their logical ids (the
- * signing key's above all, which Entra trusts) are those every earlier deployment had.
+ * signing key's above all, which Entra trusts) are those every earlier deployment had. Built in one go, with the token
+ * function's role it grants to: every field is set once, in the constructor.
  */
 import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { HttpMethod, type CfnStage, type HttpApi, type HttpRoute, type HttpStage } from 'aws-cdk-lib/aws-apigatewayv2';
@@ -23,8 +24,8 @@ import type { DeploymentSettings } from '../contract/broker-config';
 import { BROKER_ENV } from '../contract/environment';
 import { createBrokerFunction } from './broker-function';
 import { acknowledgeControl } from './control-tower-rules';
-import { denyGrantsExceptForAwsServices, denySignToAllBut, denySignWithOtherAlgorithms, signingKeyPolicy } from './key-policies';
 import { DYNAMODB_WRITE_ACTIONS } from './dynamodb-write-actions';
+import { denyGrantsExceptForAwsServices, denySignToAllBut, denySignWithOtherAlgorithms, signingKeyPolicy } from './key-policies';
 
 /** Discovery and JWKS do one KMS call at most (JWKS, cached); 5 s is ample. */
 export const PUBLIC_FUNCTION_TIMEOUT = Duration.seconds(5);
@@ -38,6 +39,8 @@ export const PUBLIC_ROUTE_KEYS = ['GET /.well-known/openid-configuration', 'GET 
 export interface KmsIssuerProps {
   /** The issuer URL: in the discovery document and the assertions' `iss`. */
   readonly issuerUrl: string;
+  /** `config.subject`: the assertions' `sub`. */
+  readonly subject: string;
   readonly httpApi: HttpApi;
   readonly stage: HttpStage;
   readonly deployment: DeploymentSettings;
@@ -47,6 +50,8 @@ export interface KmsIssuerProps {
   readonly table: dynamodb.ITable;
   /** The deployment's name: the tag value of its rotated keys, the metrics' `Deployment` dimension. */
   readonly deploymentName: string;
+  /** The token function's role: the only principal that may sign, with the stack's key and the rotated ones. */
+  readonly tokenRole: iam.IRole;
   /** @default - a new RSA_2048 SIGN_VERIFY key, retained on stack deletion, whose policy this class writes */
   readonly signingKey?: kms.IKey;
   /** @default - only the signing key is published */
@@ -54,27 +59,44 @@ export interface KmsIssuerProps {
 }
 
 export class KmsIssuer {
+  /** Tells the signers apart in `TokenBroker.signer`. */
+  readonly kind = 'kms';
+  /** The issuer URL: the API's base URL or the `issuer` prop. */
+  readonly issuerUrl: string;
+  /** `config.subject`. */
+  readonly assertionSubject: string;
+  /** The first key of the rotation: the stack's own key, or the `signingKey` prop. */
   readonly signingKey: kms.IKey;
-  /** Every key in the JWKS, the signing key first. */
+  /** Every key in the JWKS until the rotation state exists, the signing key first. */
   readonly publishedKeys: readonly kms.IKey[];
   readonly discoveryFunction: NodejsFunction;
   readonly jwksFunction: NodejsFunction;
-  /** The discovery and JWKS routes, once `addPublicRoutes` ran. */
-  readonly publicRoutes: HttpRoute[] = [];
-  /** The rotator function, once `addKeyRotation` ran. */
-  rotatorFunction: NodejsFunction | undefined;
-  /** The policy every rotated key gets, once `addKeyRotation` ran (the same statements as the stack's own key). */
-  rotatedKeyPolicy: iam.PolicyDocument | undefined;
-  /** The key this class created (and may therefore restrict), if it did. */
-  private readonly ownSigningKey: kms.Key | undefined;
+  /**
+   * Creates, publishes, activates, retires and deletes the signing keys on a schedule (docs/key-rotation.md). It may
+   * create only RSA_2048 SIGN_VERIFY keys tagged with this deployment, with the signing-key policy (only the token role
+   * signs), read their public halves and schedule their deletion; it never signs.
+   */
+  readonly keyRotatorFunction: NodejsFunction;
+  /** The policy every rotated key gets: the same statements as the stack's own key's. */
+  readonly rotatedKeyPolicy: iam.PolicyDocument;
+  /** The discovery and JWKS routes, anonymous, with their own throttles. */
+  readonly publicRoutes: readonly HttpRoute[];
+  /** What the token function needs to sign: the issuer, the stack's key (until the rotation adopts it), the schedule. */
+  readonly tokenEnvironment: Readonly<Record<string, string>>;
 
   constructor(
     private readonly broker: Construct,
     private readonly props: KmsIssuerProps,
   ) {
-    this.ownSigningKey = props.signingKey === undefined ? this.createSigningKey() : undefined;
-    this.signingKey = props.signingKey ?? (this.ownSigningKey as kms.Key);
+    this.issuerUrl = props.issuerUrl;
+    this.assertionSubject = props.subject;
+    this.signingKey = props.signingKey ?? this.createSigningKey(props.tokenRole);
     this.publishedKeys = [this.signingKey, ...(props.publishedKeys ?? [])];
+    this.tokenEnvironment = {
+      [BROKER_ENV.issuer]: props.issuerUrl,
+      [BROKER_ENV.signingKeyArn]: this.signingKey.keyArn,
+      [BROKER_ENV.keyRotation]: this.keyRotationJson(),
+    };
     this.discoveryFunction = createBrokerFunction(broker, 'DiscoveryFunction', {
       entry: 'discovery.ts',
       description: 'Token broker: OpenID Connect discovery document',
@@ -100,15 +122,11 @@ export class KmsIssuer {
     });
     for (const key of this.publishedKeys) key.grant(this.jwksFunction, 'kms:GetPublicKey');
     this.grantReadRotationState(this.jwksFunction);
-  }
+    this.grantSigning(props.tokenRole);
 
-  /** What the token function needs to sign: the issuer, the stack's key (until the rotation adopts it) and the schedule. */
-  tokenEnvironment(): Record<string, string> {
-    return {
-      [BROKER_ENV.issuer]: this.props.issuerUrl,
-      [BROKER_ENV.signingKeyArn]: this.signingKey.keyArn,
-      [BROKER_ENV.keyRotation]: this.keyRotationJson(),
-    };
+    this.rotatedKeyPolicy = signingKeyPolicy(props.tokenRole);
+    this.keyRotatorFunction = this.createKeyRotator();
+    this.publicRoutes = this.addPublicRoutes();
   }
 
   /** Reads the rotation state item, and no other item of the table. */
@@ -122,16 +140,66 @@ export class KmsIssuer {
   }
 
   /**
-   * The rotator: a function on a schedule that creates, publishes, activates, retires and deletes signing keys
-   * (lambda/core/key-rotation-plan.ts). It may create only RSA_2048 SIGN_VERIFY keys tagged with this deployment, with
-   * the signing-key policy (only the token role signs), read their public halves and schedule their deletion; it
-   * never signs. On a table this broker created, only it may write the rotation state item: the JWKS is served from
-   * it, so a write there would publish a key.
+   * A new key whose policy lets the account administer it, RS256 only, no grants, and `kms:Sign` for the token role
+   * alone: the same statements, in the same order, as every rotated key's (lib/key-policies.ts `signingKeyPolicy`).
    */
-  addKeyRotation(tokenRole: iam.IRole): NodejsFunction {
+  private createSigningKey(tokenRole: iam.IRole): kms.Key {
+    const key = new kms.Key(this.broker, 'SigningKey', {
+      description: 'Token broker: signs client assertions for Entra ID workload identity federation (RS256)',
+      keySpec: kms.KeySpec.RSA_2048,
+      keyUsage: kms.KeyUsage.SIGN_VERIFY,
+      // Entra trusts this key's public half; losing it breaks federation until a new one is published.
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    key.addToResourcePolicy(denySignWithOtherAlgorithms());
+    key.addToResourcePolicy(denyGrantsExceptForAwsServices());
+    key.addToResourcePolicy(denySignToAllBut(tokenRole));
+    return key;
+  }
+
+  /**
+   * Lets the token role sign with the stack's key and this deployment's rotated keys, RS256 only, and read the stack
+   * key's public half (the kid is its thumbprint).
+   */
+  private grantSigning(tokenRole: iam.IRole): void {
+    // key.grant takes no condition, hence Grant.addToPrincipal.
+    iam.Grant.addToPrincipal({
+      grantee: tokenRole,
+      actions: ['kms:Sign'],
+      resourceArns: [this.signingKey.keyArn],
+      conditions: { StringEquals: { 'kms:SigningAlgorithm': KMS_SIGNING_ALGORITHM } },
+    });
+    this.signingKey.grant(tokenRole, 'kms:GetPublicKey');
+    // The rotated keys: any key of this account tagged with this deployment, RS256 only. Their key policies deny
+    // every other principal; the tag keeps this role off other deployments' keys.
+    iam.Grant.addToPrincipal({
+      grantee: tokenRole,
+      actions: ['kms:Sign'],
+      resourceArns: [this.anyKeyArn()],
+      conditions: {
+        StringEquals: { 'kms:SigningAlgorithm': KMS_SIGNING_ALGORITHM, [`aws:ResourceTag/${ROTATED_KEY_TAG}`]: this.props.deploymentName },
+      },
+    });
+    NagSuppressions.addResourceSuppressions(
+      tokenRole,
+      [
+        {
+          id: 'AwsSolutions-IAM5',
+          reason:
+            "kms:Sign on the rotated keys, which the rotator creates at run time: only keys of this account tagged with this deployment (aws:ResourceTag), RS256 only; each key's policy also denies Sign to every other principal.",
+          appliesTo: [{ regex: '/^Resource::arn:<AWS::Partition>:kms:<AWS::Region>:<AWS::AccountId>:key\\/\\*$/' }],
+        },
+      ],
+      true,
+    );
+  }
+
+  /**
+   * The rotator and its schedule (lambda/core/key-rotation-plan.ts). On a table this broker created, only it may write
+   * the rotation state item: the JWKS is served from it, so a write there would publish a key.
+   */
+  private createKeyRotator(): NodejsFunction {
     const { broker, props } = this;
-    const stack = Stack.of(broker);
-    this.rotatedKeyPolicy = signingKeyPolicy(tokenRole);
     const rotator = createBrokerFunction(broker, 'KeyRotatorFunction', {
       entry: 'rotator.ts',
       description: 'Token broker: rotates the signing keys (publish ahead, activate, retire, delete)',
@@ -144,10 +212,9 @@ export class KmsIssuer {
         [BROKER_ENV.tableName]: props.table.tableName,
         [BROKER_ENV.keyRotation]: this.keyRotationJson(),
         [BROKER_ENV.signingKeyArn]: this.signingKey.keyArn,
-        [BROKER_ENV.signingKeyPolicy]: stack.toJsonString(this.rotatedKeyPolicy.toJSON()),
+        [BROKER_ENV.signingKeyPolicy]: Stack.of(broker).toJsonString(this.rotatedKeyPolicy.toJSON()),
       },
     });
-    this.rotatorFunction = rotator;
     iam.Grant.addToPrincipal({
       grantee: rotator,
       actions: ['dynamodb:GetItem', 'dynamodb:PutItem'],
@@ -202,48 +269,10 @@ export class KmsIssuer {
     return rotator;
   }
 
-  /**
-   * Lets the token function sign with the active key, RS256 only, and read its public half (the kid is its
-   * thumbprint); on a key this class created, denies `kms:Sign` to every other principal.
-   */
-  grantSigning(tokenFunction: NodejsFunction, tokenRole: iam.IRole): void {
-    // key.grant takes no condition, hence Grant.addToPrincipal.
-    iam.Grant.addToPrincipal({
-      grantee: tokenFunction,
-      actions: ['kms:Sign'],
-      resourceArns: [this.signingKey.keyArn],
-      conditions: { StringEquals: { 'kms:SigningAlgorithm': KMS_SIGNING_ALGORITHM } },
-    });
-    this.signingKey.grant(tokenFunction, 'kms:GetPublicKey');
-    // The rotated keys: any key of this account tagged with this deployment, RS256 only. Their key policies deny
-    // every other principal; the tag keeps this role off other deployments' keys.
-    iam.Grant.addToPrincipal({
-      grantee: tokenFunction,
-      actions: ['kms:Sign'],
-      resourceArns: [this.anyKeyArn()],
-      conditions: {
-        StringEquals: { 'kms:SigningAlgorithm': KMS_SIGNING_ALGORITHM, [`aws:ResourceTag/${ROTATED_KEY_TAG}`]: this.props.deploymentName },
-      },
-    });
-    NagSuppressions.addResourceSuppressions(
-      tokenRole,
-      [
-        {
-          id: 'AwsSolutions-IAM5',
-          reason:
-            "kms:Sign on the rotated keys, which the rotator creates at run time: only keys of this account tagged with this deployment (aws:ResourceTag), RS256 only; each key's policy also denies Sign to every other principal.",
-          appliesTo: [{ regex: '/^Resource::arn:<AWS::Partition>:kms:<AWS::Region>:<AWS::AccountId>:key\\/\\*$/' }],
-        },
-      ],
-      true,
-    );
-    if (this.ownSigningKey) this.ownSigningKey.addToResourcePolicy(denySignToAllBut(tokenRole));
-  }
-
-  /** The anonymous routes Entra reads, with their own throttles; returns them. */
-  addPublicRoutes(): HttpRoute[] {
+  /** The anonymous routes Entra reads, with their own throttles. */
+  private addPublicRoutes(): HttpRoute[] {
     const { httpApi } = this.props;
-    this.publicRoutes.push(
+    const routes = [
       ...httpApi.addRoutes({
         path: '/.well-known/openid-configuration',
         methods: [HttpMethod.GET],
@@ -254,29 +283,15 @@ export class KmsIssuer {
         methods: [HttpMethod.GET],
         integration: new HttpLambdaIntegration('JwksIntegration', this.jwksFunction),
       }),
-    );
+    ];
     const anonymousByDesign =
       'Entra ID fetches the OpenID Connect discovery document and the JWKS anonymously to verify client assertions; both hold only the issuer URL and public keys.';
-    for (const route of this.publicRoutes) {
+    for (const route of routes) {
       NagSuppressions.addResourceSuppressions(route, [{ id: 'AwsSolutions-APIG4', reason: anonymousByDesign }]); // the route itself only, not its integration or invoke permission
       acknowledgeControl(route, 'CT.APIGATEWAY.PR.5', anonymousByDesign);
     }
-    this.throttlePublicRoutes();
-    return this.publicRoutes;
-  }
-
-  private createSigningKey(): kms.Key {
-    const key = new kms.Key(this.broker, 'SigningKey', {
-      description: 'Token broker: signs client assertions for Entra ID workload identity federation (RS256)',
-      keySpec: kms.KeySpec.RSA_2048,
-      keyUsage: kms.KeyUsage.SIGN_VERIFY,
-      // Entra trusts this key's public half; losing it breaks federation until a new one is published.
-      removalPolicy: RemovalPolicy.RETAIN,
-    });
-    // The same statements, in the same order, as every rotated key's (lib/key-policies.ts signingKeyPolicy).
-    key.addToResourcePolicy(denySignWithOtherAlgorithms());
-    key.addToResourcePolicy(denyGrantsExceptForAwsServices());
-    return key;
+    this.throttlePublicRoutes(routes);
+    return routes;
   }
 
   /** `arn:…:kms:{region}:{account}:key/*`: a key of this account and region, for tag-conditioned statements. */
@@ -315,7 +330,7 @@ export class KmsIssuer {
    * bounded on its own, so it cannot use up the rate the token routes and Entra's key fetches need, nor turn into
    * Lambda concurrency the token function needs. HTTP APIs take route settings only on the stage resource.
    */
-  private throttlePublicRoutes(): void {
+  private throttlePublicRoutes(routes: readonly HttpRoute[]): void {
     const { publicThrottlingRateLimit, publicThrottlingBurstLimit } = this.props.deployment;
     const cfnStage = this.props.stage.node.defaultChild as CfnStage;
     cfnStage.routeSettings = Object.fromEntries(
@@ -325,6 +340,6 @@ export class KmsIssuer {
       ]),
     );
     // API Gateway refuses settings for a route key that does not exist yet.
-    for (const route of this.publicRoutes) cfnStage.node.addDependency(route);
+    for (const route of routes) cfnStage.node.addDependency(route);
   }
 }

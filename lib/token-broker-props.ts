@@ -1,6 +1,7 @@
 /**
  * The TokenBroker construct's props and their validation: every problem is collected and named with the value
- * received, unresolved tokens are skipped, and the configuration is validated here rather than trusted.
+ * received, unresolved tokens are skipped, and the configuration (JSON from cdk.json) is validated here rather than
+ * trusted. What the prop types already say, the compiler checks; this checks what they cannot (formats, ranges, pairs).
  */
 import { Token } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
@@ -9,9 +10,9 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import { allowedCallersProblems, type AllowedCallers } from '../contract/allowed-callers';
 import { validateBrokerConfig, type BrokerConfig, type BrokerConfigInput } from '../contract/broker-config';
 import { ConfigError, describeValue } from '../contract/config-error';
-import { LOG_LEVELS, type LogLevelName } from '../contract/environment';
+import type { LogLevelName } from '../contract/environment';
 import { checkIssuerUrl } from '../contract/url-policy';
-import { brokerMonitoringProblems, type BrokerMonitoringOptions } from './broker-monitoring';
+import type { BrokerMonitoringOptions } from './broker-monitoring';
 
 export interface TokenBrokerProps {
   /**
@@ -58,11 +59,6 @@ export interface TokenBrokerProps {
    */
   readonly logRetention?: logs.RetentionDays;
   /**
-   * Reserved concurrency of the token function; caps what it can draw from Entra, KMS and DynamoDB.
-   * @default - `config.tokenReservedConcurrency`; unreserved when that is unset too
-   */
-  readonly tokenReservedConcurrency?: number;
-  /**
    * Defense in depth on top of IAM. HTTP APIs accept any IAM principal whose own policy allows the route
    * and have no resource policy, so this restriction is enforced by the token function from the IAM
    * authorizer context (`accountId`, `principalOrgId`). A caller must satisfy every list given.
@@ -84,20 +80,6 @@ export interface TokenBrokerProps {
   readonly logLevel?: LogLevelName;
 }
 
-const KNOWN_PROPS: readonly string[] = [
-  'config',
-  'issuer',
-  'signingKey',
-  'publishedKeys',
-  'tokenCacheTable',
-  'tokenCacheKey',
-  'logRetention',
-  'tokenReservedConcurrency',
-  'allowedCallers',
-  'monitoring',
-  'logLevel',
-];
-
 /** Lambda's limit on a function's environment (all names and values together). */
 const MAX_ENVIRONMENT_BYTES = 4096;
 /** What an unresolved token (an ARN, the API endpoint) is assumed to take in the environment. */
@@ -110,11 +92,15 @@ const UNRESOLVED_TOKEN_ESTIMATE = 100;
  */
 export function validateTokenBrokerProps(props: TokenBrokerProps, path: string): BrokerConfig {
   const problems: string[] = [];
-  for (const key of Object.keys(props)) {
-    if (!KNOWN_PROPS.includes(key)) problems.push(`${key}: unknown prop (known: ${KNOWN_PROPS.join(', ')})`);
-  }
   const validation = validateBrokerConfig(props.config);
   problems.push(...validation.problems.map((problem) => `config.${problem}`));
+  if (validation.config?.runtime.signer === 'aws-sts') {
+    // AWS holds the signing keys: keys of ours would be neither used nor published.
+    for (const name of ['signingKey', 'publishedKeys'] as const) {
+      if (props[name] !== undefined)
+        problems.push(`${name}: applies to signer "kms" only; with signer "aws-sts" AWS STS signs the assertions, remove it`);
+    }
+  }
 
   const { issuer } = props;
   if (issuer !== undefined && !Token.isUnresolved(issuer)) {
@@ -138,21 +124,8 @@ export function validateTokenBrokerProps(props: TokenBrokerProps, path: string):
     seen.add(key.keyArn);
   });
 
-  const concurrency = props.tokenReservedConcurrency;
-  if (concurrency !== undefined && !Token.isUnresolved(concurrency) && !(Number.isInteger(concurrency) && concurrency >= 1)) {
-    problems.push(`tokenReservedConcurrency: expected an integer of at least 1, received ${describeValue(concurrency)}`);
-  }
-
-  const { logLevel } = props;
-  if (logLevel !== undefined && !Token.isUnresolved(logLevel) && !(LOG_LEVELS as readonly unknown[]).includes(logLevel)) {
-    problems.push(`logLevel: expected one of ${LOG_LEVELS.join(', ')}, received ${describeValue(logLevel)}`);
-  }
-
   if (props.allowedCallers !== undefined)
     problems.push(...allowedCallersProblems(props.allowedCallers, (value) => Token.isUnresolved(value)));
-
-  if (props.monitoring !== undefined && props.monitoring !== false)
-    problems.push(...brokerMonitoringProblems(props.monitoring, 'monitoring'));
 
   if (problems.length > 0 || validation.config === undefined) throw new ConfigError(`TokenBroker props at ${path}`, problems);
   return validation.config;

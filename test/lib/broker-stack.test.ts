@@ -2,14 +2,14 @@ import { Aspects } from 'aws-cdk-lib';
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
-import { brokerStack, config, logicalId, newApp } from './helpers';
+import { brokerStack, config, kmsIssuerOf, logicalId, newApp } from './helpers';
 
 // Synthesizes inside the tests: CPU-bound, and the first synth of a file loads most of aws-cdk-lib and cdk-nag.
 describe('BrokerStack', { timeout: 60_000 }, () => {
   it('keeps the logical ids of the stateful resources (renaming one replaces the key or the table)', () => {
     const { stack, template } = brokerStack();
     // Changing these means a new signing key (Entra stops trusting the old kid) or an empty cache.
-    expect(logicalId(stack.broker.signingKey)).toBe('TokenBrokerSigningKeyBD5C96F7');
+    expect(logicalId(kmsIssuerOf(stack.broker).signingKey)).toBe('TokenBrokerSigningKeyBD5C96F7');
     expect(logicalId(stack.broker.table)).toBe('TokenBrokerTokenCacheE5787DD6');
     // A new cache key leaves every cached item unreadable: one exchange per scope, no outage, but pin it all the same.
     expect(logicalId(stack.broker.tokenCacheKey)).toBe('TokenBrokerTokenCacheKey6C4C9731');
@@ -20,6 +20,43 @@ describe('BrokerStack', { timeout: 60_000 }, () => {
         TokenBrokerTokenCacheKey6C4C9731: { Type: 'AWS::KMS::Key' },
       },
     });
+  });
+
+  it('keeps the logical ids of what identifies the broker: the API (its id is in the issuer URL), the roles (key policies and the aws-sts subject name them), the functions and their logs', () => {
+    const idsOf = (template: ReturnType<typeof brokerStack>['template'], ...types: string[]) =>
+      Object.entries(template.toJSON().Resources as Record<string, { Type: string }>)
+        .filter(([, resource]) => types.includes(resource.Type))
+        .map(([id]) => id)
+        .sort();
+    const types = ['AWS::ApiGatewayV2::Api', 'AWS::ApiGatewayV2::Stage', 'AWS::IAM::Role', 'AWS::Lambda::Function', 'AWS::Logs::LogGroup'];
+    expect(idsOf(brokerStack().template, ...types, 'AWS::Events::Rule')).toEqual([
+      'TokenBrokerAccessLogs44397085',
+      'TokenBrokerDiscoveryFunctionD141C2E2',
+      'TokenBrokerDiscoveryFunctionLogs770465DE',
+      'TokenBrokerDiscoveryFunctionRoleCF46AB24',
+      'TokenBrokerHttpApiB93CD68C',
+      'TokenBrokerHttpApiDefaultStageD5A5EACC',
+      'TokenBrokerJwksFunction0E356DB8',
+      'TokenBrokerJwksFunctionLogsB4C6498B',
+      'TokenBrokerJwksFunctionRole8D493ABB',
+      'TokenBrokerKeyRotationSchedule462B11E3',
+      'TokenBrokerKeyRotatorFunction2CA8D31B',
+      'TokenBrokerKeyRotatorFunctionLogsF1E79A4C',
+      'TokenBrokerKeyRotatorFunctionRoleD93AAD05',
+      'TokenBrokerTokenFunctionD4D9C632',
+      'TokenBrokerTokenFunctionLogsC7281165',
+      'TokenBrokerTokenFunctionRoleDE7522A4',
+    ]);
+    // With aws-sts a new token role is a new subject: every Entra credential would have to be made again.
+    expect(idsOf(brokerStack(config({ signer: 'aws-sts' })).template, ...types).filter((id) => id.startsWith('TokenBroker'))).toEqual([
+      'TokenBrokerAccessLogs44397085',
+      'TokenBrokerHttpApiB93CD68C',
+      'TokenBrokerHttpApiDefaultStageD5A5EACC',
+      'TokenBrokerStsSignerCustomResourceLogsC1C3CE6C',
+      'TokenBrokerTokenFunctionD4D9C632',
+      'TokenBrokerTokenFunctionLogsC7281165',
+      'TokenBrokerTokenFunctionRoleDE7522A4',
+    ]);
   });
 
   it('outputs what the Azure side and the callers need', () => {
@@ -77,8 +114,8 @@ describe('BrokerStack', { timeout: 60_000 }, () => {
     ) as { Version: string; Statement: Array<Record<string, any>> };
     const functionArn = `<{'Fn::GetAtt':['${logicalId(stack.broker.tokenFunction)}','Arn']}>`;
     const roleArn = `<{'Fn::GetAtt':['${logicalId(stack.broker.tokenFunctionRole)}','Arn']}>`;
-    const rotatorArn = `<{'Fn::GetAtt':['${logicalId(stack.broker.keyRotatorFunction)}','Arn']}>`;
-    const rotatorRoleArn = `<{'Fn::GetAtt':['${logicalId(stack.broker.keyRotatorFunction.role!)}','Arn']}>`;
+    const rotatorArn = `<{'Fn::GetAtt':['${logicalId(kmsIssuerOf(stack.broker).keyRotatorFunction)}','Arn']}>`;
+    const rotatorRoleArn = `<{'Fn::GetAtt':['${logicalId(kmsIssuerOf(stack.broker).keyRotatorFunction.role!)}','Arn']}>`;
     const deployRoles = "arn:<{'Ref':'AWS::Partition'}>:iam::<{'Ref':'AWS::AccountId'}>:role/cdk-*-cfn-exec-role-*";
     expect(resolved.Version).toBe('2012-10-17');
     expect(resolved.Statement).toEqual([

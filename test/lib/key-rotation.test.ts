@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { KEY_AGE_SLACK_SECONDS, ROTATED_KEY_TAG } from '../../contract/aws-names';
-import { actionsOf, brokerStack, config, logicalId, policyStatements } from './helpers';
+import { actionsOf, brokerStack, config, kmsIssuerOf, logicalId, policyStatements } from './helpers';
 
 /** Turns CloudFormation intrinsics into plain strings, the same way on both sides of a comparison. */
 function resolveIntrinsics(value: unknown): unknown {
@@ -19,11 +19,12 @@ function resolveIntrinsics(value: unknown): unknown {
 describe('TokenBroker key rotation', () => {
   const { stack, template } = brokerStack(config({ keyRotation: { intervalSeconds: 30 * 86_400 } }));
   const { broker } = stack;
+  const issuer = kmsIssuerOf(broker);
   const statements = policyStatements(template);
-  const rotatorRole = logicalId(broker.keyRotatorFunction.role!);
+  const rotatorRole = logicalId(issuer.keyRotatorFunction.role!);
   const rotatorStatements = statements.filter((s) => s.roles.includes(rotatorRole)).map((s) => s.statement);
   const functions = template.findResources('AWS::Lambda::Function');
-  const rotatorEnv = functions[logicalId(broker.keyRotatorFunction)]!.Properties.Environment.Variables as Record<string, unknown>;
+  const rotatorEnv = functions[logicalId(issuer.keyRotatorFunction)]!.Properties.Environment.Variables as Record<string, unknown>;
   const anyKey = {
     'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':kms:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':key/*']],
   };
@@ -32,7 +33,7 @@ describe('TokenBroker key rotation', () => {
     template.hasResourceProperties('AWS::Events::Rule', {
       ScheduleExpression: 'rate(15 minutes)',
       State: 'ENABLED',
-      Targets: [{ Arn: { 'Fn::GetAtt': [logicalId(broker.keyRotatorFunction), 'Arn'] }, RetryPolicy: { MaximumRetryAttempts: 2 } }],
+      Targets: [{ Arn: { 'Fn::GetAtt': [logicalId(issuer.keyRotatorFunction), 'Arn'] }, RetryPolicy: { MaximumRetryAttempts: 2 } }],
     });
     expect(JSON.parse(rotatorEnv.BROKER_KEY_ROTATION as string)).toEqual({
       intervalSeconds: 30 * 86_400,
@@ -73,7 +74,7 @@ describe('TokenBroker key rotation', () => {
 
   it("gives rotated keys exactly the stack key's policy: account administers, RS256 only, no grants, only the token role signs", () => {
     const keys = template.findResources('AWS::KMS::Key');
-    const stackKeyPolicy = keys[logicalId(broker.signingKey)]!.Properties.KeyPolicy as unknown;
+    const stackKeyPolicy = keys[logicalId(issuer.signingKey)]!.Properties.KeyPolicy as unknown;
     const rotatedKeyPolicy = JSON.parse(String(resolveIntrinsics(rotatorEnv.BROKER_SIGNING_KEY_POLICY))) as unknown;
     expect(rotatedKeyPolicy).toEqual(resolveIntrinsics(stackKeyPolicy));
     expect(JSON.stringify(rotatedKeyPolicy)).toContain(`{att:${logicalId(broker.tokenFunction.role!)}.Arn}`);
@@ -86,10 +87,10 @@ describe('TokenBroker key rotation', () => {
   });
 
   it('keeps the stack key (logical id pinned) as the first key of the rotation: the rotator adopts it and may read it, not delete it', () => {
-    expect(logicalId(broker.signingKey)).toMatch(/^TokenBrokerSigningKey[0-9A-F]{8}$/);
-    expect(rotatorEnv.BROKER_SIGNING_KEY_ARN).toEqual({ 'Fn::GetAtt': [logicalId(broker.signingKey), 'Arn'] });
+    expect(logicalId(issuer.signingKey)).toMatch(/^TokenBrokerSigningKey[0-9A-F]{8}$/);
+    expect(rotatorEnv.BROKER_SIGNING_KEY_ARN).toEqual({ 'Fn::GetAtt': [logicalId(issuer.signingKey), 'Arn'] });
     const onStackKey = rotatorStatements.filter(
-      (s) => JSON.stringify(s.Resource) === JSON.stringify({ 'Fn::GetAtt': [logicalId(broker.signingKey), 'Arn'] }),
+      (s) => JSON.stringify(s.Resource) === JSON.stringify({ 'Fn::GetAtt': [logicalId(issuer.signingKey), 'Arn'] }),
     );
     expect(onStackKey.flatMap(actionsOf)).toEqual(['kms:GetPublicKey']);
   });
@@ -131,7 +132,7 @@ describe('TokenBroker key rotation', () => {
       'KeyRotationFailures',
       'Errors',
     ]);
-    expect(JSON.stringify(metrics[2])).toContain(logicalId(broker.keyRotatorFunction));
+    expect(JSON.stringify(metrics[2])).toContain(logicalId(issuer.keyRotatorFunction));
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       MetricName: 'ActiveSigningKeyAge',
       Statistic: 'Maximum',
@@ -144,6 +145,6 @@ describe('TokenBroker key rotation', () => {
 
   it('outputs the table and the rotator for broker-keys', () => {
     template.hasOutput('KeyRotationTable', { Value: { Ref: logicalId(broker.table) } });
-    template.hasOutput('KeyRotatorFunction', { Value: { Ref: logicalId(broker.keyRotatorFunction) } });
+    template.hasOutput('KeyRotatorFunction', { Value: { Ref: logicalId(issuer.keyRotatorFunction) } });
   });
 });

@@ -4,7 +4,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { TokenBroker } from '../../lib/token-broker';
-import { actionsOf, brokerStack, config, logicalId, newApp, policyStatements, tokenBroker } from './helpers';
+import { actionsOf, brokerStack, config, kmsIssuerOf, logicalId, newApp, policyStatements, tokenBroker } from './helpers';
 
 const STS = { signer: 'aws-sts' } as const;
 
@@ -46,13 +46,14 @@ describe('TokenBroker with signer "aws-sts"', () => {
     expect(functions).toContain(logicalId(stack.broker.tokenFunction));
     const [stage] = Object.values(template.findResources('AWS::ApiGatewayV2::Stage'));
     expect(stage?.Properties.RouteSettings).toBeUndefined();
-    expect(stack.broker.kmsIssuer).toBeUndefined();
-    expect(() => stack.broker.signingKey).toThrow(/TokenBroker\.signingKey exists with signer "kms" only.*uses signer "aws-sts"/);
-    expect(() => stack.broker.jwksFunction).toThrow(/TokenBroker\.jwksFunction exists with signer "kms" only/);
+    // The signer is the STS one, which has no key, JWKS or discovery function to offer.
+    expect(stack.broker.signer.kind).toBe('aws-sts');
+    expect(stack.broker.signer).not.toHaveProperty('signingKey');
+    expect(stack.broker.trustedFunctions).toEqual([stack.broker.tokenFunction]);
   });
 
   it('has no key rotator, no schedule, no rotation alarms and no broker-keys outputs: AWS rotates its own keys', () => {
-    expect(() => stack.broker.keyRotatorFunction).toThrow(/TokenBroker\.keyRotatorFunction exists with signer "kms" only/);
+    expect(stack.broker.signer).not.toHaveProperty('keyRotatorFunction');
     template.resourceCountIs('AWS::Events::Rule', 0);
     expect(stack.broker.monitoring?.alarms.keyRotationFailures).toBeUndefined();
     expect(stack.broker.monitoring?.alarms.signingKeyAge).toBeUndefined();
@@ -213,11 +214,11 @@ describe('TokenBroker with signer "kms" (the default), beside it', () => {
     expect(
       Object.values(template.toJSON().Resources as Record<string, { Type: string }>).filter((r) => r.Type.startsWith('Custom::')),
     ).toEqual([]);
-    expect(stack.broker.stsSigner).toBeUndefined();
+    expect(stack.broker.signer.kind).toBe('kms');
     expect(stack.broker.assertionSubject).toBe('aws-token-broker');
     // Token, discovery, JWKS and the key rotator.
     template.resourceCountIs('AWS::Lambda::Function', 4);
-    expect(stack.broker.keyRotatorFunction).toBeDefined();
+    expect(kmsIssuerOf(stack.broker).keyRotatorFunction).toBeDefined();
     expect(stack.broker.monitoring?.alarms.keyRotationFailures).toBeDefined();
     expect(stack.broker.monitoring?.alarms.publicRoutes4xx).toBeDefined();
     expect(stack.broker.monitoring?.alarms.publicRoutes5xx).toBeDefined();

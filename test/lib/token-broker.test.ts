@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { parseBrokerConfig, runtimeConfigJson } from '../../contract/broker-config';
 import { KMS_SIGNING_ALGORITHM } from '../../contract/aws-names';
 import { TokenBroker } from '../../lib/token-broker';
-import { actionsOf, brokerStack, config, logicalId, newApp, policyStatements, tokenBroker } from './helpers';
+import { actionsOf, brokerStack, config, kmsIssuerOf, logicalId, newApp, policyStatements, tokenBroker } from './helpers';
 
 describe('TokenBroker routes', () => {
   const { template } = brokerStack();
@@ -35,8 +35,9 @@ describe('TokenBroker routes', () => {
       return t.toJSON().Resources[integrationId].Properties.IntegrationUri['Fn::GetAtt'][0] as string;
     };
     const { broker } = stack;
-    expect(integrationTarget('GET /.well-known/openid-configuration')).toBe(logicalId(broker.discoveryFunction));
-    expect(integrationTarget('GET /jwks')).toBe(logicalId(broker.jwksFunction));
+    const issuer = kmsIssuerOf(broker);
+    expect(integrationTarget('GET /.well-known/openid-configuration')).toBe(logicalId(issuer.discoveryFunction));
+    expect(integrationTarget('GET /jwks')).toBe(logicalId(issuer.jwksFunction));
     for (const key of ['GET /token/graph', 'GET /token/storage', 'GET /token/{alias}']) {
       expect(integrationTarget(key)).toBe(logicalId(broker.tokenFunction));
     }
@@ -126,6 +127,7 @@ const DENY_GRANTS = {
 describe('TokenBroker key policies', () => {
   const { stack, template } = brokerStack();
   const { broker } = stack;
+  const issuer = kmsIssuerOf(broker);
   const keys = template.findResources('AWS::KMS::Key');
   const tokenRoleArn = { 'Fn::GetAtt': [logicalId(broker.tokenFunction.role!), 'Arn'] };
   const policyOf = (key: kms.IKey) => keys[logicalId(key)]!.Properties.KeyPolicy.Statement as unknown[];
@@ -133,7 +135,7 @@ describe('TokenBroker key policies', () => {
   it('signing key: RSA_2048 SIGN_VERIFY, retained; Sign only by the token role, only RS256; no grants; the account administers it', () => {
     expect(Object.keys(keys)).toHaveLength(2);
     template.hasResource('AWS::KMS::Key', { DeletionPolicy: 'Retain', Properties: { KeySpec: 'RSA_2048', KeyUsage: 'SIGN_VERIFY' } });
-    expect(policyOf(broker.signingKey)).toStrictEqual([
+    expect(policyOf(issuer.signingKey)).toStrictEqual([
       { Effect: 'Allow', Principal: { AWS: ACCOUNT_ROOT }, Action: 'kms:*', Resource: '*' },
       {
         Sid: 'DenySignWithOtherAlgorithms',
@@ -214,6 +216,7 @@ describe('TokenBroker token cache', () => {
 describe('TokenBroker functions', () => {
   const { stack, template } = brokerStack();
   const { broker } = stack;
+  const issuer = kmsIssuerOf(broker);
   const functions = template.findResources('AWS::Lambda::Function');
   const fn = (f: { node: { defaultChild?: unknown } }) => functions[logicalId(f)]!.Properties;
 
@@ -231,20 +234,20 @@ describe('TokenBroker functions', () => {
 
   it('sizes and times out each function for its job', () => {
     expect(fn(broker.tokenFunction)).toMatchObject({ Timeout: 15, MemorySize: 256 });
-    expect(fn(broker.discoveryFunction)).toMatchObject({ Timeout: 5, MemorySize: 128 });
-    expect(fn(broker.jwksFunction)).toMatchObject({ Timeout: 5, MemorySize: 128 });
+    expect(fn(issuer.discoveryFunction)).toMatchObject({ Timeout: 5, MemorySize: 128 });
+    expect(fn(issuer.jwksFunction)).toMatchObject({ Timeout: 5, MemorySize: 128 });
   });
 
   it('gives each function exactly the environment of the contract', () => {
     const logging = ['POWERTOOLS_LOG_LEVEL', 'POWERTOOLS_SERVICE_NAME'];
-    expect(Object.keys(fn(broker.discoveryFunction).Environment.Variables).sort()).toEqual(['BROKER_ISSUER', ...logging]);
-    expect(Object.keys(fn(broker.jwksFunction).Environment.Variables).sort()).toEqual([
+    expect(Object.keys(fn(issuer.discoveryFunction).Environment.Variables).sort()).toEqual(['BROKER_ISSUER', ...logging]);
+    expect(Object.keys(fn(issuer.jwksFunction).Environment.Variables).sort()).toEqual([
       'BROKER_KEY_ROTATION',
       'BROKER_PUBLISHED_KEY_ARNS',
       'BROKER_TABLE_NAME',
       ...logging,
     ]);
-    expect(Object.keys(fn(broker.keyRotatorFunction).Environment.Variables).sort()).toEqual([
+    expect(Object.keys(fn(issuer.keyRotatorFunction).Environment.Variables).sort()).toEqual([
       'BROKER_DEPLOYMENT',
       'BROKER_KEY_ROTATION',
       'BROKER_SIGNING_KEY_ARN',
@@ -281,7 +284,7 @@ describe('TokenBroker functions', () => {
   });
 
   it('sets the log level (INFO unless logLevel says otherwise) and the Powertools service name on every function', () => {
-    for (const f of [broker.tokenFunction, broker.discoveryFunction, broker.jwksFunction, broker.keyRotatorFunction]) {
+    for (const f of [broker.tokenFunction, issuer.discoveryFunction, issuer.jwksFunction, issuer.keyRotatorFunction]) {
       expect(fn(f).Environment.Variables).toMatchObject({
         POWERTOOLS_LOG_LEVEL: 'INFO',
         POWERTOOLS_SERVICE_NAME: 'aws-azure-token-broker',
@@ -296,12 +299,10 @@ describe('TokenBroker functions', () => {
     ]);
   });
 
-  it('reserves token concurrency from the configuration, or from the prop over it', () => {
+  it('reserves token concurrency from the configuration, and leaves it unreserved without', () => {
     expect(fn(broker.tokenFunction).ReservedConcurrentExecutions).toBeUndefined();
     const fromConfig = tokenBroker({ config: config({ tokenReservedConcurrency: 20 }) });
     fromConfig.template().hasResourceProperties('AWS::Lambda::Function', { Timeout: 15, ReservedConcurrentExecutions: 20 });
-    const fromProp = tokenBroker({ config: config({ tokenReservedConcurrency: 20 }), tokenReservedConcurrency: 5 });
-    fromProp.template().hasResourceProperties('AWS::Lambda::Function', { Timeout: 15, ReservedConcurrentExecutions: 5 });
   });
 
   it('uses a custom issuer everywhere the issuer appears', () => {
@@ -324,9 +325,9 @@ describe('TokenBroker functions', () => {
       allowedCallers: { accountIds: ['111122223333'], principalOrgIds: ['o-a1b2c3d4e5'] },
     });
     const functions2 = Template.fromStack(stack2).findResources('AWS::Lambda::Function');
-    const env = (f: TokenBroker['jwksFunction']) => functions2[logicalId(f)]!.Properties.Environment.Variables;
-    expect(env(b.jwksFunction).BROKER_PUBLISHED_KEY_ARNS).toEqual({
-      'Fn::Join': ['', [{ 'Fn::GetAtt': [logicalId(b.signingKey), 'Arn'] }, ',arn:aws:kms:eu-west-1:111122223333:key/next']],
+    const env = (f: TokenBroker['tokenFunction']) => functions2[logicalId(f)]!.Properties.Environment.Variables;
+    expect(env(kmsIssuerOf(b).jwksFunction).BROKER_PUBLISHED_KEY_ARNS).toEqual({
+      'Fn::Join': ['', [{ 'Fn::GetAtt': [logicalId(kmsIssuerOf(b).signingKey), 'Arn'] }, ',arn:aws:kms:eu-west-1:111122223333:key/next']],
     });
     expect(JSON.parse(env(b.tokenFunction).BROKER_ALLOWED_CALLERS)).toEqual({
       accountIds: ['111122223333'],
@@ -339,6 +340,7 @@ describe('TokenBroker functions', () => {
 describe('TokenBroker least privilege', () => {
   const { stack, template } = brokerStack();
   const { broker } = stack;
+  const issuer = kmsIssuerOf(broker);
   const statements = policyStatements(template);
   const roleOf = (f: TokenBroker['tokenFunction']) => logicalId(f.role!);
   const kmsActions = (f: TokenBroker['tokenFunction']) =>
@@ -346,7 +348,7 @@ describe('TokenBroker least privilege', () => {
       .filter((s) => s.roles.includes(roleOf(f)))
       .flatMap((s) => actionsOf(s.statement))
       .filter((a) => a.startsWith('kms:'));
-  const keyArn = { 'Fn::GetAtt': [logicalId(broker.signingKey), 'Arn'] };
+  const keyArn = { 'Fn::GetAtt': [logicalId(issuer.signingKey), 'Arn'] };
 
   it("lets only the token function sign, only with the stack's key or this deployment's tagged keys, only RS256", () => {
     const signing = statements.filter((s) => actionsOf(s.statement).some((a) => a === 'kms:Sign' || a === 'kms:*' || a === 'kms:Sign*'));
@@ -397,8 +399,8 @@ describe('TokenBroker least privilege', () => {
   });
 
   it('gives the jwks function only kms:GetPublicKey, and the discovery function no KMS action', () => {
-    expect(kmsActions(broker.jwksFunction)).toEqual(['kms:GetPublicKey']);
-    expect(kmsActions(broker.discoveryFunction)).toEqual([]);
+    expect(kmsActions(issuer.jwksFunction)).toEqual(['kms:GetPublicKey']);
+    expect(kmsActions(issuer.discoveryFunction)).toEqual([]);
   });
 
   it('lets the token function use the table (GetItem, PutItem, DeleteItem); the JWKS function and the rotator only the rotation state item', () => {
@@ -411,10 +413,10 @@ describe('TokenBroker least privilege', () => {
       'dynamodb:PutItem',
     ]);
     const stateOnly = { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': ['key-rotation#state'] } };
-    expect(of(broker.jwksFunction).map((s) => s.statement)).toEqual([
+    expect(of(issuer.jwksFunction).map((s) => s.statement)).toEqual([
       { Effect: 'Allow', Action: 'dynamodb:GetItem', Resource: { 'Fn::GetAtt': [logicalId(broker.table), 'Arn'] }, Condition: stateOnly },
     ]);
-    expect(of(broker.keyRotatorFunction).map((s) => s.statement)).toEqual([
+    expect(of(issuer.keyRotatorFunction).map((s) => s.statement)).toEqual([
       {
         Effect: 'Allow',
         Action: ['dynamodb:GetItem', 'dynamodb:PutItem'],
@@ -428,7 +430,7 @@ describe('TokenBroker least privilege', () => {
     for (const role of Object.values(template.findResources('AWS::IAM::Role'))) {
       expect(role.Properties.ManagedPolicyArns).toBeUndefined();
     }
-    for (const f of [broker.tokenFunction, broker.jwksFunction, broker.discoveryFunction]) {
+    for (const f of [broker.tokenFunction, issuer.jwksFunction, issuer.discoveryFunction]) {
       const logs = statements.filter((s) => s.roles.includes(roleOf(f)) && actionsOf(s.statement).some((a) => a.startsWith('logs:')));
       expect(logs.map((s) => s.statement.Resource)).toEqual([{ 'Fn::GetAtt': [logicalId(f.logGroup), 'Arn'] }]);
     }
@@ -439,12 +441,15 @@ describe('TokenBroker least privilege', () => {
     const next = kms.Key.fromKeyArn(stack2, 'Next', 'arn:aws:kms:eu-west-1:111122223333:key/next');
     const b = new TokenBroker(stack2, 'Broker', { config: config(), publishedKeys: [next] });
     const jwks = policyStatements(Template.fromStack(stack2)).filter(
-      (s) => s.roles.includes(logicalId(b.jwksFunction.role!)) && actionsOf(s.statement).includes('kms:GetPublicKey'),
+      (s) => s.roles.includes(logicalId(kmsIssuerOf(b).jwksFunction.role!)) && actionsOf(s.statement).includes('kms:GetPublicKey'),
     );
     const resources = jwks.flatMap((s) => [s.statement.Resource].flat());
     expect(resources).toHaveLength(2);
     expect(resources).toEqual(
-      expect.arrayContaining([{ 'Fn::GetAtt': [logicalId(b.signingKey), 'Arn'] }, 'arn:aws:kms:eu-west-1:111122223333:key/next']),
+      expect.arrayContaining([
+        { 'Fn::GetAtt': [logicalId(kmsIssuerOf(b).signingKey), 'Arn'] },
+        'arn:aws:kms:eu-west-1:111122223333:key/next',
+      ]),
     );
   });
 });
@@ -509,22 +514,14 @@ describe('TokenBroker props validation', () => {
   it('collects every problem into one error', () => {
     const call = () =>
       tokenBroker({
+        config: config({ tokenReservedConcurrency: 0 }),
         issuer: 'http://x.example.com/',
-        tokenReservedConcurrency: 0,
         allowedCallers: { accountIds: ['1234'], principalOrgIds: ['org-1'] },
-        ...({ logRetentionDays: 7 } as object),
       });
-    expect(call).toThrow(/logRetentionDays: unknown prop/);
     expect(call).toThrow(/issuer: .*received "http:\/\/x\.example\.com\/"/);
-    expect(call).toThrow(/tokenReservedConcurrency: expected an integer of at least 1, received 0/);
+    expect(call).toThrow(/config\.tokenReservedConcurrency: expected an integer from 1 to 1000, received 0/);
     expect(call).toThrow(/allowedCallers\.accountIds\[0\]: expected a 12-digit AWS account id, received "1234"/);
     expect(call).toThrow(/allowedCallers\.principalOrgIds\[0\]: expected an AWS Organizations id.*received "org-1"/);
-  });
-
-  it.each(['verbose', 'info', 'TRACE', ''])('rejects the log level %j, naming it and the levels there are', (logLevel) => {
-    expect(() => tokenBroker({ logLevel: logLevel as 'INFO' })).toThrow(
-      `logLevel: expected one of DEBUG, INFO, WARN, ERROR, received ${JSON.stringify(logLevel)}`,
-    );
   });
 
   it('rejects an empty allowedCallers and unknown fields in it', () => {
