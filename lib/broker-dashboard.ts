@@ -103,6 +103,7 @@ export function createBrokerDashboard(scope: Construct, props: BrokerDashboardPr
         rotator.metricInvocations({ period, statistic: 'Sum', label: 'Rotator runs' }),
         rotator.metricErrors({ period, statistic: 'Sum', label: 'Rotator errors' }),
         broker.metricKeyRotationFailures({ label: 'Rotation failures' }),
+        broker.metricRotationStateRejected({ label: 'Rotation states rejected' }),
       ]),
       graph(
         'Active signing key age (days)',

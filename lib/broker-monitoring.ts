@@ -78,8 +78,8 @@ export interface BrokerMonitoringProps extends BrokerMonitoringOptions {
 /** The alarms on the public routes, which exist only when there are public routes. */
 export type PublicRouteAlarmName = 'publicRoutes4xx' | 'publicRoutes5xx';
 
-/** The key rotation's alarms, present when the broker rotates its keys. */
-export type KeyRotationAlarmName = 'keyRotationFailures' | 'signingKeyAge';
+/** The key rotation's alarms, present when the broker rotates its keys (signer `kms`). */
+export type KeyRotationAlarmName = 'keyRotationFailures' | 'signingKeyAge' | 'rotationStateRejected';
 
 /** The alarms that exist only with some signers: public routes (`kms`), key rotation (`kms`). */
 type OptionalAlarmName = PublicRouteAlarmName | KeyRotationAlarmName;
@@ -274,9 +274,9 @@ export class BrokerMonitoring extends Construct {
   }
 
   /**
-   * A run of the rotator failed (its own count, or a Lambda error such as a timeout); and the active key is older than
-   * its interval plus an hour's slack, or the rotator stopped reporting for an hour (missing data breaches): either
-   * way a key the schedule says is due did not come.
+   * A rotation state was refused by the token, JWKS or rotator function; a run of the rotator failed (its own count, or
+   * a Lambda error such as a timeout); and the active key is older than its interval plus an hour's slack, or the
+   * rotator stopped reporting for an hour (missing data breaches): either way a key the schedule says is due did not come.
    */
   private keyRotationAlarms(broker: TokenBroker, kmsIssuer: KmsIssuer): Record<KeyRotationAlarmName, cloudwatch.Alarm> {
     const failures = new cloudwatch.MathExpression({
@@ -300,6 +300,13 @@ export class BrokerMonitoring extends Construct {
         anchor: 'signing-key-age',
         treatMissingData: cloudwatch.TreatMissingData.BREACHING,
         summary: `The active signing key is older than its interval plus an hour (${String(maxAge)} s), or the rotator has not reported for an hour.`,
+      }),
+      // Never expected: a state the rotator did not write, or an older one put back (docs/security.md).
+      rotationStateRejected: this.alarm('RotationStateRejected', broker.metricRotationStateRejected(), {
+        threshold: 1,
+        anchor: 'rotation-state-rejected',
+        summary:
+          'A key rotation state was refused (its MAC did not verify, or it was older than one already read): someone wrote the state item around the key rotator.',
       }),
     };
   }

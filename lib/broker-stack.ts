@@ -40,7 +40,7 @@ export class BrokerStack extends Stack {
       description:
         config.signer === 'kms'
           ? 'Subject identifier of the federated identity credential'
-          : "Subject identifier of the federated identity credential: the token function's role ARN, which STS puts in sub",
+          : "Subject identifier of the federated identity credential: the token function's role ARN, which STS puts in sub. Delete the credential when you delete this stack: a role made later with the same name would match it again",
       value: this.broker.assertionSubject,
     });
     new CfnOutput(this, 'Audience', {
@@ -73,13 +73,18 @@ export class BrokerStack extends Stack {
 
     new CfnOutput(this, 'DirectInvocationGuardPolicy', {
       description:
-        'Attach as an SCP to this account (or, beside an Allow, as a permission boundary): only API Gateway invokes the token function, only the deployment changes it or its role (docs/security.md)',
+        'Attach as an SCP to this account (or, beside an Allow, as a permission boundary): only API Gateway invokes the token function; only the deployment changes the functions Entra trusts, their roles, the API and the table; only the broker writes the table (docs/security.md)',
       value: this.toJsonString(
         directInvocationGuard({
-          functionArn: this.broker.tokenFunction.functionArn,
-          roleArn: this.broker.tokenFunctionRole.roleArn,
+          tokenFunctionArn: this.broker.tokenFunction.functionArn,
+          trustedFunctions: this.broker.trustedFunctions.map((fn) => ({
+            functionArn: fn.functionArn,
+            roleArn: (fn.role as iam.IRole).roleArn,
+          })),
           tableArn: this.broker.table.tableArn,
-          ...(rotator ? { keyRotator: { functionArn: rotator.functionArn, roleArn: (rotator.role as iam.IRole).roleArn } } : {}),
+          tableWriterRoleArns: this.broker.tableWriterRoles.map((role) => role.roleArn),
+          apiId: this.broker.httpApi.apiId,
+          deployRoleArnPattern: this.broker.deployRoleArnPattern,
         }).toJSON(),
       ),
     });
@@ -89,7 +94,9 @@ export class BrokerStack extends Stack {
     for (const { clientId, tenantId } of scopes) clients.set(clientId, (clients.get(clientId) ?? new Set()).add(tenantId));
     for (const [clientId, tenants] of clients) {
       new CfnOutput(this, `FederatedCredentialCommand${clientId.replaceAll('-', '')}`, {
-        description: `Run in the tenant of app registration ${clientId} (${[...tenants].join(', ')}) to trust this broker`,
+        description: `Run in the tenant of app registration ${clientId} (${[...tenants].join(', ')}) to trust this broker${
+          config.signer === 'aws-sts' ? '; delete the credential when you delete this stack, as its subject is a role name' : ''
+        }`,
         value: federatedCredentialCreateCommand({
           clientId,
           issuer: this.broker.issuerUrl,

@@ -1,7 +1,8 @@
 /**
  * The `kms` signer's part of a TokenBroker: the broker is the OIDC issuer. Its signing key (RSA_2048, RS256 only,
  * `kms:Sign` for the token function's role alone), the keys its JWKS publishes, the discovery and JWKS functions and
- * their public routes with their own throttles, and the key rotator on its schedule.
+ * their public routes with their own throttles, the key rotator on its schedule, and the HMAC key that authenticates
+ * the rotation state (only the rotator makes MACs with it; the token and JWKS functions verify every state they read).
  *
  * A plain class, not a construct: its resources live directly in the broker's scope, so their logical ids (the
  * signing key's above all, which Entra trusts) are those every earlier deployment had. Built in one go, with the token
@@ -19,13 +20,18 @@ import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import { NagSuppressions } from 'cdk-nag';
 import type { Construct } from 'constructs';
-import { KEY_ROTATION_ITEM, KMS_SIGNING_ALGORITHM, ROTATED_KEY_TAG } from '../contract/aws-names';
+import { KEY_ROTATION_ITEM, KMS_SIGNING_ALGORITHM, ROTATED_KEY_TAG, ROTATION_STATE_MAC_ALGORITHM } from '../contract/aws-names';
 import type { DeploymentSettings } from '../contract/broker-config';
 import { BROKER_ENV } from '../contract/environment';
 import { createBrokerFunction } from './broker-function';
 import { acknowledgeControl } from './control-tower-rules';
-import { DYNAMODB_WRITE_ACTIONS } from './dynamodb-write-actions';
-import { denyGrantsExceptForAwsServices, denySignToAllBut, denySignWithOtherAlgorithms, signingKeyPolicy } from './key-policies';
+import {
+  denyGrantsExceptForAwsServices,
+  denyKeyActionsToAllBut,
+  denySignToAllBut,
+  denySignWithOtherAlgorithms,
+  signingKeyPolicy,
+} from './key-policies';
 
 /** Discovery and JWKS do one KMS call at most (JWKS, cached); 5 s is ample. */
 export const PUBLIC_FUNCTION_TIMEOUT = Duration.seconds(5);
@@ -79,6 +85,12 @@ export class KmsIssuer {
   readonly keyRotatorFunction: NodejsFunction;
   /** The policy every rotated key gets: the same statements as the stack's own key's. */
   readonly rotatedKeyPolicy: iam.PolicyDocument;
+  /**
+   * The HMAC_256 key whose MAC authenticates the rotation state item (`KEY_ROTATION_ITEM.macAttribute`). Its policy
+   * denies `kms:GenerateMac` to every principal but the key rotator's role, so a state item written around the rotator
+   * never verifies: the JWKS publishes, and the token function signs with, only keys the rotator made.
+   */
+  readonly rotationStateKey: kms.IKey;
   /** The discovery and JWKS routes, anonymous, with their own throttles. */
   readonly publicRoutes: readonly HttpRoute[];
   /** What the token function needs to sign: the issuer, the stack's key (until the rotation adopts it), the schedule. */
@@ -92,10 +104,13 @@ export class KmsIssuer {
     this.assertionSubject = props.subject;
     this.signingKey = props.signingKey ?? this.createSigningKey(props.tokenRole);
     this.publishedKeys = [this.signingKey, ...(props.publishedKeys ?? [])];
+    const rotationStateKey = this.createRotationStateKey();
+    this.rotationStateKey = rotationStateKey;
     this.tokenEnvironment = {
       [BROKER_ENV.issuer]: props.issuerUrl,
       [BROKER_ENV.signingKeyArn]: this.signingKey.keyArn,
       [BROKER_ENV.keyRotation]: this.keyRotationJson(),
+      [BROKER_ENV.rotationStateKeyArn]: rotationStateKey.keyArn,
     };
     this.discoveryFunction = createBrokerFunction(broker, 'DiscoveryFunction', {
       entry: 'discovery.ts',
@@ -118,25 +133,68 @@ export class KmsIssuer {
         [BROKER_ENV.publishedKeyArns]: this.publishedKeys.map((key) => key.keyArn).join(','),
         [BROKER_ENV.tableName]: props.table.tableName,
         [BROKER_ENV.keyRotation]: this.keyRotationJson(),
+        [BROKER_ENV.rotationStateKeyArn]: rotationStateKey.keyArn,
+        // It counts the states it refuses (RotationStateRejected).
+        [BROKER_ENV.deployment]: props.deploymentName,
       },
     });
     for (const key of this.publishedKeys) key.grant(this.jwksFunction, 'kms:GetPublicKey');
     this.grantReadRotationState(this.jwksFunction);
     this.grantSigning(props.tokenRole);
+    // The token function reads the state with its own GetItem on the table; it verifies what it reads.
+    this.grantVerifyRotationState(props.tokenRole);
 
     this.rotatedKeyPolicy = signingKeyPolicy(props.tokenRole);
     this.keyRotatorFunction = this.createKeyRotator();
+    // Only the rotator's MACs: whoever else writes a state, even one that names keys of their own, cannot make it verify.
+    rotationStateKey.addToResourcePolicy(
+      denyKeyActionsToAllBut('DenyGenerateMacToAllButTheKeyRotator', ['kms:GenerateMac'], this.keyRotatorFunction.role as iam.IRole),
+    );
     this.publicRoutes = this.addPublicRoutes();
   }
 
-  /** Reads the rotation state item, and no other item of the table. */
+  /** Reads the rotation state item, and no other item of the table, and verifies its MAC. */
   grantReadRotationState(grantee: iam.IGrantable): iam.Grant {
+    this.grantVerifyRotationState(grantee);
     return iam.Grant.addToPrincipal({
       grantee,
       actions: ['dynamodb:GetItem'],
       resourceArns: [this.props.table.tableArn],
       conditions: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [KEY_ROTATION_ITEM.partitionKey] } },
     });
+  }
+
+  /** `kms:VerifyMac` with the rotation state key, HMAC_SHA_256 only: checks a state, never makes one. */
+  grantVerifyRotationState(grantee: iam.IGrantable): iam.Grant {
+    return this.grantRotationStateMac(grantee, ['kms:VerifyMac']);
+  }
+
+  private grantRotationStateMac(grantee: iam.IGrantable, actions: string[]): iam.Grant {
+    // key.grant takes no condition, hence Grant.addToPrincipal.
+    return iam.Grant.addToPrincipal({
+      grantee,
+      actions,
+      resourceArns: [this.rotationStateKey.keyArn],
+      conditions: { StringEquals: { 'kms:MacAlgorithm': ROTATION_STATE_MAC_ALGORITHM } },
+    });
+  }
+
+  /**
+   * The HMAC key of the rotation state. Destroyed with the stack (after KMS's 30-day waiting period, in which the
+   * deletion can be cancelled): it authenticates one item of the stack's table and nothing else, a new deployment makes
+   * a new one, and a retained MAC key outliving its rotator would only be one more key that could vouch for a state.
+   * Without it no state verifies: an existing state is then refused until `broker-keys rotate --emergency` writes one
+   * under the new key.
+   */
+  private createRotationStateKey(): kms.Key {
+    const key = new kms.Key(this.broker, 'RotationStateKey', {
+      description: 'Token broker: authenticates the signing-key rotation state (HMAC-SHA-256, MACs by the key rotator only)',
+      keySpec: kms.KeySpec.HMAC_256,
+      keyUsage: kms.KeyUsage.GENERATE_VERIFY_MAC,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    key.addToResourcePolicy(denyGrantsExceptForAwsServices());
+    return key;
   }
 
   /**
@@ -195,8 +253,8 @@ export class KmsIssuer {
   }
 
   /**
-   * The rotator and its schedule (lambda/core/key-rotation-plan.ts). On a table this broker created, only it may write
-   * the rotation state item: the JWKS is served from it, so a write there would publish a key.
+   * The rotator and its schedule (lambda/core/key-rotation-plan.ts): it writes the rotation state item, with the MAC
+   * only it may make, and the keys the state names.
    */
   private createKeyRotator(): NodejsFunction {
     const { broker, props } = this;
@@ -213,8 +271,10 @@ export class KmsIssuer {
         [BROKER_ENV.keyRotation]: this.keyRotationJson(),
         [BROKER_ENV.signingKeyArn]: this.signingKey.keyArn,
         [BROKER_ENV.signingKeyPolicy]: Stack.of(broker).toJsonString(this.rotatedKeyPolicy.toJSON()),
+        [BROKER_ENV.rotationStateKeyArn]: this.rotationStateKey.keyArn,
       },
     });
+    this.grantRotationStateMac(rotator, ['kms:GenerateMac', 'kms:VerifyMac']);
     iam.Grant.addToPrincipal({
       grantee: rotator,
       actions: ['dynamodb:GetItem', 'dynamodb:PutItem'],
@@ -222,13 +282,17 @@ export class KmsIssuer {
       conditions: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [KEY_ROTATION_ITEM.partitionKey] } },
     });
     const tagged = { [`aws:RequestTag/${ROTATED_KEY_TAG}`]: props.deploymentName };
-    // CreateKey has no key ARN yet: the resource is `*`, and the conditions say what may be created.
+    // CreateKey has no key ARN yet: the resource is `*`, and the conditions say what may be created: key material KMS
+    // makes (no imported or external material a copy of which lives elsewhere), in this Region only (no multi-Region
+    // key whose replicas other Regions' policies govern). Condition keys: KMS Developer Guide, "AWS KMS condition keys"
+    // (kms:KeyOrigin, kms:MultiRegion, both evaluated on CreateKey requests, defaults included).
     iam.Grant.addToPrincipal({
       grantee: rotator,
       actions: ['kms:CreateKey'],
       resourceArns: ['*'],
       conditions: {
-        StringEquals: { ...tagged, 'kms:KeySpec': 'RSA_2048', 'kms:KeyUsage': 'SIGN_VERIFY' },
+        StringEquals: { ...tagged, 'kms:KeySpec': 'RSA_2048', 'kms:KeyUsage': 'SIGN_VERIFY', 'kms:KeyOrigin': 'AWS_KMS' },
+        Bool: { 'kms:MultiRegion': 'false' },
         'ForAllValues:StringEquals': { 'aws:TagKeys': [ROTATED_KEY_TAG] },
       },
     });
@@ -253,7 +317,7 @@ export class KmsIssuer {
         {
           id: 'AwsSolutions-IAM5',
           reason:
-            'kms:CreateKey and kms:TagResource name no key (it does not exist yet): conditions allow only RSA_2048 SIGN_VERIFY keys tagged with this deployment. GetPublicKey and ScheduleKeyDeletion apply to keys of this account tagged with this deployment only (aws:ResourceTag).',
+            'kms:CreateKey and kms:TagResource name no key (it does not exist yet): conditions allow only single-Region RSA_2048 SIGN_VERIFY keys with KMS-made material, tagged with this deployment. GetPublicKey and ScheduleKeyDeletion apply to keys of this account tagged with this deployment only (aws:ResourceTag).',
           appliesTo: ['Resource::*', { regex: '/^Resource::arn:<AWS::Partition>:kms:<AWS::Region>:<AWS::AccountId>:key\\/\\*$/' }],
         },
       ],
@@ -265,7 +329,6 @@ export class KmsIssuer {
       schedule: events.Schedule.rate(KEY_ROTATION_SCHEDULE),
       targets: [new targets.LambdaFunction(rotator, { retryAttempts: 2 })],
     });
-    this.protectRotationState(rotator);
     return rotator;
   }
 
@@ -301,28 +364,6 @@ export class KmsIssuer {
 
   private keyRotationJson(): string {
     return JSON.stringify(this.props.deployment.keyRotation);
-  }
-
-  /**
-   * On a table this broker created: denies writing the rotation state item to every principal but the rotator (table
-   * resource policy). The JWKS is served from that item, so whoever could write it could publish a key of their own.
-   */
-  private protectRotationState(rotator: NodejsFunction): void {
-    const table = this.props.table as Partial<dynamodb.Table>;
-    if (typeof table.addToResourcePolicy !== 'function') return;
-    table.addToResourcePolicy(
-      new iam.PolicyStatement({
-        sid: 'DenyRotationStateWritesToAllButTheRotator',
-        effect: iam.Effect.DENY,
-        principals: [new iam.AnyPrincipal()],
-        actions: DYNAMODB_WRITE_ACTIONS,
-        resources: ['*'],
-        conditions: {
-          'ForAnyValue:StringEquals': { 'dynamodb:LeadingKeys': [KEY_ROTATION_ITEM.partitionKey] },
-          ArnNotEquals: { 'aws:PrincipalArn': (rotator.role as iam.IRole).roleArn },
-        },
-      }),
-    );
   }
 
   /**

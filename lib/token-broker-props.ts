@@ -43,10 +43,30 @@ export interface TokenBrokerProps {
   readonly publishedKeys?: kms.IKey[];
   /**
    * The token cache table: partition key `pk` (String), TTL attribute `ttl`. Its items are sealed with
-   * `tokenCacheKey`, so the table's own encryption protects nothing the seal does not.
-   * @default - a new on-demand table, AWS-managed encryption, destroyed with the stack
+   * `tokenCacheKey`, so the table's own encryption protects nothing the seal does not. With signer `kms` it also holds
+   * the rotation state, from which the JWKS is served: the construct puts its resource policy (item writes by the
+   * broker's roles only, the state item by the rotator only) on a table of this app, and refuses an imported one,
+   * whose policy it cannot edit, unless `tokenCacheTableProtectedExternally` says you put those statements there.
+   * @default - a new on-demand table, AWS-managed encryption, destroyed with the stack, with that resource policy
    */
   readonly tokenCacheTable?: dynamodb.ITable;
+  /**
+   * Acknowledges that the imported `tokenCacheTable`'s resource policy is yours to keep: the construct cannot add the
+   * statements that keep its items to the broker's roles and its rotation state item to the key rotator
+   * (docs/security.md, "An imported table"). Without them, whoever may write the table can delete the rotation state
+   * or put back an older one the rotator wrote (the MAC still refuses any state the rotator did not write), and delete,
+   * replay or block cached tokens. Signer `kms` only; with `aws-sts` an imported table is accepted as it is.
+   * @default false - an imported tokenCacheTable with signer `kms` fails synth, naming the statements to add
+   */
+  readonly tokenCacheTableProtectedExternally?: boolean;
+  /**
+   * Who deploys the stack, as an `aws:PrincipalArn` pattern: the table's resource policy lets only these principals
+   * change the table or its policy (CloudFormation does, on every update of them), and the `DirectInvocationGuardPolicy`
+   * output excepts them. Set it when you deploy with another role than the CDK bootstrap's; a deployment by a principal
+   * it does not match cannot update the table's policy afterwards (only the account root can then delete it).
+   * @default - the CDK bootstrap's CloudFormation execution roles, `arn:{partition}:iam::{account}:role/cdk-*-cfn-exec-role-*`
+   */
+  readonly deployRoleArnPattern?: string;
   /**
    * The symmetric ENCRYPT_DECRYPT KMS key whose data keys seal the cached tokens. Its key policy is left as it is:
    * deny its data-key actions to every principal but the token function's role yourself (docs/security.md).
@@ -67,7 +87,9 @@ export interface TokenBrokerProps {
   readonly allowedCallers?: AllowedCallers;
   /**
    * CloudWatch alarms (token function errors and throttles, API 5xx, token latency, Entra rejections, upstream
-   * outages, public-route errors) and a dashboard, as lib/broker-monitoring.ts describes; `false` creates neither.
+   * outages, foreign invocations, rejected cache items; with signer `kms` public-route errors, key rotation failures,
+   * the signing key's age and rejected rotation states) and a dashboard, as lib/broker-monitoring.ts describes; `false`
+   * creates neither, and the construct's `metric…()` methods give the same metrics for alarms of your own.
    * Operators' guide: docs/operations-alarms.md.
    * @default - the alarms with their default thresholds and no actions, and the dashboard
    */
@@ -126,6 +148,10 @@ export function validateTokenBrokerProps(props: TokenBrokerProps, path: string):
 
   if (props.allowedCallers !== undefined)
     problems.push(...allowedCallersProblems(props.allowedCallers, (value) => Token.isUnresolved(value)));
+
+  if (props.tokenCacheTableProtectedExternally === true && props.tokenCacheTable === undefined) {
+    problems.push('tokenCacheTableProtectedExternally: acknowledges an imported tokenCacheTable, and none is given; remove it');
+  }
 
   if (problems.length > 0 || validation.config === undefined) throw new ConfigError(`TokenBroker props at ${path}`, problems);
   return validation.config;

@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, type CfnElement } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import { HttpApi, HttpMethod, LogGroupLogDestination, type HttpRoute, type HttpStage } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpIamAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
@@ -19,14 +19,17 @@ import {
   TOKEN_TABLE_TTL_ATTRIBUTE,
 } from '../contract/aws-names';
 import { runtimeConfigJson, type BrokerConfig } from '../contract/broker-config';
+import { ConfigError } from '../contract/config-error';
 import { BROKER_ENV } from '../contract/environment';
 import { createBrokerFunction, createFunctionRoleAndLogs, LOGS_HOLD_NO_SECRET } from './broker-function';
 import { activeKeyAgeMetric, brokerCountMetric } from './broker-metrics';
 import { BrokerMonitoring } from './broker-monitoring';
 import { acknowledgeControl } from './control-tower-rules';
+import { CDK_DEPLOY_ROLE_ARN_PATTERN } from './direct-invocation-guard';
 import { denyGrantsExceptForAwsServices, denyKeyActionsToAllBut } from './key-policies';
 import { KmsIssuer } from './kms-issuer';
 import { StsSigner } from './sts-signer';
+import { denyItemWritesToAllBut, denyRotationStateWritesToAllBut, tokenCacheTablePolicy } from './token-cache-table-policy';
 import { checkEnvironmentSize, validateTokenBrokerProps, type TokenBrokerProps } from './token-broker-props';
 
 /**
@@ -91,6 +94,8 @@ export class TokenBroker extends Construct {
   readonly config: BrokerConfig;
   /** The value of the `Deployment` dimension on this broker's metrics: the stack name and the construct's path in it. */
   readonly deploymentName: string;
+  /** Who deploys the stack (`props.deployRoleArnPattern`, by default the CDK bootstrap's execution roles). */
+  readonly deployRoleArnPattern: string;
 
   private readonly aliases: readonly string[];
 
@@ -102,6 +107,7 @@ export class TokenBroker extends Construct {
     // Tells this broker's metrics apart from another's in the same account: the stack and the path below it.
     this.deploymentName = [stack.stackName, ...this.node.scopes.slice(stack.node.scopes.length).map((c) => c.node.id)].join('/');
     this.aliases = Object.keys(config.runtime.scopes);
+    this.deployRoleArnPattern = props.deployRoleArnPattern ?? CDK_DEPLOY_ROLE_ARN_PATTERN;
     const retention = props.logRetention ?? logs.RetentionDays.ONE_YEAR;
     // Every function logs through Powertools: its level and service name.
     const loggingEnvironment = { [BROKER_ENV.logLevel]: props.logLevel ?? 'INFO', [BROKER_ENV.serviceName]: SERVICE_NAME };
@@ -187,6 +193,7 @@ export class TokenBroker extends Construct {
     });
     // The keys this construct created answer to the token function's role alone, whatever IAM policies say.
     if (ownCacheKey) this.restrictTokenCacheKey(ownCacheKey, tokenRole);
+    this.protectTable(props.tokenCacheTableProtectedExternally === true);
 
     this.tokenRoutes = this.addRoutes();
 
@@ -228,6 +235,12 @@ export class TokenBroker extends Construct {
     return signer.kind === 'kms'
       ? [this.tokenFunction, signer.discoveryFunction, signer.jwksFunction, signer.keyRotatorFunction]
       : [this.tokenFunction];
+  }
+
+  /** The roles that write the table's items: the token function's, and with signer `kms` the key rotator's (its state item only). */
+  get tableWriterRoles(): readonly iam.IRole[] {
+    const { signer } = this;
+    return signer.kind === 'kms' ? [this.tokenFunctionRole, signer.keyRotatorFunction.role as iam.IRole] : [this.tokenFunctionRole];
   }
 
   /** Access tokens obtained from Entra, the load the broker puts on Entra (`EntraExchanges`): a 5-minute sum by default. */
@@ -289,6 +302,33 @@ export class TokenBroker extends Construct {
    */
   metricActiveSigningKeyAge(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return activeKeyAgeMetric(this.deploymentName, props);
+  }
+
+  /**
+   * The table's resource policy (lib/token-cache-table-policy.ts) on a table of this app. An imported table's policy
+   * cannot be edited from here: with signer `kms`, whose rotation state it holds, that fails synth, naming the
+   * statements to add, unless `acknowledged` (`tokenCacheTableProtectedExternally`).
+   */
+  private protectTable(acknowledged: boolean): void {
+    const { signer } = this;
+    const rotatorRole = signer.kind === 'kms' ? (signer.keyRotatorFunction.role as iam.IRole) : undefined;
+    const statements = tokenCacheTablePolicy({
+      tokenRoleArn: this.tokenFunctionRole.roleArn,
+      ...(rotatorRole === undefined ? {} : { rotatorRoleArn: rotatorRole.roleArn }),
+      deployRoleArnPattern: this.deployRoleArnPattern,
+    });
+    // ITable does not declare it; an imported table has it and answers statementAdded: false.
+    const table = this.table as Partial<Pick<dynamodb.Table, 'addToResourcePolicy'>>;
+    const added = statements.map((statement) => table.addToResourcePolicy?.(statement).statementAdded ?? false);
+    if (added.every(Boolean) || rotatorRole === undefined || acknowledged) return;
+    const tokenRoleArn = `<ARN of role ${logicalIdOf(this.tokenFunctionRole)}: TokenBroker.tokenFunctionRole>`;
+    const rotatorRoleArn = `<ARN of role ${logicalIdOf(rotatorRole)}: the key rotator's>`;
+    const toAdd = [denyItemWritesToAllBut([tokenRoleArn, rotatorRoleArn]), denyRotationStateWritesToAllBut(rotatorRoleArn)];
+    throw new ConfigError(`TokenBroker props at ${this.node.path}`, [
+      `tokenCacheTable: an imported table keeps its resource policy as it is, and with signer "kms" it holds the rotation state the JWKS is served from. Set tokenCacheTableProtectedExternally: true, deploy, and add these statements to the table's resource policy with the roles' ARNs (docs/security.md, "An imported table"): ${JSON.stringify(
+        toAdd.map((statement) => statement.toStatementJson() as unknown),
+      )}`,
+    ]);
   }
 
   /** The symmetric key that seals cached tokens; a new one per deployment, rotated yearly. */
@@ -400,4 +440,9 @@ export class TokenBroker extends Construct {
     );
     return routes;
   }
+}
+
+/** The logical id of a resource's CloudFormation element, for messages that must name a resource not yet deployed. */
+function logicalIdOf(resource: iam.IRole): string {
+  return Stack.of(resource).getLogicalId(resource.node.defaultChild as CfnElement);
 }

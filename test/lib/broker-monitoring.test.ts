@@ -32,8 +32,8 @@ describe('BrokerMonitoring alarms (defaults)', () => {
   const tokenFunction = { Ref: logicalId(broker.tokenFunction) };
   const apiId = { Ref: logicalId(broker.httpApi) };
 
-  it('creates twelve alarms, two metric filters and one dashboard, all exposed on the construct', () => {
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 12);
+  it('creates thirteen alarms, two metric filters and one dashboard, all exposed on the construct', () => {
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 13);
     template.resourceCountIs('AWS::Logs::MetricFilter', 2);
     template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
     expect(Object.keys(broker.monitoring!.alarms).sort()).toEqual([
@@ -44,6 +44,7 @@ describe('BrokerMonitoring alarms (defaults)', () => {
       'keyRotationFailures',
       'publicRoutes4xx',
       'publicRoutes5xx',
+      'rotationStateRejected',
       'signingKeyAge',
       'tokenFunctionErrors',
       'tokenFunctionThrottles',
@@ -52,8 +53,8 @@ describe('BrokerMonitoring alarms (defaults)', () => {
     ]);
   });
 
-  it('alarms on the first direct invocation refused and the first cache item rejected: both mean someone went around the broker', () => {
-    for (const metricName of [METRIC_NAMES.foreignInvocations, METRIC_NAMES.cacheItemsRejected]) {
+  it('alarms on the first direct invocation refused, cache item rejected and rotation state rejected: each means someone went around the broker', () => {
+    for (const metricName of [METRIC_NAMES.foreignInvocations, METRIC_NAMES.cacheItemsRejected, METRIC_NAMES.rotationStateRejected]) {
       template.hasResourceProperties('AWS::CloudWatch::Alarm', {
         ...COUNT_ALARM,
         Namespace: METRICS_NAMESPACE,
@@ -204,7 +205,7 @@ describe('BrokerMonitoring alarms (defaults)', () => {
     const linked = Object.values(template.findResources('AWS::CloudWatch::Alarm')).map(
       (alarm) => /#([a-z0-9-]+)$/.exec(alarm.Properties.AlarmDescription as string)![1],
     );
-    expect(new Set(linked).size).toBe(12);
+    expect(new Set(linked).size).toBe(13);
     for (const anchor of linked) expect(anchors).toContain(anchor);
   });
 
@@ -225,7 +226,7 @@ describe('BrokerMonitoring options', () => {
   it('sends ALARM and OK to the topic from every alarm', () => {
     const { template, topicRef } = brokerWithTopic();
     const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
-    expect(alarms).toHaveLength(12);
+    expect(alarms).toHaveLength(13);
     for (const alarm of alarms) {
       expect(alarm.Properties.AlarmActions).toEqual([topicRef]);
       expect(alarm.Properties.OKActions).toEqual([topicRef]);

@@ -60,6 +60,16 @@ export function kmsIssuerOf(broker: TokenBroker): KmsIssuer {
   return signer;
 }
 
+/** The error `call` throws; throws itself (failing the test) when `call` returns. */
+export function errorThrownBy(call: () => unknown): Error {
+  try {
+    call();
+  } catch (error) {
+    return error as Error;
+  }
+  throw new Error('expected the call to throw, and it returned');
+}
+
 export function logicalId(resource: { node: { defaultChild?: unknown } }): string {
   const child = resource.node.defaultChild as CfnResource;
   return child.stack.getLogicalId(child);

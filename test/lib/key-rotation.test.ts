@@ -43,14 +43,19 @@ describe('TokenBroker key rotation', () => {
     expect(rotatorEnv.BROKER_DEPLOYMENT).toBe('Broker/TokenBroker');
   });
 
-  it('lets the rotator create only RSA_2048 SIGN_VERIFY keys carrying only the deployment tag, and never sign', () => {
+  it('lets the rotator create only single-Region RSA_2048 SIGN_VERIFY keys with KMS-made material, carrying only the deployment tag, and never sign', () => {
     const tag = { [`aws:RequestTag/${ROTATED_KEY_TAG}`]: 'Broker/TokenBroker' };
     const onlyTheTag = { 'ForAllValues:StringEquals': { 'aws:TagKeys': [ROTATED_KEY_TAG] } };
     expect(rotatorStatements).toContainEqual({
       Effect: 'Allow',
       Action: 'kms:CreateKey',
       Resource: '*',
-      Condition: { StringEquals: { ...tag, 'kms:KeySpec': 'RSA_2048', 'kms:KeyUsage': 'SIGN_VERIFY' }, ...onlyTheTag },
+      Condition: {
+        StringEquals: { ...tag, 'kms:KeySpec': 'RSA_2048', 'kms:KeyUsage': 'SIGN_VERIFY', 'kms:KeyOrigin': 'AWS_KMS' },
+        // Multi-Region keys replicate into Regions whose key policies this stack does not write.
+        Bool: { 'kms:MultiRegion': 'false' },
+        ...onlyTheTag,
+      },
     });
     expect(rotatorStatements).toContainEqual({
       Effect: 'Allow',
@@ -65,7 +70,14 @@ describe('TokenBroker key rotation', () => {
       Condition: { StringEquals: { [`aws:ResourceTag/${ROTATED_KEY_TAG}`]: 'Broker/TokenBroker' } },
     });
     const kmsActions = rotatorStatements.flatMap(actionsOf).filter((action) => action.startsWith('kms:'));
-    expect([...new Set(kmsActions)].sort()).toEqual(['kms:CreateKey', 'kms:GetPublicKey', 'kms:ScheduleKeyDeletion', 'kms:TagResource']);
+    expect([...new Set(kmsActions)].sort()).toEqual([
+      'kms:CreateKey',
+      'kms:GenerateMac',
+      'kms:GetPublicKey',
+      'kms:ScheduleKeyDeletion',
+      'kms:TagResource',
+      'kms:VerifyMac',
+    ]);
     // Every `*` or key/* statement of the rotator carries a condition.
     for (const statement of rotatorStatements.filter((s) => s.Resource === '*' || JSON.stringify(s.Resource).includes('key/*'))) {
       expect(statement.Condition).toBeDefined();
@@ -95,23 +107,51 @@ describe('TokenBroker key rotation', () => {
     expect(onStackKey.flatMap(actionsOf)).toEqual(['kms:GetPublicKey']);
   });
 
-  it('lets nobody but the rotator write the rotation state item (table resource policy), since the JWKS is served from it', () => {
+  it('fails closed on the table (resource policy): items written by the broker roles only, the state item by the rotator only, the table and its policy changed by the deployment only', () => {
     const table = template.findResources('AWS::DynamoDB::Table')[logicalId(broker.table)]!;
+    const tokenRoleArn = { 'Fn::GetAtt': [logicalId(broker.tokenFunctionRole), 'Arn'] };
+    const rotatorRoleArn = { 'Fn::GetAtt': [rotatorRole, 'Arn'] };
+    const deployRoles = {
+      'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::', { Ref: 'AWS::AccountId' }, ':role/cdk-*-cfn-exec-role-*']],
+    };
+    // Every form of item write (transactions and PartiQL statements are authorized as these), in the template's order.
+    const everyWrite = [
+      'dynamodb:BatchWriteItem',
+      'dynamodb:DeleteItem',
+      'dynamodb:PartiQLDelete',
+      'dynamodb:PartiQLInsert',
+      'dynamodb:PartiQLUpdate',
+      'dynamodb:PutItem',
+      'dynamodb:UpdateItem',
+    ];
+    const denyToAll = { Effect: 'Deny', Principal: { AWS: '*' }, Resource: '*' };
     expect(table.Properties.ResourcePolicy.PolicyDocument.Statement).toEqual([
       {
+        ...denyToAll,
+        Sid: 'DenyItemWritesToAllButTheBroker',
+        Action: everyWrite,
+        Condition: { ArnNotEquals: { 'aws:PrincipalArn': [tokenRoleArn, rotatorRoleArn] } },
+      },
+      {
+        ...denyToAll,
+        Sid: 'DenyTableChangesToAllButTheDeployment',
+        Action: [
+          'dynamodb:AssociateTableReplica',
+          'dynamodb:DeleteResourcePolicy',
+          'dynamodb:PutResourcePolicy',
+          'dynamodb:ReplicateSettings',
+          'dynamodb:UpdateTable',
+          'dynamodb:WriteDataForReplication',
+        ],
+        Condition: { ArnNotLike: { 'aws:PrincipalArn': deployRoles } },
+      },
+      {
+        ...denyToAll,
         Sid: 'DenyRotationStateWritesToAllButTheRotator',
-        Effect: 'Deny',
-        Principal: { AWS: '*' },
-        Action: expect.arrayContaining([
-          'dynamodb:PutItem',
-          'dynamodb:UpdateItem',
-          'dynamodb:DeleteItem',
-          'dynamodb:BatchWriteItem',
-        ]) as unknown,
-        Resource: '*',
+        Action: everyWrite,
         Condition: {
           'ForAnyValue:StringEquals': { 'dynamodb:LeadingKeys': ['key-rotation#state'] },
-          ArnNotEquals: { 'aws:PrincipalArn': { 'Fn::GetAtt': [rotatorRole, 'Arn'] } },
+          ArnNotEquals: { 'aws:PrincipalArn': rotatorRoleArn },
         },
       },
     ]);

@@ -57,6 +57,7 @@ describe('TokenBroker with signer "aws-sts"', () => {
     template.resourceCountIs('AWS::Events::Rule', 0);
     expect(stack.broker.monitoring?.alarms.keyRotationFailures).toBeUndefined();
     expect(stack.broker.monitoring?.alarms.signingKeyAge).toBeUndefined();
+    expect(stack.broker.monitoring?.alarms.rotationStateRejected).toBeUndefined();
     const outputs = Object.keys(template.toJSON().Outputs as Record<string, unknown>);
     expect(outputs.filter((id) => /KeyRotat/.test(id))).toEqual([]);
     const guard = JSON.stringify(template.toJSON().Outputs.DirectInvocationGuardPolicy);
@@ -164,6 +165,20 @@ describe('TokenBroker with signer "aws-sts"', () => {
     });
     // Token URLs stay on the API, not on AWS's issuer.
     expect(JSON.stringify(outputs.TokenUrlGraph?.Value)).toContain('ApiEndpoint');
+  });
+
+  it('gives the token role no fixed name, so its ARN (the subject Entra trusts) never comes back on another role, and says to delete the credential with the stack', () => {
+    const roleId = logicalId(stack.broker.tokenFunctionRole);
+    const role = template.toJSON().Resources[roleId] as { Properties: Record<string, unknown> };
+    // CloudFormation then generates a unique physical name (AWS::IAM::Role, RoleName); a fixed one could be created
+    // again after the stack is gone, and Entra would accept its assertions.
+    expect(role.Properties.RoleName).toBeUndefined();
+    const outputs = template.toJSON().Outputs as Record<string, { Description: string }>;
+    expect(outputs.Subject?.Description).toMatch(
+      /Delete the credential when you delete this stack: a role made later with the same name would match it again/,
+    );
+    const command = Object.entries(outputs).find(([id]) => id.startsWith('FederatedCredentialCommand'))?.[1];
+    expect(command?.Description).toMatch(/delete the credential when you delete this stack, as its subject is a role name/);
   });
 
   it('has no public-route alarm, metric filter or dashboard widget, and keeps every other alarm', () => {

@@ -1,12 +1,13 @@
 import { Lazy, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { describe, expect, it } from 'vitest';
 import { parseBrokerConfig, runtimeConfigJson } from '../../contract/broker-config';
 import { KMS_SIGNING_ALGORITHM } from '../../contract/aws-names';
 import { TokenBroker } from '../../lib/token-broker';
-import { actionsOf, brokerStack, config, kmsIssuerOf, logicalId, newApp, policyStatements, tokenBroker } from './helpers';
+import { actionsOf, brokerStack, config, errorThrownBy, kmsIssuerOf, logicalId, newApp, policyStatements, tokenBroker } from './helpers';
 
 describe('TokenBroker routes', () => {
   const { template } = brokerStack();
@@ -133,7 +134,8 @@ describe('TokenBroker key policies', () => {
   const policyOf = (key: kms.IKey) => keys[logicalId(key)]!.Properties.KeyPolicy.Statement as unknown[];
 
   it('signing key: RSA_2048 SIGN_VERIFY, retained; Sign only by the token role, only RS256; no grants; the account administers it', () => {
-    expect(Object.keys(keys)).toHaveLength(2);
+    // The signing key, the cache key and the rotation state key.
+    expect(Object.keys(keys)).toHaveLength(3);
     template.hasResource('AWS::KMS::Key', { DeletionPolicy: 'Retain', Properties: { KeySpec: 'RSA_2048', KeyUsage: 'SIGN_VERIFY' } });
     expect(policyOf(issuer.signingKey)).toStrictEqual([
       { Effect: 'Allow', Principal: { AWS: ACCOUNT_ROOT }, Action: 'kms:*', Resource: '*' },
@@ -176,6 +178,24 @@ describe('TokenBroker key policies', () => {
     ]);
   });
 
+  it('rotation state key: HMAC_256 GENERATE_VERIFY_MAC, destroyed with the stack; MACs made by the key rotator alone; no grants', () => {
+    const key = keys[logicalId(issuer.rotationStateKey)]!;
+    expect(logicalId(issuer.rotationStateKey)).toMatch(/^TokenBrokerRotationStateKey[0-9A-F]{8}$/);
+    expect(key).toMatchObject({ DeletionPolicy: 'Delete', Properties: { KeySpec: 'HMAC_256', KeyUsage: 'GENERATE_VERIFY_MAC' } });
+    expect(policyOf(issuer.rotationStateKey)).toStrictEqual([
+      { Effect: 'Allow', Principal: { AWS: ACCOUNT_ROOT }, Action: 'kms:*', Resource: '*' },
+      DENY_GRANTS,
+      {
+        Sid: 'DenyGenerateMacToAllButTheKeyRotator',
+        Effect: 'Deny',
+        Principal: { AWS: '*' },
+        Action: 'kms:GenerateMac',
+        Resource: '*',
+        Condition: { ArnNotEquals: { 'aws:PrincipalArn': { 'Fn::GetAtt': [logicalId(issuer.keyRotatorFunction.role!), 'Arn'] } } },
+      },
+    ]);
+  });
+
   it('uses supplied keys instead of creating them, and leaves their policies alone', () => {
     const stack2 = new Stack(newApp(), 'Stack');
     const signingKey = kms.Key.fromKeyArn(stack2, 'Key', 'arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab');
@@ -186,7 +206,9 @@ describe('TokenBroker key policies', () => {
     );
     new TokenBroker(stack2, 'Broker', { config: config(), signingKey, tokenCacheKey });
     const t = Template.fromStack(stack2);
-    t.resourceCountIs('AWS::KMS::Key', 0);
+    // Only the rotation state key, which is always the broker's own.
+    t.resourceCountIs('AWS::KMS::Key', 1);
+    t.hasResourceProperties('AWS::KMS::Key', { KeySpec: 'HMAC_256' });
     t.hasResourceProperties('AWS::Lambda::Function', {
       Environment: {
         Variables: Match.objectLike({ BROKER_SIGNING_KEY_ARN: signingKey.keyArn, BROKER_TOKEN_CACHE_KEY_ARN: tokenCacheKey.keyArn }),
@@ -210,6 +232,82 @@ describe('TokenBroker token cache', () => {
         PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: false },
       },
     });
+  });
+
+  const IMPORTED_TABLE_ARN = 'arn:aws:dynamodb:eu-west-1:111122223333:table/shared-token-cache';
+
+  it('refuses an imported table with signer kms, naming the two statements to add and the roles they name', () => {
+    const stack = new Stack(newApp(), 'Stack');
+    const tokenCacheTable = dynamodb.Table.fromTableArn(stack, 'Imported', IMPORTED_TABLE_ARN);
+    const { message } = errorThrownBy(() => new TokenBroker(stack, 'Broker', { config: config(), tokenCacheTable }));
+    expect(message).toMatch(
+      /tokenCacheTable: an imported table keeps its resource policy as it is.*Set tokenCacheTableProtectedExternally: true/,
+    );
+    const statements = JSON.parse(message.slice(message.indexOf('[{'))) as Array<{ Sid: string; Condition: Record<string, unknown> }>;
+    expect(statements.map((statement) => statement.Sid)).toEqual([
+      'DenyItemWritesToAllButTheBroker',
+      'DenyRotationStateWritesToAllButTheRotator',
+    ]);
+    expect(JSON.stringify(statements[0]!.Condition)).toMatch(
+      /<ARN of role BrokerTokenFunctionRole[0-9A-F]{8}: TokenBroker\.tokenFunctionRole>/,
+    );
+    expect(JSON.stringify(statements[1]!.Condition)).toMatch(/<ARN of role BrokerKeyRotatorFunctionRole[0-9A-F]{8}: the key rotator's>/);
+    expect(message).not.toContain('${Token[');
+  });
+
+  it('takes an imported table once acknowledged (kms), or with signer aws-sts, and puts no policy on it', () => {
+    for (const props of [{ config: config(), tokenCacheTableProtectedExternally: true }, { config: config({ signer: 'aws-sts' }) }]) {
+      const stack = new Stack(newApp(), 'Stack');
+      const tokenCacheTable = dynamodb.Table.fromTableArn(stack, 'Imported', IMPORTED_TABLE_ARN);
+      new TokenBroker(stack, 'Broker', { ...props, tokenCacheTable });
+      const template = Template.fromStack(stack);
+      template.resourceCountIs('AWS::DynamoDB::Table', 0);
+      template.hasResourceProperties('AWS::Lambda::Function', {
+        Environment: { Variables: Match.objectLike({ BROKER_TABLE_NAME: 'shared-token-cache' }) },
+      });
+    }
+  });
+
+  it('refuses the acknowledgement without an imported table', () => {
+    expect(() => tokenBroker({ tokenCacheTableProtectedExternally: true })).toThrow(
+      /tokenCacheTableProtectedExternally: acknowledges an imported tokenCacheTable, and none is given; remove it/,
+    );
+  });
+
+  it('puts the policy on a table of this app given as tokenCacheTable, as on its own', () => {
+    const stack = new Stack(newApp(), 'Stack');
+    const tokenCacheTable = new dynamodb.Table(stack, 'Mine', { partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING } });
+    new TokenBroker(stack, 'Broker', { config: config(), tokenCacheTable });
+    const [table] = Object.values(Template.fromStack(stack).findResources('AWS::DynamoDB::Table'));
+    expect(table!.Properties.ResourcePolicy.PolicyDocument.Statement.map((statement: { Sid: string }) => statement.Sid)).toEqual([
+      'DenyItemWritesToAllButTheBroker',
+      'DenyTableChangesToAllButTheDeployment',
+      'DenyRotationStateWritesToAllButTheRotator',
+    ]);
+  });
+
+  it('with signer aws-sts, keeps items to the token role and the table to the deployment (no state item, no rotator)', () => {
+    const { stack, template } = brokerStack(config({ signer: 'aws-sts' }));
+    const [table] = Object.values(template.findResources('AWS::DynamoDB::Table'));
+    const statements = table!.Properties.ResourcePolicy.PolicyDocument.Statement as Array<{ Sid: string; Condition: unknown }>;
+    expect(statements.map((statement) => statement.Sid)).toEqual([
+      'DenyItemWritesToAllButTheBroker',
+      'DenyTableChangesToAllButTheDeployment',
+    ]);
+    expect(statements[0]!.Condition).toEqual({
+      ArnNotEquals: { 'aws:PrincipalArn': { 'Fn::GetAtt': [logicalId(stack.broker.tokenFunctionRole), 'Arn'] } },
+    });
+  });
+
+  it('excepts the deployment role pattern given as deployRoleArnPattern from the table policy', () => {
+    const pattern = 'arn:aws:iam::111122223333:role/deployer-*';
+    const { broker, template } = tokenBroker({ deployRoleArnPattern: pattern });
+    expect(broker.deployRoleArnPattern).toBe(pattern);
+    const [table] = Object.values(template().findResources('AWS::DynamoDB::Table'));
+    const changes = (table!.Properties.ResourcePolicy.PolicyDocument.Statement as Array<{ Sid: string; Condition: unknown }>).find(
+      (statement) => statement.Sid === 'DenyTableChangesToAllButTheDeployment',
+    );
+    expect(changes?.Condition).toEqual({ ArnNotLike: { 'aws:PrincipalArn': pattern } });
   });
 });
 
@@ -242,19 +340,28 @@ describe('TokenBroker functions', () => {
     const logging = ['POWERTOOLS_LOG_LEVEL', 'POWERTOOLS_SERVICE_NAME'];
     expect(Object.keys(fn(issuer.discoveryFunction).Environment.Variables).sort()).toEqual(['BROKER_ISSUER', ...logging]);
     expect(Object.keys(fn(issuer.jwksFunction).Environment.Variables).sort()).toEqual([
+      'BROKER_DEPLOYMENT',
       'BROKER_KEY_ROTATION',
       'BROKER_PUBLISHED_KEY_ARNS',
+      'BROKER_ROTATION_STATE_KEY_ARN',
       'BROKER_TABLE_NAME',
       ...logging,
     ]);
     expect(Object.keys(fn(issuer.keyRotatorFunction).Environment.Variables).sort()).toEqual([
       'BROKER_DEPLOYMENT',
       'BROKER_KEY_ROTATION',
+      'BROKER_ROTATION_STATE_KEY_ARN',
       'BROKER_SIGNING_KEY_ARN',
       'BROKER_SIGNING_KEY_POLICY',
       'BROKER_TABLE_NAME',
       ...logging,
     ]);
+    // The three functions that read the state verify it with the one key; the JWKS function counts refusals for this deployment.
+    const stateKeyArn = { 'Fn::GetAtt': [logicalId(issuer.rotationStateKey), 'Arn'] };
+    for (const f of [broker.tokenFunction, issuer.jwksFunction, issuer.keyRotatorFunction]) {
+      expect(fn(f).Environment.Variables.BROKER_ROTATION_STATE_KEY_ARN).toEqual(stateKeyArn);
+    }
+    expect(fn(issuer.jwksFunction).Environment.Variables.BROKER_DEPLOYMENT).toBe('Broker/TokenBroker');
     const tokenEnv = fn(broker.tokenFunction).Environment.Variables;
     expect(Object.keys(tokenEnv).sort()).toEqual([
       'BROKER_API_ID',
@@ -263,6 +370,7 @@ describe('TokenBroker functions', () => {
       'BROKER_DEPLOYMENT',
       'BROKER_ISSUER',
       'BROKER_KEY_ROTATION',
+      'BROKER_ROTATION_STATE_KEY_ARN',
       'BROKER_SIGNING_KEY_ARN',
       'BROKER_TABLE_NAME',
       'BROKER_TOKEN_CACHE_KEY_ARN',
@@ -380,12 +488,13 @@ describe('TokenBroker least privilege', () => {
     expect(starred.sort()).toEqual(['kms:CreateKey', 'kms:TagResource']);
   });
 
-  it('gives the token function GetPublicKey on the signing key, data keys of the cache key for its purpose only, and no other KMS action', () => {
+  it('gives the token function GetPublicKey on the signing key, data keys of the cache key for its purpose only, VerifyMac on the state key, and no other KMS action', () => {
     expect([...new Set(kmsActions(broker.tokenFunction))].sort()).toEqual([
       'kms:Decrypt',
       'kms:GenerateDataKey',
       'kms:GetPublicKey',
       'kms:Sign',
+      'kms:VerifyMac',
     ]);
     const sealing = statements.filter((s) => actionsOf(s.statement).includes('kms:Decrypt'));
     expect(sealing).toHaveLength(1);
@@ -398,9 +507,26 @@ describe('TokenBroker least privilege', () => {
     });
   });
 
-  it('gives the jwks function only kms:GetPublicKey, and the discovery function no KMS action', () => {
-    expect(kmsActions(issuer.jwksFunction)).toEqual(['kms:GetPublicKey']);
+  it('gives the jwks function only kms:GetPublicKey and kms:VerifyMac, and the discovery function no KMS action', () => {
+    expect(kmsActions(issuer.jwksFunction).sort()).toEqual(['kms:GetPublicKey', 'kms:VerifyMac']);
     expect(kmsActions(issuer.discoveryFunction)).toEqual([]);
+  });
+
+  it('lets only the key rotator make MACs with the state key, and the token and JWKS functions verify them, HMAC_SHA_256 only', () => {
+    const mac = statements.filter((s) => actionsOf(s.statement).some((a) => a.endsWith('Mac') || a === 'kms:*'));
+    const byRole = Object.fromEntries(mac.map((s) => [s.roles[0], s.statement]));
+    const onStateKey = (actions: string | string[]) => ({
+      Effect: 'Allow',
+      Action: actions,
+      Resource: { 'Fn::GetAtt': [logicalId(issuer.rotationStateKey), 'Arn'] },
+      Condition: { StringEquals: { 'kms:MacAlgorithm': 'HMAC_SHA_256' } },
+    });
+    expect(mac.every((s) => s.roles.length === 1)).toBe(true);
+    expect(byRole).toEqual({
+      [roleOf(broker.tokenFunction)]: onStateKey('kms:VerifyMac'),
+      [roleOf(issuer.jwksFunction)]: onStateKey('kms:VerifyMac'),
+      [roleOf(issuer.keyRotatorFunction)]: onStateKey(['kms:GenerateMac', 'kms:VerifyMac']),
+    });
   });
 
   it('lets the token function use the table (GetItem, PutItem, DeleteItem); the JWKS function and the rotator only the rotation state item', () => {
