@@ -3,6 +3,7 @@
  * Run by client/bin/broker-token.ts (compiled to dist/bin/); `main` has no side effects on import, so tests call it in-process too.
  */
 import { parseArgs } from 'node:util';
+import { shellQuote } from '../contract/shell-quote';
 import type { BrokerToken } from './broker-response';
 import type { Fetch } from './caller-identity';
 import { fetchBrokerToken } from './broker-client';
@@ -71,10 +72,8 @@ export interface CliIo {
   readonly identify?: CallerIdentityLookup | false;
 }
 
-/** POSIX single-quoting: safe for any token in `eval "$(broker-token ... --env)"`. */
-export function shellQuote(value: string): string {
-  return `'${value.replace(/'/g, `'\\''`)}'`;
-}
+/** POSIX single-quoting, safe for any token in `eval "$(broker-token ... --env)"`; one definition, in contract/. */
+export { shellQuote };
 
 function render(token: BrokerToken, mode: 'bare' | 'json' | 'env'): string {
   if (mode === 'json') {

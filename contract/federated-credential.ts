@@ -1,14 +1,14 @@
 /**
  * The federated identity credential Entra needs to trust the broker's assertions, and the Azure CLI command that
- * creates it: named by the runtime's refusal hints (lambda/core/entra-error.ts) and printed by `broker-doctor`.
- * lib/federated-credential-command.ts builds the same command for the stack's output, where the issuer may still be
- * an unresolved CloudFormation token; a test holds the two equal for a resolved issuer.
+ * creates it: named by the runtime's refusal hints (lambda/core/entra-error.ts), printed by `broker-doctor` and by the
+ * stack's `FederatedCredentialCommand…` outputs.
  *
  * Entra's rules for the credential (learn.microsoft.com/entra/workload-id/workload-identity-federation-considerations):
  * issuer, subject and audience each at most 600 characters, matched exactly (case-sensitively) against the
  * assertion's `iss`, `sub` and `aud`; exactly one audience; at most 20 credentials per app; the name 3-120 letters,
  * digits, `-` or `_`, starting with a letter or digit.
  */
+import { shellQuote } from './shell-quote';
 
 /** The credential's name on the app registration. */
 export const FEDERATED_CREDENTIAL_NAME = 'aws-token-broker';
@@ -26,7 +26,9 @@ export interface FederatedCredentialValues {
  * The POSIX-shell command that creates the credential:
  * `az ad app federated-credential create --id <clientId> --parameters '{"name","issuer","subject","audiences":[…]}'`
  * (`--parameters` takes inline JSON or a file). Every value is JSON-escaped, then the JSON single-quoted for the
- * shell, so any subject or issuer survives copy and paste. Never throws.
+ * shell, so any subject or issuer survives copy and paste. An unresolved CloudFormation token (`${Token[…]}`, the
+ * stack's API endpoint or role ARN) holds no character either step changes, so CloudFormation fills the value in at
+ * deploy, as it is: fine for URLs and ARNs, which need no escaping. Never throws.
  */
 export function federatedCredentialCreateCommand(values: FederatedCredentialValues): string {
   const json = JSON.stringify({
@@ -36,11 +38,6 @@ export function federatedCredentialCreateCommand(values: FederatedCredentialValu
     audiences: [values.audience],
   });
   return `az ad app federated-credential create --id ${shellWord(values.clientId)} --parameters ${shellQuote(json)}`;
-}
-
-/** Single-quotes for a POSIX shell: a `'` inside becomes `'\''`. */
-function shellQuote(text: string): string {
-  return `'${text.replaceAll("'", "'\\''")}'`;
 }
 
 /** A GUID or a plain word stays as it is (the usual client id); anything else is quoted. */

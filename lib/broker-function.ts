@@ -10,7 +10,7 @@ import { NodejsFunction, OutputFormat, type BundlingOptions } from 'aws-cdk-lib/
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { acknowledgeControl } from './control-tower-rules';
-import { BUNDLE_AWS_SDK, LAMBDA_ESBUILD_OPTIONS } from './lambda-bundling';
+import { LAMBDA_ESBUILD_OPTIONS } from './lambda-bundling';
 
 /** Why the log groups keep CloudWatch Logs' own encryption (AWS Control Tower CT.CLOUDWATCH.PR.3). */
 export const LOGS_HOLD_NO_SECRET =
@@ -28,7 +28,8 @@ const BUNDLING: BundlingOptions = {
   mainFields: [...LAMBDA_ESBUILD_OPTIONS.mainFields],
   banner: LAMBDA_ESBUILD_OPTIONS.banner.js,
   sourceMap: LAMBDA_ESBUILD_OPTIONS.sourcemap,
-  externalModules: BUNDLE_AWS_SDK ? [] : ['@aws-sdk/*'],
+  // Nothing external: the AWS SDK is bundled too (lib/lambda-bundling.ts says why).
+  externalModules: [],
 };
 
 export interface BrokerFunctionOptions {
@@ -43,6 +44,37 @@ export interface BrokerFunctionOptions {
   /** Log level and service name, the same on every function of a broker. */
   readonly loggingEnvironment: Record<string, string>;
   readonly reservedConcurrentExecutions?: number | undefined;
+  /**
+   * The role and log group from `createFunctionRoleAndLogs(scope, id, …)`, when others must name the role before the
+   * function exists (key policies, grants).
+   * @default - new ones
+   */
+  readonly roleAndLogs?: FunctionRoleAndLogs;
+}
+
+/** A broker function's own execution role and the one log group it may write to. */
+export interface FunctionRoleAndLogs {
+  readonly role: iam.Role;
+  readonly logGroup: logs.LogGroup;
+}
+
+/**
+ * `${id}Role` and `${id}Logs` in `scope`: the execution role of function `id`, allowed to write to that log group only
+ * (its own role instead of AWSLambdaBasicExecutionRole).
+ */
+export function createFunctionRoleAndLogs(
+  scope: Construct,
+  id: string,
+  options: Pick<BrokerFunctionOptions, 'description' | 'retention'>,
+): FunctionRoleAndLogs {
+  const logGroup = new logs.LogGroup(scope, `${id}Logs`, { retention: options.retention });
+  acknowledgeControl(logGroup, 'CT.CLOUDWATCH.PR.3', LOGS_HOLD_NO_SECRET);
+  const role = new iam.Role(scope, `${id}Role`, {
+    assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+    description: `${options.description} (execution role)`,
+  });
+  logGroup.grantWrite(role);
+  return { role, logGroup };
 }
 
 /**
@@ -50,14 +82,7 @@ export interface BrokerFunctionOptions {
  * contract: renaming one replaces the resource).
  */
 export function createBrokerFunction(scope: Construct, id: string, options: BrokerFunctionOptions): NodejsFunction {
-  const logGroup = new logs.LogGroup(scope, `${id}Logs`, { retention: options.retention });
-  acknowledgeControl(logGroup, 'CT.CLOUDWATCH.PR.3', LOGS_HOLD_NO_SECRET);
-  // Own role instead of AWSLambdaBasicExecutionRole: log writes limited to this function's log group.
-  const role = new iam.Role(scope, `${id}Role`, {
-    assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-    description: `${options.description} (execution role)`,
-  });
-  logGroup.grantWrite(role);
+  const { role, logGroup } = options.roleAndLogs ?? createFunctionRoleAndLogs(scope, id, options);
   const fn = new NodejsFunction(scope, id, {
     entry: `${ENTRYPOINTS}${options.entry}`,
     handler: 'handler',

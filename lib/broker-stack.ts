@@ -3,9 +3,9 @@ import type * as iam from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
 import { KEY_ROTATION_OUTPUTS } from '../contract/aws-names';
 import type { BrokerConfigInput } from '../contract/broker-config';
+import { federatedCredentialCreateCommand } from '../contract/federated-credential';
 import { aliasOutputIds } from './alias-output-ids';
 import { directInvocationGuard } from './direct-invocation-guard';
-import { federatedCredentialCommand } from './federated-credential-command';
 import { TokenBroker } from './token-broker';
 
 export interface BrokerStackProps extends StackProps {
@@ -40,7 +40,7 @@ export class BrokerStack extends Stack {
       description:
         config.signer === 'kms'
           ? 'Subject identifier of the federated identity credential'
-          : "Subject identifier of the federated identity credential: the token function's role ARN, which STS puts in sub",
+          : "Subject identifier of the federated identity credential: the token function's role ARN, which STS puts in sub. Delete the credential when you delete this stack: a role made later with the same name would match it again",
       value: this.broker.assertionSubject,
     });
     new CfnOutput(this, 'Audience', {
@@ -58,7 +58,8 @@ export class BrokerStack extends Stack {
     }
 
     // What `npx broker-keys status|rotate --stack <name>` reads to find the rotation (kms signer only).
-    const rotator = this.broker.kmsIssuer?.rotatorFunction;
+    const { signer } = this.broker;
+    const rotator = signer.kind === 'kms' ? signer.keyRotatorFunction : undefined;
     if (rotator) {
       new CfnOutput(this, KEY_ROTATION_OUTPUTS.table, {
         description: 'Table holding the signing-key rotation state (npx broker-keys status)',
@@ -72,13 +73,18 @@ export class BrokerStack extends Stack {
 
     new CfnOutput(this, 'DirectInvocationGuardPolicy', {
       description:
-        'Attach as an SCP to this account (or, beside an Allow, as a permission boundary): only API Gateway invokes the token function, only the deployment changes it or its role (docs/security.md)',
+        'Attach as an SCP to this account (or, beside an Allow, as a permission boundary): only API Gateway invokes the token function; only the deployment changes the functions Entra trusts, their roles, the API and the table; only the broker writes the table (docs/security.md)',
       value: this.toJsonString(
         directInvocationGuard({
-          functionArn: this.broker.tokenFunction.functionArn,
-          roleArn: this.broker.tokenFunctionRole.roleArn,
+          tokenFunctionArn: this.broker.tokenFunction.functionArn,
+          trustedFunctions: this.broker.trustedFunctions.map((fn) => ({
+            functionArn: fn.functionArn,
+            roleArn: (fn.role as iam.IRole).roleArn,
+          })),
           tableArn: this.broker.table.tableArn,
-          ...(rotator ? { keyRotator: { functionArn: rotator.functionArn, roleArn: (rotator.role as iam.IRole).roleArn } } : {}),
+          tableWriterRoleArns: this.broker.tableWriterRoles.map((role) => role.roleArn),
+          apiId: this.broker.httpApi.apiId,
+          deployRoleArnPattern: this.broker.deployRoleArnPattern,
         }).toJSON(),
       ),
     });
@@ -88,8 +94,10 @@ export class BrokerStack extends Stack {
     for (const { clientId, tenantId } of scopes) clients.set(clientId, (clients.get(clientId) ?? new Set()).add(tenantId));
     for (const [clientId, tenants] of clients) {
       new CfnOutput(this, `FederatedCredentialCommand${clientId.replaceAll('-', '')}`, {
-        description: `Run in the tenant of app registration ${clientId} (${[...tenants].join(', ')}) to trust this broker`,
-        value: federatedCredentialCommand({
+        description: `Run in the tenant of app registration ${clientId} (${[...tenants].join(', ')}) to trust this broker${
+          config.signer === 'aws-sts' ? '; delete the credential when you delete this stack, as its subject is a role name' : ''
+        }`,
+        value: federatedCredentialCreateCommand({
           clientId,
           issuer: this.broker.issuerUrl,
           subject: this.broker.assertionSubject,

@@ -1,10 +1,12 @@
 /**
  * The `kms` signer's part of a TokenBroker: the broker is the OIDC issuer. Its signing key (RSA_2048, RS256 only,
- * `kms:Sign` for the token function's role alone), the keys its JWKS publishes, the discovery and JWKS functions,
- * and their public routes with their own throttles.
+ * `kms:Sign` for the token function's role alone), the keys its JWKS publishes, the discovery and JWKS functions and
+ * their public routes with their own throttles, the key rotator on its schedule, and the HMAC key that authenticates
+ * the rotation state (only the rotator makes MACs with it; the token and JWKS functions verify every state they read).
  *
  * A plain class, not a construct: its resources live directly in the broker's scope, so their logical ids (the
- * signing key's above all, which Entra trusts) are those every earlier deployment had.
+ * signing key's above all, which Entra trusts) are those every earlier deployment had. Built in one go, with the token
+ * function's role it grants to: every field is set once, in the constructor.
  */
 import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { HttpMethod, type CfnStage, type HttpApi, type HttpRoute, type HttpStage } from 'aws-cdk-lib/aws-apigatewayv2';
@@ -18,13 +20,18 @@ import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import { NagSuppressions } from 'cdk-nag';
 import type { Construct } from 'constructs';
-import { KEY_ROTATION_ITEM, KMS_SIGNING_ALGORITHM, ROTATED_KEY_TAG } from '../contract/aws-names';
+import { KEY_ROTATION_ITEM, KMS_SIGNING_ALGORITHM, ROTATED_KEY_TAG, ROTATION_STATE_MAC_ALGORITHM } from '../contract/aws-names';
 import type { DeploymentSettings } from '../contract/broker-config';
 import { BROKER_ENV } from '../contract/environment';
 import { createBrokerFunction } from './broker-function';
 import { acknowledgeControl } from './control-tower-rules';
-import { denyGrantsExceptForAwsServices, denySignToAllBut, denySignWithOtherAlgorithms, signingKeyPolicy } from './key-policies';
-import { DYNAMODB_WRITE_ACTIONS } from './dynamodb-write-actions';
+import {
+  denyGrantsExceptForAwsServices,
+  denyKeyActionsToAllBut,
+  denySignToAllBut,
+  denySignWithOtherAlgorithms,
+  signingKeyPolicy,
+} from './key-policies';
 
 /** Discovery and JWKS do one KMS call at most (JWKS, cached); 5 s is ample. */
 export const PUBLIC_FUNCTION_TIMEOUT = Duration.seconds(5);
@@ -38,6 +45,8 @@ export const PUBLIC_ROUTE_KEYS = ['GET /.well-known/openid-configuration', 'GET 
 export interface KmsIssuerProps {
   /** The issuer URL: in the discovery document and the assertions' `iss`. */
   readonly issuerUrl: string;
+  /** `config.subject`: the assertions' `sub`. */
+  readonly subject: string;
   readonly httpApi: HttpApi;
   readonly stage: HttpStage;
   readonly deployment: DeploymentSettings;
@@ -47,6 +56,8 @@ export interface KmsIssuerProps {
   readonly table: dynamodb.ITable;
   /** The deployment's name: the tag value of its rotated keys, the metrics' `Deployment` dimension. */
   readonly deploymentName: string;
+  /** The token function's role: the only principal that may sign, with the stack's key and the rotated ones. */
+  readonly tokenRole: iam.IRole;
   /** @default - a new RSA_2048 SIGN_VERIFY key, retained on stack deletion, whose policy this class writes */
   readonly signingKey?: kms.IKey;
   /** @default - only the signing key is published */
@@ -54,27 +65,53 @@ export interface KmsIssuerProps {
 }
 
 export class KmsIssuer {
+  /** Tells the signers apart in `TokenBroker.signer`. */
+  readonly kind = 'kms';
+  /** The issuer URL: the API's base URL or the `issuer` prop. */
+  readonly issuerUrl: string;
+  /** `config.subject`. */
+  readonly assertionSubject: string;
+  /** The first key of the rotation: the stack's own key, or the `signingKey` prop. */
   readonly signingKey: kms.IKey;
-  /** Every key in the JWKS, the signing key first. */
+  /** Every key in the JWKS until the rotation state exists, the signing key first. */
   readonly publishedKeys: readonly kms.IKey[];
   readonly discoveryFunction: NodejsFunction;
   readonly jwksFunction: NodejsFunction;
-  /** The discovery and JWKS routes, once `addPublicRoutes` ran. */
-  readonly publicRoutes: HttpRoute[] = [];
-  /** The rotator function, once `addKeyRotation` ran. */
-  rotatorFunction: NodejsFunction | undefined;
-  /** The policy every rotated key gets, once `addKeyRotation` ran (the same statements as the stack's own key). */
-  rotatedKeyPolicy: iam.PolicyDocument | undefined;
-  /** The key this class created (and may therefore restrict), if it did. */
-  private readonly ownSigningKey: kms.Key | undefined;
+  /**
+   * Creates, publishes, activates, retires and deletes the signing keys on a schedule (docs/key-rotation.md). It may
+   * create only RSA_2048 SIGN_VERIFY keys tagged with this deployment, with the signing-key policy (only the token role
+   * signs), read their public halves and schedule their deletion; it never signs.
+   */
+  readonly keyRotatorFunction: NodejsFunction;
+  /** The policy every rotated key gets: the same statements as the stack's own key's. */
+  readonly rotatedKeyPolicy: iam.PolicyDocument;
+  /**
+   * The HMAC_256 key whose MAC authenticates the rotation state item (`KEY_ROTATION_ITEM.macAttribute`). Its policy
+   * denies `kms:GenerateMac` to every principal but the key rotator's role, so a state item written around the rotator
+   * never verifies: the JWKS publishes, and the token function signs with, only keys the rotator made.
+   */
+  readonly rotationStateKey: kms.IKey;
+  /** The discovery and JWKS routes, anonymous, with their own throttles. */
+  readonly publicRoutes: readonly HttpRoute[];
+  /** What the token function needs to sign: the issuer, the stack's key (until the rotation adopts it), the schedule. */
+  readonly tokenEnvironment: Readonly<Record<string, string>>;
 
   constructor(
     private readonly broker: Construct,
     private readonly props: KmsIssuerProps,
   ) {
-    this.ownSigningKey = props.signingKey === undefined ? this.createSigningKey() : undefined;
-    this.signingKey = props.signingKey ?? (this.ownSigningKey as kms.Key);
+    this.issuerUrl = props.issuerUrl;
+    this.assertionSubject = props.subject;
+    this.signingKey = props.signingKey ?? this.createSigningKey(props.tokenRole);
     this.publishedKeys = [this.signingKey, ...(props.publishedKeys ?? [])];
+    const rotationStateKey = this.createRotationStateKey();
+    this.rotationStateKey = rotationStateKey;
+    this.tokenEnvironment = {
+      [BROKER_ENV.issuer]: props.issuerUrl,
+      [BROKER_ENV.signingKeyArn]: this.signingKey.keyArn,
+      [BROKER_ENV.keyRotation]: this.keyRotationJson(),
+      [BROKER_ENV.rotationStateKeyArn]: rotationStateKey.keyArn,
+    };
     this.discoveryFunction = createBrokerFunction(broker, 'DiscoveryFunction', {
       entry: 'discovery.ts',
       description: 'Token broker: OpenID Connect discovery document',
@@ -96,23 +133,29 @@ export class KmsIssuer {
         [BROKER_ENV.publishedKeyArns]: this.publishedKeys.map((key) => key.keyArn).join(','),
         [BROKER_ENV.tableName]: props.table.tableName,
         [BROKER_ENV.keyRotation]: this.keyRotationJson(),
+        [BROKER_ENV.rotationStateKeyArn]: rotationStateKey.keyArn,
+        // It counts the states it refuses (RotationStateRejected).
+        [BROKER_ENV.deployment]: props.deploymentName,
       },
     });
     for (const key of this.publishedKeys) key.grant(this.jwksFunction, 'kms:GetPublicKey');
     this.grantReadRotationState(this.jwksFunction);
+    this.grantSigning(props.tokenRole);
+    // The token function reads the state with its own GetItem on the table; it verifies what it reads.
+    this.grantVerifyRotationState(props.tokenRole);
+
+    this.rotatedKeyPolicy = signingKeyPolicy(props.tokenRole);
+    this.keyRotatorFunction = this.createKeyRotator();
+    // Only the rotator's MACs: whoever else writes a state, even one that names keys of their own, cannot make it verify.
+    rotationStateKey.addToResourcePolicy(
+      denyKeyActionsToAllBut('DenyGenerateMacToAllButTheKeyRotator', ['kms:GenerateMac'], this.keyRotatorFunction.role as iam.IRole),
+    );
+    this.publicRoutes = this.addPublicRoutes();
   }
 
-  /** What the token function needs to sign: the issuer, the stack's key (until the rotation adopts it) and the schedule. */
-  tokenEnvironment(): Record<string, string> {
-    return {
-      [BROKER_ENV.issuer]: this.props.issuerUrl,
-      [BROKER_ENV.signingKeyArn]: this.signingKey.keyArn,
-      [BROKER_ENV.keyRotation]: this.keyRotationJson(),
-    };
-  }
-
-  /** Reads the rotation state item, and no other item of the table. */
+  /** Reads the rotation state item, and no other item of the table, and verifies its MAC. */
   grantReadRotationState(grantee: iam.IGrantable): iam.Grant {
+    this.grantVerifyRotationState(grantee);
     return iam.Grant.addToPrincipal({
       grantee,
       actions: ['dynamodb:GetItem'],
@@ -121,17 +164,100 @@ export class KmsIssuer {
     });
   }
 
+  /** `kms:VerifyMac` with the rotation state key, HMAC_SHA_256 only: checks a state, never makes one. */
+  grantVerifyRotationState(grantee: iam.IGrantable): iam.Grant {
+    return this.grantRotationStateMac(grantee, ['kms:VerifyMac']);
+  }
+
+  private grantRotationStateMac(grantee: iam.IGrantable, actions: string[]): iam.Grant {
+    // key.grant takes no condition, hence Grant.addToPrincipal.
+    return iam.Grant.addToPrincipal({
+      grantee,
+      actions,
+      resourceArns: [this.rotationStateKey.keyArn],
+      conditions: { StringEquals: { 'kms:MacAlgorithm': ROTATION_STATE_MAC_ALGORITHM } },
+    });
+  }
+
   /**
-   * The rotator: a function on a schedule that creates, publishes, activates, retires and deletes signing keys
-   * (lambda/core/key-rotation-plan.ts). It may create only RSA_2048 SIGN_VERIFY keys tagged with this deployment, with
-   * the signing-key policy (only the token role signs), read their public halves and schedule their deletion; it
-   * never signs. On a table this broker created, only it may write the rotation state item: the JWKS is served from
-   * it, so a write there would publish a key.
+   * The HMAC key of the rotation state. Destroyed with the stack (after KMS's 30-day waiting period, in which the
+   * deletion can be cancelled): it authenticates one item of the stack's table and nothing else, a new deployment makes
+   * a new one, and a retained MAC key outliving its rotator would only be one more key that could vouch for a state.
+   * Without it no state verifies: an existing state is then refused until `broker-keys rotate --emergency` writes one
+   * under the new key.
    */
-  addKeyRotation(tokenRole: iam.IRole): NodejsFunction {
+  private createRotationStateKey(): kms.Key {
+    const key = new kms.Key(this.broker, 'RotationStateKey', {
+      description: 'Token broker: authenticates the signing-key rotation state (HMAC-SHA-256, MACs by the key rotator only)',
+      keySpec: kms.KeySpec.HMAC_256,
+      keyUsage: kms.KeyUsage.GENERATE_VERIFY_MAC,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    key.addToResourcePolicy(denyGrantsExceptForAwsServices());
+    return key;
+  }
+
+  /**
+   * A new key whose policy lets the account administer it, RS256 only, no grants, and `kms:Sign` for the token role
+   * alone: the same statements, in the same order, as every rotated key's (lib/key-policies.ts `signingKeyPolicy`).
+   */
+  private createSigningKey(tokenRole: iam.IRole): kms.Key {
+    const key = new kms.Key(this.broker, 'SigningKey', {
+      description: 'Token broker: signs client assertions for Entra ID workload identity federation (RS256)',
+      keySpec: kms.KeySpec.RSA_2048,
+      keyUsage: kms.KeyUsage.SIGN_VERIFY,
+      // Entra trusts this key's public half; losing it breaks federation until a new one is published.
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    key.addToResourcePolicy(denySignWithOtherAlgorithms());
+    key.addToResourcePolicy(denyGrantsExceptForAwsServices());
+    key.addToResourcePolicy(denySignToAllBut(tokenRole));
+    return key;
+  }
+
+  /**
+   * Lets the token role sign with the stack's key and this deployment's rotated keys, RS256 only, and read the stack
+   * key's public half (the kid is its thumbprint).
+   */
+  private grantSigning(tokenRole: iam.IRole): void {
+    // key.grant takes no condition, hence Grant.addToPrincipal.
+    iam.Grant.addToPrincipal({
+      grantee: tokenRole,
+      actions: ['kms:Sign'],
+      resourceArns: [this.signingKey.keyArn],
+      conditions: { StringEquals: { 'kms:SigningAlgorithm': KMS_SIGNING_ALGORITHM } },
+    });
+    this.signingKey.grant(tokenRole, 'kms:GetPublicKey');
+    // The rotated keys: any key of this account tagged with this deployment, RS256 only. Their key policies deny
+    // every other principal; the tag keeps this role off other deployments' keys.
+    iam.Grant.addToPrincipal({
+      grantee: tokenRole,
+      actions: ['kms:Sign'],
+      resourceArns: [this.anyKeyArn()],
+      conditions: {
+        StringEquals: { 'kms:SigningAlgorithm': KMS_SIGNING_ALGORITHM, [`aws:ResourceTag/${ROTATED_KEY_TAG}`]: this.props.deploymentName },
+      },
+    });
+    NagSuppressions.addResourceSuppressions(
+      tokenRole,
+      [
+        {
+          id: 'AwsSolutions-IAM5',
+          reason:
+            "kms:Sign on the rotated keys, which the rotator creates at run time: only keys of this account tagged with this deployment (aws:ResourceTag), RS256 only; each key's policy also denies Sign to every other principal.",
+          appliesTo: [{ regex: '/^Resource::arn:<AWS::Partition>:kms:<AWS::Region>:<AWS::AccountId>:key\\/\\*$/' }],
+        },
+      ],
+      true,
+    );
+  }
+
+  /**
+   * The rotator and its schedule (lambda/core/key-rotation-plan.ts): it writes the rotation state item, with the MAC
+   * only it may make, and the keys the state names.
+   */
+  private createKeyRotator(): NodejsFunction {
     const { broker, props } = this;
-    const stack = Stack.of(broker);
-    this.rotatedKeyPolicy = signingKeyPolicy(tokenRole);
     const rotator = createBrokerFunction(broker, 'KeyRotatorFunction', {
       entry: 'rotator.ts',
       description: 'Token broker: rotates the signing keys (publish ahead, activate, retire, delete)',
@@ -144,10 +270,11 @@ export class KmsIssuer {
         [BROKER_ENV.tableName]: props.table.tableName,
         [BROKER_ENV.keyRotation]: this.keyRotationJson(),
         [BROKER_ENV.signingKeyArn]: this.signingKey.keyArn,
-        [BROKER_ENV.signingKeyPolicy]: stack.toJsonString(this.rotatedKeyPolicy.toJSON()),
+        [BROKER_ENV.signingKeyPolicy]: Stack.of(broker).toJsonString(this.rotatedKeyPolicy.toJSON()),
+        [BROKER_ENV.rotationStateKeyArn]: this.rotationStateKey.keyArn,
       },
     });
-    this.rotatorFunction = rotator;
+    this.grantRotationStateMac(rotator, ['kms:GenerateMac', 'kms:VerifyMac']);
     iam.Grant.addToPrincipal({
       grantee: rotator,
       actions: ['dynamodb:GetItem', 'dynamodb:PutItem'],
@@ -155,13 +282,17 @@ export class KmsIssuer {
       conditions: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [KEY_ROTATION_ITEM.partitionKey] } },
     });
     const tagged = { [`aws:RequestTag/${ROTATED_KEY_TAG}`]: props.deploymentName };
-    // CreateKey has no key ARN yet: the resource is `*`, and the conditions say what may be created.
+    // CreateKey has no key ARN yet: the resource is `*`, and the conditions say what may be created: key material KMS
+    // makes (no imported or external material a copy of which lives elsewhere), in this Region only (no multi-Region
+    // key whose replicas other Regions' policies govern). Condition keys: KMS Developer Guide, "AWS KMS condition keys"
+    // (kms:KeyOrigin, kms:MultiRegion, both evaluated on CreateKey requests, defaults included).
     iam.Grant.addToPrincipal({
       grantee: rotator,
       actions: ['kms:CreateKey'],
       resourceArns: ['*'],
       conditions: {
-        StringEquals: { ...tagged, 'kms:KeySpec': 'RSA_2048', 'kms:KeyUsage': 'SIGN_VERIFY' },
+        StringEquals: { ...tagged, 'kms:KeySpec': 'RSA_2048', 'kms:KeyUsage': 'SIGN_VERIFY', 'kms:KeyOrigin': 'AWS_KMS' },
+        Bool: { 'kms:MultiRegion': 'false' },
         'ForAllValues:StringEquals': { 'aws:TagKeys': [ROTATED_KEY_TAG] },
       },
     });
@@ -186,7 +317,7 @@ export class KmsIssuer {
         {
           id: 'AwsSolutions-IAM5',
           reason:
-            'kms:CreateKey and kms:TagResource name no key (it does not exist yet): conditions allow only RSA_2048 SIGN_VERIFY keys tagged with this deployment. GetPublicKey and ScheduleKeyDeletion apply to keys of this account tagged with this deployment only (aws:ResourceTag).',
+            'kms:CreateKey and kms:TagResource name no key (it does not exist yet): conditions allow only single-Region RSA_2048 SIGN_VERIFY keys with KMS-made material, tagged with this deployment. GetPublicKey and ScheduleKeyDeletion apply to keys of this account tagged with this deployment only (aws:ResourceTag).',
           appliesTo: ['Resource::*', { regex: '/^Resource::arn:<AWS::Partition>:kms:<AWS::Region>:<AWS::AccountId>:key\\/\\*$/' }],
         },
       ],
@@ -198,52 +329,13 @@ export class KmsIssuer {
       schedule: events.Schedule.rate(KEY_ROTATION_SCHEDULE),
       targets: [new targets.LambdaFunction(rotator, { retryAttempts: 2 })],
     });
-    this.protectRotationState(rotator);
     return rotator;
   }
 
-  /**
-   * Lets the token function sign with the active key, RS256 only, and read its public half (the kid is its
-   * thumbprint); on a key this class created, denies `kms:Sign` to every other principal.
-   */
-  grantSigning(tokenFunction: NodejsFunction, tokenRole: iam.IRole): void {
-    // key.grant takes no condition, hence Grant.addToPrincipal.
-    iam.Grant.addToPrincipal({
-      grantee: tokenFunction,
-      actions: ['kms:Sign'],
-      resourceArns: [this.signingKey.keyArn],
-      conditions: { StringEquals: { 'kms:SigningAlgorithm': KMS_SIGNING_ALGORITHM } },
-    });
-    this.signingKey.grant(tokenFunction, 'kms:GetPublicKey');
-    // The rotated keys: any key of this account tagged with this deployment, RS256 only. Their key policies deny
-    // every other principal; the tag keeps this role off other deployments' keys.
-    iam.Grant.addToPrincipal({
-      grantee: tokenFunction,
-      actions: ['kms:Sign'],
-      resourceArns: [this.anyKeyArn()],
-      conditions: {
-        StringEquals: { 'kms:SigningAlgorithm': KMS_SIGNING_ALGORITHM, [`aws:ResourceTag/${ROTATED_KEY_TAG}`]: this.props.deploymentName },
-      },
-    });
-    NagSuppressions.addResourceSuppressions(
-      tokenRole,
-      [
-        {
-          id: 'AwsSolutions-IAM5',
-          reason:
-            "kms:Sign on the rotated keys, which the rotator creates at run time: only keys of this account tagged with this deployment (aws:ResourceTag), RS256 only; each key's policy also denies Sign to every other principal.",
-          appliesTo: [{ regex: '/^Resource::arn:<AWS::Partition>:kms:<AWS::Region>:<AWS::AccountId>:key\\/\\*$/' }],
-        },
-      ],
-      true,
-    );
-    if (this.ownSigningKey) this.ownSigningKey.addToResourcePolicy(denySignToAllBut(tokenRole));
-  }
-
-  /** The anonymous routes Entra reads, with their own throttles; returns them. */
-  addPublicRoutes(): HttpRoute[] {
+  /** The anonymous routes Entra reads, with their own throttles. */
+  private addPublicRoutes(): HttpRoute[] {
     const { httpApi } = this.props;
-    this.publicRoutes.push(
+    const routes = [
       ...httpApi.addRoutes({
         path: '/.well-known/openid-configuration',
         methods: [HttpMethod.GET],
@@ -254,29 +346,15 @@ export class KmsIssuer {
         methods: [HttpMethod.GET],
         integration: new HttpLambdaIntegration('JwksIntegration', this.jwksFunction),
       }),
-    );
+    ];
     const anonymousByDesign =
       'Entra ID fetches the OpenID Connect discovery document and the JWKS anonymously to verify client assertions; both hold only the issuer URL and public keys.';
-    for (const route of this.publicRoutes) {
+    for (const route of routes) {
       NagSuppressions.addResourceSuppressions(route, [{ id: 'AwsSolutions-APIG4', reason: anonymousByDesign }]); // the route itself only, not its integration or invoke permission
       acknowledgeControl(route, 'CT.APIGATEWAY.PR.5', anonymousByDesign);
     }
-    this.throttlePublicRoutes();
-    return this.publicRoutes;
-  }
-
-  private createSigningKey(): kms.Key {
-    const key = new kms.Key(this.broker, 'SigningKey', {
-      description: 'Token broker: signs client assertions for Entra ID workload identity federation (RS256)',
-      keySpec: kms.KeySpec.RSA_2048,
-      keyUsage: kms.KeyUsage.SIGN_VERIFY,
-      // Entra trusts this key's public half; losing it breaks federation until a new one is published.
-      removalPolicy: RemovalPolicy.RETAIN,
-    });
-    // The same statements, in the same order, as every rotated key's (lib/key-policies.ts signingKeyPolicy).
-    key.addToResourcePolicy(denySignWithOtherAlgorithms());
-    key.addToResourcePolicy(denyGrantsExceptForAwsServices());
-    return key;
+    this.throttlePublicRoutes(routes);
+    return routes;
   }
 
   /** `arn:…:kms:{region}:{account}:key/*`: a key of this account and region, for tag-conditioned statements. */
@@ -289,33 +367,11 @@ export class KmsIssuer {
   }
 
   /**
-   * On a table this broker created: denies writing the rotation state item to every principal but the rotator (table
-   * resource policy). The JWKS is served from that item, so whoever could write it could publish a key of their own.
-   */
-  private protectRotationState(rotator: NodejsFunction): void {
-    const table = this.props.table as Partial<dynamodb.Table>;
-    if (typeof table.addToResourcePolicy !== 'function') return;
-    table.addToResourcePolicy(
-      new iam.PolicyStatement({
-        sid: 'DenyRotationStateWritesToAllButTheRotator',
-        effect: iam.Effect.DENY,
-        principals: [new iam.AnyPrincipal()],
-        actions: DYNAMODB_WRITE_ACTIONS,
-        resources: ['*'],
-        conditions: {
-          'ForAnyValue:StringEquals': { 'dynamodb:LeadingKeys': [KEY_ROTATION_ITEM.partitionKey] },
-          ArnNotEquals: { 'aws:PrincipalArn': (rotator.role as iam.IRole).roleArn },
-        },
-      }),
-    );
-  }
-
-  /**
    * Route-level throttles for the public routes, replacing the stage's default for them: anonymous traffic there is
    * bounded on its own, so it cannot use up the rate the token routes and Entra's key fetches need, nor turn into
    * Lambda concurrency the token function needs. HTTP APIs take route settings only on the stage resource.
    */
-  private throttlePublicRoutes(): void {
+  private throttlePublicRoutes(routes: readonly HttpRoute[]): void {
     const { publicThrottlingRateLimit, publicThrottlingBurstLimit } = this.props.deployment;
     const cfnStage = this.props.stage.node.defaultChild as CfnStage;
     cfnStage.routeSettings = Object.fromEntries(
@@ -325,6 +381,6 @@ export class KmsIssuer {
       ]),
     );
     // API Gateway refuses settings for a route key that does not exist yet.
-    for (const route of this.publicRoutes) cfnStage.node.addDependency(route);
+    for (const route of routes) cfnStage.node.addDependency(route);
   }
 }

@@ -38,11 +38,25 @@ export interface StsSignerProps {
   /** `config.assertionLifetimeSeconds`: the `DurationSeconds` the token function asks for, and the grant's ceiling. */
   readonly assertionLifetimeSeconds: number;
   readonly retention: logs.RetentionDays;
+  /** The token function's role: the one principal allowed to ask STS for assertions, and their `sub`. */
+  readonly tokenRole: iam.IRole;
 }
 
 export class StsSigner extends Construct {
+  /** Tells the signers apart in `TokenBroker.signer`. */
+  readonly kind = 'aws-sts';
   /** The account's outbound identity federation issuer, `https://{id}.tokens.sts.global.api.aws` (a deploy-time value). */
   readonly issuerUrl: string;
+  /**
+   * The token function's role ARN, which STS puts in `sub`. Entra compares it as a string: the role's name must never
+   * come back on another role, so it is CloudFormation's generated one (a unique physical id), never a fixed name.
+   */
+  readonly assertionSubject: string;
+  /**
+   * What the token function needs to ask STS: the issuer (for the hints of Entra's refusals) and its own role ARN, which
+   * it cannot read from its environment otherwise.
+   */
+  readonly tokenEnvironment: Readonly<Record<string, string>>;
   /** Enables outbound identity federation for the account (idempotent; nothing happens on delete). */
   readonly enableFederation: AwsCustomResource;
   /** Reads the issuer URL once federation is enabled. */
@@ -106,11 +120,22 @@ export class StsSigner extends Construct {
       );
     }
     this.acknowledgeCustomResourceFunction();
-  }
 
-  /** What the token function needs to ask STS: the issuer, for the hints of Entra's refusals. */
-  tokenEnvironment(): Record<string, string> {
-    return { [BROKER_ENV.issuer]: this.issuerUrl };
+    this.assertionSubject = props.tokenRole.roleArn;
+    this.tokenEnvironment = { [BROKER_ENV.issuer]: this.issuerUrl, [BROKER_ENV.assertionSubject]: this.assertionSubject };
+    this.grantGetWebIdentityToken(props.tokenRole);
+    NagSuppressions.addResourceSuppressions(
+      props.tokenRole,
+      [
+        {
+          id: 'AwsSolutions-IAM5',
+          reason:
+            'sts:GetWebIdentityToken has no resource type (Service Authorization Reference), so Resource "*" is its only form; the statement is bounded by its conditions instead: sts:IdentityTokenAudience = the configured audience, sts:SigningAlgorithm = RS256, sts:DurationSeconds <= assertionLifetimeSeconds.',
+          appliesTo: ['Resource::*'],
+        },
+      ],
+      true,
+    );
   }
 
   /**
@@ -118,6 +143,7 @@ export class StsSigner extends Construct {
    * it, and one must be asked for), RS256 only, and for no longer than `assertionLifetimeSeconds`; no tags
    * (`sts:TagGetWebIdentityToken` is not granted). Condition keys: IAM User Guide, outbound identity federation,
    * "Controlling access with IAM policies" (`sts:IdentityTokenAudience`, `sts:SigningAlgorithm`, `sts:DurationSeconds`).
+   * The token role has it already.
    */
   grantGetWebIdentityToken(grantee: iam.IGrantable): iam.Grant {
     return iam.Grant.addToPrincipal({

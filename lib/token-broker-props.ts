@@ -1,6 +1,7 @@
 /**
  * The TokenBroker construct's props and their validation: every problem is collected and named with the value
- * received, unresolved tokens are skipped, and the configuration is validated here rather than trusted.
+ * received, unresolved tokens are skipped, and the configuration (JSON from cdk.json) is validated here rather than
+ * trusted. What the prop types already say, the compiler checks; this checks what they cannot (formats, ranges, pairs).
  */
 import { Token } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
@@ -9,9 +10,9 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import { allowedCallersProblems, type AllowedCallers } from '../contract/allowed-callers';
 import { validateBrokerConfig, type BrokerConfig, type BrokerConfigInput } from '../contract/broker-config';
 import { ConfigError, describeValue } from '../contract/config-error';
-import { LOG_LEVELS, type LogLevelName } from '../contract/environment';
+import type { LogLevelName } from '../contract/environment';
 import { checkIssuerUrl } from '../contract/url-policy';
-import { brokerMonitoringProblems, type BrokerMonitoringOptions } from './broker-monitoring';
+import type { BrokerMonitoringOptions } from './broker-monitoring';
 
 export interface TokenBrokerProps {
   /**
@@ -42,10 +43,30 @@ export interface TokenBrokerProps {
   readonly publishedKeys?: kms.IKey[];
   /**
    * The token cache table: partition key `pk` (String), TTL attribute `ttl`. Its items are sealed with
-   * `tokenCacheKey`, so the table's own encryption protects nothing the seal does not.
-   * @default - a new on-demand table, AWS-managed encryption, destroyed with the stack
+   * `tokenCacheKey`, so the table's own encryption protects nothing the seal does not. With signer `kms` it also holds
+   * the rotation state, from which the JWKS is served: the construct puts its resource policy (item writes by the
+   * broker's roles only, the state item by the rotator only) on a table of this app, and refuses an imported one,
+   * whose policy it cannot edit, unless `tokenCacheTableProtectedExternally` says you put those statements there.
+   * @default - a new on-demand table, AWS-managed encryption, destroyed with the stack, with that resource policy
    */
   readonly tokenCacheTable?: dynamodb.ITable;
+  /**
+   * Acknowledges that the imported `tokenCacheTable`'s resource policy is yours to keep: the construct cannot add the
+   * statements that keep its items to the broker's roles and its rotation state item to the key rotator
+   * (docs/security.md, "An imported table"). Without them, whoever may write the table can delete the rotation state
+   * or put back an older one the rotator wrote (the MAC still refuses any state the rotator did not write), and delete,
+   * replay or block cached tokens. Signer `kms` only; with `aws-sts` an imported table is accepted as it is.
+   * @default false - an imported tokenCacheTable with signer `kms` fails synth, naming the statements to add
+   */
+  readonly tokenCacheTableProtectedExternally?: boolean;
+  /**
+   * Who deploys the stack, as an `aws:PrincipalArn` pattern: the table's resource policy lets only these principals
+   * change the table or its policy (CloudFormation does, on every update of them), and the `DirectInvocationGuardPolicy`
+   * output excepts them. Set it when you deploy with another role than the CDK bootstrap's; a deployment by a principal
+   * it does not match cannot update the table's policy afterwards (only the account root can then delete it).
+   * @default - the CDK bootstrap's CloudFormation execution roles, `arn:{partition}:iam::{account}:role/cdk-*-cfn-exec-role-*`
+   */
+  readonly deployRoleArnPattern?: string;
   /**
    * The symmetric ENCRYPT_DECRYPT KMS key whose data keys seal the cached tokens. Its key policy is left as it is:
    * deny its data-key actions to every principal but the token function's role yourself (docs/security.md).
@@ -58,11 +79,6 @@ export interface TokenBrokerProps {
    */
   readonly logRetention?: logs.RetentionDays;
   /**
-   * Reserved concurrency of the token function; caps what it can draw from Entra, KMS and DynamoDB.
-   * @default - `config.tokenReservedConcurrency`; unreserved when that is unset too
-   */
-  readonly tokenReservedConcurrency?: number;
-  /**
    * Defense in depth on top of IAM. HTTP APIs accept any IAM principal whose own policy allows the route
    * and have no resource policy, so this restriction is enforced by the token function from the IAM
    * authorizer context (`accountId`, `principalOrgId`). A caller must satisfy every list given.
@@ -71,7 +87,9 @@ export interface TokenBrokerProps {
   readonly allowedCallers?: AllowedCallers;
   /**
    * CloudWatch alarms (token function errors and throttles, API 5xx, token latency, Entra rejections, upstream
-   * outages, public-route errors) and a dashboard, as lib/broker-monitoring.ts describes; `false` creates neither.
+   * outages, foreign invocations, rejected cache items; with signer `kms` public-route errors, key rotation failures,
+   * the signing key's age and rejected rotation states) and a dashboard, as lib/broker-monitoring.ts describes; `false`
+   * creates neither, and the construct's `metric…()` methods give the same metrics for alarms of your own.
    * Operators' guide: docs/operations-alarms.md.
    * @default - the alarms with their default thresholds and no actions, and the dashboard
    */
@@ -83,20 +101,6 @@ export interface TokenBrokerProps {
    */
   readonly logLevel?: LogLevelName;
 }
-
-const KNOWN_PROPS: readonly string[] = [
-  'config',
-  'issuer',
-  'signingKey',
-  'publishedKeys',
-  'tokenCacheTable',
-  'tokenCacheKey',
-  'logRetention',
-  'tokenReservedConcurrency',
-  'allowedCallers',
-  'monitoring',
-  'logLevel',
-];
 
 /** Lambda's limit on a function's environment (all names and values together). */
 const MAX_ENVIRONMENT_BYTES = 4096;
@@ -110,11 +114,15 @@ const UNRESOLVED_TOKEN_ESTIMATE = 100;
  */
 export function validateTokenBrokerProps(props: TokenBrokerProps, path: string): BrokerConfig {
   const problems: string[] = [];
-  for (const key of Object.keys(props)) {
-    if (!KNOWN_PROPS.includes(key)) problems.push(`${key}: unknown prop (known: ${KNOWN_PROPS.join(', ')})`);
-  }
   const validation = validateBrokerConfig(props.config);
   problems.push(...validation.problems.map((problem) => `config.${problem}`));
+  if (validation.config?.runtime.signer === 'aws-sts') {
+    // AWS holds the signing keys: keys of ours would be neither used nor published.
+    for (const name of ['signingKey', 'publishedKeys'] as const) {
+      if (props[name] !== undefined)
+        problems.push(`${name}: applies to signer "kms" only; with signer "aws-sts" AWS STS signs the assertions, remove it`);
+    }
+  }
 
   const { issuer } = props;
   if (issuer !== undefined && !Token.isUnresolved(issuer)) {
@@ -138,21 +146,12 @@ export function validateTokenBrokerProps(props: TokenBrokerProps, path: string):
     seen.add(key.keyArn);
   });
 
-  const concurrency = props.tokenReservedConcurrency;
-  if (concurrency !== undefined && !Token.isUnresolved(concurrency) && !(Number.isInteger(concurrency) && concurrency >= 1)) {
-    problems.push(`tokenReservedConcurrency: expected an integer of at least 1, received ${describeValue(concurrency)}`);
-  }
-
-  const { logLevel } = props;
-  if (logLevel !== undefined && !Token.isUnresolved(logLevel) && !(LOG_LEVELS as readonly unknown[]).includes(logLevel)) {
-    problems.push(`logLevel: expected one of ${LOG_LEVELS.join(', ')}, received ${describeValue(logLevel)}`);
-  }
-
   if (props.allowedCallers !== undefined)
     problems.push(...allowedCallersProblems(props.allowedCallers, (value) => Token.isUnresolved(value)));
 
-  if (props.monitoring !== undefined && props.monitoring !== false)
-    problems.push(...brokerMonitoringProblems(props.monitoring, 'monitoring'));
+  if (props.tokenCacheTableProtectedExternally === true && props.tokenCacheTable === undefined) {
+    problems.push('tokenCacheTableProtectedExternally: acknowledges an imported tokenCacheTable, and none is given; remove it');
+  }
 
   if (problems.length > 0 || validation.config === undefined) throw new ConfigError(`TokenBroker props at ${path}`, problems);
   return validation.config;

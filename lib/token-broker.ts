@@ -1,8 +1,9 @@
-import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, type CfnElement } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import { HttpApi, HttpMethod, LogGroupLogDestination, type HttpRoute, type HttpStage } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpIamAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -20,12 +21,15 @@ import {
 import { runtimeConfigJson, type BrokerConfig } from '../contract/broker-config';
 import { ConfigError } from '../contract/config-error';
 import { BROKER_ENV } from '../contract/environment';
-import { createBrokerFunction, LOGS_HOLD_NO_SECRET } from './broker-function';
+import { createBrokerFunction, createFunctionRoleAndLogs, LOGS_HOLD_NO_SECRET } from './broker-function';
+import { activeKeyAgeMetric, brokerCountMetric } from './broker-metrics';
 import { BrokerMonitoring } from './broker-monitoring';
 import { acknowledgeControl } from './control-tower-rules';
+import { CDK_DEPLOY_ROLE_ARN_PATTERN } from './direct-invocation-guard';
 import { denyGrantsExceptForAwsServices, denyKeyActionsToAllBut } from './key-policies';
-import { KmsIssuer, PUBLIC_ROUTE_KEYS } from './kms-issuer';
+import { KmsIssuer } from './kms-issuer';
 import { StsSigner } from './sts-signer';
+import { denyItemWritesToAllBut, denyRotationStateWritesToAllBut, tokenCacheTablePolicy } from './token-cache-table-policy';
 import { checkEnvironmentSize, validateTokenBrokerProps, type TokenBrokerProps } from './token-broker-props';
 
 /**
@@ -39,6 +43,12 @@ const STAGE_NAME = '$default';
 
 /** The actions that use the token cache key's data keys: read a token, or forge an item that would open. */
 const CACHE_KEY_DATA_ACTIONS = ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey*', 'kms:ReEncrypt*'];
+
+/** Who signs the assertions: the broker's own KMS keys (`kind: 'kms'`) or AWS STS (`kind: 'aws-sts'`). */
+export type BrokerSigner = KmsIssuer | StsSigner;
+
+/** What the token function does, in its description and its role's. */
+const TOKEN_FUNCTION_DESCRIPTION = 'Token broker: Entra ID access tokens for IAM-authorized callers';
 
 /**
  * An IAM-guarded token endpoint per configured alias that exchanges a client assertion for an Entra access token.
@@ -69,10 +79,12 @@ export class TokenBroker extends Construct {
   readonly tokenFunctionRole: iam.IRole;
   /** `GET /token/{alias}` per configured alias. */
   readonly tokenRoutes: Readonly<Record<string, HttpRoute>>;
-  /** The `kms` signer's keys, public functions and routes (lib/kms-issuer.ts); undefined with `aws-sts`. */
-  readonly kmsIssuer: KmsIssuer | undefined;
-  /** The `aws-sts` signer's account setting, issuer and grant (lib/sts-signer.ts); undefined with `kms`. */
-  readonly stsSigner: StsSigner | undefined;
+  /**
+   * The signer's part, by `kind`: with `kms` the signing key, the published keys, the discovery, JWKS and key rotator
+   * functions and the public routes (lib/kms-issuer.ts); with `aws-sts` the account setting, AWS's issuer and the
+   * token role's STS grant (lib/sts-signer.ts).
+   */
+  readonly signer: BrokerSigner;
   /** The stage's JSON access log: one line per request, the audit trail of who obtained which token. */
   readonly accessLogGroup: logs.ILogGroup;
   /** The alarms and the dashboard; undefined with `monitoring: false`. */
@@ -82,30 +94,23 @@ export class TokenBroker extends Construct {
   readonly config: BrokerConfig;
   /** The value of the `Deployment` dimension on this broker's metrics: the stack name and the construct's path in it. */
   readonly deploymentName: string;
+  /** Who deploys the stack (`props.deployRoleArnPattern`, by default the CDK bootstrap's execution roles). */
+  readonly deployRoleArnPattern: string;
 
   private readonly aliases: readonly string[];
-  private readonly loggingEnvironment: Record<string, string>;
 
   constructor(scope: Construct, id: string, props: TokenBrokerProps) {
     super(scope, id);
     const config = validateTokenBrokerProps(props, this.node.path);
     this.config = config;
-    if (config.runtime.signer === 'aws-sts') {
-      // AWS holds the signing keys: keys of ours would be neither used nor published.
-      const kmsOnly = (['signingKey', 'publishedKeys'] as const).filter((name) => props[name] !== undefined);
-      if (kmsOnly.length > 0) {
-        throw new ConfigError(
-          `TokenBroker props at ${this.node.path}`,
-          kmsOnly.map((name) => `${name}: applies to signer "kms" only; with signer "aws-sts" AWS STS signs the assertions, remove it`),
-        );
-      }
-    }
     const stack = Stack.of(this);
+    // Tells this broker's metrics apart from another's in the same account: the stack and the path below it.
     this.deploymentName = [stack.stackName, ...this.node.scopes.slice(stack.node.scopes.length).map((c) => c.node.id)].join('/');
     this.aliases = Object.keys(config.runtime.scopes);
+    this.deployRoleArnPattern = props.deployRoleArnPattern ?? CDK_DEPLOY_ROLE_ARN_PATTERN;
     const retention = props.logRetention ?? logs.RetentionDays.ONE_YEAR;
     // Every function logs through Powertools: its level and service name.
-    this.loggingEnvironment = { [BROKER_ENV.logLevel]: props.logLevel ?? 'INFO', [BROKER_ENV.serviceName]: SERVICE_NAME };
+    const loggingEnvironment = { [BROKER_ENV.logLevel]: props.logLevel ?? 'INFO', [BROKER_ENV.serviceName]: SERVICE_NAME };
 
     const ownCacheKey = props.tokenCacheKey === undefined ? this.createTokenCacheKey() : undefined;
     this.tokenCacheKey = props.tokenCacheKey ?? (ownCacheKey as kms.Key);
@@ -121,124 +126,79 @@ export class TokenBroker extends Construct {
     acknowledgeControl(this.accessLogGroup, 'CT.CLOUDWATCH.PR.3', LOGS_HOLD_NO_SECRET);
     this.stage = this.createStage(config, this.accessLogGroup);
 
-    if (config.runtime.signer === 'kms') {
-      this.kmsIssuer = new KmsIssuer(this, {
-        issuerUrl: this.apiUrl,
-        httpApi: this.httpApi,
-        stage: this.stage,
-        deployment: config.deployment,
-        retention,
-        loggingEnvironment: this.loggingEnvironment,
-        table: this.table,
-        deploymentName: this.deploymentName,
-        ...(props.signingKey ? { signingKey: props.signingKey } : {}),
-        ...(props.publishedKeys ? { publishedKeys: props.publishedKeys } : {}),
-      });
-      this.issuerUrl = this.apiUrl;
-    } else {
-      this.stsSigner = new StsSigner(this, 'StsSigner', {
-        audience: config.runtime.audience,
-        assertionLifetimeSeconds: config.runtime.assertionLifetimeSeconds,
-        retention,
-      });
-      this.issuerUrl = this.stsSigner.issuerUrl;
-    }
-    // Tells this broker's metrics apart from another's in the same account: the stack and the path below it.
-    const deploymentName = this.deploymentName;
-    const tokenEnvironment: Record<string, string> = {
-      ...(this.kmsIssuer ? this.kmsIssuer.tokenEnvironment() : (this.stsSigner as StsSigner).tokenEnvironment()),
-      [BROKER_ENV.runtimeConfig]: runtimeConfigJson(config.runtime),
-      [BROKER_ENV.tableName]: this.table.tableName,
-      [BROKER_ENV.tokenCacheKeyArn]: this.tokenCacheKey.keyArn,
-      [BROKER_ENV.deployment]: deploymentName,
-      [BROKER_ENV.apiId]: this.httpApi.apiId,
-      [BROKER_ENV.apiStage]: STAGE_NAME,
-    };
-    if (props.allowedCallers) {
-      tokenEnvironment[BROKER_ENV.allowedCallers] = Stack.of(this).toJsonString({
-        accountIds: props.allowedCallers.accountIds ?? [],
-        principalOrgIds: props.allowedCallers.principalOrgIds ?? [],
-      });
-    }
-    // With aws-sts the role ARN joins the environment once the function (and so its role) exists: counted here at
-    // its longest, a 64-character role name in the longest partition's ARN.
-    const roleArnAtMost: Record<string, string> = this.stsSigner
-      ? { [BROKER_ENV.assertionSubject]: `arn:aws-iso-b:iam::123456789012:role/${'x'.repeat(64)}` }
-      : {};
-    checkEnvironmentSize({ ...this.loggingEnvironment, ...tokenEnvironment, ...roleArnAtMost }, this.node.path);
-    this.tokenFunction = createBrokerFunction(this, 'TokenFunction', {
-      entry: 'token.ts',
-      description: 'Token broker: Entra ID access tokens for IAM-authorized callers',
-      memorySize: 256,
-      timeout: TOKEN_FUNCTION_TIMEOUT,
-      retention,
-      loggingEnvironment: this.loggingEnvironment,
-      environment: tokenEnvironment,
-      reservedConcurrentExecutions: props.tokenReservedConcurrency ?? config.deployment.tokenReservedConcurrency,
-    });
-
-    this.table.grant(this.tokenFunction, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem');
+    // The role first: the signer's keys and grants name it before the function exists.
+    const tokenRoleAndLogs = createFunctionRoleAndLogs(this, 'TokenFunction', { description: TOKEN_FUNCTION_DESCRIPTION, retention });
+    const tokenRole = tokenRoleAndLogs.role;
+    this.tokenFunctionRole = tokenRole;
+    this.table.grant(tokenRole, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem');
     // Sealing: new data keys and opening them, only with the broker's purpose in their encryption context.
     iam.Grant.addToPrincipal({
-      grantee: this.tokenFunction,
+      grantee: tokenRole,
       actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
       resourceArns: [this.tokenCacheKey.keyArn],
       conditions: { StringEquals: { [`kms:EncryptionContext:${SEALING_CONTEXT_KEYS.purpose}`]: SEALING_PURPOSE } },
     });
-    // The keys this construct created answer to the token function's role alone, whatever IAM policies say.
-    const tokenRole = this.tokenFunction.role as iam.IRole;
-    this.tokenFunctionRole = tokenRole;
-    if (this.kmsIssuer) {
-      // Least privilege: only the token function signs, only with the active key, only RS256.
-      this.kmsIssuer.grantSigning(this.tokenFunction, tokenRole);
-      this.kmsIssuer.addKeyRotation(tokenRole);
-      this.assertionSubject = config.runtime.subject;
-    } else {
-      // STS puts the calling role's ARN in `sub`: the function learns it here, as its role is not in its environment.
-      this.tokenFunction.addEnvironment(BROKER_ENV.assertionSubject, tokenRole.roleArn);
-      // Only the token function asks STS, only for the configured audience, RS256, assertionLifetimeSeconds at most.
-      (this.stsSigner as StsSigner).grantGetWebIdentityToken(this.tokenFunction);
-      NagSuppressions.addResourceSuppressions(
-        tokenRole,
-        [
-          {
-            id: 'AwsSolutions-IAM5',
-            reason:
-              'sts:GetWebIdentityToken has no resource type (Service Authorization Reference), so Resource "*" is its only form; the statement is bounded by its conditions instead: sts:IdentityTokenAudience = the configured audience, sts:SigningAlgorithm = RS256, sts:DurationSeconds <= assertionLifetimeSeconds.',
-            appliesTo: ['Resource::*'],
-          },
-        ],
-        true,
-      );
-      this.assertionSubject = tokenRole.roleArn;
+    // Least privilege: only the token role signs (kms), or asks STS for assertions (aws-sts).
+    this.signer =
+      config.runtime.signer === 'kms'
+        ? new KmsIssuer(this, {
+            issuerUrl: this.apiUrl,
+            subject: config.runtime.subject,
+            httpApi: this.httpApi,
+            stage: this.stage,
+            deployment: config.deployment,
+            retention,
+            loggingEnvironment,
+            table: this.table,
+            deploymentName: this.deploymentName,
+            tokenRole,
+            ...(props.signingKey ? { signingKey: props.signingKey } : {}),
+            ...(props.publishedKeys ? { publishedKeys: props.publishedKeys } : {}),
+          })
+        : new StsSigner(this, 'StsSigner', {
+            audience: config.runtime.audience,
+            assertionLifetimeSeconds: config.runtime.assertionLifetimeSeconds,
+            retention,
+            tokenRole,
+          });
+    this.issuerUrl = this.signer.issuerUrl;
+    this.assertionSubject = this.signer.assertionSubject;
+
+    const tokenEnvironment: Record<string, string> = {
+      ...this.signer.tokenEnvironment,
+      [BROKER_ENV.runtimeConfig]: runtimeConfigJson(config.runtime),
+      [BROKER_ENV.tableName]: this.table.tableName,
+      [BROKER_ENV.tokenCacheKeyArn]: this.tokenCacheKey.keyArn,
+      [BROKER_ENV.deployment]: this.deploymentName,
+      [BROKER_ENV.apiId]: this.httpApi.apiId,
+      [BROKER_ENV.apiStage]: STAGE_NAME,
+    };
+    if (props.allowedCallers) {
+      tokenEnvironment[BROKER_ENV.allowedCallers] = stack.toJsonString({
+        accountIds: props.allowedCallers.accountIds ?? [],
+        principalOrgIds: props.allowedCallers.principalOrgIds ?? [],
+      });
     }
+    checkEnvironmentSize({ ...loggingEnvironment, ...tokenEnvironment }, this.node.path);
+    this.tokenFunction = createBrokerFunction(this, 'TokenFunction', {
+      entry: 'token.ts',
+      description: TOKEN_FUNCTION_DESCRIPTION,
+      memorySize: 256,
+      timeout: TOKEN_FUNCTION_TIMEOUT,
+      retention,
+      loggingEnvironment,
+      environment: tokenEnvironment,
+      reservedConcurrentExecutions: config.deployment.tokenReservedConcurrency,
+      roleAndLogs: tokenRoleAndLogs,
+    });
+    // The keys this construct created answer to the token function's role alone, whatever IAM policies say.
     if (ownCacheKey) this.restrictTokenCacheKey(ownCacheKey, tokenRole);
+    this.protectTable(props.tokenCacheTableProtectedExternally === true);
 
     this.tokenRoutes = this.addRoutes();
 
     this.monitoring =
-      props.monitoring === false
-        ? undefined
-        : new BrokerMonitoring(this, 'Monitoring', {
-            ...props.monitoring,
-            httpApi: this.httpApi,
-            stage: this.stage,
-            tokenFunction: this.tokenFunction,
-            accessLogGroup: this.accessLogGroup,
-            ...(this.kmsIssuer
-              ? {
-                  publicRoutes: {
-                    discoveryFunction: this.kmsIssuer.discoveryFunction,
-                    jwksFunction: this.kmsIssuer.jwksFunction,
-                    routeKeys: PUBLIC_ROUTE_KEYS,
-                  },
-                }
-              : {}),
-            deploymentName,
-            ...(this.kmsIssuer?.rotatorFunction
-              ? { keyRotation: { rotatorFunction: this.kmsIssuer.rotatorFunction, settings: config.deployment.keyRotation } }
-              : {}),
-          });
+      props.monitoring === false ? undefined : new BrokerMonitoring(this, 'Monitoring', { ...props.monitoring, broker: this });
   }
 
   /**
@@ -265,55 +225,110 @@ export class TokenBroker extends Construct {
   }
 
   /**
-   * The `kms` signer's active signing key.
-   * @throws Error with the `aws-sts` signer, which has none (AWS holds the keys)
+   * The functions whose output Entra trusts: the token function (it signs, or asks STS), and with the `kms` signer the
+   * discovery and JWKS functions (they say which keys are the issuer's) and the key rotator (it makes those keys).
+   * Whoever changes one of them, or acts as its role, can make Entra accept assertions of their own: the
+   * `DirectInvocationGuardPolicy` output covers each.
    */
-  get signingKey(): kms.IKey {
-    return this.requireKmsIssuer('signingKey').signingKey;
+  get trustedFunctions(): readonly NodejsFunction[] {
+    const { signer } = this;
+    return signer.kind === 'kms'
+      ? [this.tokenFunction, signer.discoveryFunction, signer.jwksFunction, signer.keyRotatorFunction]
+      : [this.tokenFunction];
+  }
+
+  /** The roles that write the table's items: the token function's, and with signer `kms` the key rotator's (its state item only). */
+  get tableWriterRoles(): readonly iam.IRole[] {
+    const { signer } = this;
+    return signer.kind === 'kms' ? [this.tokenFunctionRole, signer.keyRotatorFunction.role as iam.IRole] : [this.tokenFunctionRole];
+  }
+
+  /** Access tokens obtained from Entra, the load the broker puts on Entra (`EntraExchanges`): a 5-minute sum by default. */
+  metricExchanges(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return brokerCountMetric(this.deploymentName, 'exchanges', props);
+  }
+
+  /** Exchanges Entra refused, answered 502 `entra_rejected` (`EntraRejections`): a 5-minute sum by default. */
+  metricEntraRejections(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return brokerCountMetric(this.deploymentName, 'entraRejections', props);
+  }
+
+  /** Requests answered 503 after retries: Entra, KMS, STS or DynamoDB unreachable (`UpstreamUnavailable`): a 5-minute sum by default. */
+  metricUpstreamUnavailable(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return brokerCountMetric(this.deploymentName, 'upstreamUnavailable', props);
+  }
+
+  /** Previous, still valid tokens served while a refresh was under way or failed (`StaleTokensServed`): a 5-minute sum by default. */
+  metricStaleTokensServed(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return brokerCountMetric(this.deploymentName, 'staleServed', props);
+  }
+
+  /** Waits for another container's refresh lease (`RefreshLeaseWaits`): a 5-minute sum by default. */
+  metricRefreshLeaseWaits(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return brokerCountMetric(this.deploymentName, 'leaseWaits', props);
+  }
+
+  /** Cache-store operations that failed while the broker carried on without them (`CacheStoreFailures`): a 5-minute sum by default. */
+  metricCacheStoreFailures(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return brokerCountMetric(this.deploymentName, 'storeFailures', props);
+  }
+
+  /** Cached items that did not open or failed their checks: someone else wrote the table (`CacheItemsRejected`): a 5-minute sum by default. */
+  metricCacheItemsRejected(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return brokerCountMetric(this.deploymentName, 'cacheItemsRejected', props);
+  }
+
+  /** Invocations refused because they did not come through this broker's API (`ForeignInvocationsRefused`): a 5-minute sum by default. */
+  metricForeignInvocations(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return brokerCountMetric(this.deploymentName, 'foreignInvocations', props);
+  }
+
+  /** Failed runs of the key rotator (`KeyRotationFailures`), signer `kms` only: a 5-minute sum by default. */
+  metricKeyRotationFailures(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return brokerCountMetric(this.deploymentName, 'keyRotationFailures', props);
   }
 
   /**
-   * Every key in the `kms` signer's JWKS, the signing key first.
-   * @throws Error with the `aws-sts` signer, which publishes none
+   * Rotation states refused because their MAC did not verify or they were older than one already seen
+   * (`RotationStateRejected`): someone wrote the state item around the rotator. Signer `kms` only: a 5-minute sum by default.
    */
-  get publishedKeys(): readonly kms.IKey[] {
-    return this.requireKmsIssuer('publishedKeys').publishedKeys;
+  metricRotationStateRejected(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return brokerCountMetric(this.deploymentName, 'rotationStateRejected', props);
   }
 
   /**
-   * The `kms` signer's discovery function.
-   * @throws Error with the `aws-sts` signer, which serves no discovery document (AWS's issuer does)
+   * Seconds since the active signing key started signing (`ActiveSigningKeyAge`), reported by every rotator run, signer
+   * `kms` only: the hourly maximum by default.
    */
-  get discoveryFunction(): NodejsFunction {
-    return this.requireKmsIssuer('discoveryFunction').discoveryFunction;
+  metricActiveSigningKeyAge(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return activeKeyAgeMetric(this.deploymentName, props);
   }
 
   /**
-   * The `kms` signer's JWKS function.
-   * @throws Error with the `aws-sts` signer, which serves no JWKS (AWS's issuer does)
+   * The table's resource policy (lib/token-cache-table-policy.ts) on a table of this app. An imported table's policy
+   * cannot be edited from here: with signer `kms`, whose rotation state it holds, that fails synth, naming the
+   * statements to add, unless `acknowledged` (`tokenCacheTableProtectedExternally`).
    */
-  get jwksFunction(): NodejsFunction {
-    return this.requireKmsIssuer('jwksFunction').jwksFunction;
-  }
-
-  /**
-   * The `kms` signer's key rotator: creates, publishes, activates, retires and deletes the signing keys on a schedule
-   * (docs/key-rotation.md).
-   * @throws Error with the `aws-sts` signer, whose keys AWS rotates
-   */
-  get keyRotatorFunction(): NodejsFunction {
-    const rotator = this.requireKmsIssuer('keyRotatorFunction').rotatorFunction;
-    if (rotator === undefined) throw new Error(`TokenBroker.keyRotatorFunction: ${this.node.path} has no key rotator yet`);
-    return rotator;
-  }
-
-  private requireKmsIssuer(member: string): KmsIssuer {
-    if (this.kmsIssuer === undefined) {
-      throw new Error(
-        `TokenBroker.${member} exists with signer "kms" only; this broker (${this.node.path}) uses signer "aws-sts", where AWS STS signs the assertions`,
-      );
-    }
-    return this.kmsIssuer;
+  private protectTable(acknowledged: boolean): void {
+    const { signer } = this;
+    const rotatorRole = signer.kind === 'kms' ? (signer.keyRotatorFunction.role as iam.IRole) : undefined;
+    const statements = tokenCacheTablePolicy({
+      tokenRoleArn: this.tokenFunctionRole.roleArn,
+      ...(rotatorRole === undefined ? {} : { rotatorRoleArn: rotatorRole.roleArn }),
+      deployRoleArnPattern: this.deployRoleArnPattern,
+    });
+    // ITable does not declare it; an imported table has it and answers statementAdded: false.
+    const table = this.table as Partial<Pick<dynamodb.Table, 'addToResourcePolicy'>>;
+    const added = statements.map((statement) => table.addToResourcePolicy?.(statement).statementAdded ?? false);
+    if (added.every(Boolean) || rotatorRole === undefined || acknowledged) return;
+    const tokenRoleArn = `<ARN of role ${logicalIdOf(this.tokenFunctionRole)}: TokenBroker.tokenFunctionRole>`;
+    const rotatorRoleArn = `<ARN of role ${logicalIdOf(rotatorRole)}: the key rotator's>`;
+    const toAdd = [denyItemWritesToAllBut([tokenRoleArn, rotatorRoleArn]), denyRotationStateWritesToAllBut(rotatorRoleArn)];
+    throw new ConfigError(`TokenBroker props at ${this.node.path}`, [
+      `tokenCacheTable: an imported table keeps its resource policy as it is, and with signer "kms" it holds the rotation state the JWKS is served from. Set tokenCacheTableProtectedExternally: true, deploy, and add these statements to the table's resource policy with the roles' ARNs (docs/security.md, "An imported table"): ${JSON.stringify(
+        toAdd.map((statement) => statement.toStatementJson() as unknown),
+      )}`,
+    ]);
   }
 
   /** The symmetric key that seals cached tokens; a new one per deployment, rotated yearly. */
@@ -392,7 +407,6 @@ export class TokenBroker extends Construct {
 
   private addRoutes(): Record<string, HttpRoute> {
     const authorizer = new HttpIamAuthorizer();
-    this.kmsIssuer?.addPublicRoutes();
     // One API-wide invoke permission instead of one per route: the function's resource policy is
     // limited to 20 KB, which a long list of aliases would otherwise approach.
     const tokenIntegration = new HttpLambdaIntegration('TokenIntegration', this.tokenFunction, {
@@ -426,4 +440,9 @@ export class TokenBroker extends Construct {
     );
     return routes;
   }
+}
+
+/** The logical id of a resource's CloudFormation element, for messages that must name a resource not yet deployed. */
+function logicalIdOf(resource: iam.IRole): string {
+  return Stack.of(resource).getLogicalId(resource.node.defaultChild as CfnElement);
 }

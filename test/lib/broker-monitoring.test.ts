@@ -3,10 +3,11 @@ import { Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { describe, expect, it } from 'vitest';
-import { METRICS_DEPLOYMENT_DIMENSION, METRICS_NAMESPACE, METRIC_NAMES } from '../../contract/aws-names';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import { ACTIVE_KEY_AGE_METRIC, METRICS_DEPLOYMENT_DIMENSION, METRICS_NAMESPACE, METRIC_NAMES } from '../../contract/aws-names';
 import { BROKER_ENV } from '../../contract/environment';
 import { PowertoolsBrokerMetrics } from '../../lambda/adapters/powertools-metrics';
-import { BrokerMonitoring, PUBLIC_ROUTE_METRIC_NAMES } from '../../lib/broker-monitoring';
+import { PUBLIC_ROUTE_METRIC_NAMES } from '../../lib/broker-monitoring';
 import { TokenBroker } from '../../lib/token-broker';
 import type { TokenBrokerProps } from '../../lib/token-broker-props';
 import { REPO_ROOT, brokerStack, config, logicalId, newApp, tokenBroker } from './helpers';
@@ -31,8 +32,8 @@ describe('BrokerMonitoring alarms (defaults)', () => {
   const tokenFunction = { Ref: logicalId(broker.tokenFunction) };
   const apiId = { Ref: logicalId(broker.httpApi) };
 
-  it('creates twelve alarms, two metric filters and one dashboard, all exposed on the construct', () => {
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 12);
+  it('creates thirteen alarms, two metric filters and one dashboard, all exposed on the construct', () => {
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 13);
     template.resourceCountIs('AWS::Logs::MetricFilter', 2);
     template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
     expect(Object.keys(broker.monitoring!.alarms).sort()).toEqual([
@@ -43,6 +44,7 @@ describe('BrokerMonitoring alarms (defaults)', () => {
       'keyRotationFailures',
       'publicRoutes4xx',
       'publicRoutes5xx',
+      'rotationStateRejected',
       'signingKeyAge',
       'tokenFunctionErrors',
       'tokenFunctionThrottles',
@@ -51,8 +53,8 @@ describe('BrokerMonitoring alarms (defaults)', () => {
     ]);
   });
 
-  it('alarms on the first direct invocation refused and the first cache item rejected: both mean someone went around the broker', () => {
-    for (const metricName of [METRIC_NAMES.foreignInvocations, METRIC_NAMES.cacheItemsRejected]) {
+  it('alarms on the first direct invocation refused, cache item rejected and rotation state rejected: each means someone went around the broker', () => {
+    for (const metricName of [METRIC_NAMES.foreignInvocations, METRIC_NAMES.cacheItemsRejected, METRIC_NAMES.rotationStateRejected]) {
       template.hasResourceProperties('AWS::CloudWatch::Alarm', {
         ...COUNT_ALARM,
         Namespace: METRICS_NAMESPACE,
@@ -203,7 +205,7 @@ describe('BrokerMonitoring alarms (defaults)', () => {
     const linked = Object.values(template.findResources('AWS::CloudWatch::Alarm')).map(
       (alarm) => /#([a-z0-9-]+)$/.exec(alarm.Properties.AlarmDescription as string)![1],
     );
-    expect(new Set(linked).size).toBe(12);
+    expect(new Set(linked).size).toBe(13);
     for (const anchor of linked) expect(anchors).toContain(anchor);
   });
 
@@ -224,7 +226,7 @@ describe('BrokerMonitoring options', () => {
   it('sends ALARM and OK to the topic from every alarm', () => {
     const { template, topicRef } = brokerWithTopic();
     const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
-    expect(alarms).toHaveLength(12);
+    expect(alarms).toHaveLength(13);
     for (const alarm of alarms) {
       expect(alarm.Properties.AlarmActions).toEqual([topicRef]);
       expect(alarm.Properties.OKActions).toEqual([topicRef]);
@@ -261,6 +263,56 @@ describe('BrokerMonitoring options', () => {
   });
 });
 
+describe('TokenBroker metric methods', () => {
+  /** Every `metric…` method of the construct, found on its prototype rather than listed here. */
+  const metricMethods = Object.getOwnPropertyNames(TokenBroker.prototype).filter((name) => /^metric[A-Z]/.test(name)) as Array<
+    keyof TokenBroker & `metric${string}`
+  >;
+
+  it('offers one method per metric the functions emit, each in the namespace with this deployment as its one dimension', () => {
+    const { broker } = tokenBroker({ monitoring: false });
+    const metrics = metricMethods.map((name) => broker[name].call(broker));
+    expect(metrics.map((metric) => metric.metricName).sort()).toEqual([...Object.values(METRIC_NAMES), ACTIVE_KEY_AGE_METRIC].sort());
+    for (const metric of metrics) {
+      expect(metric.namespace).toBe(METRICS_NAMESPACE);
+      expect(metric.dimensions).toEqual({ [METRICS_DEPLOYMENT_DIMENSION]: 'Stack/Broker' });
+    }
+    expect(broker.metricEntraRejections()).toMatchObject({ statistic: 'Sum', period: Duration.minutes(5) });
+    expect(broker.metricActiveSigningKeyAge()).toMatchObject({ statistic: 'Maximum', period: Duration.hours(1) });
+  });
+
+  it('lets a user with monitoring: false build an alarm of their own, with their own period and statistic', () => {
+    const { stack, broker, template } = tokenBroker({ monitoring: false });
+    new cloudwatch.Alarm(stack, 'MyAlarm', {
+      metric: broker.metricUpstreamUnavailable({ period: Duration.minutes(1), statistic: 'Maximum' }),
+      threshold: 2,
+      evaluationPeriods: 1,
+    });
+    template().hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: METRICS_NAMESPACE,
+      MetricName: METRIC_NAMES.upstreamUnavailable,
+      Dimensions: [{ Name: METRICS_DEPLOYMENT_DIMENSION, Value: broker.deploymentName }],
+      Period: 60,
+      Statistic: 'Maximum',
+    });
+  });
+
+  it("builds the monitoring's alarms from the same methods", () => {
+    const { stack, template } = brokerStack();
+    const { broker } = stack;
+    const alarmOn = (metricName: string) =>
+      Object.values(template.findResources('AWS::CloudWatch::Alarm', { Properties: { MetricName: metricName } }))[0]?.Properties;
+    for (const metric of [broker.metricEntraRejections(), broker.metricForeignInvocations(), broker.metricActiveSigningKeyAge()]) {
+      expect(alarmOn(metric.metricName)).toMatchObject({
+        Namespace: metric.namespace,
+        Dimensions: [{ Name: METRICS_DEPLOYMENT_DIMENSION, Value: broker.deploymentName }],
+        Period: metric.period.toSeconds(),
+        Statistic: metric.statistic,
+      });
+    }
+  });
+});
+
 describe('BrokerMonitoring validation', () => {
   it('names each bad option and the value received, in one error', () => {
     const call = () =>
@@ -271,8 +323,6 @@ describe('BrokerMonitoring validation', () => {
           upstreamUnavailableThreshold: -1,
           tokenLatencyP99Threshold: Duration.millis(0),
           dashboardName: 'token broker',
-          notifyOk: 'yes' as unknown as boolean,
-          ...({ thresold: 3 } as object),
         },
       });
     expect(call).toThrow(/monitoring\.api5xxThreshold: expected an integer of at least 1, received 0/);
@@ -280,17 +330,6 @@ describe('BrokerMonitoring validation', () => {
     expect(call).toThrow(/monitoring\.upstreamUnavailableThreshold: .*received -1/);
     expect(call).toThrow(/monitoring\.tokenLatencyP99Threshold: expected at least 1 millisecond, received 0 millis/);
     expect(call).toThrow(/monitoring\.dashboardName: .*received "token broker"/);
-    expect(call).toThrow(/monitoring\.notifyOk: expected true or false, received "yes"/);
-    expect(call).toThrow(/monitoring\.thresold: unknown option/);
-  });
-
-  it('rejects a monitoring value that is neither options nor false', () => {
-    expect(() => tokenBroker({ monitoring: true as unknown as false })).toThrow(
-      /monitoring: expected an options object or false, received true/,
-    );
-    expect(() => tokenBroker({ monitoring: { alarmTopic: 'arn:aws:sns:eu-west-1:111122223333:alarms' as unknown as sns.ITopic } })).toThrow(
-      /monitoring\.alarmTopic: expected an SNS topic \(sns\.ITopic\), received "arn:aws:sns:eu-west-1:111122223333:alarms"/,
-    );
   });
 
   it('rejects a latency threshold the token function timeout makes unreachable', () => {
@@ -298,23 +337,5 @@ describe('BrokerMonitoring validation', () => {
       /tokenLatencyP99Threshold: expected less than the token function's timeout \(15 seconds\).*received 20 seconds/,
     );
     expect(() => tokenBroker({ monitoring: { tokenLatencyP99Threshold: Duration.seconds(14) } })).not.toThrow();
-  });
-
-  it('rejects route keys a filter pattern cannot hold', () => {
-    const { broker } = tokenBroker({ monitoring: false });
-    const props = {
-      httpApi: broker.httpApi,
-      stage: broker.stage,
-      tokenFunction: broker.tokenFunction,
-      accessLogGroup: broker.accessLogGroup,
-      deploymentName: broker.deploymentName,
-    };
-    const routes = { discoveryFunction: broker.discoveryFunction, jwksFunction: broker.jwksFunction };
-    expect(() => new BrokerMonitoring(broker, 'Empty', { ...props, publicRoutes: { ...routes, routeKeys: [] } })).toThrow(
-      /publicRoutes\.routeKeys: .*received \[\]/,
-    );
-    expect(() => new BrokerMonitoring(broker, 'Quoted', { ...props, publicRoutes: { ...routes, routeKeys: ['GET /"jwks"'] } })).toThrow(
-      /publicRoutes\.routeKeys: expected route keys like "GET \/jwks", received "GET \/\\"jwks\\""/,
-    );
   });
 });

@@ -3,12 +3,11 @@ import { join } from 'node:path';
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
-import { BUNDLE_AWS_SDK } from '../../lib/lambda-bundling';
 import { TokenBroker } from '../../lib/token-broker';
-import { cdkJsonFlags, config, logicalId } from './helpers';
+import { cdkJsonFlags, config, kmsIssuerOf, logicalId } from './helpers';
 
 // The one test that really runs esbuild (locally; there is no Docker): it proves the entries exist,
-// compile, and come out as ESM with the require shim and the SDK treated as the benchmark decided.
+// compile, and come out as ESM with the require shim and the AWS SDK inside.
 describe('TokenBroker bundling', () => {
   it('bundles each entry into one minified ESM index.mjs', { timeout: 120_000 }, () => {
     // Asset metadata (the bundle's folder) is what the CLI asks for too.
@@ -17,7 +16,8 @@ describe('TokenBroker bundling', () => {
     const broker = new TokenBroker(stack, 'Broker', { config: config() });
     const functions = Template.fromStack(stack).findResources('AWS::Lambda::Function');
 
-    for (const fn of [broker.discoveryFunction, broker.jwksFunction, broker.tokenFunction]) {
+    const issuer = kmsIssuerOf(broker);
+    for (const fn of [issuer.discoveryFunction, issuer.jwksFunction, issuer.keyRotatorFunction, broker.tokenFunction]) {
       const assetPath = functions[logicalId(fn)]!.Metadata!['aws:asset:path'] as string;
       const file = join(app.outdir, assetPath, 'index.mjs');
       expect(existsSync(file), `${fn.node.id}: ${file}`).toBe(true);
@@ -29,8 +29,8 @@ describe('TokenBroker bundling', () => {
       join(app.outdir, functions[logicalId(broker.tokenFunction)]!.Metadata!['aws:asset:path'] as string, 'index.mjs'),
       'utf8',
     );
-    // Externals stay as imports the runtime resolves; bundled, no @aws-sdk import is left.
-    expect(/from\s*"@aws-sdk\//.test(tokenCode)).toBe(!BUNDLE_AWS_SDK);
+    // The SDK is bundled: no @aws-sdk import is left for the runtime to resolve.
+    expect(tokenCode).not.toMatch(/from\s*"@aws-sdk\//);
     // Both signers are in the one token entry: the aws-sts branch's STS operation is in the bundle, whatever the signer.
     expect(tokenCode).toContain('GetWebIdentityToken');
   });

@@ -4,6 +4,7 @@ import { App, Stack, type CfnResource } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { BrokerConfigInput } from '../../contract/broker-config';
 import { BrokerStack } from '../../lib/broker-stack';
+import type { KmsIssuer } from '../../lib/kms-issuer';
 import { TokenBroker } from '../../lib/token-broker';
 import type { TokenBrokerProps } from '../../lib/token-broker-props';
 
@@ -50,6 +51,23 @@ export function tokenBroker(props: Partial<TokenBrokerProps> = {}): { stack: Sta
   const stack = new Stack(newApp(), 'Stack');
   const broker = new TokenBroker(stack, 'Broker', { config: config(), ...props });
   return { stack, broker, template: () => Template.fromStack(stack) };
+}
+
+/** The broker's `kms` signer parts; throws (failing the test) when the broker has another signer. */
+export function kmsIssuerOf(broker: TokenBroker): KmsIssuer {
+  const { signer } = broker;
+  if (signer.kind !== 'kms') throw new Error(`expected signer "kms", the broker has "${signer.kind}"`);
+  return signer;
+}
+
+/** The error `call` throws; throws itself (failing the test) when `call` returns. */
+export function errorThrownBy(call: () => unknown): Error {
+  try {
+    call();
+  } catch (error) {
+    return error as Error;
+  }
+  throw new Error('expected the call to throw, and it returned');
 }
 
 export function logicalId(resource: { node: { defaultChild?: unknown } }): string {

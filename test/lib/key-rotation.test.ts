@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { KEY_AGE_SLACK_SECONDS, ROTATED_KEY_TAG } from '../../contract/aws-names';
-import { actionsOf, brokerStack, config, logicalId, policyStatements } from './helpers';
+import { actionsOf, brokerStack, config, kmsIssuerOf, logicalId, policyStatements } from './helpers';
 
 /** Turns CloudFormation intrinsics into plain strings, the same way on both sides of a comparison. */
 function resolveIntrinsics(value: unknown): unknown {
@@ -19,11 +19,12 @@ function resolveIntrinsics(value: unknown): unknown {
 describe('TokenBroker key rotation', () => {
   const { stack, template } = brokerStack(config({ keyRotation: { intervalSeconds: 30 * 86_400 } }));
   const { broker } = stack;
+  const issuer = kmsIssuerOf(broker);
   const statements = policyStatements(template);
-  const rotatorRole = logicalId(broker.keyRotatorFunction.role!);
+  const rotatorRole = logicalId(issuer.keyRotatorFunction.role!);
   const rotatorStatements = statements.filter((s) => s.roles.includes(rotatorRole)).map((s) => s.statement);
   const functions = template.findResources('AWS::Lambda::Function');
-  const rotatorEnv = functions[logicalId(broker.keyRotatorFunction)]!.Properties.Environment.Variables as Record<string, unknown>;
+  const rotatorEnv = functions[logicalId(issuer.keyRotatorFunction)]!.Properties.Environment.Variables as Record<string, unknown>;
   const anyKey = {
     'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':kms:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':key/*']],
   };
@@ -32,7 +33,7 @@ describe('TokenBroker key rotation', () => {
     template.hasResourceProperties('AWS::Events::Rule', {
       ScheduleExpression: 'rate(15 minutes)',
       State: 'ENABLED',
-      Targets: [{ Arn: { 'Fn::GetAtt': [logicalId(broker.keyRotatorFunction), 'Arn'] }, RetryPolicy: { MaximumRetryAttempts: 2 } }],
+      Targets: [{ Arn: { 'Fn::GetAtt': [logicalId(issuer.keyRotatorFunction), 'Arn'] }, RetryPolicy: { MaximumRetryAttempts: 2 } }],
     });
     expect(JSON.parse(rotatorEnv.BROKER_KEY_ROTATION as string)).toEqual({
       intervalSeconds: 30 * 86_400,
@@ -42,14 +43,19 @@ describe('TokenBroker key rotation', () => {
     expect(rotatorEnv.BROKER_DEPLOYMENT).toBe('Broker/TokenBroker');
   });
 
-  it('lets the rotator create only RSA_2048 SIGN_VERIFY keys carrying only the deployment tag, and never sign', () => {
+  it('lets the rotator create only single-Region RSA_2048 SIGN_VERIFY keys with KMS-made material, carrying only the deployment tag, and never sign', () => {
     const tag = { [`aws:RequestTag/${ROTATED_KEY_TAG}`]: 'Broker/TokenBroker' };
     const onlyTheTag = { 'ForAllValues:StringEquals': { 'aws:TagKeys': [ROTATED_KEY_TAG] } };
     expect(rotatorStatements).toContainEqual({
       Effect: 'Allow',
       Action: 'kms:CreateKey',
       Resource: '*',
-      Condition: { StringEquals: { ...tag, 'kms:KeySpec': 'RSA_2048', 'kms:KeyUsage': 'SIGN_VERIFY' }, ...onlyTheTag },
+      Condition: {
+        StringEquals: { ...tag, 'kms:KeySpec': 'RSA_2048', 'kms:KeyUsage': 'SIGN_VERIFY', 'kms:KeyOrigin': 'AWS_KMS' },
+        // Multi-Region keys replicate into Regions whose key policies this stack does not write.
+        Bool: { 'kms:MultiRegion': 'false' },
+        ...onlyTheTag,
+      },
     });
     expect(rotatorStatements).toContainEqual({
       Effect: 'Allow',
@@ -64,7 +70,14 @@ describe('TokenBroker key rotation', () => {
       Condition: { StringEquals: { [`aws:ResourceTag/${ROTATED_KEY_TAG}`]: 'Broker/TokenBroker' } },
     });
     const kmsActions = rotatorStatements.flatMap(actionsOf).filter((action) => action.startsWith('kms:'));
-    expect([...new Set(kmsActions)].sort()).toEqual(['kms:CreateKey', 'kms:GetPublicKey', 'kms:ScheduleKeyDeletion', 'kms:TagResource']);
+    expect([...new Set(kmsActions)].sort()).toEqual([
+      'kms:CreateKey',
+      'kms:GenerateMac',
+      'kms:GetPublicKey',
+      'kms:ScheduleKeyDeletion',
+      'kms:TagResource',
+      'kms:VerifyMac',
+    ]);
     // Every `*` or key/* statement of the rotator carries a condition.
     for (const statement of rotatorStatements.filter((s) => s.Resource === '*' || JSON.stringify(s.Resource).includes('key/*'))) {
       expect(statement.Condition).toBeDefined();
@@ -73,7 +86,7 @@ describe('TokenBroker key rotation', () => {
 
   it("gives rotated keys exactly the stack key's policy: account administers, RS256 only, no grants, only the token role signs", () => {
     const keys = template.findResources('AWS::KMS::Key');
-    const stackKeyPolicy = keys[logicalId(broker.signingKey)]!.Properties.KeyPolicy as unknown;
+    const stackKeyPolicy = keys[logicalId(issuer.signingKey)]!.Properties.KeyPolicy as unknown;
     const rotatedKeyPolicy = JSON.parse(String(resolveIntrinsics(rotatorEnv.BROKER_SIGNING_KEY_POLICY))) as unknown;
     expect(rotatedKeyPolicy).toEqual(resolveIntrinsics(stackKeyPolicy));
     expect(JSON.stringify(rotatedKeyPolicy)).toContain(`{att:${logicalId(broker.tokenFunction.role!)}.Arn}`);
@@ -86,31 +99,59 @@ describe('TokenBroker key rotation', () => {
   });
 
   it('keeps the stack key (logical id pinned) as the first key of the rotation: the rotator adopts it and may read it, not delete it', () => {
-    expect(logicalId(broker.signingKey)).toMatch(/^TokenBrokerSigningKey[0-9A-F]{8}$/);
-    expect(rotatorEnv.BROKER_SIGNING_KEY_ARN).toEqual({ 'Fn::GetAtt': [logicalId(broker.signingKey), 'Arn'] });
+    expect(logicalId(issuer.signingKey)).toMatch(/^TokenBrokerSigningKey[0-9A-F]{8}$/);
+    expect(rotatorEnv.BROKER_SIGNING_KEY_ARN).toEqual({ 'Fn::GetAtt': [logicalId(issuer.signingKey), 'Arn'] });
     const onStackKey = rotatorStatements.filter(
-      (s) => JSON.stringify(s.Resource) === JSON.stringify({ 'Fn::GetAtt': [logicalId(broker.signingKey), 'Arn'] }),
+      (s) => JSON.stringify(s.Resource) === JSON.stringify({ 'Fn::GetAtt': [logicalId(issuer.signingKey), 'Arn'] }),
     );
     expect(onStackKey.flatMap(actionsOf)).toEqual(['kms:GetPublicKey']);
   });
 
-  it('lets nobody but the rotator write the rotation state item (table resource policy), since the JWKS is served from it', () => {
+  it('fails closed on the table (resource policy): items written by the broker roles only, the state item by the rotator only, the table and its policy changed by the deployment only', () => {
     const table = template.findResources('AWS::DynamoDB::Table')[logicalId(broker.table)]!;
+    const tokenRoleArn = { 'Fn::GetAtt': [logicalId(broker.tokenFunctionRole), 'Arn'] };
+    const rotatorRoleArn = { 'Fn::GetAtt': [rotatorRole, 'Arn'] };
+    const deployRoles = {
+      'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::', { Ref: 'AWS::AccountId' }, ':role/cdk-*-cfn-exec-role-*']],
+    };
+    // Every form of item write (transactions and PartiQL statements are authorized as these), in the template's order.
+    const everyWrite = [
+      'dynamodb:BatchWriteItem',
+      'dynamodb:DeleteItem',
+      'dynamodb:PartiQLDelete',
+      'dynamodb:PartiQLInsert',
+      'dynamodb:PartiQLUpdate',
+      'dynamodb:PutItem',
+      'dynamodb:UpdateItem',
+    ];
+    const denyToAll = { Effect: 'Deny', Principal: { AWS: '*' }, Resource: '*' };
     expect(table.Properties.ResourcePolicy.PolicyDocument.Statement).toEqual([
       {
+        ...denyToAll,
+        Sid: 'DenyItemWritesToAllButTheBroker',
+        Action: everyWrite,
+        Condition: { ArnNotEquals: { 'aws:PrincipalArn': [tokenRoleArn, rotatorRoleArn] } },
+      },
+      {
+        ...denyToAll,
+        Sid: 'DenyTableChangesToAllButTheDeployment',
+        Action: [
+          'dynamodb:AssociateTableReplica',
+          'dynamodb:DeleteResourcePolicy',
+          'dynamodb:PutResourcePolicy',
+          'dynamodb:ReplicateSettings',
+          'dynamodb:UpdateTable',
+          'dynamodb:WriteDataForReplication',
+        ],
+        Condition: { ArnNotLike: { 'aws:PrincipalArn': deployRoles } },
+      },
+      {
+        ...denyToAll,
         Sid: 'DenyRotationStateWritesToAllButTheRotator',
-        Effect: 'Deny',
-        Principal: { AWS: '*' },
-        Action: expect.arrayContaining([
-          'dynamodb:PutItem',
-          'dynamodb:UpdateItem',
-          'dynamodb:DeleteItem',
-          'dynamodb:BatchWriteItem',
-        ]) as unknown,
-        Resource: '*',
+        Action: everyWrite,
         Condition: {
           'ForAnyValue:StringEquals': { 'dynamodb:LeadingKeys': ['key-rotation#state'] },
-          ArnNotEquals: { 'aws:PrincipalArn': { 'Fn::GetAtt': [rotatorRole, 'Arn'] } },
+          ArnNotEquals: { 'aws:PrincipalArn': rotatorRoleArn },
         },
       },
     ]);
@@ -131,7 +172,7 @@ describe('TokenBroker key rotation', () => {
       'KeyRotationFailures',
       'Errors',
     ]);
-    expect(JSON.stringify(metrics[2])).toContain(logicalId(broker.keyRotatorFunction));
+    expect(JSON.stringify(metrics[2])).toContain(logicalId(issuer.keyRotatorFunction));
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       MetricName: 'ActiveSigningKeyAge',
       Statistic: 'Maximum',
@@ -144,6 +185,6 @@ describe('TokenBroker key rotation', () => {
 
   it('outputs the table and the rotator for broker-keys', () => {
     template.hasOutput('KeyRotationTable', { Value: { Ref: logicalId(broker.table) } });
-    template.hasOutput('KeyRotatorFunction', { Value: { Ref: logicalId(broker.keyRotatorFunction) } });
+    template.hasOutput('KeyRotatorFunction', { Value: { Ref: logicalId(issuer.keyRotatorFunction) } });
   });
 });

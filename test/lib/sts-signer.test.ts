@@ -4,7 +4,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { TokenBroker } from '../../lib/token-broker';
-import { actionsOf, brokerStack, config, logicalId, newApp, policyStatements, tokenBroker } from './helpers';
+import { actionsOf, brokerStack, config, kmsIssuerOf, logicalId, newApp, policyStatements, tokenBroker } from './helpers';
 
 const STS = { signer: 'aws-sts' } as const;
 
@@ -46,16 +46,18 @@ describe('TokenBroker with signer "aws-sts"', () => {
     expect(functions).toContain(logicalId(stack.broker.tokenFunction));
     const [stage] = Object.values(template.findResources('AWS::ApiGatewayV2::Stage'));
     expect(stage?.Properties.RouteSettings).toBeUndefined();
-    expect(stack.broker.kmsIssuer).toBeUndefined();
-    expect(() => stack.broker.signingKey).toThrow(/TokenBroker\.signingKey exists with signer "kms" only.*uses signer "aws-sts"/);
-    expect(() => stack.broker.jwksFunction).toThrow(/TokenBroker\.jwksFunction exists with signer "kms" only/);
+    // The signer is the STS one, which has no key, JWKS or discovery function to offer.
+    expect(stack.broker.signer.kind).toBe('aws-sts');
+    expect(stack.broker.signer).not.toHaveProperty('signingKey');
+    expect(stack.broker.trustedFunctions).toEqual([stack.broker.tokenFunction]);
   });
 
   it('has no key rotator, no schedule, no rotation alarms and no broker-keys outputs: AWS rotates its own keys', () => {
-    expect(() => stack.broker.keyRotatorFunction).toThrow(/TokenBroker\.keyRotatorFunction exists with signer "kms" only/);
+    expect(stack.broker.signer).not.toHaveProperty('keyRotatorFunction');
     template.resourceCountIs('AWS::Events::Rule', 0);
     expect(stack.broker.monitoring?.alarms.keyRotationFailures).toBeUndefined();
     expect(stack.broker.monitoring?.alarms.signingKeyAge).toBeUndefined();
+    expect(stack.broker.monitoring?.alarms.rotationStateRejected).toBeUndefined();
     const outputs = Object.keys(template.toJSON().Outputs as Record<string, unknown>);
     expect(outputs.filter((id) => /KeyRotat/.test(id))).toEqual([]);
     const guard = JSON.stringify(template.toJSON().Outputs.DirectInvocationGuardPolicy);
@@ -165,6 +167,20 @@ describe('TokenBroker with signer "aws-sts"', () => {
     expect(JSON.stringify(outputs.TokenUrlGraph?.Value)).toContain('ApiEndpoint');
   });
 
+  it('gives the token role no fixed name, so its ARN (the subject Entra trusts) never comes back on another role, and says to delete the credential with the stack', () => {
+    const roleId = logicalId(stack.broker.tokenFunctionRole);
+    const role = template.toJSON().Resources[roleId] as { Properties: Record<string, unknown> };
+    // CloudFormation then generates a unique physical name (AWS::IAM::Role, RoleName); a fixed one could be created
+    // again after the stack is gone, and Entra would accept its assertions.
+    expect(role.Properties.RoleName).toBeUndefined();
+    const outputs = template.toJSON().Outputs as Record<string, { Description: string }>;
+    expect(outputs.Subject?.Description).toMatch(
+      /Delete the credential when you delete this stack: a role made later with the same name would match it again/,
+    );
+    const command = Object.entries(outputs).find(([id]) => id.startsWith('FederatedCredentialCommand'))?.[1];
+    expect(command?.Description).toMatch(/delete the credential when you delete this stack, as its subject is a role name/);
+  });
+
   it('has no public-route alarm, metric filter or dashboard widget, and keeps every other alarm', () => {
     const monitoring = stack.broker.monitoring!;
     expect(monitoring.alarms.publicRoutes4xx).toBeUndefined();
@@ -213,11 +229,11 @@ describe('TokenBroker with signer "kms" (the default), beside it', () => {
     expect(
       Object.values(template.toJSON().Resources as Record<string, { Type: string }>).filter((r) => r.Type.startsWith('Custom::')),
     ).toEqual([]);
-    expect(stack.broker.stsSigner).toBeUndefined();
+    expect(stack.broker.signer.kind).toBe('kms');
     expect(stack.broker.assertionSubject).toBe('aws-token-broker');
     // Token, discovery, JWKS and the key rotator.
     template.resourceCountIs('AWS::Lambda::Function', 4);
-    expect(stack.broker.keyRotatorFunction).toBeDefined();
+    expect(kmsIssuerOf(stack.broker).keyRotatorFunction).toBeDefined();
     expect(stack.broker.monitoring?.alarms.keyRotationFailures).toBeDefined();
     expect(stack.broker.monitoring?.alarms.publicRoutes4xx).toBeDefined();
     expect(stack.broker.monitoring?.alarms.publicRoutes5xx).toBeDefined();

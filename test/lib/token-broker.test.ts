@@ -1,12 +1,13 @@
 import { Lazy, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { describe, expect, it } from 'vitest';
 import { parseBrokerConfig, runtimeConfigJson } from '../../contract/broker-config';
 import { KMS_SIGNING_ALGORITHM } from '../../contract/aws-names';
 import { TokenBroker } from '../../lib/token-broker';
-import { actionsOf, brokerStack, config, logicalId, newApp, policyStatements, tokenBroker } from './helpers';
+import { actionsOf, brokerStack, config, errorThrownBy, kmsIssuerOf, logicalId, newApp, policyStatements, tokenBroker } from './helpers';
 
 describe('TokenBroker routes', () => {
   const { template } = brokerStack();
@@ -35,8 +36,9 @@ describe('TokenBroker routes', () => {
       return t.toJSON().Resources[integrationId].Properties.IntegrationUri['Fn::GetAtt'][0] as string;
     };
     const { broker } = stack;
-    expect(integrationTarget('GET /.well-known/openid-configuration')).toBe(logicalId(broker.discoveryFunction));
-    expect(integrationTarget('GET /jwks')).toBe(logicalId(broker.jwksFunction));
+    const issuer = kmsIssuerOf(broker);
+    expect(integrationTarget('GET /.well-known/openid-configuration')).toBe(logicalId(issuer.discoveryFunction));
+    expect(integrationTarget('GET /jwks')).toBe(logicalId(issuer.jwksFunction));
     for (const key of ['GET /token/graph', 'GET /token/storage', 'GET /token/{alias}']) {
       expect(integrationTarget(key)).toBe(logicalId(broker.tokenFunction));
     }
@@ -126,14 +128,16 @@ const DENY_GRANTS = {
 describe('TokenBroker key policies', () => {
   const { stack, template } = brokerStack();
   const { broker } = stack;
+  const issuer = kmsIssuerOf(broker);
   const keys = template.findResources('AWS::KMS::Key');
   const tokenRoleArn = { 'Fn::GetAtt': [logicalId(broker.tokenFunction.role!), 'Arn'] };
   const policyOf = (key: kms.IKey) => keys[logicalId(key)]!.Properties.KeyPolicy.Statement as unknown[];
 
   it('signing key: RSA_2048 SIGN_VERIFY, retained; Sign only by the token role, only RS256; no grants; the account administers it', () => {
-    expect(Object.keys(keys)).toHaveLength(2);
+    // The signing key, the cache key and the rotation state key.
+    expect(Object.keys(keys)).toHaveLength(3);
     template.hasResource('AWS::KMS::Key', { DeletionPolicy: 'Retain', Properties: { KeySpec: 'RSA_2048', KeyUsage: 'SIGN_VERIFY' } });
-    expect(policyOf(broker.signingKey)).toStrictEqual([
+    expect(policyOf(issuer.signingKey)).toStrictEqual([
       { Effect: 'Allow', Principal: { AWS: ACCOUNT_ROOT }, Action: 'kms:*', Resource: '*' },
       {
         Sid: 'DenySignWithOtherAlgorithms',
@@ -174,6 +178,24 @@ describe('TokenBroker key policies', () => {
     ]);
   });
 
+  it('rotation state key: HMAC_256 GENERATE_VERIFY_MAC, destroyed with the stack; MACs made by the key rotator alone; no grants', () => {
+    const key = keys[logicalId(issuer.rotationStateKey)]!;
+    expect(logicalId(issuer.rotationStateKey)).toMatch(/^TokenBrokerRotationStateKey[0-9A-F]{8}$/);
+    expect(key).toMatchObject({ DeletionPolicy: 'Delete', Properties: { KeySpec: 'HMAC_256', KeyUsage: 'GENERATE_VERIFY_MAC' } });
+    expect(policyOf(issuer.rotationStateKey)).toStrictEqual([
+      { Effect: 'Allow', Principal: { AWS: ACCOUNT_ROOT }, Action: 'kms:*', Resource: '*' },
+      DENY_GRANTS,
+      {
+        Sid: 'DenyGenerateMacToAllButTheKeyRotator',
+        Effect: 'Deny',
+        Principal: { AWS: '*' },
+        Action: 'kms:GenerateMac',
+        Resource: '*',
+        Condition: { ArnNotEquals: { 'aws:PrincipalArn': { 'Fn::GetAtt': [logicalId(issuer.keyRotatorFunction.role!), 'Arn'] } } },
+      },
+    ]);
+  });
+
   it('uses supplied keys instead of creating them, and leaves their policies alone', () => {
     const stack2 = new Stack(newApp(), 'Stack');
     const signingKey = kms.Key.fromKeyArn(stack2, 'Key', 'arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab');
@@ -184,7 +206,9 @@ describe('TokenBroker key policies', () => {
     );
     new TokenBroker(stack2, 'Broker', { config: config(), signingKey, tokenCacheKey });
     const t = Template.fromStack(stack2);
-    t.resourceCountIs('AWS::KMS::Key', 0);
+    // Only the rotation state key, which is always the broker's own.
+    t.resourceCountIs('AWS::KMS::Key', 1);
+    t.hasResourceProperties('AWS::KMS::Key', { KeySpec: 'HMAC_256' });
     t.hasResourceProperties('AWS::Lambda::Function', {
       Environment: {
         Variables: Match.objectLike({ BROKER_SIGNING_KEY_ARN: signingKey.keyArn, BROKER_TOKEN_CACHE_KEY_ARN: tokenCacheKey.keyArn }),
@@ -209,11 +233,88 @@ describe('TokenBroker token cache', () => {
       },
     });
   });
+
+  const IMPORTED_TABLE_ARN = 'arn:aws:dynamodb:eu-west-1:111122223333:table/shared-token-cache';
+
+  it('refuses an imported table with signer kms, naming the two statements to add and the roles they name', () => {
+    const stack = new Stack(newApp(), 'Stack');
+    const tokenCacheTable = dynamodb.Table.fromTableArn(stack, 'Imported', IMPORTED_TABLE_ARN);
+    const { message } = errorThrownBy(() => new TokenBroker(stack, 'Broker', { config: config(), tokenCacheTable }));
+    expect(message).toMatch(
+      /tokenCacheTable: an imported table keeps its resource policy as it is.*Set tokenCacheTableProtectedExternally: true/,
+    );
+    const statements = JSON.parse(message.slice(message.indexOf('[{'))) as Array<{ Sid: string; Condition: Record<string, unknown> }>;
+    expect(statements.map((statement) => statement.Sid)).toEqual([
+      'DenyItemWritesToAllButTheBroker',
+      'DenyRotationStateWritesToAllButTheRotator',
+    ]);
+    expect(JSON.stringify(statements[0]!.Condition)).toMatch(
+      /<ARN of role BrokerTokenFunctionRole[0-9A-F]{8}: TokenBroker\.tokenFunctionRole>/,
+    );
+    expect(JSON.stringify(statements[1]!.Condition)).toMatch(/<ARN of role BrokerKeyRotatorFunctionRole[0-9A-F]{8}: the key rotator's>/);
+    expect(message).not.toContain('${Token[');
+  });
+
+  it('takes an imported table once acknowledged (kms), or with signer aws-sts, and puts no policy on it', () => {
+    for (const props of [{ config: config(), tokenCacheTableProtectedExternally: true }, { config: config({ signer: 'aws-sts' }) }]) {
+      const stack = new Stack(newApp(), 'Stack');
+      const tokenCacheTable = dynamodb.Table.fromTableArn(stack, 'Imported', IMPORTED_TABLE_ARN);
+      new TokenBroker(stack, 'Broker', { ...props, tokenCacheTable });
+      const template = Template.fromStack(stack);
+      template.resourceCountIs('AWS::DynamoDB::Table', 0);
+      template.hasResourceProperties('AWS::Lambda::Function', {
+        Environment: { Variables: Match.objectLike({ BROKER_TABLE_NAME: 'shared-token-cache' }) },
+      });
+    }
+  });
+
+  it('refuses the acknowledgement without an imported table', () => {
+    expect(() => tokenBroker({ tokenCacheTableProtectedExternally: true })).toThrow(
+      /tokenCacheTableProtectedExternally: acknowledges an imported tokenCacheTable, and none is given; remove it/,
+    );
+  });
+
+  it('puts the policy on a table of this app given as tokenCacheTable, as on its own', () => {
+    const stack = new Stack(newApp(), 'Stack');
+    const tokenCacheTable = new dynamodb.Table(stack, 'Mine', { partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING } });
+    new TokenBroker(stack, 'Broker', { config: config(), tokenCacheTable });
+    const [table] = Object.values(Template.fromStack(stack).findResources('AWS::DynamoDB::Table'));
+    expect(table!.Properties.ResourcePolicy.PolicyDocument.Statement.map((statement: { Sid: string }) => statement.Sid)).toEqual([
+      'DenyItemWritesToAllButTheBroker',
+      'DenyTableChangesToAllButTheDeployment',
+      'DenyRotationStateWritesToAllButTheRotator',
+    ]);
+  });
+
+  it('with signer aws-sts, keeps items to the token role and the table to the deployment (no state item, no rotator)', () => {
+    const { stack, template } = brokerStack(config({ signer: 'aws-sts' }));
+    const [table] = Object.values(template.findResources('AWS::DynamoDB::Table'));
+    const statements = table!.Properties.ResourcePolicy.PolicyDocument.Statement as Array<{ Sid: string; Condition: unknown }>;
+    expect(statements.map((statement) => statement.Sid)).toEqual([
+      'DenyItemWritesToAllButTheBroker',
+      'DenyTableChangesToAllButTheDeployment',
+    ]);
+    expect(statements[0]!.Condition).toEqual({
+      ArnNotEquals: { 'aws:PrincipalArn': { 'Fn::GetAtt': [logicalId(stack.broker.tokenFunctionRole), 'Arn'] } },
+    });
+  });
+
+  it('excepts the deployment role pattern given as deployRoleArnPattern from the table policy', () => {
+    const pattern = 'arn:aws:iam::111122223333:role/deployer-*';
+    const { broker, template } = tokenBroker({ deployRoleArnPattern: pattern });
+    expect(broker.deployRoleArnPattern).toBe(pattern);
+    const [table] = Object.values(template().findResources('AWS::DynamoDB::Table'));
+    const changes = (table!.Properties.ResourcePolicy.PolicyDocument.Statement as Array<{ Sid: string; Condition: unknown }>).find(
+      (statement) => statement.Sid === 'DenyTableChangesToAllButTheDeployment',
+    );
+    expect(changes?.Condition).toEqual({ ArnNotLike: { 'aws:PrincipalArn': pattern } });
+  });
 });
 
 describe('TokenBroker functions', () => {
   const { stack, template } = brokerStack();
   const { broker } = stack;
+  const issuer = kmsIssuerOf(broker);
   const functions = template.findResources('AWS::Lambda::Function');
   const fn = (f: { node: { defaultChild?: unknown } }) => functions[logicalId(f)]!.Properties;
 
@@ -231,27 +332,36 @@ describe('TokenBroker functions', () => {
 
   it('sizes and times out each function for its job', () => {
     expect(fn(broker.tokenFunction)).toMatchObject({ Timeout: 15, MemorySize: 256 });
-    expect(fn(broker.discoveryFunction)).toMatchObject({ Timeout: 5, MemorySize: 128 });
-    expect(fn(broker.jwksFunction)).toMatchObject({ Timeout: 5, MemorySize: 128 });
+    expect(fn(issuer.discoveryFunction)).toMatchObject({ Timeout: 5, MemorySize: 128 });
+    expect(fn(issuer.jwksFunction)).toMatchObject({ Timeout: 5, MemorySize: 128 });
   });
 
   it('gives each function exactly the environment of the contract', () => {
     const logging = ['POWERTOOLS_LOG_LEVEL', 'POWERTOOLS_SERVICE_NAME'];
-    expect(Object.keys(fn(broker.discoveryFunction).Environment.Variables).sort()).toEqual(['BROKER_ISSUER', ...logging]);
-    expect(Object.keys(fn(broker.jwksFunction).Environment.Variables).sort()).toEqual([
+    expect(Object.keys(fn(issuer.discoveryFunction).Environment.Variables).sort()).toEqual(['BROKER_ISSUER', ...logging]);
+    expect(Object.keys(fn(issuer.jwksFunction).Environment.Variables).sort()).toEqual([
+      'BROKER_DEPLOYMENT',
       'BROKER_KEY_ROTATION',
       'BROKER_PUBLISHED_KEY_ARNS',
+      'BROKER_ROTATION_STATE_KEY_ARN',
       'BROKER_TABLE_NAME',
       ...logging,
     ]);
-    expect(Object.keys(fn(broker.keyRotatorFunction).Environment.Variables).sort()).toEqual([
+    expect(Object.keys(fn(issuer.keyRotatorFunction).Environment.Variables).sort()).toEqual([
       'BROKER_DEPLOYMENT',
       'BROKER_KEY_ROTATION',
+      'BROKER_ROTATION_STATE_KEY_ARN',
       'BROKER_SIGNING_KEY_ARN',
       'BROKER_SIGNING_KEY_POLICY',
       'BROKER_TABLE_NAME',
       ...logging,
     ]);
+    // The three functions that read the state verify it with the one key; the JWKS function counts refusals for this deployment.
+    const stateKeyArn = { 'Fn::GetAtt': [logicalId(issuer.rotationStateKey), 'Arn'] };
+    for (const f of [broker.tokenFunction, issuer.jwksFunction, issuer.keyRotatorFunction]) {
+      expect(fn(f).Environment.Variables.BROKER_ROTATION_STATE_KEY_ARN).toEqual(stateKeyArn);
+    }
+    expect(fn(issuer.jwksFunction).Environment.Variables.BROKER_DEPLOYMENT).toBe('Broker/TokenBroker');
     const tokenEnv = fn(broker.tokenFunction).Environment.Variables;
     expect(Object.keys(tokenEnv).sort()).toEqual([
       'BROKER_API_ID',
@@ -260,6 +370,7 @@ describe('TokenBroker functions', () => {
       'BROKER_DEPLOYMENT',
       'BROKER_ISSUER',
       'BROKER_KEY_ROTATION',
+      'BROKER_ROTATION_STATE_KEY_ARN',
       'BROKER_SIGNING_KEY_ARN',
       'BROKER_TABLE_NAME',
       'BROKER_TOKEN_CACHE_KEY_ARN',
@@ -281,7 +392,7 @@ describe('TokenBroker functions', () => {
   });
 
   it('sets the log level (INFO unless logLevel says otherwise) and the Powertools service name on every function', () => {
-    for (const f of [broker.tokenFunction, broker.discoveryFunction, broker.jwksFunction, broker.keyRotatorFunction]) {
+    for (const f of [broker.tokenFunction, issuer.discoveryFunction, issuer.jwksFunction, issuer.keyRotatorFunction]) {
       expect(fn(f).Environment.Variables).toMatchObject({
         POWERTOOLS_LOG_LEVEL: 'INFO',
         POWERTOOLS_SERVICE_NAME: 'aws-azure-token-broker',
@@ -296,12 +407,10 @@ describe('TokenBroker functions', () => {
     ]);
   });
 
-  it('reserves token concurrency from the configuration, or from the prop over it', () => {
+  it('reserves token concurrency from the configuration, and leaves it unreserved without', () => {
     expect(fn(broker.tokenFunction).ReservedConcurrentExecutions).toBeUndefined();
     const fromConfig = tokenBroker({ config: config({ tokenReservedConcurrency: 20 }) });
     fromConfig.template().hasResourceProperties('AWS::Lambda::Function', { Timeout: 15, ReservedConcurrentExecutions: 20 });
-    const fromProp = tokenBroker({ config: config({ tokenReservedConcurrency: 20 }), tokenReservedConcurrency: 5 });
-    fromProp.template().hasResourceProperties('AWS::Lambda::Function', { Timeout: 15, ReservedConcurrentExecutions: 5 });
   });
 
   it('uses a custom issuer everywhere the issuer appears', () => {
@@ -324,9 +433,9 @@ describe('TokenBroker functions', () => {
       allowedCallers: { accountIds: ['111122223333'], principalOrgIds: ['o-a1b2c3d4e5'] },
     });
     const functions2 = Template.fromStack(stack2).findResources('AWS::Lambda::Function');
-    const env = (f: TokenBroker['jwksFunction']) => functions2[logicalId(f)]!.Properties.Environment.Variables;
-    expect(env(b.jwksFunction).BROKER_PUBLISHED_KEY_ARNS).toEqual({
-      'Fn::Join': ['', [{ 'Fn::GetAtt': [logicalId(b.signingKey), 'Arn'] }, ',arn:aws:kms:eu-west-1:111122223333:key/next']],
+    const env = (f: TokenBroker['tokenFunction']) => functions2[logicalId(f)]!.Properties.Environment.Variables;
+    expect(env(kmsIssuerOf(b).jwksFunction).BROKER_PUBLISHED_KEY_ARNS).toEqual({
+      'Fn::Join': ['', [{ 'Fn::GetAtt': [logicalId(kmsIssuerOf(b).signingKey), 'Arn'] }, ',arn:aws:kms:eu-west-1:111122223333:key/next']],
     });
     expect(JSON.parse(env(b.tokenFunction).BROKER_ALLOWED_CALLERS)).toEqual({
       accountIds: ['111122223333'],
@@ -339,6 +448,7 @@ describe('TokenBroker functions', () => {
 describe('TokenBroker least privilege', () => {
   const { stack, template } = brokerStack();
   const { broker } = stack;
+  const issuer = kmsIssuerOf(broker);
   const statements = policyStatements(template);
   const roleOf = (f: TokenBroker['tokenFunction']) => logicalId(f.role!);
   const kmsActions = (f: TokenBroker['tokenFunction']) =>
@@ -346,7 +456,7 @@ describe('TokenBroker least privilege', () => {
       .filter((s) => s.roles.includes(roleOf(f)))
       .flatMap((s) => actionsOf(s.statement))
       .filter((a) => a.startsWith('kms:'));
-  const keyArn = { 'Fn::GetAtt': [logicalId(broker.signingKey), 'Arn'] };
+  const keyArn = { 'Fn::GetAtt': [logicalId(issuer.signingKey), 'Arn'] };
 
   it("lets only the token function sign, only with the stack's key or this deployment's tagged keys, only RS256", () => {
     const signing = statements.filter((s) => actionsOf(s.statement).some((a) => a === 'kms:Sign' || a === 'kms:*' || a === 'kms:Sign*'));
@@ -378,12 +488,13 @@ describe('TokenBroker least privilege', () => {
     expect(starred.sort()).toEqual(['kms:CreateKey', 'kms:TagResource']);
   });
 
-  it('gives the token function GetPublicKey on the signing key, data keys of the cache key for its purpose only, and no other KMS action', () => {
+  it('gives the token function GetPublicKey on the signing key, data keys of the cache key for its purpose only, VerifyMac on the state key, and no other KMS action', () => {
     expect([...new Set(kmsActions(broker.tokenFunction))].sort()).toEqual([
       'kms:Decrypt',
       'kms:GenerateDataKey',
       'kms:GetPublicKey',
       'kms:Sign',
+      'kms:VerifyMac',
     ]);
     const sealing = statements.filter((s) => actionsOf(s.statement).includes('kms:Decrypt'));
     expect(sealing).toHaveLength(1);
@@ -396,9 +507,26 @@ describe('TokenBroker least privilege', () => {
     });
   });
 
-  it('gives the jwks function only kms:GetPublicKey, and the discovery function no KMS action', () => {
-    expect(kmsActions(broker.jwksFunction)).toEqual(['kms:GetPublicKey']);
-    expect(kmsActions(broker.discoveryFunction)).toEqual([]);
+  it('gives the jwks function only kms:GetPublicKey and kms:VerifyMac, and the discovery function no KMS action', () => {
+    expect(kmsActions(issuer.jwksFunction).sort()).toEqual(['kms:GetPublicKey', 'kms:VerifyMac']);
+    expect(kmsActions(issuer.discoveryFunction)).toEqual([]);
+  });
+
+  it('lets only the key rotator make MACs with the state key, and the token and JWKS functions verify them, HMAC_SHA_256 only', () => {
+    const mac = statements.filter((s) => actionsOf(s.statement).some((a) => a.endsWith('Mac') || a === 'kms:*'));
+    const byRole = Object.fromEntries(mac.map((s) => [s.roles[0], s.statement]));
+    const onStateKey = (actions: string | string[]) => ({
+      Effect: 'Allow',
+      Action: actions,
+      Resource: { 'Fn::GetAtt': [logicalId(issuer.rotationStateKey), 'Arn'] },
+      Condition: { StringEquals: { 'kms:MacAlgorithm': 'HMAC_SHA_256' } },
+    });
+    expect(mac.every((s) => s.roles.length === 1)).toBe(true);
+    expect(byRole).toEqual({
+      [roleOf(broker.tokenFunction)]: onStateKey('kms:VerifyMac'),
+      [roleOf(issuer.jwksFunction)]: onStateKey('kms:VerifyMac'),
+      [roleOf(issuer.keyRotatorFunction)]: onStateKey(['kms:GenerateMac', 'kms:VerifyMac']),
+    });
   });
 
   it('lets the token function use the table (GetItem, PutItem, DeleteItem); the JWKS function and the rotator only the rotation state item', () => {
@@ -411,10 +539,10 @@ describe('TokenBroker least privilege', () => {
       'dynamodb:PutItem',
     ]);
     const stateOnly = { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': ['key-rotation#state'] } };
-    expect(of(broker.jwksFunction).map((s) => s.statement)).toEqual([
+    expect(of(issuer.jwksFunction).map((s) => s.statement)).toEqual([
       { Effect: 'Allow', Action: 'dynamodb:GetItem', Resource: { 'Fn::GetAtt': [logicalId(broker.table), 'Arn'] }, Condition: stateOnly },
     ]);
-    expect(of(broker.keyRotatorFunction).map((s) => s.statement)).toEqual([
+    expect(of(issuer.keyRotatorFunction).map((s) => s.statement)).toEqual([
       {
         Effect: 'Allow',
         Action: ['dynamodb:GetItem', 'dynamodb:PutItem'],
@@ -428,7 +556,7 @@ describe('TokenBroker least privilege', () => {
     for (const role of Object.values(template.findResources('AWS::IAM::Role'))) {
       expect(role.Properties.ManagedPolicyArns).toBeUndefined();
     }
-    for (const f of [broker.tokenFunction, broker.jwksFunction, broker.discoveryFunction]) {
+    for (const f of [broker.tokenFunction, issuer.jwksFunction, issuer.discoveryFunction]) {
       const logs = statements.filter((s) => s.roles.includes(roleOf(f)) && actionsOf(s.statement).some((a) => a.startsWith('logs:')));
       expect(logs.map((s) => s.statement.Resource)).toEqual([{ 'Fn::GetAtt': [logicalId(f.logGroup), 'Arn'] }]);
     }
@@ -439,12 +567,15 @@ describe('TokenBroker least privilege', () => {
     const next = kms.Key.fromKeyArn(stack2, 'Next', 'arn:aws:kms:eu-west-1:111122223333:key/next');
     const b = new TokenBroker(stack2, 'Broker', { config: config(), publishedKeys: [next] });
     const jwks = policyStatements(Template.fromStack(stack2)).filter(
-      (s) => s.roles.includes(logicalId(b.jwksFunction.role!)) && actionsOf(s.statement).includes('kms:GetPublicKey'),
+      (s) => s.roles.includes(logicalId(kmsIssuerOf(b).jwksFunction.role!)) && actionsOf(s.statement).includes('kms:GetPublicKey'),
     );
     const resources = jwks.flatMap((s) => [s.statement.Resource].flat());
     expect(resources).toHaveLength(2);
     expect(resources).toEqual(
-      expect.arrayContaining([{ 'Fn::GetAtt': [logicalId(b.signingKey), 'Arn'] }, 'arn:aws:kms:eu-west-1:111122223333:key/next']),
+      expect.arrayContaining([
+        { 'Fn::GetAtt': [logicalId(kmsIssuerOf(b).signingKey), 'Arn'] },
+        'arn:aws:kms:eu-west-1:111122223333:key/next',
+      ]),
     );
   });
 });
@@ -509,22 +640,14 @@ describe('TokenBroker props validation', () => {
   it('collects every problem into one error', () => {
     const call = () =>
       tokenBroker({
+        config: config({ tokenReservedConcurrency: 0 }),
         issuer: 'http://x.example.com/',
-        tokenReservedConcurrency: 0,
         allowedCallers: { accountIds: ['1234'], principalOrgIds: ['org-1'] },
-        ...({ logRetentionDays: 7 } as object),
       });
-    expect(call).toThrow(/logRetentionDays: unknown prop/);
     expect(call).toThrow(/issuer: .*received "http:\/\/x\.example\.com\/"/);
-    expect(call).toThrow(/tokenReservedConcurrency: expected an integer of at least 1, received 0/);
+    expect(call).toThrow(/config\.tokenReservedConcurrency: expected an integer from 1 to 1000, received 0/);
     expect(call).toThrow(/allowedCallers\.accountIds\[0\]: expected a 12-digit AWS account id, received "1234"/);
     expect(call).toThrow(/allowedCallers\.principalOrgIds\[0\]: expected an AWS Organizations id.*received "org-1"/);
-  });
-
-  it.each(['verbose', 'info', 'TRACE', ''])('rejects the log level %j, naming it and the levels there are', (logLevel) => {
-    expect(() => tokenBroker({ logLevel: logLevel as 'INFO' })).toThrow(
-      `logLevel: expected one of DEBUG, INFO, WARN, ERROR, received ${JSON.stringify(logLevel)}`,
-    );
   });
 
   it('rejects an empty allowedCallers and unknown fields in it', () => {
