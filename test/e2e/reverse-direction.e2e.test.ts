@@ -15,7 +15,7 @@ import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { fromProcess } from '@aws-sdk/credential-providers';
 import { Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
-import { ENTRA_AWS_EXIT } from '../../client/entra-aws-cli';
+import { ENTRA_AWS_EXIT } from '../../client/reverse-direction/cli';
 import { AzureToAwsStack } from '../../lib/azure-to-aws-stack';
 import { startEntraEmulator, type EntraEmulator } from '../../local/entra-emulator/emulator';
 import { startStsEmulator, type StsEmulator } from '../../local/sts-emulator/sts-emulator';
