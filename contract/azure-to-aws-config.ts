@@ -1,5 +1,5 @@
 /**
- * The `azureToAws` schema (DESIGN.md, "The reverse direction"): Azure workloads (managed identities) into AWS
+ * The `azureToAws` schema (docs/reverse-direction.md): Azure workloads (managed identities) into AWS
  * roles through an IAM OIDC provider for the Entra tenant. Validated like `broker`: every problem is collected and
  * names the field and the value received.
  *
@@ -13,7 +13,13 @@
  *   id is the audience. Managed identities therefore use v1.
  */
 import { ConfigError, describeValue, isPlainObject } from './config-error';
-import { FEDERATED_ROLE_FIELDS, ProblemCollector, type FederatedRoleInput, type FederatedRoleSettings } from './federated-role-config';
+import {
+  FEDERATED_ROLE_FIELDS,
+  ProblemCollector,
+  type ConfigReadOptions,
+  type FederatedRoleInput,
+  type FederatedRoleSettings,
+} from './federated-role-config';
 
 export const AZURE_TO_AWS_CONTEXT_KEY = 'azureToAws';
 
@@ -111,9 +117,10 @@ function readObjectIds(collector: ProblemCollector, where: string, value: unknow
  */
 export function validateAzureToAwsConfig(
   raw: unknown,
+  options: ConfigReadOptions = {},
 ): { readonly config: AzureToAwsConfig; readonly problems: [] } | { readonly config: undefined; readonly problems: string[] } {
   if (!isPlainObject(raw)) return { config: undefined, problems: [`expected an object, received ${describeValue(raw)}`] };
-  const collector = new ProblemCollector();
+  const collector = new ProblemCollector(options);
   collector.unknownFields('', raw, FIELDS);
   const tenantId = collector.guid('tenantId', raw.tenantId, 'the Entra tenant id (the issuer URL holds the GUID, not a domain name)');
   let tokenVersion: EntraTokenVersion = 1;
@@ -144,8 +151,12 @@ export function validateAzureToAwsConfig(
  * Validates `azureToAws` as written and applies defaults.
  * @throws ConfigError naming every bad field and the value received
  */
-export function parseAzureToAwsConfig(raw: unknown, source = `context '${AZURE_TO_AWS_CONTEXT_KEY}'`): AzureToAwsConfig {
-  const result = validateAzureToAwsConfig(raw);
+export function parseAzureToAwsConfig(
+  raw: unknown,
+  source = `context '${AZURE_TO_AWS_CONTEXT_KEY}'`,
+  options: ConfigReadOptions = {},
+): AzureToAwsConfig {
+  const result = validateAzureToAwsConfig(raw, options);
   if (result.config === undefined) throw new ConfigError(source, result.problems);
   return result.config;
 }

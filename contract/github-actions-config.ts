@@ -1,5 +1,5 @@
 /**
- * The `githubActions` schema (DESIGN.md, "The reverse direction"): GitHub Actions jobs into AWS roles through
+ * The `githubActions` schema (docs/reverse-direction.md): GitHub Actions jobs into AWS roles through
  * the IAM OIDC provider for `https://token.actions.githubusercontent.com` (client ID `sts.amazonaws.com`).
  *
  * Each role's trust pins `sub` to patterns built from `repository` plus `branches`, `environments` and `tags`,
@@ -13,7 +13,13 @@
  * opt-in that names the risk: `dangerouslyAllowWildcardRepository`, `dangerouslyAllowAnyRef`.
  */
 import { ConfigError, describeValue, isPlainObject } from './config-error';
-import { FEDERATED_ROLE_FIELDS, ProblemCollector, type FederatedRoleInput, type FederatedRoleSettings } from './federated-role-config';
+import {
+  FEDERATED_ROLE_FIELDS,
+  ProblemCollector,
+  type ConfigReadOptions,
+  type FederatedRoleInput,
+  type FederatedRoleSettings,
+} from './federated-role-config';
 
 export const GITHUB_ACTIONS_CONTEXT_KEY = 'githubActions';
 export const GITHUB_OIDC_ISSUER = 'https://token.actions.githubusercontent.com';
@@ -186,9 +192,10 @@ function readRole(collector: ProblemCollector, name: string, entry: Record<strin
  */
 export function validateGitHubActionsConfig(
   raw: unknown,
+  options: ConfigReadOptions = {},
 ): { readonly config: GitHubActionsConfig; readonly problems: [] } | { readonly config: undefined; readonly problems: string[] } {
   if (!isPlainObject(raw)) return { config: undefined, problems: [`expected an object, received ${describeValue(raw)}`] };
-  const collector = new ProblemCollector();
+  const collector = new ProblemCollector(options);
   collector.unknownFields('', raw, FIELDS);
   const providerArn = collector.optionalProviderArn('providerArn', raw.providerArn);
   const roles = collector
@@ -202,8 +209,12 @@ export function validateGitHubActionsConfig(
  * Validates `githubActions` as written and applies defaults.
  * @throws ConfigError naming every bad field and the value received
  */
-export function parseGitHubActionsConfig(raw: unknown, source = `context '${GITHUB_ACTIONS_CONTEXT_KEY}'`): GitHubActionsConfig {
-  const result = validateGitHubActionsConfig(raw);
+export function parseGitHubActionsConfig(
+  raw: unknown,
+  source = `context '${GITHUB_ACTIONS_CONTEXT_KEY}'`,
+  options: ConfigReadOptions = {},
+): GitHubActionsConfig {
+  const result = validateGitHubActionsConfig(raw, options);
   if (result.config === undefined) throw new ConfigError(source, result.problems);
   return result.config;
 }

@@ -10,7 +10,10 @@ import {
 import { FederatedRoles, conditionKeyPrefix } from './federated-roles';
 
 export interface GitHubActionsFederationProps {
-  /** The `githubActions` configuration (DESIGN.md, "The reverse direction"), validated here. */
+  /**
+   * The `githubActions` configuration (docs/reverse-direction.md). Its values are validated here (GUIDs, names, the risky
+   * forms); its shape is the compiler's to check, so a field the type lacks is not reported again.
+   */
   readonly config: GitHubActionsConfigInput;
 }
 
@@ -29,7 +32,7 @@ export class GitHubActionsFederation extends Construct {
   /** @throws ConfigError naming every bad field of `props.config` and the value received */
   constructor(scope: Construct, id: string, props: GitHubActionsFederationProps) {
     super(scope, id);
-    this.config = parseGitHubActionsConfig(props.config, `GitHubActionsFederation "${id}" config`);
+    this.config = parseGitHubActionsConfig(props.config, `GitHubActionsFederation "${id}" config`, { reportUnknownFields: false });
     this.provider = this.config.providerArn
       ? iam.OidcProviderNative.fromOidcProviderArn(this, 'Provider', this.config.providerArn)
       : new iam.OidcProviderNative(this, 'Provider', { url: GITHUB_OIDC_ISSUER, clientIds: [GITHUB_OIDC_AUDIENCE] });

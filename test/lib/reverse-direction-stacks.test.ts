@@ -6,6 +6,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
 import { AzureToAwsFederation } from '../../lib/azure-to-aws-federation';
 import { AzureToAwsStack } from '../../lib/azure-to-aws-stack';
+import type { GitHubActionsRoleInput } from '../../contract/github-actions-config';
 import { GitHubActionsFederation } from '../../lib/github-actions-federation';
 import { GitHubActionsStack } from '../../lib/github-actions-stack';
 import { reverseDirectionFromContext } from '../../lib/reverse-direction-context';
@@ -227,6 +228,26 @@ describe('reverse-direction stacks', { timeout: 60_000 }, () => {
     expect(nagAnnotations(stack).errors).toEqual([
       expect.objectContaining({ entry: expect.objectContaining({ data: expect.stringMatching(/AwsSolutions-IAM4/) }) }),
     ]);
+  });
+
+  it('leaves the typed config shape to the compiler, checking its values; cdk.json, written by hand, is checked for unknown fields', () => {
+    // As an untyped caller (JavaScript, or a cast) could pass it: the construct does not repeat the compiler's check.
+    const withExtra = { ...AZURE, extra: true } as typeof AZURE;
+    const stack = new Stack(newApp(), 'S');
+    expect(() => new AzureToAwsFederation(stack, 'Azure', { config: withExtra })).not.toThrow();
+    expect(
+      () =>
+        new GitHubActionsFederation(stack, 'GitHub', {
+          config: { roles: { ci: { repository: 'o/r', branches: ['main'], extra: 1 } as GitHubActionsRoleInput } },
+        }),
+    ).not.toThrow();
+    // Values are still the construct's to check: the compiler cannot tell a GUID from another string.
+    expect(() => new AzureToAwsFederation(stack, 'Bad', { config: { ...AZURE, tenantId: 'contoso.com' } })).toThrow(
+      /AzureToAwsFederation "Bad" config:\n {2}- tenantId: .*received "contoso.com"/,
+    );
+    expect(() => reverseDirectionFromContext(newApp({ azureToAws: withExtra }))).toThrow(
+      /cdk.json context 'azureToAws':\n {2}- extra: unknown field/,
+    );
   });
 
   it('reads the optional context keys, as objects or JSON strings, and reports bad ones against cdk.json', () => {
