@@ -3,7 +3,7 @@
  * (aws-sdk-client-mock) raising the SDK's own exception classes; the real STS client against the STS stand-in is
  * covered in test/local/sts-emulator and test/e2e.
  */
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TokenCredential } from '@azure/core-auth';
@@ -24,13 +24,13 @@ const sts = new STSClient({ region: 'us-east-1' });
 const stsMock = mockClient(sts);
 let home: string;
 
-async function runCli(args: string[], options: { azure?: TokenCredential; now?: number } = {}) {
+async function runCli(args: string[], options: { azure?: TokenCredential; now?: number; env?: Readonly<Record<string, string>> } = {}) {
   let stdout = '';
   let stderr = '';
   const code = await main(args, {
     stdout: { write: (text: string) => (stdout += text) },
     stderr: { write: (text: string) => (stderr += text) },
-    env: { XDG_CACHE_HOME: join(home, 'cache') },
+    env: { HOME: home, XDG_CACHE_HOME: join(home, 'cache'), ...options.env },
     azureCredential: options.azure ?? new FakeAzureCredential(),
     sts,
     now: () => options.now ?? NOW_MS,
@@ -83,6 +83,64 @@ describe('entra-aws-credentials', () => {
     expect(azure.calls).toHaveLength(3);
     const dir = join(home, 'cache', 'entra-aws-credentials');
     expect(readdirSync(dir)).toHaveLength(2);
+  });
+
+  it('never serves one Azure identity the session cached for another, and still serves each its own', async () => {
+    // Each identity has its own token and STS answers each with its own credentials.
+    const identities = ['a1a1a1a1-0000-0000-0000-000000000001', 'b2b2b2b2-0000-0000-0000-000000000002'];
+    const tokens = identities.map((oid) => entraToken({ oid, sub: oid }));
+    tokens.forEach((token, index) => {
+      stsMock
+        .on(AssumeRoleWithWebIdentityCommand, { WebIdentityToken: token })
+        .resolves({ Credentials: { ...credentialsAnswer().Credentials, AccessKeyId: `ASIAIDENTITY${index}00000000` } });
+    });
+    const as = (index: number) => new FakeAzureCredential(() => tokens[index] ?? '');
+    const args = ['--role-arn', ROLE, '--audience', AUDIENCE];
+    const keyOf = (result: { stdout: string }) => (JSON.parse(result.stdout) as { AccessKeyId: string }).AccessKeyId;
+    const stsCalls = () => stsMock.commandCalls(AssumeRoleWithWebIdentityCommand).length;
+
+    // AZURE_CLIENT_ID selects the user-assigned identity (DefaultAzureCredential, ManagedIdentityCredential).
+    expect(keyOf(await runCli(args, { azure: as(0), env: { AZURE_CLIENT_ID: 'client-a' } }))).toBe('ASIAIDENTITY000000000');
+    expect(keyOf(await runCli(args, { azure: as(1), env: { AZURE_CLIENT_ID: 'client-b' } }))).toBe('ASIAIDENTITY100000000');
+    expect(stsCalls()).toBe(2);
+    // --managed-identity-client-id selects too, over AZURE_CLIENT_ID.
+    const flag = [...args, '--managed-identity-client-id', 'client-b'];
+    expect(keyOf(await runCli(flag, { azure: as(1), env: { AZURE_CLIENT_ID: 'client-a' } }))).toBe('ASIAIDENTITY100000000');
+    expect(stsCalls()).toBe(3);
+    // The same identity, selected the same way, is served from the cache: no Entra or STS call.
+    const azureA = as(0);
+    expect(keyOf(await runCli(args, { azure: azureA, env: { AZURE_CLIENT_ID: 'client-a' } }))).toBe('ASIAIDENTITY000000000');
+    expect(keyOf(await runCli(flag, { azure: as(1), env: { AZURE_CLIENT_ID: 'client-a' } }))).toBe('ASIAIDENTITY100000000');
+    expect(azureA.calls).toEqual([]);
+    expect(stsCalls()).toBe(3);
+  });
+
+  it('keys the cache on the az login (its tenant) and on the STS region and endpoint', async () => {
+    stsMock.on(AssumeRoleWithWebIdentityCommand).resolves(credentialsAnswer());
+    const args = ['--role-arn', ROLE, '--audience', AUDIENCE];
+    const stsCalls = () => stsMock.commandCalls(AssumeRoleWithWebIdentityCommand).length;
+    const azureConfig = join(home, 'az-config');
+    mkdirSync(azureConfig);
+    const azLogin = (tenantId: string) =>
+      writeFileSync(
+        join(azureConfig, 'azureProfile.json'),
+        `\uFEFF${JSON.stringify({ subscriptions: [{ id: 's', isDefault: true, tenantId, user: { name: 'dev@contoso.com', type: 'user' }, environmentName: 'AzureCloud' }] })}`,
+      );
+    const env = { AZURE_CONFIG_DIR: azureConfig };
+    azLogin(TENANT);
+    await runCli(args, { env });
+    await runCli(args, { env });
+    expect(stsCalls()).toBe(1);
+    // az login into another tenant (or az account set to a subscription of another tenant): another identity.
+    azLogin('22222222-2222-2222-2222-222222222222');
+    await runCli(args, { env });
+    expect(stsCalls()).toBe(2);
+    // Another STS region or endpoint is another STS: its sessions are its own.
+    await runCli([...args, '--region', 'eu-west-1'], { env });
+    await runCli(args, { env: { ...env, AWS_REGION: 'eu-west-1' } });
+    expect(stsCalls()).toBe(3);
+    await runCli(args, { env: { ...env, AWS_ENDPOINT_URL_STS: 'http://127.0.0.1:1' } });
+    expect(stsCalls()).toBe(4);
   });
 
   it('ignores and replaces a cache file others can read, and tightens a loose cache folder', async () => {
