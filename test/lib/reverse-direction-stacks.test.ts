@@ -176,6 +176,65 @@ describe('reverse-direction stacks', { timeout: 60_000 }, () => {
     });
   });
 
+  it('refuses a leading wildcard in a branch or environment at synth, and warns about a tag wildcard with what it lets a pusher do', () => {
+    const stack = new Stack(newApp(), 'S');
+    expect(
+      () => new GitHubActionsFederation(stack, 'Lead', { config: { roles: { ci: { repository: 'octo-org/app', branches: ['*main'] } } } }),
+    ).toThrow(/roles.ci.branches\[0\]: "\*main" starts with a wildcard.*dangerouslyAllowLeadingWildcard: true/);
+    const federation = new GitHubActionsFederation(stack, 'GitHub', {
+      config: { roles: { release: { repository: 'octo-org/app', tags: ['v*'] }, exact: { repository: 'octo-org/app', tags: ['v1.0.0'] } } },
+    });
+    const warnings = Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('tag pattern'));
+    expect(warnings).toEqual([
+      expect.objectContaining({
+        id: '/S/GitHub/release',
+        entry: expect.objectContaining({
+          data: expect.stringMatching(
+            /^GitHub role "release" trusts the tag pattern "v\*" of octo-org\/app: anyone who may push a matching tag \(write access to the repository, unless a tag ruleset restricts who creates such tags\) can assume the role from any commit, one never reviewed or merged included\. Restrict matching tags with a ruleset, or list exact tags\. \[ack: aws-azure-token-broker:githubTagWildcard\]$/,
+          ),
+        }),
+      }),
+    ]);
+    expect(federation.roles.size).toBe(2);
+  });
+
+  it("pins GitHub's immutable and customized sub forms in the trust", () => {
+    const stack = new GitHubActionsStack(newApp(), 'GitHub', {
+      config: {
+        roles: {
+          deploy: { repository: 'octo-org/octo-repo', repositoryOwnerId: 123456, repositoryId: 456789, environments: ['prod'] },
+          shared: {
+            repository: 'octo-org/octo-repo',
+            repositoryId: 456789,
+            subjectClaims: ['repository_id', 'context', 'job_workflow_ref'],
+            branches: ['main'],
+            jobWorkflowRefs: ['octo-org/automation/.github/workflows/deploy.yml@refs/heads/main'],
+          },
+        },
+      },
+    });
+    const template = Template.fromStack(stack);
+    for (const sub of [
+      'repo:octo-org@123456/octo-repo@456789:environment:prod',
+      'repository_id:456789:ref:refs/heads/main:job_workflow_ref:octo-org/automation/.github/workflows/deploy.yml@refs/heads/main',
+    ]) {
+      template.hasResourceProperties('AWS::IAM::Role', {
+        AssumeRolePolicyDocument: {
+          Statement: [
+            Match.objectLike({
+              Condition: {
+                StringEquals: {
+                  'token.actions.githubusercontent.com:aud': 'sts.amazonaws.com',
+                  'token.actions.githubusercontent.com:sub': [sub],
+                },
+              },
+            }),
+          ],
+        },
+      });
+    }
+  });
+
   it('reuses an existing provider by ARN instead of creating a second one for the same URL', () => {
     const stack = new Stack(newApp(), 'S');
     const arn = 'arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com';
