@@ -95,10 +95,15 @@ describe('reverse-direction stacks', { timeout: 60_000 }, () => {
     expect(logicalId(github.federation.provider)).toBe('GitHubActionsProviderAE1F7AB6');
   });
 
-  it('uses the v2.0 issuer for tokenVersion 2', () => {
+  it('uses the v2.0 issuer for tokenVersion 2, only with the opt-in that names its risk', () => {
     const clientId = '22222222-2222-2222-2222-222222222222';
     const stack = new Stack(newApp(), 'S');
-    new AzureToAwsFederation(stack, 'Azure', { config: { ...AZURE, tokenVersion: 2, audience: clientId } });
+    new AzureToAwsFederation(stack, 'Azure', {
+      config: { ...AZURE, tokenVersion: 2, audience: clientId, dangerouslyAllowV2TokensForAnyResource: true },
+    });
+    expect(() => new AzureToAwsFederation(stack, 'NoOptIn', { config: { ...AZURE, tokenVersion: 2, audience: clientId } })).toThrow(
+      /AzureToAwsFederation "NoOptIn" config:\n {2}- tokenVersion: 2 makes IAM compare .*dangerouslyAllowV2TokensForAnyResource: true/,
+    );
     const template = Template.fromStack(stack);
     const key = `login.microsoftonline.com/${TENANT}/v2.0`;
     template.hasResourceProperties('AWS::IAM::OIDCProvider', { Url: `https://${key}`, ClientIdList: [clientId] });

@@ -85,7 +85,13 @@ beforeAll(async () => {
     },
   });
   const azureStack = new AzureToAwsStack(app, 'AzureV2', {
-    config: { tenantId: TENANT, tokenVersion: 2, audience: APP_CLIENT, roles: { app: { managedIdentityObjectIds: [MI] } } },
+    config: {
+      tenantId: TENANT,
+      tokenVersion: 2,
+      audience: APP_CLIENT,
+      dangerouslyAllowV2TokensForAnyResource: true,
+      roles: { app: { managedIdentityObjectIds: [MI] } },
+    },
   });
   account = accountFromTemplates([Template.fromStack(githubStack).toJSON(), Template.fromStack(azureStack).toJSON()]);
   sts = await startStsEmulator({ account, jwksUris: { [GITHUB]: jwksUrl, [V2_ISSUER]: jwksUrl }, now: () => clock });
@@ -248,6 +254,18 @@ describe('STS stand-in: Entra v2 tokens', { timeout: 20_000 }, () => {
     });
     // The app calling as itself: azp equals the audience.
     await expect(assume('RoleArnApp', v2(APP_CLIENT))).resolves.toMatchObject({ Audience: APP_CLIENT, SubjectFromWebIdentityToken: MI });
+  });
+
+  it('accepts a v2 token the client got for any other resource: the risk dangerouslyAllowV2TokensForAnyResource names', async () => {
+    const forAnotherApi = sign({
+      iss: V2_ISSUER,
+      aud: '55555555-5555-5555-5555-555555555555',
+      azp: APP_CLIENT,
+      sub: MI,
+      oid: MI,
+      ver: '2.0',
+    });
+    await expect(assume('RoleArnApp', forAnotherApi)).resolves.toMatchObject({ Audience: APP_CLIENT });
   });
 });
 
