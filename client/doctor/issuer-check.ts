@@ -13,7 +13,8 @@
  *   assertion names, so the keys judged are the RSA ones meant for RS256 signatures (`kty` RSA, `alg` RS256 or none,
  *   `use` sig or none), which need `kid`, `n` and `e`. Other keys are reported as warnings and otherwise left alone:
  *   AWS STS's outbound-federation issuer publishes an ES384 (P-384) key next to its RS256 one, and Entra accepts it.
- *   Only the first 100 keys count.
+ *   Only the first 100 keys count (a limit Microsoft does not publish; AWS STS reads no further either,
+ *   spiffe/spire#4699, so an issuer kept under it works with both).
  * - Chosen, where Entra documents nothing: redirects are not followed (serve both documents at their own URLs);
  *   a content type other than JSON is a problem (Entra reads JSON; a JSON body served as text is not what it expects);
  *   an answer slower than 1 s is a warning (Entra's own timeout is undocumented; a slow issuer meets it first).
