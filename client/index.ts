@@ -13,9 +13,9 @@ export { defaultCredentialsProvider } from './sign-request';
 export type { AwsCredentials, AwsCredentialsProvider, CredentialsSource } from './sign-request';
 
 // The reverse direction: Azure workloads into AWS roles (docs/reverse-direction.md).
-export { assumeRoleWithEntraToken } from './assume-role-with-entra';
-export type { AssumeRoleWithEntraOptions, AwsTemporaryCredentials } from './assume-role-with-entra';
-export { fromEntraWorkloadIdentity } from './entra-workload-identity';
-export type { EntraAwsCredentialIdentity, EntraWorkloadIdentityOptions } from './entra-workload-identity';
-export { WorkloadIdentityError } from './workload-identity-error';
-export type { WorkloadIdentityErrorCode } from './workload-identity-error';
+export { assumeRoleWithEntraToken } from './reverse-direction/assume-role-with-entra';
+export type { AssumeRoleWithEntraOptions, AwsTemporaryCredentials } from './reverse-direction/assume-role-with-entra';
+export { fromEntraWorkloadIdentity } from './reverse-direction/entra-workload-identity';
+export type { EntraAwsCredentialIdentity, EntraWorkloadIdentityOptions } from './reverse-direction/entra-workload-identity';
+export { WorkloadIdentityError } from './reverse-direction/workload-identity-error';
+export type { WorkloadIdentityErrorCode } from './reverse-direction/workload-identity-error';

@@ -1,19 +1,30 @@
 /**
- * The `azureToAws` schema (DESIGN.md, "The reverse direction"): Azure workloads (managed identities) into AWS
+ * The `azureToAws` schema (docs/reverse-direction.md): Azure workloads (managed identities) into AWS
  * roles through an IAM OIDC provider for the Entra tenant. Validated like `broker`: every problem is collected and
  * names the field and the value received.
  *
- * Entra issues two access token versions, chosen by the resource app's `accessTokenAcceptedVersion`:
+ * Entra issues the access token version the resource app (the API) asks for in its manifest
+ * (`accessTokenAcceptedVersion`; null or 1 means v1): "the client gets a token that indicates which token version
+ * the web API accepts" (Microsoft identity platform docs, "Access tokens" and the web API scenario's accepted token
+ * versions):
  * - v1 (the default): `iss` = `https://sts.windows.net/{tenantId}/`, `aud` = the resource as requested (the app ID
- *   URI, e.g. `api://aws-federation`).
- * - v2: `iss` = `https://login.microsoftonline.com/{tenantId}/v2.0`, `aud` = the app's client id, and an `azp`
- *   claim with the client id of the caller. IAM matches `azp` (not `aud`) against the provider's client ID list
- *   and the `:aud` condition key when a token has one (AWS Security Blog, "How to access AWS resources from
- *   Microsoft Entra ID tenants using AWS STS", 2024 update; seed 003), so v2 works only where the caller's client
- *   id is the audience. Managed identities therefore use v1.
+ *   URI, e.g. `api://aws-federation`), `appid` = the caller.
+ * - v2: `iss` = `https://login.microsoftonline.com/{tenantId}/v2.0`, `aud` = the resource app's client id, `azp` =
+ *   the caller's client id. When a token has `azp`, IAM matches `azp`, not `aud`, against the provider's client IDs
+ *   and the `:aud` condition key (AWS Security Blog, "How to access AWS resources from Microsoft Entra ID tenants
+ *   using AWS STS", 2024 update). The trust then names the caller, never the resource: any v2 token issued to that
+ *   client, for any resource, is accepted, so an API that receives one can replay it to AWS. That is why v2 needs
+ *   `dangerouslyAllowV2TokensForAnyResource`; it also works only where the caller's client id is the audience, so
+ *   managed identities use v1.
  */
 import { ConfigError, describeValue, isPlainObject } from './config-error';
-import { FEDERATED_ROLE_FIELDS, ProblemCollector, type FederatedRoleInput, type FederatedRoleSettings } from './federated-role-config';
+import {
+  FEDERATED_ROLE_FIELDS,
+  ProblemCollector,
+  type ConfigReadOptions,
+  type FederatedRoleInput,
+  type FederatedRoleSettings,
+} from './federated-role-config';
 
 export const AZURE_TO_AWS_CONTEXT_KEY = 'azureToAws';
 
@@ -39,6 +50,12 @@ export interface AzureToAwsConfigInput {
   /** Entra access token version (the resource app's `accessTokenAcceptedVersion`). @default 1 */
   readonly tokenVersion?: EntraTokenVersion;
   /**
+   * Accept `tokenVersion: 2`: IAM then compares the caller's client id (`azp`) instead of the token's resource
+   * (`aud`), so any v2 token issued to that client, for any resource, assumes the roles.
+   * @default false
+   */
+  readonly dangerouslyAllowV2TokensForAnyResource?: boolean;
+  /**
    * Use this existing IAM OIDC provider instead of creating one (IAM holds one provider per URL and account); its
    * client ID list must contain `audience`.
    * @default - a provider is created
@@ -61,7 +78,7 @@ export interface AzureToAwsConfig {
   readonly roles: readonly AzureWorkloadRoleConfig[];
 }
 
-const FIELDS = ['tenantId', 'audience', 'tokenVersion', 'providerArn', 'roles'] as const;
+const FIELDS = ['tenantId', 'audience', 'tokenVersion', 'dangerouslyAllowV2TokensForAnyResource', 'providerArn', 'roles'] as const;
 const ROLE_FIELDS = ['managedIdentityObjectIds', ...FEDERATED_ROLE_FIELDS] as const;
 /** IAM's limit on a client ID (audience) of an OIDC provider. */
 const MAX_AUDIENCE_LENGTH = 255;
@@ -111,15 +128,22 @@ function readObjectIds(collector: ProblemCollector, where: string, value: unknow
  */
 export function validateAzureToAwsConfig(
   raw: unknown,
+  options: ConfigReadOptions = {},
 ): { readonly config: AzureToAwsConfig; readonly problems: [] } | { readonly config: undefined; readonly problems: string[] } {
   if (!isPlainObject(raw)) return { config: undefined, problems: [`expected an object, received ${describeValue(raw)}`] };
-  const collector = new ProblemCollector();
+  const collector = new ProblemCollector(options);
   collector.unknownFields('', raw, FIELDS);
   const tenantId = collector.guid('tenantId', raw.tenantId, 'the Entra tenant id (the issuer URL holds the GUID, not a domain name)');
   let tokenVersion: EntraTokenVersion = 1;
   if (raw.tokenVersion !== undefined) {
     if (raw.tokenVersion === 1 || raw.tokenVersion === 2) tokenVersion = raw.tokenVersion;
     else collector.add(`tokenVersion: expected 1 or 2 (the app's accessTokenAcceptedVersion), received ${describeValue(raw.tokenVersion)}`);
+  }
+  const allowV2 = collector.boolean('dangerouslyAllowV2TokensForAnyResource', raw.dangerouslyAllowV2TokensForAnyResource);
+  if (tokenVersion === 2 && !allowV2) {
+    collector.add(
+      "tokenVersion: 2 makes IAM compare the token's azp (the calling client's id) with the audience instead of its aud (the resource), so any v2 token issued to that client, for any resource, would be accepted; keep tokenVersion 1 with an app ID URI for AWS alone, or set dangerouslyAllowV2TokensForAnyResource: true to accept that risk",
+    );
   }
   const audience = readAudience(collector, raw.audience, tokenVersion);
   const providerArn = collector.optionalProviderArn('providerArn', raw.providerArn);
@@ -144,8 +168,12 @@ export function validateAzureToAwsConfig(
  * Validates `azureToAws` as written and applies defaults.
  * @throws ConfigError naming every bad field and the value received
  */
-export function parseAzureToAwsConfig(raw: unknown, source = `context '${AZURE_TO_AWS_CONTEXT_KEY}'`): AzureToAwsConfig {
-  const result = validateAzureToAwsConfig(raw);
+export function parseAzureToAwsConfig(
+  raw: unknown,
+  source = `context '${AZURE_TO_AWS_CONTEXT_KEY}'`,
+  options: ConfigReadOptions = {},
+): AzureToAwsConfig {
+  const result = validateAzureToAwsConfig(raw, options);
   if (result.config === undefined) throw new ConfigError(source, result.problems);
   return result.config;
 }

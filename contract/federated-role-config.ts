@@ -38,6 +38,15 @@ export interface FederatedRoleSettings {
 
 export const FEDERATED_ROLE_FIELDS = ['maxSessionDurationSeconds', 'managedPolicyArns'] as const;
 
+export interface ConfigReadOptions {
+  /**
+   * Report fields the schema does not know. JSON written by hand (cdk.json) needs it; typed input from CDK code does
+   * not, since the compiler already refuses a field the input type lacks.
+   * @default true
+   */
+  readonly reportUnknownFields?: boolean;
+}
+
 /**
  * Reads fields while collecting problems; a bad field yields a placeholder so reading goes on, and the result is
  * discarded whenever a problem was recorded.
@@ -45,11 +54,14 @@ export const FEDERATED_ROLE_FIELDS = ['maxSessionDurationSeconds', 'managedPolic
 export class ProblemCollector {
   readonly problems: string[] = [];
 
+  constructor(private readonly options: ConfigReadOptions = {}) {}
+
   add(problem: string): void {
     this.problems.push(problem);
   }
 
   unknownFields(where: string, value: Record<string, unknown>, known: readonly string[]): void {
+    if (this.options.reportUnknownFields === false) return;
     for (const key of Object.keys(value)) {
       if (!known.includes(key)) this.add(`${where}${where ? '.' : ''}${key}: unknown field (known: ${known.join(', ')})`);
     }

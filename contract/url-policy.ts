@@ -18,6 +18,15 @@ export interface UrlRuleOptions {
   readonly allowLoopbackHttp?: boolean;
 }
 
+export interface IssuerUrlOptions extends UrlRuleOptions {
+  /**
+   * Accept a trailing slash: other issuers have one (AKS's, Entra's v1 `https://sts.windows.net/{tenant}/`), and
+   * `broker-doctor` checks those too. The broker's own issuer never has one.
+   * @default false
+   */
+  readonly allowTrailingSlash?: boolean;
+}
+
 /** A checked URL, or why it was refused. */
 export type UrlCheck = { readonly ok: true; readonly value: string } | { readonly ok: false; readonly problem: string };
 
@@ -42,9 +51,17 @@ function schemeProblem(url: URL, options: UrlRuleOptions, why: string): string |
  * The issuer: the `iss` of every client assertion and the base of the discovery document. Entra compares the
  * federated credential's issuer with `iss` byte for byte and fetches `{issuer}/.well-known/openid-configuration`,
  * so the value is kept exactly as given and a trailing slash is refused rather than silently dropped (dropping it
- * would break a credential registered with the slash). A base path (custom domain mapping) is allowed.
+ * would break a credential registered with the slash). A base path (custom domain mapping) is allowed. Leading or
+ * trailing whitespace, which the URL parser would silently drop, is refused: Entra blocks such an issuer
+ * (learn.microsoft.com, workload identity federation considerations).
  */
-export function checkIssuerUrl(value: unknown, options: UrlRuleOptions = {}): UrlCheck {
+export function checkIssuerUrl(value: unknown, options: IssuerUrlOptions = {}): UrlCheck {
+  if (typeof value === 'string' && value !== value.trim()) {
+    return {
+      ok: false,
+      problem: `expected no leading or trailing whitespace (Entra blocks such an issuer), received ${describeValue(value)}`,
+    };
+  }
   const url = parse(value);
   if (url === undefined || typeof value !== 'string')
     return { ok: false, problem: `expected an absolute https:// URL, received ${describeValue(value)}` };
@@ -53,7 +70,7 @@ export function checkIssuerUrl(value: unknown, options: UrlRuleOptions = {}): Ur
   if (url.search || url.hash || url.username || url.password || value.includes('?') || value.includes('#')) {
     return { ok: false, problem: `expected no query, fragment or credentials, received ${describeValue(value)}` };
   }
-  if (value.endsWith('/')) {
+  if (value.endsWith('/') && !options.allowTrailingSlash) {
     return {
       ok: false,
       problem: `expected no trailing slash (Entra compares the credential's issuer with the assertion's iss byte for byte), received ${describeValue(value)}`,

@@ -4,7 +4,10 @@ import { parseAzureToAwsConfig, type AzureToAwsConfig, type AzureToAwsConfigInpu
 import { FederatedRoles, conditionKeyPrefix } from './federated-roles';
 
 export interface AzureToAwsFederationProps {
-  /** The `azureToAws` configuration (DESIGN.md, "The reverse direction"), validated here. */
+  /**
+   * The `azureToAws` configuration (docs/reverse-direction.md). Its values are validated here (GUIDs, names, the risky
+   * forms); its shape is the compiler's to check, so a field the type lacks is not reported again.
+   */
   readonly config: AzureToAwsConfigInput;
 }
 
@@ -25,7 +28,7 @@ export class AzureToAwsFederation extends Construct {
   /** @throws ConfigError naming every bad field of `props.config` and the value received */
   constructor(scope: Construct, id: string, props: AzureToAwsFederationProps) {
     super(scope, id);
-    this.config = parseAzureToAwsConfig(props.config, `AzureToAwsFederation "${id}" config`);
+    this.config = parseAzureToAwsConfig(props.config, `AzureToAwsFederation "${id}" config`, { reportUnknownFields: false });
     const { issuerUrl, audience, providerArn, tenantId, tokenVersion } = this.config;
     this.provider = providerArn
       ? iam.OidcProviderNative.fromOidcProviderArn(this, 'Provider', providerArn)

@@ -5,7 +5,8 @@
  * import, so tests call it in-process too.
  */
 import { parseArgs } from 'node:util';
-import { DEFAULT_AUDIENCE, DEFAULT_SUBJECT, checkIssuer, credentialCommand, type IssuerCheckOptions } from './issuer-check';
+import { CONFIG_DEFAULTS } from '../../contract/broker-config';
+import { checkIssuer, credentialCommand, type IssuerCheckOptions } from './issuer-check';
 
 /** Exit codes, stable for scripts (also listed in `--help`). */
 export const DOCTOR_EXIT = { accepted: 0, problems: 1, usage: 2 } as const;
@@ -19,13 +20,14 @@ that creates it.
 
 Checks: https (http only on a loopback host, with a warning); the document's "issuer" equal to the URL
 byte for byte (a trailing slash or a case difference is named); jwks_uri reachable; JSON content types;
-no redirects; each key with "kid", "kty": "RSA", "use": "sig", RS256, a modulus of at least 2048 bits;
-no duplicate kids; at most 100 keys; subject and audience at most 600 characters; answer times.
+no redirects; at least one RS256 signing key (RSA, "use": "sig"), each such key with a "kid" and a modulus of
+at least 2048 bits (other keys, such as AWS's ES384 one, are warnings); no duplicate kids; at most 100 keys;
+subject and audience at most 600 characters; answer times.
 
 Options:
   --issuer <url>      the issuer URL, exactly as the assertions' "iss" (for the broker: its API base URL)
-  --subject <s>       the assertions' "sub" (default: ${DEFAULT_SUBJECT})
-  --audience <a>      the assertions' "aud" (default: ${DEFAULT_AUDIENCE})
+  --subject <s>       the assertions' "sub" (default: ${CONFIG_DEFAULTS.subject})
+  --audience <a>      the assertions' "aud" (default: ${CONFIG_DEFAULTS.audience})
   --client-id <id>    the app registration's application (client) id, for the az command
   --timeout-ms <n>    give up on each document after n milliseconds (default 10000)
   -h, --help          show this help

@@ -9,19 +9,19 @@
  *   byte, case and trailing slash included (learn.microsoft.com/entra/workload-id/workload-identity-federation-considerations;
  *   azure-workload-identity#340: a missing trailing slash gives AADSTS70021).
  * - Issuer, subject and audience at most 600 characters; no leading or trailing whitespace in the issuer (same page).
- * - RS256 is the supported algorithm (same page); keys need `kty`, `kid`, `n`, `e`, with `use: sig`; only the first
- *   100 keys count (issue 12's list of Entra facts).
+ * - RS256 is the supported algorithm (same page): Entra verifies an assertion with the RSA key whose `kid` the
+ *   assertion names, so the keys judged are the RSA ones meant for RS256 signatures (`kty` RSA, `alg` RS256 or none,
+ *   `use` sig or none), which need `kid`, `n` and `e`. Other keys are reported as warnings and otherwise left alone:
+ *   AWS STS's outbound-federation issuer publishes an ES384 (P-384) key next to its RS256 one, and Entra accepts it.
+ *   Only the first 100 keys count (a limit Microsoft does not publish; AWS STS reads no further either,
+ *   spiffe/spire#4699, so an issuer kept under it works with both).
  * - Chosen, where Entra documents nothing: redirects are not followed (serve both documents at their own URLs);
  *   a content type other than JSON is a problem (Entra reads JSON; a JSON body served as text is not what it expects);
  *   an answer slower than 1 s is a warning (Entra's own timeout is undocumented; a slow issuer meets it first).
  */
+import { CONFIG_DEFAULTS } from '../../contract/broker-config';
 import { federatedCredentialCreateCommand, type FederatedCredentialValues } from '../../contract/federated-credential';
-import { MAX_CREDENTIAL_FIELD_LENGTH, isLoopbackHost } from '../../contract/url-policy';
-
-/** The audience Entra expects in an assertion for a federated credential. */
-export const DEFAULT_AUDIENCE = 'api://AzureADTokenExchange';
-/** The broker's default `sub`. */
-export const DEFAULT_SUBJECT = 'aws-token-broker';
+import { MAX_CREDENTIAL_FIELD_LENGTH, checkIssuerUrl, isLoopbackHost } from '../../contract/url-policy';
 /** Keys past this position in the JWKS are not looked at by Entra. */
 export const MAX_KEYS = 100;
 /** The smallest RSA modulus accepted. */
@@ -43,9 +43,9 @@ export interface Finding {
 
 export interface IssuerCheckOptions {
   readonly issuer: string;
-  /** @default DEFAULT_SUBJECT */
+  /** @default CONFIG_DEFAULTS.subject, the broker's */
   readonly subject?: string;
-  /** @default DEFAULT_AUDIENCE */
+  /** @default CONFIG_DEFAULTS.audience, the one Entra expects for a federated credential */
   readonly audience?: string;
   /** Each fetch gives up after this long. @default 10000 */
   readonly timeoutMs?: number;
@@ -95,8 +95,8 @@ class Findings {
  */
 export async function checkIssuer(options: IssuerCheckOptions): Promise<IssuerReport> {
   const findings = new Findings();
-  const subject = options.subject ?? DEFAULT_SUBJECT;
-  const audience = options.audience ?? DEFAULT_AUDIENCE;
+  const subject = options.subject ?? CONFIG_DEFAULTS.subject;
+  const audience = options.audience ?? CONFIG_DEFAULTS.audience;
   const credential = { issuer: options.issuer, subject, audience };
   const timings: { discovery: number | undefined; jwks: number | undefined } = { discovery: undefined, jwks: undefined };
   const report = (keys: readonly CheckedKey[] = []): IssuerReport => ({
@@ -109,15 +109,19 @@ export async function checkIssuer(options: IssuerCheckOptions): Promise<IssuerRe
 
   checkCredentialField(findings, 'subject', subject);
   checkCredentialField(findings, 'audience', audience);
-  const base = checkIssuerUrl(findings, options.issuer);
-  if (!base) return report();
+  const issuerCheck = checkIssuerUrl(options.issuer, { allowLoopbackHttp: true, allowTrailingSlash: true });
+  if (!issuerCheck.ok) {
+    findings.problem('issuer', issuerCheck.problem);
+    return report();
+  }
+  warnIfLoopbackHttp(findings, 'issuer', options.issuer, 'the issuer');
 
   const http = {
     fetch: options.fetch ?? ((input, init) => fetch(input, init)),
     now: options.now ?? (() => performance.now()),
     timeoutMs: options.timeoutMs ?? 10_000,
   };
-  const discoveryUrl = `${base.replace(/\/$/, '')}/.well-known/openid-configuration`;
+  const discoveryUrl = `${options.issuer.replace(/\/$/, '')}/.well-known/openid-configuration`;
   const discovery = await fetchJson(findings, 'discovery', discoveryUrl, http);
   if (!discovery) return report();
   timings.discovery = discovery.ms;
@@ -128,7 +132,7 @@ export async function checkIssuer(options: IssuerCheckOptions): Promise<IssuerRe
     findings.problem('discovery', `${discoveryUrl} has no "jwks_uri": Entra finds the keys there`);
     return report();
   }
-  if (!checkDocumentUrl(findings, 'jwks', jwksUri, 'jwks_uri')) return report();
+  if (!checkJwksUri(findings, jwksUri)) return report();
   const jwks = await fetchJson(findings, 'jwks', jwksUri, http);
   if (!jwks) return report();
   timings.jwks = jwks.ms;
@@ -147,40 +151,35 @@ function checkCredentialField(findings: Findings, name: 'subject' | 'audience', 
   }
 }
 
-/** @returns the URL to read the documents from, or undefined when Entra could not use it at all */
-function checkIssuerUrl(findings: Findings, issuer: string): string | undefined {
-  if (issuer !== issuer.trim()) {
-    findings.problem('issuer', `${JSON.stringify(issuer)} has leading or trailing whitespace; Entra blocks such an issuer`);
-    return undefined;
-  }
-  if (issuer.length > MAX_CREDENTIAL_FIELD_LENGTH) {
-    findings.problem('issuer', `the issuer is ${issuer.length} characters long; Entra allows at most ${MAX_CREDENTIAL_FIELD_LENGTH}`);
-  }
-  return checkDocumentUrl(findings, 'issuer', issuer, 'the issuer') ? issuer : undefined;
-}
-
-/** https, or http on a loopback host with a warning; no query, fragment or credentials. */
-function checkDocumentUrl(findings: Findings, subject: string, value: string, what: string): boolean {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    findings.problem(subject, `${what} ${JSON.stringify(value)} is not an absolute URL`);
-    return false;
-  }
+/** Local issuers (the runtime, the emulators) serve http on loopback: fine here, never for Entra itself. */
+function warnIfLoopbackHttp(findings: Findings, subject: string, value: string, what: string): void {
+  const url = new URL(value);
   if (url.protocol === 'http:' && isLoopbackHost(url.hostname)) {
     findings.warning(
       subject,
       `${what} ${value} is http:// on a loopback host: fine for the local runtime and the Entra emulator, but Entra itself reads only public https URLs`,
     );
-  } else if (url.protocol !== 'https:') {
-    findings.problem(subject, `${what} ${value} must be an https:// URL: Entra reads the issuer's metadata over TLS only`);
+  }
+}
+
+/** The jwks_uri: https, or http on a loopback host with a warning; no query, fragment or credentials. */
+function checkJwksUri(findings: Findings, value: string): boolean {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    findings.problem('jwks', `jwks_uri ${JSON.stringify(value)} is not an absolute URL`);
+    return false;
+  }
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname))) {
+    findings.problem('jwks', `jwks_uri ${value} must be an https:// URL: Entra reads the issuer's metadata over TLS only`);
     return false;
   }
   if (url.search || url.hash || url.username || url.password) {
-    findings.problem(subject, `${what} ${value} must have no query, fragment or credentials`);
+    findings.problem('jwks', `jwks_uri ${value} must have no query, fragment or credentials`);
     return false;
   }
+  warnIfLoopbackHttp(findings, 'jwks', value, 'jwks_uri');
   return true;
 }
 
@@ -230,6 +229,14 @@ function checkKeys(findings: Findings, jwks: Record<string, unknown>, jwksUri: s
   return usable;
 }
 
+/** Why Entra would never verify an RS256 assertion with this key, or undefined when it would. */
+function notForRs256(key: Record<string, unknown>): string | undefined {
+  if (key.kty !== 'RSA') return `has "kty" ${JSON.stringify(key.kty)}`;
+  if (key.alg !== undefined && key.alg !== 'RS256') return `has "alg" ${JSON.stringify(key.alg)}`;
+  if (key.use !== undefined && key.use !== 'sig') return `has "use" ${JSON.stringify(key.use)}`;
+  return undefined;
+}
+
 function checkKey(findings: Findings, entry: unknown, index: number, seen: Set<string>): CheckedKey | undefined {
   if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) {
     findings.problem(`key #${index + 1}`, 'is not a JSON object');
@@ -238,17 +245,25 @@ function checkKey(findings: Findings, entry: unknown, index: number, seen: Set<s
   const key = entry as Record<string, unknown>;
   const kid = typeof key.kid === 'string' && key.kid !== '' ? key.kid : undefined;
   const name = kid === undefined ? `key #${index + 1}` : `key ${kid}`;
+  if (kid !== undefined && seen.has(kid)) {
+    findings.problem(name, 'appears twice: each "kid" must name one key');
+    return undefined;
+  }
+  if (kid !== undefined) seen.add(kid);
+  const other = notForRs256(key);
+  if (other !== undefined) {
+    findings.warning(
+      name,
+      `${other}: Entra verifies RS256 assertions with RSA signing keys only, so it never uses this key (fine next to one it does use)`,
+    );
+    return undefined;
+  }
   const problemsBefore = findings.list.length;
   const problem = (message: string) => {
     findings.problem(name, message);
   };
   if (kid === undefined) problem('has no "kid": Entra finds the signing key by the assertion\'s kid');
-  else if (seen.has(kid)) problem('appears twice: each "kid" must name one key');
-  else seen.add(kid);
-  if (key.kty !== 'RSA') problem(`has "kty" ${JSON.stringify(key.kty)}; Entra verifies RS256, which needs "RSA"`);
   if (key.use === undefined) findings.warning(name, 'has no "use"; Entra expects "sig" on a signing key');
-  else if (key.use !== 'sig') problem(`has "use" ${JSON.stringify(key.use)}; a signing key needs "sig"`);
-  if (key.alg !== undefined && key.alg !== 'RS256') problem(`has "alg" ${JSON.stringify(key.alg)}; Entra supports RS256`);
   const modulus = base64urlBytes(key.n);
   const exponent = base64urlBytes(key.e);
   if (!modulus || !exponent) {

@@ -24,13 +24,25 @@ describe('azureToAws configuration', () => {
 
   it('uses the v2.0 issuer for tokenVersion 2, whose audience is a client id', () => {
     const clientId = '22222222-2222-2222-2222-222222222222';
-    expect(parseAzureToAwsConfig({ ...valid, tokenVersion: 2, audience: clientId }).issuerUrl).toBe(
-      `https://login.microsoftonline.com/${TENANT}/v2.0`,
-    );
+    const v2 = { ...valid, tokenVersion: 2, audience: clientId, dangerouslyAllowV2TokensForAnyResource: true };
+    expect(parseAzureToAwsConfig(v2).issuerUrl).toBe(`https://login.microsoftonline.com/${TENANT}/v2.0`);
     expect(entraIssuerUrl(TENANT, 1)).toBe(`https://sts.windows.net/${TENANT}/`);
-    expect(problems({ ...valid, tokenVersion: 2 })).toEqual([
+    expect(problems({ ...v2, audience: 'api://aws-federation' })).toEqual([
       expect.stringMatching(/^audience: expected with tokenVersion 2, the client id IAM matches .*received "api:\/\/aws-federation"/),
     ]);
+  });
+
+  it('refuses tokenVersion 2 unless the opt-in names its risk: any v2 token of the client, for any resource', () => {
+    const clientId = '22222222-2222-2222-2222-222222222222';
+    expect(problems({ ...valid, tokenVersion: 2, audience: clientId })).toEqual([
+      "tokenVersion: 2 makes IAM compare the token's azp (the calling client's id) with the audience instead of its aud (the resource), so any v2 token issued to that client, for any resource, would be accepted; keep tokenVersion 1 with an app ID URI for AWS alone, or set dangerouslyAllowV2TokensForAnyResource: true to accept that risk",
+    ]);
+    expect(problems({ ...valid, tokenVersion: 2, audience: clientId, dangerouslyAllowV2TokensForAnyResource: 'yes' })).toEqual([
+      'dangerouslyAllowV2TokensForAnyResource: expected true or false, received "yes"',
+      expect.stringMatching(/^tokenVersion: 2 makes IAM compare/),
+    ]);
+    // The opt-in changes nothing for v1.
+    expect(parseAzureToAwsConfig({ ...valid, dangerouslyAllowV2TokensForAnyResource: true }).tokenVersion).toBe(1);
   });
 
   it('names every bad field and the value received, all at once', () => {
@@ -53,7 +65,7 @@ describe('azureToAws configuration', () => {
     });
     expect(found).toEqual(
       expect.arrayContaining([
-        'extra: unknown field (known: tenantId, audience, tokenVersion, providerArn, roles)',
+        'extra: unknown field (known: tenantId, audience, tokenVersion, dangerouslyAllowV2TokensForAnyResource, providerArn, roles)',
         expect.stringMatching(/^tenantId: .*received "contoso.onmicrosoft.com"/),
         expect.stringMatching(/^tokenVersion: expected 1 or 2 .*received 3/),
         expect.stringMatching(/^audience: .*without "\/.default".*received "api:\/\/aws-federation\/.default"/),

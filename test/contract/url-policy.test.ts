@@ -33,10 +33,21 @@ describe('checkIssuerUrl', () => {
     ['ftp://broker.example.com', /expected an https:\/\/ URL/],
     [`https://broker.example.com/${'a'.repeat(600)}`, /at most 600 characters \(Entra's limit\), received 627/],
     [42, /received 42/],
+    [` ${ISSUER}`, /expected no leading or trailing whitespace \(Entra blocks such an issuer\), received " https:/],
+    [`${ISSUER}\n`, /expected no leading or trailing whitespace/],
   ])('refuses %s, naming the value', (value, problem) => {
     const check = checkIssuerUrl(value);
     expect(check.ok).toBe(false);
     expect(check.ok ? '' : check.problem).toMatch(problem);
+  });
+});
+
+describe('checkIssuerUrl for issuers other than the broker (broker-doctor)', () => {
+  it('accepts a trailing slash only when asked: AKS and Entra v1 issuers end with one', () => {
+    const aks = 'https://oidc.prod-aks.azure.com/00000000-0000-0000-0000-000000000000/';
+    expect(checkIssuerUrl(aks, { allowTrailingSlash: true })).toStrictEqual({ ok: true, value: aks });
+    expect(checkIssuerUrl(aks).ok).toBe(false);
+    expect(checkIssuerUrl(` ${aks}`, { allowTrailingSlash: true }).ok).toBe(false);
   });
 });
 

@@ -15,7 +15,7 @@ import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { fromProcess } from '@aws-sdk/credential-providers';
 import { Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
-import { ENTRA_AWS_EXIT } from '../../client/entra-aws-cli';
+import { ENTRA_AWS_EXIT } from '../../client/reverse-direction/cli';
 import { AzureToAwsStack } from '../../lib/azure-to-aws-stack';
 import { startEntraEmulator, type EntraEmulator } from '../../local/entra-emulator/emulator';
 import { startStsEmulator, type StsEmulator } from '../../local/sts-emulator/sts-emulator';
@@ -28,6 +28,8 @@ const RESOURCE_APP = '33333333-3333-3333-3333-333333333333';
 const AUDIENCE = 'api://aws-federation';
 const TRUSTED = { objectId: 'aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa', clientId: 'a1a1a1a1-a1a1-a1a1-a1a1-a1a1a1a1a1a1' };
 const STRANGER = { objectId: 'bbbbbbbb-bbbb-bbbb-bbbb-bbbbbbbbbbbb', clientId: 'b1b1b1b1-b1b1-b1b1-b1b1-b1b1b1b1b1b1' };
+/** A second identity of the same workload, trusted by the writer role only. */
+const SECOND = { objectId: 'cccccccc-cccc-cccc-cccc-cccccccccccc', clientId: 'c1c1c1c1-c1c1-c1c1-c1c1-c1c1c1c1c1c1' };
 const IDENTITY_HEADER = 'local-identity-header-secret';
 const REGION = 'eu-west-1';
 
@@ -35,6 +37,7 @@ let entra: EntraEmulator;
 let sts: StsEmulator;
 let account: AccountModel;
 let roleArn: string;
+let writerArn: string;
 let home: string;
 
 beforeAll(async () => {
@@ -46,15 +49,24 @@ beforeAll(async () => {
       identities: [
         { tenantId: TENANT, ...TRUSTED },
         { tenantId: TENANT, ...STRANGER },
+        { tenantId: TENANT, ...SECOND },
       ],
       resources: [AUDIENCE, 'api://other-app'],
     },
   });
   const stack = new AzureToAwsStack(newApp(), 'AzureToAws', {
-    config: { tenantId: TENANT, audience: AUDIENCE, roles: { reader: { managedIdentityObjectIds: [TRUSTED.objectId] } } },
+    config: {
+      tenantId: TENANT,
+      audience: AUDIENCE,
+      roles: {
+        reader: { managedIdentityObjectIds: [TRUSTED.objectId] },
+        writer: { managedIdentityObjectIds: [TRUSTED.objectId, SECOND.objectId] },
+      },
+    },
   });
   account = accountFromTemplates([Template.fromStack(stack).toJSON()], { accountId: '123456789012', region: REGION });
   roleArn = account.outputs.RoleArnReader ?? '';
+  writerArn = account.outputs.RoleArnWriter ?? '';
   sts = await startStsEmulator({ account, jwksUris: { [`https://sts.windows.net/${TENANT}/`]: entra.jwksUri(TENANT) } });
 }, 60_000);
 
@@ -95,6 +107,21 @@ async function cli(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: numb
   } catch (error) {
     const e = error as { code: number; stdout: string; stderr: string };
     return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+/** The assumed-role ARN STS names for credential_process output (GetCallerIdentity with the real SDK). */
+async function callerArn(stdout: string): Promise<string | undefined> {
+  const output = JSON.parse(stdout) as { AccessKeyId: string; SecretAccessKey: string; SessionToken: string };
+  const client = new STSClient({
+    region: REGION,
+    endpoint: sts.url,
+    credentials: { accessKeyId: output.AccessKeyId, secretAccessKey: output.SecretAccessKey, sessionToken: output.SessionToken },
+  });
+  try {
+    return (await client.send(new GetCallerIdentityCommand({}))).Arn;
+  } finally {
+    client.destroy();
   }
 }
 
@@ -142,6 +169,37 @@ describe('entra-aws-credentials against the emulators', () => {
     const third = await cli(['--role-arn', roleArn, '--audience', AUDIENCE, '--no-cache'], env);
     expect(third.code, third.stderr).toBe(0);
     expect(sts.requests.AssumeRoleWithWebIdentity).toBe(stsBefore + 1);
+  });
+
+  it("never serves one managed identity another's cached session, and still serves each its own from the cache", async () => {
+    const env = workloadEnv(freshHome());
+    const writer = ['--role-arn', writerArn, '--audience', AUDIENCE];
+    const asTrusted = await cli(writer, env);
+    expect(asTrusted.code, asTrusted.stderr).toBe(0);
+    expect(await callerArn(asTrusted.stdout)).toMatch(new RegExp(`/azure-${TRUSTED.objectId}$`));
+
+    // The same cache folder, another identity picked by AZURE_CLIENT_ID: its own session, named after it.
+    const asSecond = await cli(writer, { ...env, AZURE_CLIENT_ID: SECOND.clientId });
+    expect(asSecond.code, asSecond.stderr).toBe(0);
+    expect(await callerArn(asSecond.stdout)).toMatch(new RegExp(`/azure-${SECOND.objectId}$`));
+    // Picked by --managed-identity-client-id (over AZURE_CLIENT_ID): the same.
+    const flagged = await cli([...writer, '--managed-identity-client-id', SECOND.clientId], env);
+    expect(flagged.code, flagged.stderr).toBe(0);
+    expect(await callerArn(flagged.stdout)).toMatch(new RegExp(`/azure-${SECOND.objectId}$`));
+    // An identity the role does not list is refused, not handed the session cached for the trusted one.
+    const reader = ['--role-arn', roleArn, '--audience', AUDIENCE];
+    expect((await cli(reader, env)).code).toBe(0);
+    const stranger = await cli(reader, { ...env, AZURE_CLIENT_ID: STRANGER.clientId });
+    expect(stranger.code).toBe(ENTRA_AWS_EXIT.accessDenied);
+    expect(stranger.stdout).toBe('');
+
+    // Each identity, picked as before, is served from its cache entry: no request at Entra or STS.
+    const tokensBefore = entra.managedIdentity?.counts.tokens;
+    const stsBefore = sts.requests.AssumeRoleWithWebIdentity;
+    expect((await cli(writer, env)).stdout).toBe(asTrusted.stdout);
+    expect((await cli(writer, { ...env, AZURE_CLIENT_ID: SECOND.clientId })).stdout).toBe(asSecond.stdout);
+    expect(entra.managedIdentity?.counts.tokens).toBe(tokensBefore);
+    expect(sts.requests.AssumeRoleWithWebIdentity).toBe(stsBefore);
   });
 
   it('works as credential_process for an AWS SDK profile', async () => {

@@ -6,6 +6,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
 import { AzureToAwsFederation } from '../../lib/azure-to-aws-federation';
 import { AzureToAwsStack } from '../../lib/azure-to-aws-stack';
+import type { GitHubActionsRoleInput } from '../../contract/github-actions-config';
 import { GitHubActionsFederation } from '../../lib/github-actions-federation';
 import { GitHubActionsStack } from '../../lib/github-actions-stack';
 import { reverseDirectionFromContext } from '../../lib/reverse-direction-context';
@@ -94,10 +95,15 @@ describe('reverse-direction stacks', { timeout: 60_000 }, () => {
     expect(logicalId(github.federation.provider)).toBe('GitHubActionsProviderAE1F7AB6');
   });
 
-  it('uses the v2.0 issuer for tokenVersion 2', () => {
+  it('uses the v2.0 issuer for tokenVersion 2, only with the opt-in that names its risk', () => {
     const clientId = '22222222-2222-2222-2222-222222222222';
     const stack = new Stack(newApp(), 'S');
-    new AzureToAwsFederation(stack, 'Azure', { config: { ...AZURE, tokenVersion: 2, audience: clientId } });
+    new AzureToAwsFederation(stack, 'Azure', {
+      config: { ...AZURE, tokenVersion: 2, audience: clientId, dangerouslyAllowV2TokensForAnyResource: true },
+    });
+    expect(() => new AzureToAwsFederation(stack, 'NoOptIn', { config: { ...AZURE, tokenVersion: 2, audience: clientId } })).toThrow(
+      /AzureToAwsFederation "NoOptIn" config:\n {2}- tokenVersion: 2 makes IAM compare .*dangerouslyAllowV2TokensForAnyResource: true/,
+    );
     const template = Template.fromStack(stack);
     const key = `login.microsoftonline.com/${TENANT}/v2.0`;
     template.hasResourceProperties('AWS::IAM::OIDCProvider', { Url: `https://${key}`, ClientIdList: [clientId] });
@@ -175,6 +181,65 @@ describe('reverse-direction stacks', { timeout: 60_000 }, () => {
     });
   });
 
+  it('refuses a leading wildcard in a branch or environment at synth, and warns about a tag wildcard with what it lets a pusher do', () => {
+    const stack = new Stack(newApp(), 'S');
+    expect(
+      () => new GitHubActionsFederation(stack, 'Lead', { config: { roles: { ci: { repository: 'octo-org/app', branches: ['*main'] } } } }),
+    ).toThrow(/roles.ci.branches\[0\]: "\*main" starts with a wildcard.*dangerouslyAllowLeadingWildcard: true/);
+    const federation = new GitHubActionsFederation(stack, 'GitHub', {
+      config: { roles: { release: { repository: 'octo-org/app', tags: ['v*'] }, exact: { repository: 'octo-org/app', tags: ['v1.0.0'] } } },
+    });
+    const warnings = Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('tag pattern'));
+    expect(warnings).toEqual([
+      expect.objectContaining({
+        id: '/S/GitHub/release',
+        entry: expect.objectContaining({
+          data: expect.stringMatching(
+            /^GitHub role "release" trusts the tag pattern "v\*" of octo-org\/app: anyone who may push a matching tag \(write access to the repository, unless a tag ruleset restricts who creates such tags\) can assume the role from any commit, one never reviewed or merged included\. Restrict matching tags with a ruleset, or list exact tags\. \[ack: aws-azure-token-broker:githubTagWildcard\]$/,
+          ),
+        }),
+      }),
+    ]);
+    expect(federation.roles.size).toBe(2);
+  });
+
+  it("pins GitHub's immutable and customized sub forms in the trust", () => {
+    const stack = new GitHubActionsStack(newApp(), 'GitHub', {
+      config: {
+        roles: {
+          deploy: { repository: 'octo-org/octo-repo', repositoryOwnerId: 123456, repositoryId: 456789, environments: ['prod'] },
+          shared: {
+            repository: 'octo-org/octo-repo',
+            repositoryId: 456789,
+            subjectClaims: ['repository_id', 'context', 'job_workflow_ref'],
+            branches: ['main'],
+            jobWorkflowRefs: ['octo-org/automation/.github/workflows/deploy.yml@refs/heads/main'],
+          },
+        },
+      },
+    });
+    const template = Template.fromStack(stack);
+    for (const sub of [
+      'repo:octo-org@123456/octo-repo@456789:environment:prod',
+      'repository_id:456789:ref:refs/heads/main:job_workflow_ref:octo-org/automation/.github/workflows/deploy.yml@refs/heads/main',
+    ]) {
+      template.hasResourceProperties('AWS::IAM::Role', {
+        AssumeRolePolicyDocument: {
+          Statement: [
+            Match.objectLike({
+              Condition: {
+                StringEquals: {
+                  'token.actions.githubusercontent.com:aud': 'sts.amazonaws.com',
+                  'token.actions.githubusercontent.com:sub': [sub],
+                },
+              },
+            }),
+          ],
+        },
+      });
+    }
+  });
+
   it('reuses an existing provider by ARN instead of creating a second one for the same URL', () => {
     const stack = new Stack(newApp(), 'S');
     const arn = 'arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com';
@@ -227,6 +292,26 @@ describe('reverse-direction stacks', { timeout: 60_000 }, () => {
     expect(nagAnnotations(stack).errors).toEqual([
       expect.objectContaining({ entry: expect.objectContaining({ data: expect.stringMatching(/AwsSolutions-IAM4/) }) }),
     ]);
+  });
+
+  it('leaves the typed config shape to the compiler, checking its values; cdk.json, written by hand, is checked for unknown fields', () => {
+    // As an untyped caller (JavaScript, or a cast) could pass it: the construct does not repeat the compiler's check.
+    const withExtra = { ...AZURE, extra: true } as typeof AZURE;
+    const stack = new Stack(newApp(), 'S');
+    expect(() => new AzureToAwsFederation(stack, 'Azure', { config: withExtra })).not.toThrow();
+    expect(
+      () =>
+        new GitHubActionsFederation(stack, 'GitHub', {
+          config: { roles: { ci: { repository: 'o/r', branches: ['main'], extra: 1 } as GitHubActionsRoleInput } },
+        }),
+    ).not.toThrow();
+    // Values are still the construct's to check: the compiler cannot tell a GUID from another string.
+    expect(() => new AzureToAwsFederation(stack, 'Bad', { config: { ...AZURE, tenantId: 'contoso.com' } })).toThrow(
+      /AzureToAwsFederation "Bad" config:\n {2}- tenantId: .*received "contoso.com"/,
+    );
+    expect(() => reverseDirectionFromContext(newApp({ azureToAws: withExtra }))).toThrow(
+      /cdk.json context 'azureToAws':\n {2}- extra: unknown field/,
+    );
   });
 
   it('reads the optional context keys, as objects or JSON strings, and reports bad ones against cdk.json', () => {

@@ -99,6 +99,41 @@ describe('broker-doctor against the local runtime', () => {
   });
 });
 
+describe('broker-doctor against the local runtime with signer "aws-sts"', () => {
+  it("exits 0 for the STS outbound-federation stand-in's issuer: its RS256 key counts, its ES384 key is a warning", async () => {
+    const stsRuntime = await startLocalRuntime({
+      config: parseLocalConfig({
+        tenantId: '11111111-1111-1111-1111-111111111111',
+        clientId: CLIENT,
+        scopes: { graph: 'https://graph.microsoft.com/.default' },
+        authorityHost: 'http://127.0.0.1:9',
+        signer: 'aws-sts',
+      }),
+      port: 0,
+      logSink: () => {},
+    });
+    try {
+      const aws = stsRuntime.aws;
+      expect(aws).toBeDefined();
+      const issuer = aws?.issuer ?? '';
+      const { code, lines } = await run(['--issuer', issuer, '--subject', aws?.subject ?? '', '--client-id', CLIENT]);
+      const jwks = (await (await fetch(`${issuer}/.well-known/jwks.json`)).json()) as { keys: { kid: string; kty: string }[] };
+      const rsa = jwks.keys.find((key) => key.kty === 'RSA');
+      const ec = jwks.keys.find((key) => key.kty === 'EC');
+      expect(code).toBe(DOCTOR_EXIT.accepted);
+      expect(lines).toContain(
+        `warning: key ${ec?.kid ?? ''}: has "kty" "EC": Entra verifies RS256 assertions with RSA signing keys only, so it never uses this key (fine next to one it does use)`,
+      );
+      expect(lines).toContainEqual(
+        expect.stringMatching(new RegExp(`^Entra would accept ${issuer}: 1 RS256 signing key: ${rsa?.kid ?? ''} \\(2048 bits\\);`)),
+      );
+      expect(lines).toContain(`  subject:  ${aws?.subject ?? ''}`);
+    } finally {
+      await stsRuntime.close();
+    }
+  });
+});
+
 describe('broker-doctor against a broken issuer', () => {
   it('exits 1 with one line per problem and no credential values', async () => {
     broken.discoveryIssuer = `${broken.url}/`;

@@ -3,6 +3,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { checkIssuer, type Finding } from '../../../client/doctor/issuer-check';
+import { startOutboundFederation } from '../../../local/sts-outbound/outbound-federation';
 import { publicJwk, startFakeIssuer, type FakeIssuer } from '../../support/fake-issuer';
 import { rsaKeyPair } from '../../support/rsa-keys';
 
@@ -70,15 +71,17 @@ describe('checkIssuer: the issuer URL', () => {
   it('refuses http on a public host, without fetching anything', async () => {
     const report = await checkIssuer({ issuer: 'http://issuer.example.com' });
     expect(problems(report.findings)).toStrictEqual([
-      "issuer: the issuer http://issuer.example.com must be an https:// URL: Entra reads the issuer's metadata over TLS only",
+      'issuer: expected an https:// URL (Entra fetches the discovery document over TLS), received "http://issuer.example.com"',
     ]);
     expect(report.accepted).toBe(false);
   });
 
   it('refuses whitespace around the issuer, a query, and an issuer, subject or audience over 600 characters', async () => {
-    expect(problems((await checkIssuer({ issuer: ` ${issuer.url}` })).findings)[0]).toMatch(/has leading or trailing whitespace/);
+    expect(problems((await checkIssuer({ issuer: ` ${issuer.url}` })).findings)).toStrictEqual([
+      `issuer: expected no leading or trailing whitespace (Entra blocks such an issuer), received " ${issuer.url}"`,
+    ]);
     expect(problems((await checkIssuer({ issuer: `${issuer.url}?a=1` })).findings)[0]).toMatch(
-      /must have no query, fragment or credentials/,
+      /expected no query, fragment or credentials, received/,
     );
     const long = await checkIssuer({ issuer: issuer.url, subject: 's'.repeat(601), audience: '' });
     expect(problems(long.findings)).toStrictEqual([
@@ -86,7 +89,7 @@ describe('checkIssuer: the issuer URL', () => {
       'audience: the audience is empty; Entra requires one',
     ]);
     expect(problems((await checkIssuer({ issuer: `https://example.com/${'x'.repeat(600)}`, timeoutMs: 1 })).findings)[0]).toMatch(
-      /the issuer is 620 characters long; Entra allows at most 600/,
+      /^issuer: expected at most 600 characters \(Entra's limit\), received 620$/,
     );
   });
 });
@@ -160,27 +163,72 @@ describe('checkIssuer: the keys', () => {
     return problems((await checkIssuer({ issuer: issuer.url })).findings);
   };
 
-  it('names each key Entra cannot use, and why', async () => {
+  it('names each RSA signing key Entra could not use, and why', async () => {
     const small = generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey;
     const found = await keyProblems([
       goodKey,
       { ...goodKey, kid: undefined },
-      { ...goodKey, kid: 'ec', kty: 'EC' },
-      { ...goodKey, kid: 'enc', use: 'enc' },
-      { ...goodKey, kid: 'rs512', alg: 'RS512' },
       publicJwk(small, 'small'),
       { ...goodKey, kid: 'no-n', n: undefined },
       'not an object',
     ]);
     expect(found).toStrictEqual([
       'key #2: has no "kid": Entra finds the signing key by the assertion\'s kid',
-      'key ec: has "kty" "EC"; Entra verifies RS256, which needs "RSA"',
-      'key enc: has "use" "enc"; a signing key needs "sig"',
-      'key rs512: has "alg" "RS512"; Entra supports RS256',
       'key small: has a 1024-bit modulus; use at least 2048 bits',
       'key no-n: has no valid "n" and "e" (base64url): the RSA public key is incomplete',
-      'key #8: is not a JSON object',
+      'key #5: is not a JSON object',
     ]);
+  });
+
+  it('warns about keys Entra never uses for RS256 (other types, algorithms, uses) and accepts the issuer for its RSA key', async () => {
+    const ec = generateKeyPairSync('ec', { namedCurve: 'P-384' }).publicKey.export({ format: 'jwk' });
+    issuer.keys = [
+      { ...ec, kid: 'es384', alg: 'ES384', use: 'sig' },
+      goodKey,
+      { ...goodKey, kid: 'enc', use: 'enc' },
+      { ...goodKey, kid: 'rs512', alg: 'RS512' },
+    ];
+    const report = await checkIssuer({ issuer: issuer.url });
+    expect(problems(report.findings)).toStrictEqual([]);
+    expect(warnings(report.findings).filter((w) => w.startsWith('key '))).toStrictEqual([
+      'key es384: has "kty" "EC": Entra verifies RS256 assertions with RSA signing keys only, so it never uses this key (fine next to one it does use)',
+      'key enc: has "use" "enc": Entra verifies RS256 assertions with RSA signing keys only, so it never uses this key (fine next to one it does use)',
+      'key rs512: has "alg" "RS512": Entra verifies RS256 assertions with RSA signing keys only, so it never uses this key (fine next to one it does use)',
+    ]);
+    expect(report).toMatchObject({ accepted: true, keys: [{ kid: KID, modulusBits: 2048 }] });
+    // Without the RSA key, nothing is left for Entra.
+    issuer.keys = [{ ...ec, kid: 'es384', alg: 'ES384', use: 'sig' }];
+    expect(problems((await checkIssuer({ issuer: issuer.url })).findings)).toStrictEqual([
+      `jwks: ${issuer.url}/jwks publishes no key Entra can verify an RS256 assertion with`,
+    ]);
+  });
+
+  it("accepts AWS STS's outbound-federation issuer (the local stand-in): its RS256 key, with its ES384 key a warning", async () => {
+    const roleArn = 'arn:aws:iam::123456789012:role/broker-token';
+    const standIn = await startOutboundFederation({
+      roleArn,
+      credentials: { accessKeyId: 'ASIALOCALDOCTOR00000', secretAccessKey: 'local-secret' },
+      region: 'eu-west-1',
+    });
+    try {
+      const report = await checkIssuer({ issuer: standIn.url, subject: roleArn });
+      const jwks = (await (await fetch(`${standIn.url}/.well-known/jwks.json`)).json()) as { keys: { kid: string; kty: string }[] };
+      const rsa = jwks.keys.find((key) => key.kty === 'RSA');
+      const ecKey = jwks.keys.find((key) => key.kty === 'EC');
+      expect(problems(report.findings)).toStrictEqual([]);
+      expect(warnings(report.findings)).toStrictEqual([
+        expect.stringMatching(/^issuer: the issuer http:\/\/127\.0\.0\.1:\d+ is http:\/\/ on a loopback host/),
+        expect.stringMatching(/^jwks: jwks_uri http:\/\/127\.0\.0\.1:\d+\/\.well-known\/jwks\.json is http:\/\/ on a loopback host/),
+        `key ${ecKey?.kid ?? ''}: has "kty" "EC": Entra verifies RS256 assertions with RSA signing keys only, so it never uses this key (fine next to one it does use)`,
+      ]);
+      expect(report).toMatchObject({
+        accepted: true,
+        keys: [{ kid: rsa?.kid, modulusBits: 2048 }],
+        credential: { issuer: standIn.url, subject: roleArn, audience: 'api://AzureADTokenExchange' },
+      });
+    } finally {
+      await standIn.close();
+    }
   });
 
   it('refuses duplicate kids and more than 100 keys; warns about a key without use', async () => {

@@ -22,6 +22,7 @@ const APP_CLIENT = '22222222-2222-2222-2222-222222222222';
 const MI = 'aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa';
 const NOW_MS = Date.UTC(2026, 0, 15, 12, 0, 0);
 const NOW = NOW_MS / 1000;
+const WORKFLOW = 'octo-org/automation/.github/workflows/deploy.yml@refs/heads/main';
 
 let jwksServer: Server;
 let jwksUrl: string;
@@ -72,11 +73,25 @@ beforeAll(async () => {
       roles: {
         deploy: { repository: 'octo-org/octo-repo', environments: ['prod'], maxSessionDurationSeconds: 3600 },
         release: { repository: 'octo-org/octo-repo', tags: ['v*'], branches: ['release/?'] },
+        immutable: { repository: 'octo-org/octo-repo', repositoryOwnerId: 123456, repositoryId: 456789, environments: ['prod'] },
+        pinned: {
+          repository: 'octo-org/octo-repo',
+          repositoryId: 456789,
+          subjectClaims: ['repository_id', 'context', 'job_workflow_ref'],
+          branches: ['main'],
+          jobWorkflowRefs: [WORKFLOW],
+        },
       },
     },
   });
   const azureStack = new AzureToAwsStack(app, 'AzureV2', {
-    config: { tenantId: TENANT, tokenVersion: 2, audience: APP_CLIENT, roles: { app: { managedIdentityObjectIds: [MI] } } },
+    config: {
+      tenantId: TENANT,
+      tokenVersion: 2,
+      audience: APP_CLIENT,
+      dangerouslyAllowV2TokensForAnyResource: true,
+      roles: { app: { managedIdentityObjectIds: [MI] } },
+    },
   });
   account = accountFromTemplates([Template.fromStack(githubStack).toJSON(), Template.fromStack(azureStack).toJSON()]);
   sts = await startStsEmulator({ account, jwksUris: { [GITHUB]: jwksUrl, [V2_ISSUER]: jwksUrl }, now: () => clock });
@@ -117,6 +132,36 @@ describe('STS stand-in: AssumeRoleWithWebIdentity with synthesized GitHub trusts
     }
     // A branch job of the deploy repository is not its environment.
     expect((await refusal(assume('RoleArnDeploy', github('repo:octo-org/octo-repo:ref:refs/heads/main')))).name).toBe('AccessDenied');
+  });
+
+  it("admits GitHub's immutable sub and refuses the same names with another repository's id (a name reused)", async () => {
+    await expect(assume('RoleArnImmutable', github('repo:octo-org@123456/octo-repo@456789:environment:prod'))).resolves.toBeDefined();
+    for (const sub of [
+      'repo:octo-org/octo-repo:environment:prod',
+      'repo:octo-org@123456/octo-repo@999999:environment:prod',
+      'repo:octo-org@654321/octo-repo@456789:environment:prod',
+      'repo:octo-org@123456/octo-repo@456789:ref:refs/heads/main',
+    ]) {
+      expect((await refusal(assume('RoleArnImmutable', github(sub)))).name, sub).toBe('AccessDenied');
+    }
+  });
+
+  it('admits the customized sub (repository_id, context, job_workflow_ref) and nothing else', async () => {
+    const sub = (repositoryId: number, context: string, workflow: string) =>
+      `repository_id:${repositoryId}:${context}:job_workflow_ref:${workflow}`;
+    await expect(assume('RoleArnPinned', github(sub(456789, 'ref:refs/heads/main', WORKFLOW)))).resolves.toMatchObject({
+      SubjectFromWebIdentityToken: sub(456789, 'ref:refs/heads/main', WORKFLOW),
+    });
+    for (const other of [
+      sub(999999, 'ref:refs/heads/main', WORKFLOW),
+      sub(456789, 'ref:refs/heads/dev', WORKFLOW),
+      sub(456789, 'pull_request', WORKFLOW),
+      sub(456789, 'ref:refs/heads/main', 'octo-org/automation/.github/workflows/deploy.yml@refs/heads/dev'),
+      sub(456789, 'ref:refs/heads/main', 'evil/automation/.github/workflows/deploy.yml@refs/heads/main'),
+      'repo:octo-org/octo-repo:ref:refs/heads/main',
+    ]) {
+      expect((await refusal(assume('RoleArnPinned', github(other)))).name, other).toBe('AccessDenied');
+    }
   });
 
   it('refuses an audience that is not in the provider client ID list', async () => {
@@ -209,6 +254,18 @@ describe('STS stand-in: Entra v2 tokens', { timeout: 20_000 }, () => {
     });
     // The app calling as itself: azp equals the audience.
     await expect(assume('RoleArnApp', v2(APP_CLIENT))).resolves.toMatchObject({ Audience: APP_CLIENT, SubjectFromWebIdentityToken: MI });
+  });
+
+  it('accepts a v2 token the client got for any other resource: the risk dangerouslyAllowV2TokensForAnyResource names', async () => {
+    const forAnotherApi = sign({
+      iss: V2_ISSUER,
+      aud: '55555555-5555-5555-5555-555555555555',
+      azp: APP_CLIENT,
+      sub: MI,
+      oid: MI,
+      ver: '2.0',
+    });
+    await expect(assume('RoleArnApp', forAnotherApi)).resolves.toMatchObject({ Audience: APP_CLIENT });
   });
 });
 

@@ -1,12 +1,12 @@
 /**
- * `entra-aws-credentials` in-process and `fromEntraWorkloadIdentity`, with a fake Azure credential and STS mocked
- * at the SDK client (aws-sdk-client-mock) raising the SDK's own exception classes; the real STS client against the
- * STS stand-in is covered in test/local/sts-emulator and test/e2e.
+ * `entra-aws-credentials` in-process, with a fake Azure credential and STS mocked at the SDK client
+ * (aws-sdk-client-mock) raising the SDK's own exception classes; the real STS client against the STS stand-in is
+ * covered in test/local/sts-emulator and test/e2e.
  */
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { AccessToken, TokenCredential } from '@azure/core-auth';
+import type { TokenCredential } from '@azure/core-auth';
 import {
   AssumeRoleWithWebIdentityCommand,
   ExpiredTokenException,
@@ -17,54 +17,20 @@ import {
 } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ENTRA_AWS_EXIT, ENTRA_AWS_HELP, main } from '../../client/entra-aws-cli';
-import { fromEntraWorkloadIdentity } from '../../client/entra-workload-identity';
-import { WorkloadIdentityError } from '../../client/workload-identity-error';
-
-const ROLE = 'arn:aws:iam::123456789012:role/reader';
-const AUDIENCE = 'api://aws-federation';
-const OBJECT_ID = 'aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa';
-const TENANT = '11111111-1111-1111-1111-111111111111';
-const NOW_MS = Date.UTC(2026, 0, 15, 12, 0, 0);
-
-/** A JWT-shaped token (the client only reads its claims; STS checks the signature). */
-function entraToken(claims: Record<string, unknown> = {}): string {
-  const part = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
-  return `${part({ alg: 'RS256', typ: 'JWT' })}.${part({ iss: `https://sts.windows.net/${TENANT}/`, aud: AUDIENCE, oid: OBJECT_ID, sub: OBJECT_ID, ...claims })}.c2ln`;
-}
-
-class FakeAzureCredential implements TokenCredential {
-  calls: string[] = [];
-  constructor(private readonly behaviour: () => string = () => entraToken()) {}
-  async getToken(scopes: string | string[]): Promise<AccessToken> {
-    this.calls.push(String(scopes));
-    return { token: this.behaviour(), expiresOnTimestamp: NOW_MS + 3600_000 };
-  }
-}
+import { ENTRA_AWS_EXIT, ENTRA_AWS_HELP, main } from '../../../client/reverse-direction/cli';
+import { AUDIENCE, FakeAzureCredential, NOW_MS, OBJECT_ID, ROLE, TENANT, credentialsAnswer, entraToken } from './fakes';
 
 const sts = new STSClient({ region: 'us-east-1' });
 const stsMock = mockClient(sts);
 let home: string;
 
-function credentialsAnswer(expirationMs = NOW_MS + 3600_000) {
-  return {
-    Credentials: {
-      AccessKeyId: 'ASIAEXAMPLE000000001',
-      SecretAccessKey: 'secret-key-value',
-      SessionToken: 'session-token-value',
-      Expiration: new Date(expirationMs),
-    },
-    AssumedRoleUser: { Arn: `arn:aws:sts::123456789012:assumed-role/reader/azure-${OBJECT_ID}`, AssumedRoleId: 'AROA:x' },
-  };
-}
-
-async function runCli(args: string[], options: { azure?: TokenCredential; now?: number } = {}) {
+async function runCli(args: string[], options: { azure?: TokenCredential; now?: number; env?: Readonly<Record<string, string>> } = {}) {
   let stdout = '';
   let stderr = '';
   const code = await main(args, {
     stdout: { write: (text: string) => (stdout += text) },
     stderr: { write: (text: string) => (stderr += text) },
-    env: { XDG_CACHE_HOME: join(home, 'cache') },
+    env: { HOME: home, XDG_CACHE_HOME: join(home, 'cache'), ...options.env },
     azureCredential: options.azure ?? new FakeAzureCredential(),
     sts,
     now: () => options.now ?? NOW_MS,
@@ -117,6 +83,64 @@ describe('entra-aws-credentials', () => {
     expect(azure.calls).toHaveLength(3);
     const dir = join(home, 'cache', 'entra-aws-credentials');
     expect(readdirSync(dir)).toHaveLength(2);
+  });
+
+  it('never serves one Azure identity the session cached for another, and still serves each its own', async () => {
+    // Each identity has its own token and STS answers each with its own credentials.
+    const identities = ['a1a1a1a1-0000-0000-0000-000000000001', 'b2b2b2b2-0000-0000-0000-000000000002'];
+    const tokens = identities.map((oid) => entraToken({ oid, sub: oid }));
+    tokens.forEach((token, index) => {
+      stsMock
+        .on(AssumeRoleWithWebIdentityCommand, { WebIdentityToken: token })
+        .resolves({ Credentials: { ...credentialsAnswer().Credentials, AccessKeyId: `ASIAIDENTITY${index}00000000` } });
+    });
+    const as = (index: number) => new FakeAzureCredential(() => tokens[index] ?? '');
+    const args = ['--role-arn', ROLE, '--audience', AUDIENCE];
+    const keyOf = (result: { stdout: string }) => (JSON.parse(result.stdout) as { AccessKeyId: string }).AccessKeyId;
+    const stsCalls = () => stsMock.commandCalls(AssumeRoleWithWebIdentityCommand).length;
+
+    // AZURE_CLIENT_ID selects the user-assigned identity (DefaultAzureCredential, ManagedIdentityCredential).
+    expect(keyOf(await runCli(args, { azure: as(0), env: { AZURE_CLIENT_ID: 'client-a' } }))).toBe('ASIAIDENTITY000000000');
+    expect(keyOf(await runCli(args, { azure: as(1), env: { AZURE_CLIENT_ID: 'client-b' } }))).toBe('ASIAIDENTITY100000000');
+    expect(stsCalls()).toBe(2);
+    // --managed-identity-client-id selects too, over AZURE_CLIENT_ID.
+    const flag = [...args, '--managed-identity-client-id', 'client-b'];
+    expect(keyOf(await runCli(flag, { azure: as(1), env: { AZURE_CLIENT_ID: 'client-a' } }))).toBe('ASIAIDENTITY100000000');
+    expect(stsCalls()).toBe(3);
+    // The same identity, selected the same way, is served from the cache: no Entra or STS call.
+    const azureA = as(0);
+    expect(keyOf(await runCli(args, { azure: azureA, env: { AZURE_CLIENT_ID: 'client-a' } }))).toBe('ASIAIDENTITY000000000');
+    expect(keyOf(await runCli(flag, { azure: as(1), env: { AZURE_CLIENT_ID: 'client-a' } }))).toBe('ASIAIDENTITY100000000');
+    expect(azureA.calls).toEqual([]);
+    expect(stsCalls()).toBe(3);
+  });
+
+  it('keys the cache on the az login (its tenant) and on the STS region and endpoint', async () => {
+    stsMock.on(AssumeRoleWithWebIdentityCommand).resolves(credentialsAnswer());
+    const args = ['--role-arn', ROLE, '--audience', AUDIENCE];
+    const stsCalls = () => stsMock.commandCalls(AssumeRoleWithWebIdentityCommand).length;
+    const azureConfig = join(home, 'az-config');
+    mkdirSync(azureConfig);
+    const azLogin = (tenantId: string) =>
+      writeFileSync(
+        join(azureConfig, 'azureProfile.json'),
+        `\uFEFF${JSON.stringify({ subscriptions: [{ id: 's', isDefault: true, tenantId, user: { name: 'dev@contoso.com', type: 'user' }, environmentName: 'AzureCloud' }] })}`,
+      );
+    const env = { AZURE_CONFIG_DIR: azureConfig };
+    azLogin(TENANT);
+    await runCli(args, { env });
+    await runCli(args, { env });
+    expect(stsCalls()).toBe(1);
+    // az login into another tenant (or az account set to a subscription of another tenant): another identity.
+    azLogin('22222222-2222-2222-2222-222222222222');
+    await runCli(args, { env });
+    expect(stsCalls()).toBe(2);
+    // Another STS region or endpoint is another STS: its sessions are its own.
+    await runCli([...args, '--region', 'eu-west-1'], { env });
+    await runCli(args, { env: { ...env, AWS_REGION: 'eu-west-1' } });
+    expect(stsCalls()).toBe(3);
+    await runCli(args, { env: { ...env, AWS_ENDPOINT_URL_STS: 'http://127.0.0.1:1' } });
+    expect(stsCalls()).toBe(4);
   });
 
   it('ignores and replaces a cache file others can read, and tightens a loose cache folder', async () => {
@@ -256,51 +280,5 @@ describe('entra-aws-credentials', () => {
     expect(azure.calls).toEqual([]);
     const help = await runCli(['--help']);
     expect(help).toEqual({ code: 0, stdout: ENTRA_AWS_HELP, stderr: '' });
-  });
-});
-
-describe('fromEntraWorkloadIdentity', () => {
-  it('keeps credentials until the refresh margin, shares one request between concurrent callers, and does not cache failures', async () => {
-    let now = NOW_MS;
-    stsMock
-      .on(AssumeRoleWithWebIdentityCommand)
-      .resolvesOnce(credentialsAnswer())
-      .rejectsOnce(new IDPCommunicationErrorException({ message: 'idp down', $metadata: {} }))
-      .resolves(credentialsAnswer(NOW_MS + 7200_000));
-    const azure = new FakeAzureCredential();
-    const provider = fromEntraWorkloadIdentity({ roleArn: ROLE, audience: AUDIENCE, azureCredential: azure, sts, clock: () => now });
-    const [a, b] = await Promise.all([provider(), provider()]);
-    expect(a).toEqual({
-      accessKeyId: 'ASIAEXAMPLE000000001',
-      secretAccessKey: 'secret-key-value',
-      sessionToken: 'session-token-value',
-      expiration: new Date(NOW_MS + 3600_000),
-    });
-    expect(b).toEqual(a);
-    expect(stsMock.commandCalls(AssumeRoleWithWebIdentityCommand)).toHaveLength(1);
-    now = NOW_MS + 3600_000 - 301_000;
-    await provider();
-    expect(stsMock.commandCalls(AssumeRoleWithWebIdentityCommand)).toHaveLength(1);
-    now = NOW_MS + 3600_000 - 299_000;
-    await expect(provider()).rejects.toMatchObject({ name: 'WorkloadIdentityError', code: 'sts_unavailable' });
-    const renewed = await provider();
-    expect(renewed.expiration).toEqual(new Date(NOW_MS + 7200_000));
-    expect(stsMock.commandCalls(AssumeRoleWithWebIdentityCommand)).toHaveLength(3);
-  });
-
-  it('refuses bad options at once', () => {
-    expect(() => fromEntraWorkloadIdentity({ roleArn: 'x', audience: AUDIENCE })).toThrow(WorkloadIdentityError);
-    expect(() => fromEntraWorkloadIdentity({ roleArn: ROLE, audience: '' })).toThrow(/--audience: expected the app ID URI/);
-  });
-
-  it('is accepted by an AWS SDK client as its credentials', async () => {
-    stsMock.on(AssumeRoleWithWebIdentityCommand).resolves(credentialsAnswer(Date.now() + 3600_000));
-    const provider = fromEntraWorkloadIdentity({ roleArn: ROLE, audience: AUDIENCE, azureCredential: new FakeAzureCredential(), sts });
-    const other = new STSClient({ region: 'us-east-1', credentials: provider });
-    await expect(other.config.credentials()).resolves.toMatchObject({
-      accessKeyId: 'ASIAEXAMPLE000000001',
-      sessionToken: 'session-token-value',
-    });
-    other.destroy();
   });
 });

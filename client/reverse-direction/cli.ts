@@ -6,8 +6,9 @@
 import { parseArgs } from 'node:util';
 import type { TokenCredential } from '@azure/core-auth';
 import type { STSClient } from '@aws-sdk/client-sts';
-import { assumeRoleWithEntraToken, checkAssumeRoleOptions } from './assume-role-with-entra';
+import { assumeRoleWithEntraToken, checkAssumeRoleOptions, stsRegion } from './assume-role-with-entra';
 import { CredentialFileCache, defaultCacheDir, type CacheKey, type CredentialProcessOutput } from './credential-file-cache';
+import { sessionSelectors } from './session-selectors';
 import { WorkloadIdentityError, type WorkloadIdentityErrorCode } from './workload-identity-error';
 
 /** Exit codes, stable for scripts (also listed in `--help`). */
@@ -54,7 +55,8 @@ Options:
                                     $AWS_ENDPOINT_URL_STS overrides the endpoint
   --managed-identity-client-id <id> user-assigned managed identity to use (default: $AZURE_CLIENT_ID, else system-assigned)
   --no-cache                        always call Entra and STS (default: cache in $XDG_CACHE_HOME or ~/.cache,
-                                    per role and audience, mode 0600, refreshed ${REFRESH_MARGIN_SECONDS / 60} minutes before expiry)
+                                    per role, audience, Azure identity and STS endpoint, mode 0600, refreshed
+                                    ${REFRESH_MARGIN_SECONDS / 60} minutes before expiry)
   -h, --help                        show this help
 
 Output: {"Version":1,"AccessKeyId","SecretAccessKey","SessionToken","Expiration"} on stdout.
@@ -141,31 +143,40 @@ export async function main(argv: readonly string[], io: EntraAwsCliIo = {}): Pro
   if (values['duration-seconds'] !== undefined) {
     durationSeconds = /^\d+$/.test(values['duration-seconds']) ? Number(values['duration-seconds']) : Number.NaN;
   }
-  const key: CacheKey = {
+  const request = {
     roleArn,
     audience,
     ...(values['session-name'] !== undefined ? { sessionName: values['session-name'] } : {}),
     ...(durationSeconds !== undefined ? { durationSeconds } : {}),
   };
+  const managedIdentityClientId = values['managed-identity-client-id'];
 
   try {
-    checkAssumeRoleOptions(key);
+    checkAssumeRoleOptions(request);
     const cache = values['no-cache'] ? undefined : new CredentialFileCache(defaultCacheDir(env), io.now);
-    const cached = await cache?.read(key, REFRESH_MARGIN_SECONDS);
+    const key: CacheKey | undefined = cache && {
+      ...request,
+      selectors: await sessionSelectors({
+        env,
+        stsRegion: stsRegion(values.region, env),
+        ...(managedIdentityClientId ? { managedIdentityClientId } : {}),
+      }),
+    };
+    const cached = cache && key && (await cache.read(key, REFRESH_MARGIN_SECONDS));
     if (cached) {
       stdout.write(`${JSON.stringify(cached)}\n`);
       return ENTRA_AWS_EXIT.ok;
     }
     const credentials = await assumeRoleWithEntraToken({
-      ...key,
+      ...request,
       env,
       ...(values.region ? { region: values.region } : {}),
-      ...(values['managed-identity-client-id'] ? { managedIdentityClientId: values['managed-identity-client-id'] } : {}),
+      ...(managedIdentityClientId ? { managedIdentityClientId } : {}),
       ...(io.azureCredential ? { azureCredential: io.azureCredential } : {}),
       ...(io.sts ? { sts: io.sts } : {}),
     });
     const output = credentialProcessOutput(credentials);
-    await cache?.write(key, output);
+    if (cache && key) await cache.write(key, output);
     stdout.write(`${JSON.stringify(output)}\n`);
     return ENTRA_AWS_EXIT.ok;
   } catch (error) {

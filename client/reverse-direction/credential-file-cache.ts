@@ -1,6 +1,6 @@
 /**
- * The credential cache of `entra-aws-credentials`: one file per role, audience (and explicit session name and
- * duration), in the user's cache folder, so that repeated `credential_process` calls (the AWS CLI runs the
+ * The credential cache of `entra-aws-credentials`: one file per role, audience, explicit session name and duration,
+ * and what selects the identity and the STS (./session-selectors.ts), in the user's cache folder, so that repeated `credential_process` calls (the AWS CLI runs the
  * process on every command) make no Entra or STS call while the credentials have more than the refresh margin
  * left.
  *
@@ -30,6 +30,8 @@ export interface CacheKey {
   readonly audience: string;
   readonly sessionName?: string;
   readonly durationSeconds?: number;
+  /** Which Entra identity and which STS the run would use (`sessionSelectors`): another identity is another entry. */
+  readonly selectors: Readonly<Record<string, string>>;
 }
 
 /** `$XDG_CACHE_HOME/entra-aws-credentials` (an absolute XDG_CACHE_HOME only, per the XDG spec), else `~/.cache/…`. */
@@ -40,7 +42,15 @@ export function defaultCacheDir(env: Readonly<Record<string, string | undefined>
 
 export function cacheFileName(key: CacheKey): string {
   const digest = createHash('sha256')
-    .update(JSON.stringify([key.roleArn, key.audience, key.sessionName ?? '', key.durationSeconds ?? '']))
+    .update(
+      JSON.stringify([
+        key.roleArn,
+        key.audience,
+        key.sessionName ?? '',
+        key.durationSeconds ?? '',
+        Object.entries(key.selectors).sort(([a], [b]) => a.localeCompare(b)),
+      ]),
+    )
     .digest('hex');
   return `${digest.slice(0, 40)}.json`;
 }
