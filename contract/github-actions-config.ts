@@ -52,7 +52,7 @@ export interface GitHubActionsRoleInput extends FederatedRoleInput {
   /**
    * The owner's numeric id (`gh api repos/OWNER/NAME --jq .owner.id`). With `repositoryId`, the repository part of
    * `sub` takes GitHub's immutable form `repo:OWNER@OWNER_ID/NAME@REPO_ID`: the default for repositories created,
-   * renamed or transferred on github.com after 2026-07-15, and for those opted in.
+   * renamed or transferred on github.com after 2026-06-18, and for those opted in.
    * @default - the name-only form `repo:OWNER/NAME`
    */
   readonly repositoryOwnerId?: number | string;

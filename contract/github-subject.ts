@@ -4,7 +4,7 @@
  * - Default: `repo:OWNER/REPO:` and the job's context: `ref:refs/heads/BRANCH`, `ref:refs/tags/TAG`,
  *   `environment:NAME` (a job that names an environment gets this form, never the branch form: github/docs#28291),
  *   or `pull_request`.
- * - Immutable: on github.com, a repository created, renamed or transferred after 2026-07-15 (or opted in) gets
+ * - Immutable: on github.com, a repository created, renamed or transferred after 2026-06-18 (or opted in) gets
  *   `repo:OWNER@OWNER_ID/REPO@REPO_ID` as its repository part, in every form, customized ones included.
  * - Customized (`PUT /repos/{owner}/{repo}/actions/oidc/customization/sub`, `include_claim_keys`): one `key:value`
  *   part per key, in the template's order, joined by `:`; `repo` renders as the repository part above and `context`
