@@ -3,6 +3,7 @@
  * so the token function checks the caller that API Gateway's IAM authorizer verified.
  */
 import { describeValue, isPlainObject } from './config-error';
+import { unknownFieldProblem } from './unknown-field';
 
 export interface AllowedCallers {
   /**
@@ -30,7 +31,7 @@ export function allowedCallersProblems(value: unknown, isUnresolved: (value: unk
     return [`allowedCallers: expected {"accountIds"?: [...], "principalOrgIds"?: [...]}, received ${describeValue(value)}`];
   const problems: string[] = [];
   for (const key of Object.keys(value)) {
-    if (!(FIELDS as readonly string[]).includes(key)) problems.push(`allowedCallers.${key}: unknown field (known: ${FIELDS.join(', ')})`);
+    if (!(FIELDS as readonly string[]).includes(key)) problems.push(unknownFieldProblem(`allowedCallers.${key}`, key, FIELDS));
   }
   const rules: Record<(typeof FIELDS)[number], [RegExp, string]> = {
     accountIds: [ACCOUNT_ID_PATTERN, 'a 12-digit AWS account id'],

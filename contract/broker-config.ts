@@ -10,6 +10,7 @@
  */
 import { ConfigError, describeValue, isPlainObject } from './config-error';
 import { MAX_CREDENTIAL_FIELD_LENGTH, checkAuthorityHost } from './url-policy';
+import { unknownFieldProblem } from './unknown-field';
 
 /** One configured alias, with its tenant and client resolved from the top-level defaults. */
 export interface ScopeConfig {
@@ -235,7 +236,7 @@ class FieldReader {
     }
     for (const key of Object.keys(value)) {
       if (!(KEY_ROTATION_FIELDS as readonly string[]).includes(key)) {
-        this.problems.push(`keyRotation.${key}: unknown field (known: ${KEY_ROTATION_FIELDS.join(', ')})`);
+        this.problems.push(unknownFieldProblem(`keyRotation.${key}`, key, KEY_ROTATION_FIELDS));
       }
     }
     const figure = (field: (typeof KEY_ROTATION_FIELDS)[number], min: number): number => {
@@ -304,7 +305,7 @@ class FieldReader {
       }
       for (const key of Object.keys(entry)) {
         if (key !== 'scope' && key !== 'tenantId' && key !== 'clientId') {
-          this.problems.push(`${where}.${key}: unknown field (known: scope, tenantId, clientId)`);
+          this.problems.push(unknownFieldProblem(`${where}.${key}`, key, ['scope', 'tenantId', 'clientId']));
         }
       }
       result[alias] = {
@@ -319,7 +320,7 @@ class FieldReader {
 
   unknownFields(known: readonly string[]): void {
     for (const field of Object.keys(this.raw)) {
-      if (!known.includes(field)) this.problems.push(`${field}: unknown field (known: ${known.join(', ')})`);
+      if (!known.includes(field)) this.problems.push(unknownFieldProblem(field, field, known));
     }
   }
 }

@@ -3,6 +3,7 @@
  * and managed policies per role, and the collecting field reader. Every problem names the field and the value.
  */
 import { describeValue, isPlainObject } from './config-error';
+import { unknownFieldProblem } from './unknown-field';
 
 /** A role key in `roles`: it names the role's outputs and construct ids, so it is kept short and plain. */
 export const ROLE_NAME_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
@@ -63,7 +64,7 @@ export class ProblemCollector {
   unknownFields(where: string, value: Record<string, unknown>, known: readonly string[]): void {
     if (this.options.reportUnknownFields === false) return;
     for (const key of Object.keys(value)) {
-      if (!known.includes(key)) this.add(`${where}${where ? '.' : ''}${key}: unknown field (known: ${known.join(', ')})`);
+      if (!known.includes(key)) this.add(unknownFieldProblem(`${where}${where ? '.' : ''}${key}`, key, known));
     }
   }
 
