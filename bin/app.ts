@@ -1,20 +1,30 @@
 #!/usr/bin/env node
 import { App, Aspects, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
+import { AppContextError, readAppContext, type AppContext } from '../lib/app-context';
 import { AzureToAwsStack } from '../lib/azure-to-aws-stack';
-import { brokerConfigFromContext } from '../lib/broker-context';
 import { BrokerStack } from '../lib/broker-stack';
 import { GitHubActionsStack } from '../lib/github-actions-stack';
-import { reverseDirectionFromContext } from '../lib/reverse-direction-context';
 import { controlTowerValidator } from '../lib/control-tower-rules';
 import { StrictNagLogger } from '../lib/strict-nag-logger';
 
 const app = new App();
-new BrokerStack(app, 'AwsAzureTokenBroker', { config: brokerConfigFromContext(app) });
+
+// Every context key is validated before any stack is built (nothing bundled yet); a mistake is printed alone, without
+// a stack trace, and synth exits non-zero.
+let context: AppContext;
+try {
+  context = readAppContext(app);
+} catch (error) {
+  if (!(error instanceof AppContextError)) throw error;
+  process.stderr.write(`${error.message}\n`);
+  process.exit(1);
+}
+
+new BrokerStack(app, 'AwsAzureTokenBroker', { config: context.broker });
 // The reverse direction (optional context keys): one stack each, deployed once per account (docs/reverse-direction.md).
-const reverse = reverseDirectionFromContext(app);
-if (reverse.azureToAws) new AzureToAwsStack(app, 'AwsAzureTokenBroker-AzureToAws', { config: reverse.azureToAws });
-if (reverse.githubActions) new GitHubActionsStack(app, 'AwsAzureTokenBroker-GitHubActions', { config: reverse.githubActions });
+if (context.azureToAws) new AzureToAwsStack(app, 'AwsAzureTokenBroker-AzureToAws', { config: context.azureToAws });
+if (context.githubActions) new GitHubActionsStack(app, 'AwsAzureTokenBroker-GitHubActions', { config: context.githubActions });
 // Every AwsSolutions finding fails synth unless fixed or suppressed with a reason (lib/strict-nag-logger.ts).
 Aspects.of(app).add(new AwsSolutionsChecks({ reports: true, verbose: true, additionalLoggers: [new StrictNagLogger()] }));
 // A second, independent rule set: AWS Control Tower's proactive controls (cfn-guard). An unacknowledged finding

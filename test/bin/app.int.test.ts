@@ -8,17 +8,29 @@ import { BAD_CONFIG, EVERY_BAD_FIELD } from '../lib/bad-config';
 import { REPO_ROOT, cdkJsonBrokerContext } from '../lib/helpers';
 
 describe('bin/app.ts', () => {
-  it('fails the CDK app itself (what cdk synth runs) with every bad field', () => {
+  it('fails the CDK app itself (what cdk synth runs) with every bad field of every key, alone: no stack trace, nothing bundled', () => {
     const outdir = mkdtempSync(join(tmpdir(), 'broker-synth-'));
     try {
-      // The CLI hands context to the app in CDK_CONTEXT_JSON; this is what `cdk synth -c broker=...` does.
+      // The CLI hands context to the app in CDK_CONTEXT_JSON; this is what `cdk synth -c broker=...` does. Bundling is
+      // on (no aws:cdk:bundling-stacks), so a key validated only after the broker stack was built would show bundles.
       const result = spawnSync(join(REPO_ROOT, 'node_modules/.bin/tsx'), ['bin/app.ts'], {
         cwd: REPO_ROOT,
         encoding: 'utf8',
-        env: { ...process.env, CDK_CONTEXT_JSON: JSON.stringify({ broker: BAD_CONFIG }), CDK_OUTDIR: outdir },
+        env: {
+          ...process.env,
+          CDK_CONTEXT_JSON: JSON.stringify({ broker: BAD_CONFIG, githubActions: { roles: { ci: { repository: '*' } } } }),
+          CDK_OUTDIR: outdir,
+        },
       });
-      expect(result.status).not.toBe(0);
+      expect(result.status).toBe(1);
       for (const problem of EVERY_BAD_FIELD) expect(result.stderr).toMatch(problem);
+      expect(result.stderr).toMatch(/Invalid cdk\.json context 'githubActions':\n {2}- roles\.ci\.repository/);
+      // The problems and their two headings, nothing else: no "at …" frames, no source excerpt, no bundling output.
+      const lines = result.stderr.trimEnd().split('\n');
+      expect(lines.filter((line) => line.startsWith('Invalid cdk.json context '))).toHaveLength(2);
+      expect(lines.filter((line) => !/^(Invalid cdk\.json context '\w+':| {2}- \S)/.test(line))).toEqual([]);
+      expect(result.stderr).not.toMatch(/^\s+at |Bundling asset|node:internal/m);
+      expect(result.stdout).toBe('');
     } finally {
       rmSync(outdir, { recursive: true, force: true });
     }
