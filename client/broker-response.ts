@@ -99,10 +99,20 @@ function str(value: unknown): string | undefined {
   return typeof value === 'string' && value.length > 0 ? value : undefined;
 }
 
-/** Broker error messages are safe to show by contract (no tokens); they are still capped so a proxy's HTML page is not. */
-function clip(text: string, max = 300): string {
+/**
+ * The most of a broker message shown. Broker messages are safe to show by contract (no tokens) and end with their fix
+ * (an Entra refusal's hint quotes the `az` command, ~1,000 characters), so the cap only stops a runaway body.
+ */
+const MAX_MESSAGE_CHARS = 4000;
+
+function clip(text: string, max = MAX_MESSAGE_CHARS): string {
   const flat = text.replace(/\s+/g, ' ').trim();
   return flat.length > max ? `${flat.slice(0, max)}…` : flat;
+}
+
+/** The broker's 503 messages already say to retry; the client's own "Retry later (after N s)" replaces that. */
+function withoutRetryAdvice(text: string): string {
+  return text.replace(/\s*Retry later\.?$/i, '');
 }
 
 function sentence(text: string): string {
@@ -155,7 +165,7 @@ export function errorFromResponse(response: Response, text: string, ctx: Request
           : undefined;
     return new BrokerClientError(
       'upstream_unavailable',
-      `The broker at ${ctx.base} could not get a token for alias "${ctx.alias}" right now${upstream ? ` (${upstream} unavailable)` : ''}: ${sentence(said ?? 'service unavailable')} Retry later${retryAfterSeconds ? ` (after ${retryAfterSeconds} s)` : ''}.`,
+      `The broker at ${ctx.base} could not get a token for alias "${ctx.alias}" right now${upstream ? ` (${upstream} unavailable)` : ''}: ${sentence(withoutRetryAdvice(said ?? 'service unavailable'))} Retry later${retryAfterSeconds ? ` (after ${retryAfterSeconds} s)` : ''}.`,
       { ...base, upstream, retryAfterSeconds },
     );
   }

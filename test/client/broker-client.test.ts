@@ -167,6 +167,26 @@ describe('fetchBrokerToken', () => {
     );
   });
 
+  it("shows the broker's whole message, so an Entra refusal's fix is never cut off", async () => {
+    const fix = `Fix: az ad app federated-credential create --id 22222222-2222-2222-2222-222222222222 --parameters '${JSON.stringify({ name: 'aws-token-broker', issuer: 'https://a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com', subject: 'aws-token-broker', audiences: ['api://AzureADTokenExchange'] })}'`;
+    const message = `Entra ID refused the client assertion (AADSTS700211): no matching federated identity record found for the presented assertion issuer. ${'The issuer must match byte for byte. '.repeat(8)}${fix}`;
+    const body = JSON.stringify({ error: 'entra_rejected', message, aadsts: 'AADSTS700211' });
+    const error = await failure(get('graph', { fetch: () => Promise.resolve(new Response(body, { status: 502 })) }));
+    expect(message.length).toBeGreaterThan(600);
+    expect(error.message.endsWith(fix)).toBe(true);
+  });
+
+  it('says "retry later" once, even when the broker already said it', async () => {
+    const body = JSON.stringify({
+      error: 'upstream_unavailable',
+      message: 'AWS KMS Sign is unavailable or throttling (ThrottlingException). Retry later.',
+      upstream: 'kms',
+    });
+    const error = await failure(get('graph', { fetch: () => Promise.resolve(new Response(body, { status: 503 })) }));
+    expect(error.message).toMatch(/\(ThrottlingException\)\. Retry later\.$/);
+    expect(error.message.match(/retry later/gi)).toHaveLength(1);
+  });
+
   it('maps 500 to broker_error', async () => {
     const error = await failure(get('crash'));
     expect(error).toMatchObject({ code: 'broker_error', status: 500, brokerError: 'internal' });
