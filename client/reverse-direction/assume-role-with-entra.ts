@@ -149,7 +149,8 @@ async function entraToken(options: AssumeRoleWithEntraOptions): Promise<string> 
     const why = (error instanceof Error ? error.message : String(error)).replace(/\s+/g, ' ').trim();
     throw new WorkloadIdentityError(
       'azure_token_unavailable',
-      `Cannot get an Entra token for ${scope}: ${why}. On Azure, assign a managed identity to the resource (for a user-assigned one, set AZURE_CLIENT_ID or --managed-identity-client-id to its client id); on a laptop, run az login; and check that ${options.audience} is the app ID URI of an app registration in the tenant.`,
+      // The fix first: DefaultAzureCredential's detail lists every credential it tried (often 2,000 characters).
+      `Cannot get an Entra token for ${scope}. On Azure, assign a managed identity to the resource (for a user-assigned one, set AZURE_CLIENT_ID or --managed-identity-client-id to its client id); on a laptop, run az login; and check that ${options.audience} is the app ID URI of an app registration in the tenant. What the Azure credential said: ${why}`,
       { cause: error },
     );
   }

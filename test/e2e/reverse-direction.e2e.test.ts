@@ -255,7 +255,12 @@ describe('entra-aws-credentials against the emulators', () => {
     expect(result.code).toBe(ENTRA_AWS_EXIT.azureTokenUnavailable);
     expect(result.stdout).toBe('');
     expect(result.stderr.trim().split('\n')).toHaveLength(1);
-    expect(result.stderr).toMatch(/^entra-aws-credentials: Cannot get an Entra token for api:\/\/aws-federation\/.default: /);
+    // The fix comes first, within the first 400 characters; the credential chain's long detail after it.
+    expect(result.stderr).toMatch(
+      /^entra-aws-credentials: Cannot get an Entra token for api:\/\/aws-federation\/.default\. On Azure, assign a managed identity/,
+    );
+    expect(result.stderr.indexOf('run az login')).toBeLessThan(400);
+    expect(result.stderr).toMatch(/What the Azure credential said: \S/);
     expect(result.stderr).not.toContain('wrong-header');
   });
 });

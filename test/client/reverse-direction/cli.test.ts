@@ -249,7 +249,7 @@ describe('entra-aws-credentials', () => {
     const result = await runCli(['--role-arn', ROLE, '--audience', AUDIENCE], { azure });
     expect(result.code).toBe(ENTRA_AWS_EXIT.azureTokenUnavailable);
     expect(result.stderr).toBe(
-      `entra-aws-credentials: Cannot get an Entra token for ${AUDIENCE}/.default: ManagedIdentityCredential: Network unreachable. AzureCliCredential: Azure CLI not found. On Azure, assign a managed identity to the resource (for a user-assigned one, set AZURE_CLIENT_ID or --managed-identity-client-id to its client id); on a laptop, run az login; and check that ${AUDIENCE} is the app ID URI of an app registration in the tenant.\n`,
+      `entra-aws-credentials: Cannot get an Entra token for ${AUDIENCE}/.default. On Azure, assign a managed identity to the resource (for a user-assigned one, set AZURE_CLIENT_ID or --managed-identity-client-id to its client id); on a laptop, run az login; and check that ${AUDIENCE} is the app ID URI of an app registration in the tenant. What the Azure credential said: ManagedIdentityCredential: Network unreachable. AzureCliCredential: Azure CLI not found\n`,
     );
     expect(stsMock.commandCalls(AssumeRoleWithWebIdentityCommand)).toHaveLength(0);
   });
