@@ -79,7 +79,11 @@ function lineLogger(stderr: { write(text: string): unknown }): IdentityEndpointL
     if (error !== undefined) parts.push(`error: ${show(error)}`);
     stderr.write(`${NAME}: ${parts.join(' ')}\n`);
   };
-  return { info: (_message, fields) => write(fields), warn: (_message, fields) => write(fields), error: (_message, fields) => write(fields) };
+  return {
+    info: (_message, fields) => write(fields),
+    warn: (_message, fields) => write(fields),
+    error: (_message, fields) => write(fields),
+  };
 }
 
 /**
@@ -153,7 +157,10 @@ export async function main(argv: readonly string[], io: IdentityEndpointCliIo = 
     });
   } catch (error) {
     if (error instanceof IdentityEndpointError) {
-      const message = error.code === 'invalid_argument' && identityHeader && /identity header/.test(error.message) ? `IDENTITY_HEADER: ${error.message}` : error.message;
+      const message =
+        error.code === 'invalid_argument' && identityHeader && /identity header/.test(error.message)
+          ? `IDENTITY_HEADER: ${error.message}`
+          : error.message;
       return fail(error.code === 'invalid_argument' ? IDENTITY_ENDPOINT_EXIT.usage : IDENTITY_ENDPOINT_EXIT.other, message);
     }
     return fail(IDENTITY_ENDPOINT_EXIT.other, `unexpected error: ${error instanceof Error ? error.message : String(error)}`);
