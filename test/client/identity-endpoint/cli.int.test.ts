@@ -4,6 +4,7 @@
  * pattern docs/any-language.md gives (read the two lines, export them, run the application).
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { IDENTITY_ENDPOINT_HELP } from '../../../client/identity-endpoint/cli';
@@ -112,6 +113,14 @@ describe('broker-identity-endpoint (child process)', () => {
     );
     first.child.kill('SIGTERM');
     expect(await first.exited).toBe(0);
+  });
+
+  it('starts without loading the AWS SDK or the signer: the built bin imports only Node built-ins up front', () => {
+    // A Lambda extension's start-up adds to every cold start; the signer (about 150 ms to load) and the credential
+    // chain load on the first token request instead.
+    const staticImports = [...readFileSync(BIN, 'utf8').matchAll(/^import\s.*?from\s+"([^"]+)";$/gm)].map((match) => match[1]);
+    expect(staticImports.length).toBeGreaterThan(0);
+    expect(staticImports.filter((specifier) => !specifier!.startsWith('node:'))).toEqual([]);
   });
 
   it('exits 2 for a usage error and prints --help', async () => {
