@@ -3,6 +3,7 @@
  * protocol, its refusals, the broker's errors as SDKs see them, sharing of broker requests, and close().
  */
 import { request } from 'node:http';
+import { connect } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { IdentityEndpointError } from '../../../client/identity-endpoint/identity-endpoint-error';
 import {
@@ -262,6 +263,20 @@ describe('startIdentityEndpoint', () => {
     const header = randomIdentityHeader();
     expect(header).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(randomIdentityHeader()).not.toBe(header);
+  });
+
+  it('listens on 127.0.0.1 only: another loopback address of the same port finds nothing', async () => {
+    const endpoint = await start();
+    const connects = (host: string) =>
+      new Promise<boolean>((resolve) => {
+        const socket = connect({ host, port: endpoint.port }, () => {
+          socket.destroy();
+          resolve(true);
+        }).on('error', () => resolve(false));
+      });
+    expect(await connects('127.0.0.1')).toBe(true);
+    // A server bound to 0.0.0.0 (every interface) would accept here too.
+    expect(await connects('127.0.0.2')).toBe(false);
   });
 
   it('stops listening on close()', async () => {
