@@ -120,7 +120,7 @@ function single(value: string | string[] | undefined): string | undefined {
 
 function errorResponse(
   status: number,
-  code: string,
+  code: EndpointErrorCode | BrokerClientErrorCode,
   message: string,
   correlationId: string,
   outcome: Partial<IdentityResponse['outcome']> = {},
