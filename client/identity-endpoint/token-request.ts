@@ -167,7 +167,14 @@ export async function answerTokenRequest(request: IdentityRequest, deps: TokenRe
     return errorResponse(404, 'not_found', `there is nothing at ${url.pathname}; IDENTITY_ENDPOINT ends in ${IDENTITY_PATH}.`, id);
   }
   if (request.method !== 'GET') {
-    return errorResponse(405, 'method_not_allowed', `${request.method} is not allowed; the endpoint answers GET.`, id, {}, { allow: 'GET' });
+    return errorResponse(
+      405,
+      'method_not_allowed',
+      `${request.method} is not allowed; the endpoint answers GET.`,
+      id,
+      {},
+      { allow: 'GET' },
+    );
   }
   const apiVersion = url.searchParams.get('api-version');
   if (apiVersion !== API_VERSION) {
