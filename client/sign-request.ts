@@ -2,8 +2,8 @@
  * SigV4 signing of broker requests (`GET {baseUrl}/token/{alias}`, service `execute-api`), with the AWS SDK's own
  * signer so that whatever API Gateway accepts from the SDK it accepts from us.
  */
-import { Sha256 } from '@aws-crypto/sha256-js';
-import { SignatureV4 } from '@smithy/signature-v4';
+import type { Sha256 as Sha256Type } from '@aws-crypto/sha256-js';
+import type { SignatureV4 as SignatureV4Type } from '@smithy/signature-v4';
 import { AWS_REGION_PATTERN } from '../contract/aws-region';
 import { checkBrokerBaseUrl } from '../contract/url-policy';
 import { BrokerClientError } from './errors';
@@ -152,6 +152,17 @@ export interface SignRequestInput {
   readonly now: number;
 }
 
+let signerModules: Promise<{ SignatureV4: typeof SignatureV4Type; Sha256: typeof Sha256Type }> | undefined;
+
+/** The signer's packages, loaded on the first signature (about 150 ms), so a CLI or server starts without them. */
+function loadSigner() {
+  signerModules ??= Promise.all([import('@smithy/signature-v4'), import('@aws-crypto/sha256-js')]).then(([signature, sha]) => ({
+    SignatureV4: signature.SignatureV4,
+    Sha256: sha.Sha256,
+  }));
+  return signerModules;
+}
+
 /**
  * Signs a request (whose URL has no query string) with SigV4 (`@smithy/signature-v4`: path double-encoding as for every non-S3 service,
  * `x-amz-content-sha256`, `x-amz-security-token` when there is a session token).
@@ -159,6 +170,7 @@ export interface SignRequestInput {
  */
 export async function signRequest(input: SignRequestInput): Promise<Record<string, string>> {
   const { url } = input;
+  const { SignatureV4, Sha256 } = await loadSigner();
   const signer = new SignatureV4({ service: input.service, region: input.region, credentials: input.credentials, sha256: Sha256 });
   const signed = await signer.sign(
     {
