@@ -6,7 +6,7 @@ import { brokerConfigFromContext } from '../lib/broker-context';
 import { BrokerStack } from '../lib/broker-stack';
 import { GitHubActionsStack } from '../lib/github-actions-stack';
 import { reverseDirectionFromContext } from '../lib/reverse-direction-context';
-import { controlTowerValidator } from '../lib/control-tower-rules';
+import { controlTowerValidator } from '../lib/control-tower-validator';
 import { StrictNagLogger } from '../lib/strict-nag-logger';
 
 const app = new App();
