@@ -32,10 +32,12 @@ const FUNCTION_ENTRIES: Record<string, LambdaEntry> = {
   TokenFunction: 'token',
 };
 const tsc = join(repoRoot, 'node_modules/typescript/bin/tsc');
-/** A plain environment: no NODE_OPTIONS or npm_config_* from the runner, no AWS call (the CLI's notices, telemetry). */
-const env = {
-  PATH: process.env.PATH,
-  HOME: process.env.HOME,
+/**
+ * The machine's environment (proxy, CA bundle) without what the runner adds (NODE_OPTIONS, npm_*, VITEST*), and no AWS
+ * call from the CLI (notices, telemetry, version check).
+ */
+const env: Record<string, string | undefined> = {
+  ...Object.fromEntries(Object.entries(process.env).filter(([key]) => !/^(npm_|NODE_OPTIONS$|VITEST)/i.test(key))),
   CDK_DISABLE_VERSION_CHECK: 'true',
   CDK_DISABLE_CLI_TELEMETRY: 'true',
   AWS_EC2_METADATA_DISABLED: 'true',
@@ -57,7 +59,9 @@ beforeAll(async () => {
   cpSync(join(repoRoot, 'examples/cdk-app'), appDir, { recursive: true });
   // The app runs on a Node that strips types (cdk.json: `node bin/app.ts`); npm and the CLI run on it too (first on PATH).
   const node = typeStrippingNode();
-  const appEnv = { ...env, PATH: `${dirname(node)}${delimiter}${env.PATH ?? ''}` };
+  // npm finds its global npmrc (registry, CA file) by its Node's location: keep the one this machine's npm uses.
+  const globalconfig = (await run('npm', ['config', 'get', 'globalconfig'], { env })).stdout.trim();
+  const appEnv = { ...env, PATH: `${dirname(node)}${delimiter}${env.PATH ?? ''}`, npm_config_globalconfig: globalconfig };
   const install = await run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', tarball, ...CDK_PACKAGES], {
     cwd: appDir,
     env: appEnv,
@@ -146,7 +150,7 @@ describe('a CDK app with the packed package', () => {
     expect(withoutCode(packaged)).toEqual(withoutCode(fromSource));
   });
 
-  it('type-checks a consumer of both entry points with tsc --strict: ESM on nodenext, node16 and bundler, CommonJS on nodenext', async () => {
+  it('type-checks a consumer of both entry points with tsc --strict: ESM on nodenext, node16 and bundler, CommonJS on nodenext and node10', async () => {
     const consumer = `
       import { App, Stack } from 'aws-cdk-lib';
       import * as iam from 'aws-cdk-lib/aws-iam';
@@ -177,6 +181,8 @@ describe('a CDK app with the packed package', () => {
       { dir: 'node16', file: 'check.ts', module: 'node16', moduleResolution: 'node16', skipLibCheck: true },
       { dir: 'bundler', file: 'check.ts', module: 'esnext', moduleResolution: 'bundler', skipLibCheck: true },
       { dir: 'commonjs', file: 'check.cts', module: 'nodenext', moduleResolution: 'nodenext', skipLibCheck: true },
+      // An app from an older `cdk init`: CommonJS, moduleResolution node10 (package.json typesVersions serves it).
+      { dir: 'node10', file: 'check.ts', module: 'commonjs', moduleResolution: 'node10', skipLibCheck: true },
     ];
     const results = await Promise.all(
       variants.map(async ({ dir, file, ...options }) => {
@@ -210,6 +216,7 @@ describe('a CDK app with the packed package', () => {
       node16: '',
       bundler: '',
       commonjs: '',
+      node10: '',
       example: '',
     });
   }, 300_000);
