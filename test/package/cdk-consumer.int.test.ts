@@ -56,7 +56,9 @@ interface Template {
 beforeAll(async () => {
   temp = mkdtempSync(join(tmpdir(), 'broker-cdk-app-'));
   appDir = join(temp, 'app');
-  cpSync(join(repoRoot, 'examples/cdk-app'), appDir, { recursive: true });
+  // The example as committed: not what an `npm install` or `cdk synth` run in place left there.
+  const leftovers = /\/(node_modules|cdk\.out|package-lock\.json)$/;
+  cpSync(join(repoRoot, 'examples/cdk-app'), appDir, { recursive: true, filter: (source) => !leftovers.test(source) });
   // The app runs on a Node that strips types (cdk.json: `node bin/app.ts`); npm and the CLI run on it too (first on PATH).
   const node = typeStrippingNode();
   // npm finds its global npmrc (registry, CA file) by its Node's location: keep the one this machine's npm uses.
