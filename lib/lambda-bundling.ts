@@ -37,16 +37,19 @@ export const BUNDLE_FILE = 'index.mjs';
 const PREBUILT_ROOT = new URL('../', import.meta.url);
 
 /**
- * The folder of a prebuilt asset (`functions/token`, `layers/identity-endpoint`), or undefined when this code runs
- * from the repository's sources. In a package that lacks the asset it throws, as deploying stale code would be worse.
- * @throws Error naming the missing folder, when the package has prebuilt assets but not this one
+ * The folder of a prebuilt asset (`functions/token`, `layers/identity-endpoint`) under `root` (the package's `dist/`),
+ * or undefined when there is no `root/<kind>/`: this code runs from the repository's sources. In a package that lacks
+ * the asset it throws, as deploying stale or no code would be worse.
+ * @throws Error naming the missing file, when the package has prebuilt assets of this kind but not this one
  */
-export function prebuiltAssetDir(kind: 'functions' | 'layers', name: string, file: string): string | undefined {
-  const root = fileURLToPath(new URL(`${kind}/`, PREBUILT_ROOT));
-  if (!existsSync(root)) return undefined;
-  const dir = fileURLToPath(new URL(`${kind}/${name}/`, PREBUILT_ROOT));
+export function prebuiltAssetDir(kind: 'functions' | 'layers', name: string, file: string, root: URL = PREBUILT_ROOT): string | undefined {
+  const kindDir = fileURLToPath(new URL(`${kind}/`, root));
+  if (!existsSync(kindDir)) return undefined;
+  const dir = fileURLToPath(new URL(`${kind}/${name}/`, root));
   if (!existsSync(`${dir}${file}`)) {
-    throw new Error(`The package's prebuilt ${kind} have no ${name}/${file} under ${root}: rebuild the package (npm run build)`);
+    throw new Error(
+      `The package's prebuilt ${kind} have no ${name}/${file} under ${kindDir}: reinstall or rebuild the package (npm run build)`,
+    );
   }
   return dir;
 }
