@@ -31,8 +31,9 @@ const outdir = resolve(root, parseArgs({ options: { outdir: { type: 'string', de
 const { dependencies = {}, peerDependencies = {} } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 
 /**
- * Prebuilt assets that other scripts build, as [script, folder under outdir]; each script takes `--outdir DIR`. The
- * constructs find them with prebuiltAssetDir (lib/lambda-bundling.ts), e.g. `layers/identity-endpoint`.
+ * Prebuilt assets that other scripts build, as [script, folder under outdir]; each script takes `--outdir DIR` and runs
+ * under tsx like this one. The constructs find them with prebuiltAssetDir (lib/lambda-bundling.ts), e.g.
+ * `['scripts/build-identity-layer.mjs', 'layers/identity-endpoint']`.
  */
 const ASSET_SCRIPTS = [];
 
@@ -107,7 +108,10 @@ for (const name of LAMBDA_ENTRIES) {
 }
 
 for (const [script, folder] of ASSET_SCRIPTS) {
-  execFileSync(process.execPath, [join(root, script), '--outdir', join(outdir, folder)], { cwd: root, stdio: ['ignore', 2, 2] });
+  execFileSync(process.execPath, ['--import', 'tsx', join(root, script), '--outdir', join(outdir, folder)], {
+    cwd: root,
+    stdio: ['ignore', 2, 2],
+  });
 }
 
 // The declarations. tsc keeps the repository's extension-less relative imports (moduleResolution Bundler), which an
