@@ -5,7 +5,7 @@ import { AppContextError, readAppContext, type AppContext } from '../lib/app-con
 import { AzureToAwsStack } from '../lib/azure-to-aws-stack';
 import { BrokerStack } from '../lib/broker-stack';
 import { GitHubActionsStack } from '../lib/github-actions-stack';
-import { controlTowerValidator } from '../lib/control-tower-rules';
+import { controlTowerValidator } from '../lib/control-tower-validator';
 import { StrictNagLogger } from '../lib/strict-nag-logger';
 
 const app = new App();

@@ -1,22 +1,23 @@
 /**
  * How every broker function is built: Node.js 24 on arm64, bundled with the project's esbuild settings, its own
- * role and log group (log writes limited to that group), and the logging environment of the deployment.
+ * role and log group (log writes limited to that group), and the logging environment of the deployment. The code is
+ * the package's prebuilt bundle when there is one (a consumer app needs no esbuild), else bundled from source.
  */
 import { fileURLToPath } from 'node:url';
 import type { Duration } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { Architecture, Code, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat, type BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { acknowledgeControl } from './control-tower-rules';
-import { LAMBDA_ESBUILD_OPTIONS } from './lambda-bundling';
+import { BUNDLE_FILE, LAMBDA_ESBUILD_OPTIONS, prebuiltAssetDir, type LambdaEntry } from './lambda-bundling';
 
 /** Why the log groups keep CloudWatch Logs' own encryption (AWS Control Tower CT.CLOUDWATCH.PR.3). */
 export const LOGS_HOLD_NO_SECRET =
   'The logs hold no secret: the broker never logs tokens, assertions or signatures, and its log formatter scrubs JWT-shaped values (docs/operations-audit.md). CloudWatch Logs encrypts every log group at rest already; a customer-managed key would add cost and a key policy on every log write, where a mistake loses the audit trail, for data that is not secret.';
 
-/** Where the handlers live, resolved from this file so synth works from any working directory. */
+/** Where the handlers' sources live, resolved from this file so synth works from any working directory. */
 const REPO_ROOT = fileURLToPath(new URL('../', import.meta.url));
 const ENTRYPOINTS = fileURLToPath(new URL('../lambda/entrypoints/', import.meta.url));
 
@@ -33,8 +34,8 @@ const BUNDLING: BundlingOptions = {
 };
 
 export interface BrokerFunctionOptions {
-  /** The entry file under lambda/entrypoints/, e.g. `token.ts`. */
-  readonly entry: string;
+  /** The entry file under lambda/entrypoints/, e.g. `token.ts` (its prebuilt bundle: `functions/token/index.mjs`). */
+  readonly entry: `${LambdaEntry}.ts`;
   readonly description: string;
   readonly memorySize: number;
   readonly timeout: Duration;
@@ -83,11 +84,19 @@ export function createFunctionRoleAndLogs(
  */
 export function createBrokerFunction(scope: Construct, id: string, options: BrokerFunctionOptions): NodejsFunction {
   const { role, logGroup } = options.roleAndLogs ?? createFunctionRoleAndLogs(scope, id, options);
+  const prebuilt = prebuiltAssetDir('functions', options.entry.slice(0, -'.ts'.length), BUNDLE_FILE);
+  // NodejsFunction takes ready code too: the same construct either way, so ids, metadata and properties do not change.
+  const code = prebuilt
+    ? { code: Code.fromAsset(prebuilt), handler: 'index.handler' }
+    : {
+        entry: `${ENTRYPOINTS}${options.entry}`,
+        handler: 'handler',
+        depsLockFilePath: `${REPO_ROOT}package-lock.json`,
+        projectRoot: REPO_ROOT,
+        bundling: BUNDLING,
+      };
   const fn = new NodejsFunction(scope, id, {
-    entry: `${ENTRYPOINTS}${options.entry}`,
-    handler: 'handler',
-    depsLockFilePath: `${REPO_ROOT}package-lock.json`,
-    projectRoot: REPO_ROOT,
+    ...code,
     runtime: Runtime.NODEJS_24_X,
     architecture: Architecture.ARM_64,
     memorySize: options.memorySize,
@@ -97,7 +106,6 @@ export function createBrokerFunction(scope: Construct, id: string, options: Brok
     reservedConcurrentExecutions: options.reservedConcurrentExecutions,
     role,
     logGroup,
-    bundling: BUNDLING,
   });
   acknowledgeControl(
     fn,

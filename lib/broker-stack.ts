@@ -3,7 +3,11 @@ import type * as iam from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
 import { KEY_ROTATION_OUTPUTS } from '../contract/aws-names';
 import type { BrokerConfigInput } from '../contract/broker-config';
-import { federatedCredentialCreateCommand } from '../contract/federated-credential';
+import {
+  MANAGED_IDENTITY_PLACEHOLDERS,
+  federatedCredentialCreateCommand,
+  managedIdentityCredentialCreateCommand,
+} from '../contract/federated-credential';
 import { aliasOutputIds } from './alias-output-ids';
 import { directInvocationGuard } from './direct-invocation-guard';
 import { TokenBroker } from './token-broker';
@@ -92,17 +96,18 @@ export class BrokerStack extends Stack {
     // One credential per app registration; an app used from several tenants still has one home tenant.
     const clients = new Map<string, Set<string>>();
     for (const { clientId, tenantId } of scopes) clients.set(clientId, (clients.get(clientId) ?? new Set()).add(tenantId));
+    // Either command, by what the client id is: an app registration, or a user-assigned managed identity.
+    const roleNameNote =
+      config.signer === 'aws-sts' ? '; delete the credential when you delete this stack, as its subject is a role name' : '';
     for (const [clientId, tenants] of clients) {
+      const values = { clientId, issuer: this.broker.issuerUrl, subject: this.broker.assertionSubject, audience: config.audience };
       new CfnOutput(this, `FederatedCredentialCommand${clientId.replaceAll('-', '')}`, {
-        description: `Run in the tenant of app registration ${clientId} (${[...tenants].join(', ')}) to trust this broker${
-          config.signer === 'aws-sts' ? '; delete the credential when you delete this stack, as its subject is a role name' : ''
-        }`,
-        value: federatedCredentialCreateCommand({
-          clientId,
-          issuer: this.broker.issuerUrl,
-          subject: this.broker.assertionSubject,
-          audience: config.audience,
-        }),
+        description: `If ${clientId} is an app registration: run in its tenant (${[...tenants].join(', ')}) to trust this broker${roleNameNote}`,
+        value: federatedCredentialCreateCommand(values),
+      });
+      new CfnOutput(this, `ManagedIdentityCredentialCommand${clientId.replaceAll('-', '')}`, {
+        description: `If ${clientId} is a user-assigned managed identity: set IDENTITY_NAME and RESOURCE_GROUP to its name and resource group, then run in its subscription to trust this broker${roleNameNote}`,
+        value: managedIdentityCredentialCreateCommand(values, MANAGED_IDENTITY_PLACEHOLDERS),
       });
     }
   }

@@ -1,9 +1,9 @@
 /**
  * The second, independent rule set at synth: AWS Control Tower's proactive controls, run by cfn-guard through the
  * `@cdklabs/cdk-validator-cfnguard` policy-validation plugin (beside cdk-nag). A finding fails synth unless the
- * construct that causes it acknowledges it here, with a reason, through CDK's `Validations.acknowledge`.
+ * construct that causes it acknowledges it here, with a reason, through CDK's `Validations.acknowledge`. The plugin
+ * itself is in control-tower-validator.ts, so the constructs (and the package) do not load it.
  */
-import { CfnGuardValidator } from '@cdklabs/cdk-validator-cfnguard';
 import { Validations } from 'aws-cdk-lib';
 import type { IConstruct } from 'constructs';
 
@@ -25,9 +25,4 @@ export type AcknowledgedControl = keyof typeof CONTROL_TOWER_RULES;
 /** Acknowledges a Control Tower control's findings on `scope` and everything below it, with the reason in the synth report. */
 export function acknowledgeControl(scope: IConstruct, control: AcknowledgedControl, reason: string): void {
   Validations.of(scope).acknowledge({ id: `${CFN_GUARD_PLUGIN}::${CONTROL_TOWER_RULES[control]}`, reason: `${control}: ${reason}` });
-}
-
-/** The plugin with every bundled Control Tower rule enabled (bin/app.ts adds it to the app). */
-export function controlTowerValidator(): CfnGuardValidator {
-  return new CfnGuardValidator();
 }

@@ -1,6 +1,6 @@
 import { CfnOutput, Fn, type Stack } from 'aws-cdk-lib';
 import type * as iam from 'aws-cdk-lib/aws-iam';
-import { NagSuppressions } from 'cdk-nag';
+import { NagSuppressions } from './nag-suppressions';
 import type { FederatedRoleSettings } from '../contract/federated-role-config';
 import { aliasOutputIds } from './alias-output-ids';
 

@@ -18,7 +18,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type * as logs from 'aws-cdk-lib/aws-logs';
-import { NagSuppressions } from 'cdk-nag';
+import { NagSuppressions } from './nag-suppressions';
 import type { Construct } from 'constructs';
 import { KEY_ROTATION_ITEM, KMS_SIGNING_ALGORITHM, ROTATED_KEY_TAG, ROTATION_STATE_MAC_ALGORITHM } from '../contract/aws-names';
 import type { DeploymentSettings } from '../contract/broker-config';

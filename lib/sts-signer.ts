@@ -12,7 +12,7 @@ import { Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { AwsCustomResource, AwsCustomResourcePolicy, PhysicalResourceId } from 'aws-cdk-lib/custom-resources';
-import { NagSuppressions } from 'cdk-nag';
+import { NagSuppressions } from './nag-suppressions';
 import { Construct } from 'constructs';
 import { STS_SIGNING_ALGORITHM } from '../contract/aws-names';
 import { BROKER_ENV } from '../contract/environment';

@@ -1,32 +1,58 @@
-// Compiles what the package ships to plain JavaScript, so that a workload runs the CLIs and imports the client
-// with Node alone: no tsx, no TypeScript, no dev dependency at run time. package.json "prepare" runs it on
-// `npm ci` / `npm install` and on `npm pack` / `npm publish` (npm runs prepare there too, after prepack, so a
-// prepack script would only build twice); by hand: `npm run build`. It prints nothing on stdout (`npm pack --json`).
+// Compiles what the package ships to plain JavaScript, so that a workload runs the CLIs and imports the client with
+// Node alone, and a CDK app deploys the constructs without esbuild: no tsx, no TypeScript, no dev dependency at run
+// time. package.json "prepare" runs it on `npm ci` / `npm install` and on `npm pack` / `npm publish` (npm runs prepare
+// there too, after prepack, so a prepack script would only build twice); by hand: `npm run build`. It runs under tsx
+// (`node --import tsx`), to take the functions' esbuild settings from lib/lambda-bundling.ts itself. It prints nothing
+// on stdout (`npm pack --json`).
 //
-//   client/bin/<name>.ts  →  <outdir>/bin/<name>.js     one file per CLI, `#!/usr/bin/env node`, executable
-//   client/index.ts       →  <outdir>/client/index.js   the library entry (package.json "exports")
-//                         →  <outdir>/client/*.d.ts     its type declarations (tsc, tsconfig.build.json)
+//   client/bin/<name>.ts           →  <outdir>/bin/<name>.js           one file per CLI, `#!/usr/bin/env node`, executable
+//   client/index.ts                →  <outdir>/client/index.js         the package's "." entry
+//   lib/index.ts                   →  <outdir>/lib/index.js            the "./cdk" entry: the constructs
+//                                  →  <outdir>/{client,lib,contract}/*.d.ts   declarations of both (tsc, tsconfig.build.json)
+//   lambda/entrypoints/<name>.ts   →  <outdir>/functions/<name>/index.mjs      each function's code, bundled as the stack
+//                                     bundles it (LAMBDA_ESBUILD_OPTIONS); the construct deploys these folders
 //
 // Adding a CLI: a file client/bin/<name>.ts that calls a module's main(), and "<name>": "dist/bin/<name>.js" in
-// package.json "bin" (test/client/bin-entries.test.ts checks that the two lists agree).
+// package.json "bin" (test/client/bin-entries.test.ts checks that the two lists agree). Adding a function: its name in
+// LAMBDA_ENTRIES (lib/lambda-bundling.ts). Adding a prebuilt asset built by its own script: one line in ASSET_SCRIPTS.
 //
-// Usage: node scripts/build.mjs [--outdir DIR]   (default: dist; the tests build into a temporary directory)
+// Usage: node --import tsx scripts/build.mjs [--outdir DIR]   (default: dist; the tests build into a temporary directory)
 import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { builtinModules, createRequire } from 'node:module';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { build } from 'esbuild';
+import { BUNDLE_FILE, LAMBDA_ENTRIES, LAMBDA_ESBUILD_OPTIONS } from '../lib/lambda-bundling.ts';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const outdir = resolve(root, parseArgs({ options: { outdir: { type: 'string', default: 'dist' } } }).values.outdir);
-const { dependencies = {} } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+const { dependencies = {}, peerDependencies = {} } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+
+/**
+ * Prebuilt assets that other scripts build, as [script, folder under outdir]; each script takes `--outdir DIR` and runs
+ * under tsx like this one. The constructs find them with prebuiltAssetDir (lib/lambda-bundling.ts), e.g.
+ * `['scripts/build-identity-layer.mjs', 'layers/identity-endpoint']`.
+ */
+const ASSET_SCRIPTS = [];
 
 rmSync(outdir, { recursive: true, force: true });
 
-/** Bundles our own modules (client/, contract/) and leaves every package import to Node at run time. */
-async function compile(options) {
+/** The package an import names (`@scope/name` or `name`), for a bare specifier. */
+const packageOf = (path) =>
+  path
+    .split('/')
+    .slice(0, path.startsWith('@') ? 2 : 1)
+    .join('/');
+const isBuiltin = (path) => path.startsWith('node:') || builtinModules.includes(path);
+
+/**
+ * Bundles our own modules (client/, contract/, lib/) and leaves every package import to Node at run time; `allowed`
+ * are the packages it may import. An external import is resolved from the installing app's node_modules, where only
+ * "dependencies" are installed for sure; "peerDependencies" only where the app has them (the CDK app).
+ */
+async function compile(options, allowed) {
   const { metafile } = await build({
     absWorkingDir: root,
     bundle: true,
@@ -38,15 +64,12 @@ async function compile(options) {
     logLevel: 'warning',
     ...options,
   });
-  // An external import is resolved from the workload's node_modules, where only "dependencies" are installed.
   for (const [file, output] of Object.entries(metafile.outputs)) {
     for (const { path, external } of output.imports) {
-      if (!external || path.startsWith('node:') || builtinModules.includes(path)) continue;
-      const name = path
-        .split('/')
-        .slice(0, path.startsWith('@') ? 2 : 1)
-        .join('/');
-      if (!(name in dependencies)) throw new Error(`${file} imports "${path}", but ${name} is not in package.json "dependencies"`);
+      if (!external || isBuiltin(path)) continue;
+      if (!(packageOf(path) in allowed)) {
+        throw new Error(`${file} imports "${path}", but ${packageOf(path)} is not among ${Object.keys(allowed).join(', ')}`);
+      }
     }
   }
 }
@@ -55,22 +78,55 @@ async function compile(options) {
 const clis = readdirSync(join(root, 'client/bin'))
   .filter((file) => file.endsWith('.ts'))
   .map((file) => file.slice(0, -'.ts'.length));
-await compile({
-  entryPoints: clis.map((name) => `client/bin/${name}.ts`),
-  outdir: join(outdir, 'bin'),
-  banner: { js: '#!/usr/bin/env node' },
-});
+await compile(
+  { entryPoints: clis.map((name) => `client/bin/${name}.ts`), outdir: join(outdir, 'bin'), banner: { js: '#!/usr/bin/env node' } },
+  dependencies,
+);
 for (const name of clis) chmodSync(join(outdir, 'bin', `${name}.js`), 0o755);
 
-// The library.
-await compile({ entryPoints: ['client/index.ts'], outfile: join(outdir, 'client/index.js') });
+// The client library, and the constructs (aws-cdk-lib, constructs and cdk-nag come from the CDK app: peers).
+await compile({ entryPoints: ['client/index.ts'], outfile: join(outdir, 'client/index.js') }, dependencies);
+await compile({ entryPoints: ['lib/index.ts'], outfile: join(outdir, 'lib/index.js') }, { ...dependencies, ...peerDependencies });
 
-// Its declarations. tsc keeps the repository's extension-less relative imports (moduleResolution Bundler), which a
-// workload on moduleResolution node16/nodenext cannot follow; they are rewritten to the `.js` files Node loads.
+// Each function's code, exactly as NodejsFunction bundles it for the stack (lib/broker-function.ts): everything inside,
+// the AWS SDK too, so the only imports left are Node's own.
+for (const name of LAMBDA_ENTRIES) {
+  const { metafile } = await build({
+    ...LAMBDA_ESBUILD_OPTIONS,
+    absWorkingDir: root,
+    entryPoints: [`lambda/entrypoints/${name}.ts`],
+    outfile: join(outdir, 'functions', name, BUNDLE_FILE),
+    bundle: true,
+    platform: 'node',
+    metafile: true,
+    logLevel: 'warning',
+  });
+  for (const [file, output] of Object.entries(metafile.outputs)) {
+    const left = output.imports.filter(({ path, external }) => external && !isBuiltin(path));
+    if (left.length > 0) throw new Error(`${file} leaves ${left.map(({ path }) => path).join(', ')} to the Lambda runtime`);
+  }
+}
+
+for (const [script, folder] of ASSET_SCRIPTS) {
+  execFileSync(process.execPath, ['--import', 'tsx', join(root, script), '--outdir', join(outdir, folder)], {
+    cwd: root,
+    stdio: ['ignore', 2, 2],
+  });
+}
+
+// The declarations. tsc keeps the repository's extension-less relative imports (moduleResolution Bundler), which an
+// app on moduleResolution node16/nodenext cannot follow; they are rewritten to the `.js` files Node loads. A package a
+// declaration imports must reach the app: a dependency, or a peer the constructs' users have.
 const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
 execFileSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json'), '--outDir', outdir], { stdio: ['ignore', 2, 2] });
 for (const file of declarationFiles(outdir)) {
-  const text = readFileSync(file, 'utf8').replace(/((?:from|import)\s*\(?\s*)(['"])(\.{1,2}\/[^'"]*)\2/g, (_, lead, quote, spec) => {
+  const text = readFileSync(file, 'utf8').replace(/((?:from|import)\s*\(?\s*)(['"])([^'"]*)\2/g, (_, lead, quote, spec) => {
+    if (!spec.startsWith('.')) {
+      if (!isBuiltin(spec) && !(packageOf(spec) in dependencies) && !(packageOf(spec) in peerDependencies)) {
+        throw new Error(`${relative(outdir, file)} imports "${spec}", which is neither a dependency nor a peer dependency`);
+      }
+      return `${lead}${quote}${spec}${quote}`;
+    }
     const target = resolve(dirname(file), spec);
     if (existsSync(`${target}.d.ts`)) return `${lead}${quote}${spec}.js${quote}`;
     if (existsSync(join(target, 'index.d.ts'))) return `${lead}${quote}${spec}/index.js${quote}`;

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { HELP } from '../../client/cli';
+import { LAMBDA_ENTRIES } from '../../lib/lambda-bundling';
 import { DOCTOR_HELP } from '../../client/doctor/cli';
 import { publicJwk, startFakeIssuer } from '../support/fake-issuer';
 import { rsaKeyPair } from '../support/rsa-keys';
@@ -113,16 +114,29 @@ describe('the built package in a workload', () => {
 });
 
 describe('npm pack', () => {
-  it('builds (prepare) and ships dist/ with package.json and the README, and no sources or tests', async () => {
+  it('builds (prepare) and ships dist/ with package.json, the README, LICENSE and CHANGELOG, and no sources or tests', async () => {
     const { stdout } = await run('npm', ['pack', '--dry-run', '--json'], { cwd: repoRoot, env: { ...env, npm_config_loglevel: 'error' } });
     const [packed] = JSON.parse(stdout) as [{ files: { path: string }[] }];
     const files = packed.files.map((file) => file.path).sort();
 
     expect(files).toEqual(
-      expect.arrayContaining(['package.json', 'README.md', 'dist/bin/broker-token.js', 'dist/client/index.js', 'dist/client/index.d.ts']),
+      expect.arrayContaining([
+        'package.json',
+        'README.md',
+        'LICENSE',
+        'CHANGELOG.md',
+        'dist/bin/broker-token.js',
+        'dist/client/index.js',
+        'dist/client/index.d.ts',
+        'dist/lib/index.js',
+        'dist/lib/index.d.ts',
+        ...LAMBDA_ENTRIES.map((entry) => `dist/functions/${entry}/index.mjs`),
+      ]),
     );
     for (const file of files) {
-      expect(file).toMatch(/^(package\.json|README\.md|LICENSE|dist\/.+\.(js|d\.ts))$/);
+      expect(file).toMatch(
+        /^(package\.json|README\.md|LICENSE|CHANGELOG\.md|dist\/(bin|client|lib|contract)\/[\w-]+\.(js|d\.ts)|dist\/functions\/[\w-]+\/index\.mjs)$/,
+      );
     }
-  }, 60_000);
+  }, 180_000);
 });

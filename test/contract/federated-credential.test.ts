@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { FEDERATED_CREDENTIAL_NAME, federatedCredentialCreateCommand } from '../../contract/federated-credential';
+import {
+  FEDERATED_CREDENTIAL_NAME,
+  MANAGED_IDENTITY_PLACEHOLDERS,
+  federatedCredentialCreateCommand,
+  managedIdentityCredentialCreateCommand,
+} from '../../contract/federated-credential';
 
 const values = {
   clientId: '22222222-2222-2222-2222-222222222222',
@@ -32,5 +37,29 @@ describe('federatedCredentialCreateCommand', () => {
       audiences: [values.audience],
     });
     expect(federatedCredentialCreateCommand({ ...values, clientId: 'my app; echo' })).toContain(`--id 'my app; echo' `);
+  });
+});
+
+describe('managedIdentityCredentialCreateCommand', () => {
+  const holder = { identityName: 'broker-identity', resourceGroup: 'identities-rg' };
+
+  it('creates the same credential on a user-assigned managed identity, named by identity and resource group', () => {
+    expect(managedIdentityCredentialCreateCommand(values, holder)).toBe(
+      'az identity federated-credential create --name aws-token-broker --identity-name broker-identity --resource-group identities-rg --issuer https://abc123.execute-api.eu-west-1.amazonaws.com --subject aws-token-broker --audiences api://AzureADTokenExchange',
+    );
+  });
+
+  it('leaves the placeholders for the shell to fill in, and quotes every other value that a shell would change', () => {
+    const command = managedIdentityCredentialCreateCommand(
+      { ...values, subject: `it's $(rm -rf /)`, audience: 'api://x y' },
+      { ...MANAGED_IDENTITY_PLACEHOLDERS },
+    );
+    expect(command).toBe(
+      `az identity federated-credential create --name aws-token-broker --identity-name "$IDENTITY_NAME" --resource-group "$RESOURCE_GROUP" --issuer https://abc123.execute-api.eu-west-1.amazonaws.com --subject 'it'\\''s $(rm -rf /)' --audiences 'api://x y'`,
+    );
+    // A placeholder-looking name given by the user is a value like any other: quoted, not expanded.
+    expect(managedIdentityCredentialCreateCommand(values, { identityName: '$HOME', resourceGroup: 'rg' })).toContain(
+      "--identity-name '$HOME' ",
+    );
   });
 });

@@ -118,6 +118,30 @@ describe('BrokerStack', { timeout: 60_000 }, () => {
     template.hasOutput('TokenUrlMyApi', Match.anyValue());
   });
 
+  it('outputs the az identity command beside each az ad app one, for a client id that is a user-assigned managed identity', () => {
+    const { stack, template } = brokerStack(config({ subject: 'broker-prod' }));
+    const commands = Object.keys(template.findOutputs('*')).filter((id) => id.startsWith('ManagedIdentityCredentialCommand'));
+    expect(commands).toEqual(['ManagedIdentityCredentialCommand22222222222222222222222222222222']);
+    template.hasOutput('ManagedIdentityCredentialCommand22222222222222222222222222222222', {
+      Description: Match.stringLikeRegexp(
+        '^If 22222222-2222-2222-2222-222222222222 is a user-assigned managed identity: set IDENTITY_NAME and RESOURCE_GROUP',
+      ),
+      Value: {
+        'Fn::Join': [
+          '',
+          [
+            'az identity federated-credential create --name aws-token-broker --identity-name "$IDENTITY_NAME" --resource-group "$RESOURCE_GROUP" --issuer \'',
+            { 'Fn::GetAtt': [logicalId(stack.broker.httpApi), 'ApiEndpoint'] },
+            "' --subject broker-prod --audiences api://AzureADTokenExchange",
+          ],
+        ],
+      },
+    });
+    template.hasOutput('FederatedCredentialCommand22222222222222222222222222222222', {
+      Description: Match.stringLikeRegexp('^If 22222222-2222-2222-2222-222222222222 is an app registration'),
+    });
+  });
+
   it('outputs the ready-made SCP: only API Gateway invokes the token function; only the deployment changes what Entra trusts, the API and the table; only the broker writes the table', () => {
     const { stack, template } = brokerStack();
     const { broker } = stack;

@@ -8,7 +8,8 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { describe, expect, it } from 'vitest';
 import { BrokerStack } from '../../lib/broker-stack';
-import { CONTROL_TOWER_RULES, controlTowerValidator } from '../../lib/control-tower-rules';
+import { CONTROL_TOWER_RULES } from '../../lib/control-tower-rules';
+import { controlTowerValidator } from '../../lib/control-tower-validator';
 import { TokenBroker } from '../../lib/token-broker';
 import { config, newApp } from './helpers';
 

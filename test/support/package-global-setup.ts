@@ -14,6 +14,8 @@ import type { TestProject } from 'vitest/node';
 import { repoRoot } from './broker-process';
 
 export interface BuiltPackage {
+  /** The packed tarball (`npm pack`), as a CDK app installs it. */
+  readonly tarball: string;
   /** The workload's directory: a package.json that depends on the package, and node_modules. */
   readonly workloadDir: string;
   /** `<workloadDir>/node_modules/<name>`: the unpacked tarball. */
@@ -41,12 +43,11 @@ export default function setup(project: TestProject): () => void {
   const temp = mkdtempSync(join(tmpdir(), 'broker-package-'));
   const run = (file: string, args: string[], cwd: string) => execFileSync(file, args, { cwd, encoding: 'utf8', stdio: 'pipe' });
 
-  // What `npm pack` would pack, from a staging copy: package.json, README and a fresh build.
+  // What `npm pack` would pack, from a staging copy: package.json, README, LICENSE, CHANGELOG and a fresh build.
   const stage = join(temp, 'stage');
   mkdirSync(stage);
-  cpSync(join(repoRoot, 'package.json'), join(stage, 'package.json'));
-  cpSync(join(repoRoot, 'README.md'), join(stage, 'README.md'));
-  run(process.execPath, [join(repoRoot, 'scripts/build.mjs'), '--outdir', join(stage, 'dist')], repoRoot);
+  for (const file of ['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md']) cpSync(join(repoRoot, file), join(stage, file));
+  run(process.execPath, ['--import', 'tsx', join(repoRoot, 'scripts/build.mjs'), '--outdir', join(stage, 'dist')], repoRoot);
   const [packed] = JSON.parse(run('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', temp], stage)) as [
     { filename: string },
   ];
@@ -71,6 +72,6 @@ export default function setup(project: TestProject): () => void {
   const workload = { name: 'workload', private: true, type: 'module', dependencies: { [manifest.name]: `file:../${packed.filename}` } };
   writeFileSync(join(workloadDir, 'package.json'), `${JSON.stringify(workload, null, 2)}\n`);
 
-  project.provide('builtPackage', { workloadDir, packageDir, name: manifest.name, bins });
+  project.provide('builtPackage', { tarball: join(temp, packed.filename), workloadDir, packageDir, name: manifest.name, bins });
   return () => rmSync(temp, { recursive: true, force: true });
 }
