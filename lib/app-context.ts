@@ -59,7 +59,12 @@ export function readAppContext(scope: Construct): AppContext {
  * One context key, parsed from JSON when it came as a string, and validated.
  * @throws ConfigError naming the key as in cdk.json, and every problem
  */
-function contextValue(scope: Construct, key: string, validate: (raw: unknown) => { problems: readonly string[] }, required: boolean): unknown {
+function contextValue(
+  scope: Construct,
+  key: string,
+  validate: (raw: unknown) => { problems: readonly string[] },
+  required: boolean,
+): unknown {
   const source = `cdk.json context '${key}'`;
   let raw: unknown = scope.node.tryGetContext(key);
   if (raw === undefined) {

@@ -7,6 +7,7 @@ import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { NagSuppressions } from './nag-suppressions';
@@ -26,6 +27,7 @@ import { activeKeyAgeMetric, brokerCountMetric } from './broker-metrics';
 import { BrokerMonitoring } from './broker-monitoring';
 import { acknowledgeControl } from './control-tower-rules';
 import { CDK_DEPLOY_ROLE_ARN_PATTERN } from './direct-invocation-guard';
+import { addIdentityEndpoint, type IdentityEndpointAttachment, type IdentityEndpointOptions } from './identity-endpoint';
 import { denyGrantsExceptForAwsServices, denyKeyActionsToAllBut } from './key-policies';
 import { KmsIssuer } from './kms-issuer';
 import { StsSigner } from './sts-signer';
@@ -211,6 +213,18 @@ export class TokenBroker extends Construct {
       throw new Error(`Unknown alias ${JSON.stringify(alias)} for grantToken; configured aliases: ${this.aliases.join(', ')}`);
     }
     return route.grantInvoke(grantee);
+  }
+
+  /**
+   * Runs the identity endpoint inside `fn`'s execution environment, so that its Azure SDK, in any language, gets this
+   * broker's tokens through `DefaultAzureCredential` with no code change: an extension layer for the function's
+   * architecture, `IDENTITY_ENDPOINT`, `IDENTITY_HEADER`, `BROKER_URL` and `BROKER_IDENTITY_RESOURCES` on the function,
+   * and `grantToken` for each mapped alias (lib/identity-endpoint.ts, docs/any-language.md "In Lambda").
+   * @throws ConfigError naming each problem: an alias not configured, a malformed resource, an architecture or runtime
+   *   the layer cannot run on
+   */
+  addIdentityEndpoint(fn: lambda.Function, options: IdentityEndpointOptions): IdentityEndpointAttachment {
+    return addIdentityEndpoint(this, fn, options);
   }
 
   /**

@@ -67,8 +67,8 @@ export interface IdentityEndpointCliIo {
 
 const NAME = 'broker-identity-endpoint';
 
-/** One line per request: `<status> <code> resource=… alias=… correlation=… <ms>ms`. */
-function lineLogger(stderr: { write(text: string): unknown }): IdentityEndpointLogger {
+/** One line per request: `<status> <code> resource=… alias=… correlation=… <ms>ms` (the Lambda extension's too). */
+export function lineLogger(stderr: { write(text: string): unknown }): IdentityEndpointLogger {
   const show = (value: unknown) => (typeof value === 'string' || typeof value === 'number' ? String(value) : JSON.stringify(value));
   const write = (fields: Readonly<Record<string, unknown>> = {}) => {
     const { status, code, durationMs, error, ...rest } = fields;

@@ -1,10 +1,12 @@
-// `npm run bench [-- --only exchanges|short-tokens|handler|cold-start|throughput]`: the cache and cold-start figures of
-// issue 4, on DynamoDB Local and the Entra emulator. Prints a Markdown table; README.md explains it.
+// `npm run bench [-- --only exchanges|short-tokens|handler|cold-start|throughput|identity-layer]`: the cache and cold-start
+// figures of issue 4, on DynamoDB Local and the Entra emulator, and the identity endpoint's Lambda extension layer.
+// Prints a Markdown table; docs/performance.md explains it.
 import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 import { measureColdStart, type ColdStartFigures } from './cold-start';
 import { runExchangeBurst, CLIENT, ENTRA_LATENCY_MS, TENANT, type ExchangeRun } from './exchanges';
 import { measureHandlerCost, type CostFigures } from './handler-cost';
+import { buildLayer, layerSize, measureLayerRuns, nativeLayerArch, removeLayer } from './identity-layer';
 import { runShortLivedTokens, TEN_MINUTES } from './short-lived-tokens';
 import { fmt } from './stats';
 import { measureThroughput, type ThroughputFigures } from './throughput';
@@ -15,7 +17,7 @@ import { startEntraEmulator, type EntraEmulator } from '../entra-emulator/emulat
 // The SDK warns on Node < 22 at every client creation; Lambda runs Node 24, so it says nothing about the figures.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
-const SECTIONS = ['exchanges', 'short-tokens', 'handler', 'cold-start', 'throughput'] as const;
+const SECTIONS = ['exchanges', 'short-tokens', 'handler', 'cold-start', 'throughput', 'identity-layer'] as const;
 type Section = (typeof SECTIONS)[number];
 
 const { values } = parseArgs({ options: { only: { type: 'string', multiple: true } } });
@@ -38,12 +40,13 @@ let entra: EntraEmulator | undefined;
 try {
   const exchangePorts = [await freePort(), await freePort(), await freePort()];
   const throughputPort = await freePort();
-  const issuers = [exchangePorts[0]!, throughputPort].map((port) => `http://127.0.0.1:${port}`);
+  const layerBrokerPort = await freePort();
+  const issuers = [exchangePorts[0]!, throughputPort, layerBrokerPort].map((port) => `http://127.0.0.1:${port}`);
   if (wants('exchanges') || wants('short-tokens') || wants('handler')) {
     log('starting DynamoDB Local ...');
     dynamodb = await startDynamoDbLocal();
   }
-  if (wants('exchanges') || wants('throughput')) {
+  if (wants('exchanges') || wants('throughput') || wants('identity-layer')) {
     entra = await startEntraEmulator({
       apps: [
         {
@@ -132,6 +135,50 @@ try {
       '',
       'throughput',
     );
+  }
+
+  if (wants('identity-layer')) {
+    const mib = (bytes: number) => `${fmt(bytes / 1024 / 1024)} MiB`;
+    const native = nativeLayerArch();
+    for (const arch of ['arm64', 'x64']) {
+      log(`section 5: building the identity endpoint layer for ${arch} (scripts/build-identity-layer.mjs) ...`);
+      const dir = buildLayer(arch);
+      try {
+        const size = layerSize(arch, dir);
+        addRow(
+          `5. Identity endpoint layer, ${arch}: zipped (as the CDK CLI uploads it) / unzipped, ${size.files} files`,
+          `${mib(size.zippedBytes)} / ${mib(size.unzippedBytes)}`,
+          "unzipped ≤ 250 MiB with the function's code (Lambda's limit)",
+          'identity-layer',
+        );
+        if (arch === native) {
+          const runs = 10;
+          log(`section 5: the ${arch} extension, ${runs} fresh processes against the Extensions API stand-in ...`);
+          const figures = await measureLayerRuns(dir, entra!, layerBrokerPort, runs);
+          addRow(
+            `5b. Extension start, ${arch}, median of ${runs}: from spawn to registered (the runtime's init waits for it) / to its first event/next`,
+            `${fmt(figures.registeredMs, 0)} ms / ${fmt(figures.readyMs, 0)} ms`,
+            '',
+            'identity-layer',
+          );
+          addRow(
+            `5c. Extension memory, ${arch}: RSS once ready / after its first token`,
+            `${fmt(figures.rssReadyKb / 1024)} MiB / ${fmt(figures.rssServedKb / 1024)} MiB`,
+            '',
+            'identity-layer',
+          );
+          const added = figures.registeredMs + figures.firstTokenMs - figures.directCallMs;
+          addRow(
+            `5d. First token through the extension (it signs, calls the broker) / a cached one / the call it replaces (a fresh process loads the broker client and makes one signed call); broker cache hits`,
+            `${fmt(figures.firstTokenMs, 0)} ms / ${fmt(figures.cachedTokenMs, 1)} ms / ${fmt(figures.directCallMs, 0)} ms: start + first token − direct call = **${fmt(added, 0)} ms**`,
+            `≤ the direct call (${fmt(figures.directCallMs, 0)} ms)`,
+            'identity-layer',
+          );
+        }
+      } finally {
+        removeLayer(dir);
+      }
+    }
   }
 
   const header = ['what', 'figure', 'goal', 'reproduce'];
