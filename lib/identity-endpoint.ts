@@ -22,11 +22,11 @@ import { AssetHashType, DockerImage, RemovalPolicy, Stack, Token } from 'aws-cdk
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import { NagSuppressions } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import type { BrokerConfig } from '../contract/broker-config';
 import { ConfigError, describeValue } from '../contract/config-error';
 import { IDENTITY_EXTENSION_DEFAULT_PORT, IDENTITY_EXTENSION_ENV, IDENTITY_EXTENSION_NAME } from '../contract/identity-endpoint-extension';
+import { NagSuppressions } from './nag-suppressions';
 
 export interface IdentityEndpointOptions {
   /**
