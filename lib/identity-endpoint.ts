@@ -3,8 +3,9 @@
  * environment, so that the function's Azure SDK, in any language, gets this broker's tokens through
  * `DefaultAzureCredential` with no code change (docs/any-language.md, "In Lambda"). It adds:
  * - a Lambda extension layer for the function's architecture, one per stack and architecture, shared by every
- *   function that uses it. scripts/build-identity-layer.mjs builds it at synth (the asset's local bundling): the
- *   extension, its launcher under `extensions/`, and Node.js for the architecture, so the runtime needs none;
+ *   function that uses it. scripts/build-identity-layer.mjs assembles it at synth (the asset's local bundling): the
+ *   extension and its launcher under `extensions/` (prebuilt in the package, bundled from source in this repository),
+ *   and Node.js for the architecture from npm, so the runtime needs none;
  * - the function's environment: `IDENTITY_ENDPOINT` (127.0.0.1, a fixed port), `IDENTITY_HEADER`, `BROKER_URL` and
  *   `BROKER_IDENTITY_RESOURCES` (JSON resource → alias), which the SDK and the extension read;
  * - `execute-api:Invoke` for the function's role on exactly the mapped aliases' routes (`grantToken`).
@@ -16,17 +17,18 @@
  * change every function's configuration; and it must stay out of the template, cdk.out and the repository. It is
  * not a credential: whoever can read the function's configuration or environment can also read its AWS credentials.
  */
-import { execFileSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { AssetHashType, DockerImage, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import { NagSuppressions } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import type { BrokerConfig } from '../contract/broker-config';
 import { ConfigError, describeValue } from '../contract/config-error';
 import { IDENTITY_EXTENSION_DEFAULT_PORT, IDENTITY_EXTENSION_ENV, IDENTITY_EXTENSION_NAME } from '../contract/identity-endpoint-extension';
+import { prebuiltAssetDir } from './lambda-bundling';
+import { NagSuppressions } from './nag-suppressions';
 
 export interface IdentityEndpointOptions {
   /**
@@ -69,10 +71,11 @@ type LayerArchitecture = (typeof LAYER_ARCHITECTURES)[keyof typeof LAYER_ARCHITE
 /** Lambda's Runtime API listens on 127.0.0.1:9001 in every execution environment. */
 const RUNTIME_API_PORT = 9001;
 
-const REPO_ROOT = fileURLToPath(new URL('../', import.meta.url));
-const BUILD_SCRIPT = `${REPO_ROOT}scripts/build-identity-layer.mjs`;
-/** The asset's source folder: the extension's own sources (the build reads them; CDK only needs a folder). */
-const LAYER_SOURCE = `${REPO_ROOT}client/identity-endpoint/extension`;
+/** This repository, or the package's dist/ (from dist/lib/index.js): the build script is under scripts/ in both. */
+const ROOT = fileURLToPath(new URL('../', import.meta.url));
+const BUILD_SCRIPT = `${ROOT}scripts/build-identity-layer.mjs`;
+/** The extension's sources, from which this repository builds the layer (absent from the package). */
+const EXTENSION_SOURCE = `${ROOT}client/identity-endpoint/extension`;
 
 const HEADER_SECRET_ID = 'BrokerIdentityEndpointHeader';
 
@@ -238,11 +241,16 @@ function identityEndpointLayer(stack: Stack, architecture: LayerArchitecture): l
 }
 
 /**
- * The layer's files, built at synth by scripts/build-identity-layer.mjs for `nodeArch`, hashed by their content (a
- * change to the extension or the pinned Node.js makes a new layer version; an unchanged build does not).
+ * The layer's files, assembled at synth by scripts/build-identity-layer.mjs for `nodeArch`, hashed by their content (a
+ * change to the extension or the pinned Node.js makes a new layer version; an unchanged build does not). From the
+ * package, the extension is the prebuilt one it ships (`layers/identity-endpoint/`), and the app needs no esbuild;
+ * from this repository's sources, it is bundled from source with the same esbuild settings, so both give the same
+ * bytes. Either folder is the asset's source, which CDK requires to exist.
  */
 function layerCode(nodeArch: string): lambda.Code {
-  return lambda.Code.fromAsset(LAYER_SOURCE, {
+  const prebuilt = prebuiltAssetDir('layers', 'identity-endpoint', `${IDENTITY_EXTENSION_NAME}/main.mjs`);
+  const args = [BUILD_SCRIPT, '--arch', nodeArch, ...(prebuilt === undefined ? [] : ['--extension', prebuilt])];
+  return lambda.Code.fromAsset(prebuilt ?? EXTENSION_SOURCE, {
     assetHashType: AssetHashType.OUTPUT,
     bundling: {
       // Never pulled: the local build runs wherever synth runs (Node.js, npm and tar).
@@ -251,7 +259,19 @@ function layerCode(nodeArch: string): lambda.Code {
       environment: { IDENTITY_LAYER_ARCH: nodeArch },
       local: {
         tryBundle(outputDir) {
-          execFileSync(process.execPath, [BUILD_SCRIPT, '--arch', nodeArch, '--outdir', outputDir], { stdio: ['ignore', 2, 2] });
+          const build = spawnSync(process.execPath, [...args, '--outdir', outputDir], {
+            encoding: 'utf8',
+            stdio: ['ignore', 'ignore', 'pipe'],
+          });
+          // The script reports on stderr: its progress line, or what went wrong (a tarball npm could not get, one whose
+          // sha512 is not the pinned one), which is the error synth shows.
+          if (build.status !== 0) {
+            const reason =
+              build.error?.message ??
+              (build.stderr.replaceAll('build-identity-layer: ', '').trim() || `exit ${String(build.status ?? build.signal)}`);
+            throw new Error(`the identity endpoint's ${nodeArch} layer could not be built: ${reason}`);
+          }
+          process.stderr.write(build.stderr);
           return true;
         },
       },

@@ -1,13 +1,16 @@
 /**
  * What a CDK app imports from `aws-azure-token-broker/cdk`: the constructs, their props and the configuration types
  * they validate. The package's build compiles this entry to `dist/lib/index.js`; the functions deploy the prebuilt
- * bundles shipped beside it (`dist/functions/`), so the app needs no esbuild. A new export is one line here.
+ * bundles shipped beside it (`dist/functions/`), and `addIdentityEndpoint`'s layer is assembled from the prebuilt
+ * extension (`dist/layers/`) by the script shipped there too (`dist/scripts/`), so the app needs no esbuild. A new
+ * export is one line here.
  */
 export { TokenBroker, TOKEN_FUNCTION_TIMEOUT } from './token-broker';
 export type { BrokerSigner } from './token-broker';
 export type { TokenBrokerProps } from './token-broker-props';
 export type { KmsIssuer } from './kms-issuer';
 export type { StsSigner } from './sts-signer';
+export type { IdentityEndpointAttachment, IdentityEndpointOptions } from './identity-endpoint';
 export { BrokerMonitoring } from './broker-monitoring';
 export type { BrokerAlarmName, BrokerAlarms, BrokerMonitoringOptions, BrokerMonitoringProps } from './broker-monitoring';
 export { BrokerStack } from './broker-stack';

@@ -11,6 +11,11 @@
 //                                  →  <outdir>/{client,lib,contract}/*.d.ts   declarations of both (tsc, tsconfig.build.json)
 //   lambda/entrypoints/<name>.ts   →  <outdir>/functions/<name>/index.mjs      each function's code, bundled as the stack
 //                                     bundles it (LAMBDA_ESBUILD_OPTIONS); the construct deploys these folders
+//   client/identity-endpoint/extension/  →  <outdir>/layers/identity-endpoint/   the identity endpoint layer's launcher and
+//                                     bundled extension, for every architecture (scripts/build-identity-layer.mjs
+//                                     --extension-only); addIdentityEndpoint adds Node.js for the function's one at synth
+//   scripts/build-identity-layer.mjs, identity-layer-node.json  →  <outdir>/scripts/   that assembly, run from the
+//                                     package (same path from dist/lib/index.js as from lib/identity-endpoint.ts)
 //
 // Adding a CLI: a file client/bin/<name>.ts that calls a module's main(), and "<name>": "dist/bin/<name>.js" in
 // package.json "bin" (test/client/bin-entries.test.ts checks that the two lists agree). Adding a function: its name in
@@ -18,7 +23,7 @@
 //
 // Usage: node --import tsx scripts/build.mjs [--outdir DIR]   (default: dist; the tests build into a temporary directory)
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { builtinModules, createRequire } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -31,11 +36,17 @@ const outdir = resolve(root, parseArgs({ options: { outdir: { type: 'string', de
 const { dependencies = {}, peerDependencies = {} } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 
 /**
- * Prebuilt assets that other scripts build, as [script, folder under outdir]; each script takes `--outdir DIR` and runs
- * under tsx like this one. The constructs find them with prebuiltAssetDir (lib/lambda-bundling.ts), e.g.
- * `['scripts/build-identity-layer.mjs', 'layers/identity-endpoint']`.
+ * Prebuilt assets that other scripts build, as [script, folder under outdir, ...arguments]; each script takes
+ * `--outdir DIR` after its arguments and runs under tsx like this one. The constructs find them with prebuiltAssetDir
+ * (lib/lambda-bundling.ts).
  */
-const ASSET_SCRIPTS = [];
+const ASSET_SCRIPTS = [['scripts/build-identity-layer.mjs', 'layers/identity-endpoint', '--extension-only']];
+
+/**
+ * Scripts the constructs run at synth, copied as they are into `<outdir>/scripts/`: the same relative path from the
+ * compiled construct (dist/lib/index.js) as from its source (lib/). They may import Node's own modules only.
+ */
+const SHIPPED_SCRIPTS = ['scripts/build-identity-layer.mjs', 'scripts/identity-layer-node.json'];
 
 rmSync(outdir, { recursive: true, force: true });
 
@@ -107,11 +118,21 @@ for (const name of LAMBDA_ENTRIES) {
   }
 }
 
-for (const [script, folder] of ASSET_SCRIPTS) {
-  execFileSync(process.execPath, ['--import', 'tsx', join(root, script), '--outdir', join(outdir, folder)], {
+for (const [script, folder, ...args] of ASSET_SCRIPTS) {
+  execFileSync(process.execPath, ['--import', 'tsx', join(root, script), ...args, '--outdir', join(outdir, folder)], {
     cwd: root,
     stdio: ['ignore', 2, 2],
   });
+}
+
+for (const script of SHIPPED_SCRIPTS) {
+  const text = readFileSync(join(root, script), 'utf8');
+  // A static import of a package would fail in a CDK app, which has only the package's dependencies and its own.
+  const imports = [...text.matchAll(/^import\s[^;]*?from\s*['"]([^'"]+)['"]/gm)].map((match) => match[1]);
+  const outside = imports.filter((path) => !isBuiltin(path));
+  if (outside.length > 0) throw new Error(`${script} imports ${outside.join(', ')}: a shipped script may import Node's own modules only`);
+  mkdirSync(join(outdir, dirname(script)), { recursive: true });
+  cpSync(join(root, script), join(outdir, script));
 }
 
 // The declarations. tsc keeps the repository's extension-less relative imports (moduleResolution Bundler), which an

@@ -1,7 +1,8 @@
 /**
  * The package as a workload depends on it: the built library and CLI run on plain Node from a workload that has
  * only the runtime dependencies (test/support/package-global-setup.ts), the declarations type-check under
- * nodenext, and `npm pack` ships the build and nothing of the sources or tests.
+ * nodenext, and `npm pack` ships the build (with the identity endpoint layer's prebuilt extension and the script that
+ * completes it at synth) and nothing of the sources or tests.
  */
 import { execFile } from 'node:child_process';
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -116,7 +117,7 @@ describe('the built package in a workload', () => {
 describe('npm pack', () => {
   it('builds (prepare) and ships dist/ with package.json, the README, LICENSE and CHANGELOG, and no sources or tests', async () => {
     const { stdout } = await run('npm', ['pack', '--dry-run', '--json'], { cwd: repoRoot, env: { ...env, npm_config_loglevel: 'error' } });
-    const [packed] = JSON.parse(stdout) as [{ files: { path: string }[] }];
+    const [packed] = JSON.parse(stdout) as [{ files: { path: string; mode: number }[] }];
     const files = packed.files.map((file) => file.path).sort();
 
     expect(files).toEqual(
@@ -131,12 +132,33 @@ describe('npm pack', () => {
         'dist/lib/index.js',
         'dist/lib/index.d.ts',
         ...LAMBDA_ENTRIES.map((entry) => `dist/functions/${entry}/index.mjs`),
+        // The identity endpoint layer's architecture-independent part, and the script that adds Node.js at synth.
+        'dist/layers/identity-endpoint/extensions/broker-identity-endpoint',
+        'dist/layers/identity-endpoint/broker-identity-endpoint/main.mjs',
+        'dist/scripts/build-identity-layer.mjs',
+        'dist/scripts/identity-layer-node.json',
       ]),
     );
     for (const file of files) {
       expect(file).toMatch(
-        /^(package\.json|README\.md|LICENSE|CHANGELOG\.md|dist\/(bin|client|lib|contract)\/[\w-]+\.(js|d\.ts)|dist\/functions\/[\w-]+\/index\.mjs)$/,
+        new RegExp(
+          [
+            /^(package\.json|README\.md|LICENSE|CHANGELOG\.md)$/,
+            /^dist\/(bin|client|lib|contract)\/[\w-]+\.(js|d\.ts)$/,
+            // Declarations keep the sources' folders (client/reverse-direction/).
+            /^dist\/(client|lib|contract)\/([\w-]+\/)+[\w-]+\.d\.ts$/,
+            /^dist\/functions\/[\w-]+\/index\.mjs$/,
+            /^dist\/layers\/identity-endpoint\/(extensions\/broker-identity-endpoint|broker-identity-endpoint\/(main|chunks\/[\w-]+)\.mjs)$/,
+            /^dist\/scripts\/(build-identity-layer\.mjs|identity-layer-node\.json)$/,
+          ]
+            .map((pattern) => pattern.source)
+            .join('|'),
+        ),
       );
     }
+    // Lambda starts only executables from /opt/extensions: the tarball keeps the launcher's mode.
+    expect(packed.files.find((file) => file.path === 'dist/layers/identity-endpoint/extensions/broker-identity-endpoint')?.mode).toBe(
+      0o755,
+    );
   }, 180_000);
 });

@@ -2,17 +2,21 @@
  * The package as a CDK app gets it: a copy of examples/cdk-app/ with the packed tarball, aws-cdk-lib, constructs and
  * aws-cdk installed by npm (from its cache where it can) and nothing else of this repository: no esbuild, TypeScript,
  * tsx or cdk-nag. `cdk synth` runs the app with Node alone (Node's type stripping: 22.18 or later, Lambda's Node 24 when
- * the suite runs on 20) and deploys the functions from the package's prebuilt bundles; tsc --strict type-checks a
- * consumer of both entry points under each module resolution an app may use.
+ * the suite runs on 20) and deploys the functions from the package's prebuilt bundles, and the example's Python
+ * function's identity endpoint layer from the package's prebuilt extension and the pinned Node.js from npm (its cache,
+ * which .ci/run fills); tsc --strict type-checks a consumer of both entry points under each module resolution an app
+ * may use.
  */
-import { execFile } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile, execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { delimiter, dirname, join } from 'node:path';
+import { delimiter, dirname, join, relative } from 'node:path';
 import { promisify } from 'node:util';
-import { App, Stack, CfnOutput } from 'aws-cdk-lib';
+import { App, CfnOutput, Duration, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { LambdaEntry } from '../../lib/lambda-bundling';
 import { TokenBroker } from '../../lib/token-broker';
@@ -32,6 +36,12 @@ const FUNCTION_ENTRIES: Record<string, LambdaEntry> = {
   TokenFunction: 'token',
 };
 const tsc = join(repoRoot, 'node_modules/typescript/bin/tsc');
+/** The identity endpoint extension's name: its launcher under extensions/, and its folder in the layer. */
+const EXTENSION = 'broker-identity-endpoint';
+const NODE_PIN = JSON.parse(readFileSync(join(repoRoot, 'scripts/identity-layer-node.json'), 'utf8')) as {
+  version: string;
+  packages: Record<'arm64' | 'x64', { name: string; integrity: string }>;
+};
 /**
  * The machine's environment (proxy, CA bundle) without what the runner adds (NODE_OPTIONS, npm_*, VITEST*), and no AWS
  * call from the CLI (notices, telemetry, version check).
@@ -45,7 +55,13 @@ const env: Record<string, string | undefined> = {
 
 let temp: string;
 let appDir: string;
+/** A Node that runs bin/app.ts itself. */
+let node: string;
 let installWarnings: string[];
+/** The environment the app, npm and the CDK CLI run with: the type-stripping Node first on PATH. */
+let appEnv: Record<string, string | undefined>;
+/** What `cdk synth` printed on stderr. */
+let synthStderr: string;
 /** What `cdk synth` wrote for the example's stack. */
 let template: Template;
 
@@ -60,16 +76,20 @@ beforeAll(async () => {
   const leftovers = /\/(node_modules|cdk\.out|package-lock\.json)$/;
   cpSync(join(repoRoot, 'examples/cdk-app'), appDir, { recursive: true, filter: (source) => !leftovers.test(source) });
   // The app runs on a Node that strips types (cdk.json: `node bin/app.ts`); npm and the CLI run on it too (first on PATH).
-  const node = typeStrippingNode();
+  node = typeStrippingNode();
   // npm finds its global npmrc (registry, CA file) by its Node's location: keep the one this machine's npm uses.
   const globalconfig = (await run('npm', ['config', 'get', 'globalconfig'], { env })).stdout.trim();
-  const appEnv = { ...env, PATH: `${dirname(node)}${delimiter}${env.PATH ?? ''}`, npm_config_globalconfig: globalconfig };
+  appEnv = { ...env, PATH: `${dirname(node)}${delimiter}${env.PATH ?? ''}`, npm_config_globalconfig: globalconfig };
   const install = await run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', tarball, ...CDK_PACKAGES], {
     cwd: appDir,
     env: appEnv,
   });
   installWarnings = install.stderr.split('\n').filter((line) => line.startsWith('npm warn'));
-  await run(node, [join(appDir, 'node_modules/aws-cdk/bin/cdk'), 'synth', '--quiet', '--no-notices'], { cwd: appDir, env: appEnv });
+  const synth = await run(node, [join(appDir, 'node_modules/aws-cdk/bin/cdk'), 'synth', '--quiet', '--no-notices'], {
+    cwd: appDir,
+    env: appEnv,
+  });
+  synthStderr = synth.stderr;
   template = JSON.parse(readFileSync(join(appDir, 'cdk.out/TokenBrokerExample.template.json'), 'utf8')) as Template;
 }, 600_000);
 
@@ -134,16 +154,29 @@ describe('a CDK app with the packed package', () => {
     });
     const workload = new iam.Role(stack, 'WorkloadRole', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
     broker.grantToken(workload, 'graph');
+    const reader = new lambda.Function(stack, 'GraphReader', {
+      runtime: lambda.Runtime.PYTHON_3_13,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: 256,
+      timeout: Duration.seconds(30),
+      handler: 'index.handler',
+      code: lambda.Code.fromInline('def handler(event, context): pass'),
+    });
+    broker.addIdentityEndpoint(reader, { resources: { 'https://graph.microsoft.com': 'graph' } });
     new CfnOutput(stack, 'IssuerUrl', { value: broker.issuerUrl });
     new CfnOutput(stack, 'TokenUrlGraph', { value: `${broker.apiUrl}/token/graph` });
     new CfnOutput(stack, 'WorkloadRoleArn', { value: workload.roleArn });
     const fromSource = app.synth().getStackByName('TokenBrokerExample').template as Template;
 
+    // The code of the functions and the layer's content (bundling is off here: the layer's build is the next test's).
     const withoutCode = (template: Template) =>
       Object.fromEntries(
         Object.entries(template.Resources).map(([id, { Type, Properties }]) => {
-          const { Code: _code, ...rest } = Properties as { Code?: unknown };
-          return [id, Type === 'AWS::Lambda::Function' ? { Type, Properties: rest } : { Type, Properties }];
+          const { Code: _code, Content: _content, ...rest } = Properties as { Code?: unknown; Content?: unknown };
+          return [
+            id,
+            Type === 'AWS::Lambda::Function' || Type === 'AWS::Lambda::LayerVersion' ? { Type, Properties: rest } : { Type, Properties },
+          ];
         }),
       );
     // The CLI adds its version-reporting resource (CDKMetadata); an App in a test has none.
@@ -152,13 +185,134 @@ describe('a CDK app with the packed package', () => {
     expect(withoutCode(packaged)).toEqual(withoutCode(fromSource));
   });
 
+  it('builds the Python function’s identity endpoint layer at synth with no esbuild: the extension the package ships, Node.js for arm64 from the pinned npm package', () => {
+    const layers = Object.entries(template.Resources).filter(([, resource]) => resource.Type === 'AWS::Lambda::LayerVersion');
+    expect(layers).toHaveLength(1);
+    const [[layerId, layer]] = layers as [[string, Template['Resources'][string]]];
+    expect(layer.Properties).toMatchObject({ CompatibleArchitectures: ['arm64'] });
+    const reader = Object.values(template.Resources).find((resource) =>
+      String(resource.Metadata?.['aws:cdk:path']).endsWith('/GraphReader/Resource'),
+    );
+    expect(reader?.Properties).toMatchObject({
+      Runtime: 'python3.13',
+      Architectures: ['arm64'],
+      Layers: [{ Ref: layerId }],
+      Environment: {
+        Variables: {
+          IDENTITY_ENDPOINT: 'http://127.0.0.1:41991/msi/token',
+          BROKER_IDENTITY_RESOURCES: JSON.stringify({ 'https://graph.microsoft.com': 'graph' }),
+        },
+      },
+    });
+
+    const layerDir = join(appDir, 'cdk.out', String(layer.Metadata?.['aws:asset:path']));
+    const shipped = join(appDir, 'node_modules', name, 'dist/layers/identity-endpoint');
+    expect(readdirSync(layerDir).sort()).toEqual([EXTENSION, 'extensions']);
+    const launcher = join(layerDir, 'extensions', EXTENSION);
+    expect(statSync(launcher).mode & 0o777).toBe(0o755);
+    expect(readFileSync(launcher, 'utf8')).toMatch(/^#!\/bin\/sh\n/);
+    // The launcher, main.mjs and its chunks: the package's prebuilt files, byte for byte; besides them only Node.js,
+    // its licence and the build's record.
+    const extensionFiles = filesUnder(shipped);
+    expect(extensionFiles).toEqual(expect.arrayContaining([`extensions/${EXTENSION}`, `${EXTENSION}/main.mjs`]));
+    expect(filesUnder(layerDir)).toEqual(
+      [...extensionFiles, `${EXTENSION}/LICENSE.node`, `${EXTENSION}/layer.json`, `${EXTENSION}/node`].sort(),
+    );
+    for (const file of extensionFiles) {
+      expect(readFileSync(join(layerDir, file)).equals(readFileSync(join(shipped, file))), file).toBe(true);
+    }
+    expect(synthStderr).toContain(`arm64 layer in `);
+    expect(synthStderr).toContain(`the extension prebuilt, from ${shipped}`);
+    // No esbuild the layer's script could have loaded, from where it runs in the package.
+    expect(() => createRequire(join(appDir, 'node_modules', name, 'dist/scripts/build-identity-layer.mjs')).resolve('esbuild')).toThrow(
+      "Cannot find module 'esbuild'",
+    );
+
+    // Node.js: an AArch64 ELF (e_machine 183), byte for byte the binary of the pinned tarball, fetched here again by npm
+    // (its cache) and checked against the committed sha512 independently of the build's own check.
+    const binary = readFileSync(join(layerDir, EXTENSION, 'node'));
+    expect(binary.subarray(0, 4).toString('latin1')).toBe('\x7fELF');
+    expect(binary.readUInt16LE(18)).toBe(183);
+    expect(statSync(join(layerDir, EXTENSION, 'node')).mode & 0o777).toBe(0o755);
+    const pin = NODE_PIN.packages.arm64;
+    const dir = mkdtempSync(join(temp, 'node-arm64-'));
+    const [packed] = JSON.parse(
+      execFileSync(
+        'npm',
+        ['pack', `${pin.name}@${NODE_PIN.version}`, '--pack-destination', dir, '--prefer-offline', '--json', '--silent'],
+        {
+          cwd: dir,
+          encoding: 'utf8',
+          env: appEnv,
+        },
+      ),
+    ) as [{ filename: string }];
+    expect(
+      `sha512-${createHash('sha512')
+        .update(readFileSync(join(dir, packed.filename)))
+        .digest('base64')}`,
+    ).toBe(pin.integrity);
+    execFileSync('tar', ['-xzf', join(dir, packed.filename), '-C', dir, 'package/bin/node']);
+    expect(binary.equals(readFileSync(join(dir, 'package/bin/node')))).toBe(true);
+  });
+
+  it(
+    'builds the same layer, file for file, as this repository builds from the sources (esbuild) for arm64',
+    { timeout: 120_000 },
+    async () => {
+      const layer = Object.values(template.Resources).find((resource) => resource.Type === 'AWS::Lambda::LayerVersion')!;
+      const fromPackage = join(appDir, 'cdk.out', String(layer.Metadata?.['aws:asset:path']));
+      const fromSource = join(temp, 'layer-from-source');
+      await run(process.execPath, [join(repoRoot, 'scripts/build-identity-layer.mjs'), '--arch', 'arm64', '--outdir', fromSource], {
+        cwd: repoRoot,
+        env,
+      });
+      const files = filesUnder(fromSource);
+      expect(files).toContain(`${EXTENSION}/main.mjs`);
+      expect(filesUnder(fromPackage)).toEqual(files);
+      const differing = files.filter((file) => {
+        const [a, b] = [join(fromPackage, file), join(fromSource, file)];
+        return !readFileSync(a).equals(readFileSync(b)) || (statSync(a).mode & 0o777) !== (statSync(b).mode & 0o777);
+      });
+      expect(differing).toEqual([]);
+    },
+  );
+
+  it(
+    'fails synth offline with an empty npm cache, naming the Node.js package npm could not get and what to do',
+    { timeout: 300_000 },
+    async () => {
+      const emptyCache = mkdtempSync(join(temp, 'npm-cache-'));
+      const outdir = mkdtempSync(join(temp, 'cdk-out-offline-'));
+      // As the CDK CLI runs the app (cdk.json: `node bin/app.ts`): the App synthesizes into CDK_OUTDIR on exit.
+      const synth = run(node, ['bin/app.ts'], {
+        cwd: appDir,
+        env: { ...appEnv, CDK_OUTDIR: outdir, npm_config_cache: emptyCache, npm_config_offline: 'true' },
+      });
+      const failure = (await synth.then(
+        () => undefined,
+        (error: unknown) => error,
+      )) as { code: number; stderr: string } | undefined;
+      expect(failure?.code).toBe(1);
+      const spec = `${NODE_PIN.packages.arm64.name}@${NODE_PIN.version}`;
+      expect(failure?.stderr).toContain(
+        `the identity endpoint's arm64 layer could not be built: npm could not get ${spec}, the Node.js ${NODE_PIN.version} that the identity endpoint's layer runs on arm64 (ENOTCACHED: `,
+      );
+      expect(failure?.stderr).toContain(
+        `let npm reach the registry (\`npm config get registry\`, proxy and CA settings), or fill npm's cache beforehand where it can (\`node ${join(appDir, 'node_modules', name, 'dist/scripts/build-identity-layer.mjs')} --prefetch\`)`,
+      );
+    },
+  );
+
   it('type-checks a consumer of both entry points with tsc --strict: ESM on nodenext, node16 and bundler, CommonJS on nodenext and node10', async () => {
     const consumer = `
       import { App, Stack } from 'aws-cdk-lib';
       import * as iam from 'aws-cdk-lib/aws-iam';
+      import * as lambda from 'aws-cdk-lib/aws-lambda';
       import { BrokerCredential, fetchBrokerToken, type BrokerToken } from '${name}';
       import {
         AzureToAwsFederation, BrokerMonitoring, ConfigError, GitHubActionsFederation, TokenBroker, type TokenBrokerProps,
+        type IdentityEndpointAttachment, type IdentityEndpointOptions,
       } from '${name}/cdk';
 
       const stack = new Stack(new App(), 'Check');
@@ -170,6 +324,15 @@ describe('a CDK app with the packed package', () => {
       export const token: Promise<BrokerToken> = fetchBrokerToken({ url: 'https://abc123.execute-api.eu-west-1.amazonaws.com', alias: 'graph' });
       export const isConfigError = (error: unknown): boolean => error instanceof ConfigError;
       export const reverse = [AzureToAwsFederation, GitHubActionsFederation] as const;
+      const fn = new lambda.Function(stack, 'Fn', { runtime: lambda.Runtime.PYTHON_3_13, handler: 'index.handler', code: lambda.Code.fromInline('') });
+      const endpointOptions: IdentityEndpointOptions = { resources: { 'https://graph.microsoft.com': 'graph' }, port: 41991 };
+      const attachment: IdentityEndpointAttachment = broker.addIdentityEndpoint(fn, endpointOptions);
+      export const layer: lambda.ILayerVersion = attachment.layer;
+      export const endpoint: string = attachment.identityEndpoint;
+      // @ts-expect-error: a resource maps to an alias, a string
+      broker.addIdentityEndpoint(fn, { resources: { 'https://graph.microsoft.com': 42 } });
+      // @ts-expect-error: resources is required
+      broker.addIdentityEndpoint(fn, { port: 41991 });
       // skipLibCheck hides a declaration that did not resolve (its types become any): these then fail the check.
       // @ts-expect-error: config is required
       new TokenBroker(stack, 'NoConfig', {});
@@ -230,3 +393,11 @@ describe('a CDK app with the packed package', () => {
     expect({ stdout, stderr }).toEqual({ stdout: 'function function\n', stderr: '' });
   });
 });
+
+/** Every file under `dir`, as paths relative to it, sorted. */
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile())
+    .map((entry) => relative(dir, join(entry.parentPath, entry.name)))
+    .sort();
+}

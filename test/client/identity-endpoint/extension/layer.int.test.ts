@@ -4,20 +4,22 @@
  * the Extensions API stand-in, with the function's environment and no Node.js on PATH; an unchanged Python program
  * (`DefaultAzureCredential()`, the real azure-identity) reads a token through it from the local broker, which got it
  * from the Entra emulator; the token is verified against the emulator's keys. The arm64 one cannot run here: its
- * contents are checked (an AArch64 ELF Node.js, byte for byte the pinned npm package's). And the build itself: it
- * refuses a tarball whose sha512 is not the pinned one, and works from npm's cache alone.
+ * contents are checked (an AArch64 ELF Node.js, byte for byte the pinned npm package's). Both carry, byte for byte, the
+ * launcher and extension the package ships prebuilt (test/package/cdk-consumer.int.test.ts assembles the layer from
+ * those in a CDK app). And the build itself: it refuses a tarball whose sha512 is not the pinned one and a prebuilt
+ * extension that lacks a file, and works from npm's cache alone.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { fetchBrokerToken } from '../../../../client/broker-client';
 import { startEntraEmulator, type EntraEmulator } from '../../../../local/entra-emulator/emulator';
 import { freePort } from '../../../../local/free-port';
@@ -113,6 +115,21 @@ describe('the layer cdk synth builds', () => {
     expect(integrityOf(join(dir, packed.filename))).toBe(PIN.packages.arm64.integrity);
     execFileSync('tar', ['-xzf', join(dir, packed.filename), '-C', dir, 'package/bin/node']);
     expect(integrityOf(arm64Node)).toBe(integrityOf(join(dir, 'package/bin/node')));
+  });
+
+  it('carries, for both architectures, the launcher and extension the package ships prebuilt, byte for byte', () => {
+    // scripts/build.mjs builds them once with --extension-only (dist/layers/identity-endpoint/); a CDK app's synth
+    // copies them into the layer, where this synth bundled the sources: one esbuild configuration, the same bytes.
+    const shipped = join(inject('builtPackage').packageDir, 'dist/layers/identity-endpoint');
+    const files = filesUnder(shipped);
+    expect(files).toEqual(expect.arrayContaining([`extensions/${NAME}`, `${NAME}/main.mjs`]));
+    expect(files.filter((file) => file.startsWith(`${NAME}/chunks/`)).length).toBeGreaterThan(0);
+    for (const dir of Object.values(layerDirs)) {
+      const extensionFiles = filesUnder(dir).filter((file) => !/\/(node|LICENSE\.node|layer\.json)$/.test(file));
+      expect(extensionFiles).toEqual(files);
+      for (const file of files) expect(readFileSync(join(dir, file)).equals(readFileSync(join(shipped, file))), file).toBe(true);
+    }
+    expect(statSync(join(shipped, 'extensions', NAME)).mode & 0o777).toBe(0o755);
   });
 });
 
@@ -255,6 +272,27 @@ describe('the build', { timeout: 120_000 }, () => {
     expect(existsSync(join(outdir, NAME, 'node'))).toBe(false);
   });
 
+  it('refuses a prebuilt extension that lacks its main.mjs, naming the file', () => {
+    const prebuilt = join(temp, 'incomplete-extension');
+    cpSync(layerDirs.x86_64!, prebuilt, { recursive: true });
+    rmSync(join(prebuilt, NAME, 'main.mjs'));
+    const outdir = join(temp, 'incomplete-layer');
+    let failure: { status: number | null; stderr: string } | undefined;
+    try {
+      execFileSync(process.execPath, [BUILD_SCRIPT, '--arch', 'x64', '--extension', prebuilt, '--outdir', outdir], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        encoding: 'utf8',
+      });
+    } catch (error) {
+      failure = error as { status: number | null; stderr: string };
+    }
+    expect(failure?.status).toBe(1);
+    expect(failure?.stderr).toBe(
+      `build-identity-layer: the prebuilt extension ${prebuilt} has no ${NAME}/main.mjs: reinstall or rebuild the package (npm run build)\n`,
+    );
+    expect(existsSync(outdir)).toBe(false);
+  });
+
   it('works offline, from npm’s cache (which the synth above filled)', () => {
     const outdir = join(temp, 'offline-layer');
     execFileSync(process.execPath, [BUILD_SCRIPT, '--arch', 'x64', '--outdir', outdir], {
@@ -264,3 +302,11 @@ describe('the build', { timeout: 120_000 }, () => {
     expect(integrityOf(join(outdir, NAME, 'node'))).toBe(integrityOf(join(layerDirs.x86_64!, NAME, 'node')));
   });
 });
+
+/** Every file under `dir`, as paths relative to it, sorted. */
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile())
+    .map((entry) => relative(dir, join(entry.parentPath, entry.name)))
+    .sort();
+}
