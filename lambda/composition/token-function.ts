@@ -8,9 +8,7 @@ import type { MiddlewareObj } from '@middy/core';
 import type { Context } from 'aws-lambda';
 import type { AllowedCallers } from '../../contract/allowed-callers';
 import type { RuntimeConfig } from '../../contract/broker-config';
-import { signedAssertions } from '../core/assertion';
 import type {
-  AssertionSigner,
   BrokerMetrics,
   ClientAssertionSource,
   Clock,
@@ -43,21 +41,13 @@ export type TokenCacheTuning = Partial<
   Pick<TokenCacheOptions, 'refreshAheadSeconds' | 'leaseMs' | 'leaseWaitMs' | 'pollIntervalMs' | 'storeBackoffMs'>
 >;
 
-/** Who makes the client assertions. */
-export type AssertionDeps =
-  /** The broker signs them itself (a KMS key, or the local runtime's key file): it is their issuer, `config.subject` their subject. */
-  | {
-      /** The issuer URL, checked by `checkIssuerUrl`: the assertions' `iss`. */
-      readonly issuer: string;
-      readonly signer: AssertionSigner;
-    }
-  /** Another issuer makes them (AWS STS outbound identity federation). */
-  | { readonly assertions: ClientAssertionSource };
-
-export type TokenFunctionDeps = TokenRouteDeps & AssertionDeps;
-
-export interface TokenRouteDeps {
+export interface TokenFunctionDeps {
   readonly config: RuntimeConfig;
+  /**
+   * Who makes the client assertions: the broker's rotation state (`rotatingAssertions`: KMS keys, or the local
+   * runtime's key files), or AWS STS outbound identity federation.
+   */
+  readonly assertions: ClientAssertionSource;
   /**
    * The shared (second-tier) cache: a store of sealed items with the keys that seal them (DynamoDB), or a store in
    * this process's own memory, which nobody else reads.
@@ -134,21 +124,9 @@ export function createTokenFunction(deps: TokenFunctionDeps): TokenFunction {
     ...deps.cacheTuning,
   };
   const cache = deps.createCache ? deps.createCache(cacheOptions) : new TokenCache(cacheOptions);
-  const assertions =
-    'assertions' in deps
-      ? deps.assertions
-      : signedAssertions(
-          {
-            issuer: deps.issuer,
-            subject: deps.config.subject,
-            audience: deps.config.audience,
-            lifetimeSeconds: deps.config.assertionLifetimeSeconds,
-          },
-          { signer: deps.signer, clock },
-        );
   const service = new TokenService({
     config: deps.config,
-    assertions,
+    assertions: deps.assertions,
     cache,
     clock,
     entra: { fetch: deps.fetch ?? ((input, init) => fetch(input, init)), sleep: deps.sleep ?? realSleep },

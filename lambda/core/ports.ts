@@ -14,20 +14,10 @@ export const systemClock: Clock = () => Date.now();
 /** The subset of WHATWG fetch the broker uses. */
 export type Fetch = (input: string, init?: RequestInit) => Promise<Response>;
 
-/** An RSA public key as published in the JWKS (`kid`: RFC 7638 thumbprint of {e, kty, n}); the rotation state stores the same shape. */
-export type RsaPublicJwk = PublishedJwk;
-
-/** Signs client assertions with the active key (RS256, RSASSA-PKCS1-v1_5 over SHA-256). */
-export interface AssertionSigner {
-  /** The `kid` of the active key, as published in the JWKS. */
-  keyId(): Promise<string>;
-  /** Signs the JWS signing input (`base64url(header).base64url(claims)`); returns the raw signature. */
-  sign(signingInput: Uint8Array): Promise<Uint8Array>;
-}
-
 /**
- * Makes the client assertions Entra receives, one per exchange: built and signed by the broker itself (its KMS
- * key, or the local runtime's key file), or obtained from AWS STS outbound identity federation.
+ * Makes the client assertions Entra receives, one per exchange: built and signed by the broker itself (the active key
+ * of its rotation state: KMS keys, or the local runtime's key files), or obtained from AWS STS outbound identity
+ * federation.
  */
 export interface ClientAssertionSource {
   /** The assertions' `iss`, as Entra's federated credential must name it (a refusal's hint quotes it). */
@@ -43,7 +33,7 @@ export interface ClientAssertionSource {
 
 /** Every key the JWKS publishes: the active one and any next/previous one kept for rotation. */
 export interface PublicKeySource {
-  publicKeys(): Promise<readonly RsaPublicJwk[]>;
+  publicKeys(): Promise<readonly PublishedJwk[]>;
 }
 
 /** An Entra access token as the broker caches and serves it. */
@@ -187,7 +177,7 @@ export interface SigningKeyService {
   /** A new RSA signing key; returns its id (KMS key ARN, or file name). @throws what the key service throws */
   createKey(): Promise<string>;
   /** The key's public half as the JWKS publishes it. @throws what the key service throws */
-  publicKey(keyId: string): Promise<RsaPublicJwk>;
+  publicKey(keyId: string): Promise<PublishedJwk>;
   /**
    * Schedules the key's deletion (KMS: its pending window). Idempotent: a key already pending deletion, or gone, is
    * not an error. @throws what the key service throws otherwise
@@ -195,10 +185,22 @@ export interface SigningKeyService {
   scheduleDeletion(keyId: string): Promise<void>;
 }
 
-/** Signs with a given key (RS256) — the one the rotation state names active. */
+/**
+ * Signs with a given key (RS256: RSASSA-PKCS1-v1_5 over SHA-256) — the one the rotation state names active. The one
+ * signer port: KMS keys in a deployment, PEM files locally (a fixed key file is a rotation state with one key).
+ */
 export interface KeySigner {
-  /** @throws BrokerError: upstream_unavailable when the key service is unavailable, internal when it refuses */
+  /**
+   * Signs the JWS signing input (`base64url(header).base64url(claims)`); returns the raw signature.
+   * @throws BrokerError: upstream_unavailable when the key service is unavailable, internal when it refuses
+   */
   sign(keyId: string, signingInput: Uint8Array): Promise<Uint8Array>;
+}
+
+/** The rotation state the signers and the JWKS follow: read from the store (RotationStateReader), or fixed. */
+export interface RotationStateSource {
+  /** @throws what reading the state throws when no state can be given */
+  current(): Promise<RotationState>;
 }
 
 /** The rotation state as stored, with the version every write is conditional on. */

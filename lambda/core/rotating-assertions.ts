@@ -1,23 +1,23 @@
 /**
  * Client assertions signed with whichever key the rotation state names active at the time: one read of the state per
- * assertion (cached, ./rotation-state-reader.ts), so the `kid` in the header and the key that signs are always the same
- * key, even when the active key changes between two concurrent assertions.
+ * assertion (cached, ./rotation-state-reader.ts; or a fixed state of one key, the local runtime's key file), so the
+ * `kid` in the header and the key that signs are always the same key, even when the active key changes between two
+ * concurrent assertions.
  */
-import { activeKey, publishedKeys } from '../../contract/key-rotation-state';
-import { createClientAssertion, type AssertionClaimsInput } from './assertion';
+import { activeKey, publishedKeys, type PublishedJwk } from '../../contract/key-rotation-state';
+import { createClientAssertion, type AssertionClaimsInput, type AssertionKey } from './assertion';
 import { InternalError } from './errors';
-import type { ClientAssertionSource, Clock, KeySigner, PublicKeySource, RsaPublicJwk } from './ports';
-import type { RotationStateReader } from './rotation-state-reader';
+import type { ClientAssertionSource, Clock, KeySigner, PublicKeySource, RotationStateSource } from './ports';
 
 /** The key a deployment signed with before its rotation state existed (the stack's own key, until the rotator adopts it). */
 export interface BootstrapKey {
   readonly keyId: string;
   /** Its public half, read once (KMS GetPublicKey). */
-  readonly jwk: () => Promise<RsaPublicJwk>;
+  readonly jwk: () => Promise<PublishedJwk>;
 }
 
 export interface RotatingAssertionDeps {
-  readonly state: RotationStateReader;
+  readonly state: RotationStateSource;
   readonly signer: KeySigner;
   readonly clock: Clock;
   /** Used while the state holds no key. @default - no key: an assertion fails with `internal` until the rotation ran */
@@ -37,7 +37,7 @@ export function rotatingAssertions(input: AssertionClaimsInput, deps: RotatingAs
      */
     create: async () => {
       const active = activeKey(await deps.state.current());
-      let key: { keyId: string; kid: string };
+      let key: AssertionKey;
       if (active) key = { keyId: active.keyId, kid: active.jwk.kid };
       else if (deps.bootstrap) key = { keyId: deps.bootstrap.keyId, kid: (await deps.bootstrap.jwk()).kid };
       else
@@ -45,7 +45,8 @@ export function rotatingAssertions(input: AssertionClaimsInput, deps: RotatingAs
           'No signing key is active yet: the key rotation has not run. Run `npx broker-keys rotate` or wait for the rotator.',
         );
       return createClientAssertion(input, {
-        signer: { keyId: async () => key.kid, sign: (signingInput) => deps.signer.sign(key.keyId, signingInput) },
+        key,
+        signer: deps.signer,
         clock: deps.clock,
         ...(deps.newJti ? { newJti: deps.newJti } : {}),
       });
@@ -57,7 +58,7 @@ export function rotatingAssertions(input: AssertionClaimsInput, deps: RotatingAs
  * The JWKS from the rotation state (no key service call); while the state holds no key (before the rotation first
  * ran), the keys the deployment published before rotation.
  */
-export function rotationPublicKeys(state: RotationStateReader, beforeRotation?: PublicKeySource): PublicKeySource {
+export function rotationPublicKeys(state: RotationStateSource, beforeRotation?: PublicKeySource): PublicKeySource {
   return {
     publicKeys: async () => {
       const keys = publishedKeys(await state.current()).map((key) => key.jwk);

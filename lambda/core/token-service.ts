@@ -32,7 +32,7 @@ export interface TokenAnswer {
 
 export interface TokenServiceDeps {
   readonly config: RuntimeConfig;
-  /** Where each exchange's client assertion comes from (`signedAssertions`, or AWS STS). */
+  /** Where each exchange's client assertion comes from (`rotatingAssertions`, or AWS STS). */
   readonly assertions: ClientAssertionSource;
   readonly cache: TokenCacheLike;
   readonly clock: Clock;

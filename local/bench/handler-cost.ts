@@ -9,11 +9,12 @@ import { parseBrokerConfig } from '../../contract/broker-config';
 import { createDynamoDbClient } from '../../lambda/adapters/aws-clients';
 import { DynamoDbTokenStore } from '../../lambda/adapters/dynamodb-token-store';
 import { LocalDataKeys } from '../../lambda/adapters/local-data-keys';
-import { LocalKeySigner } from '../../lambda/adapters/local-key-signer';
+import { fixedSigningKey } from '../../lambda/adapters/local-key-signer';
 import { MemoryTokenStore } from '../../lambda/adapters/memory-token-store';
 import { lambdaContextMiddleware, type LogSink } from '../../lambda/adapters/powertools-logger';
 import { createTokenObservability } from '../../lambda/adapters/token-observability';
 import { createTokenFunction, sealBindings, type TokenFunctionDeps } from '../../lambda/composition/token-function';
+import { rotatingAssertions } from '../../lambda/core/rotating-assertions';
 import { TokenSealer } from '../../lambda/core/token-sealing';
 import { apiGatewayEvent, lambdaContext } from '../runtime/api-gateway-event';
 import { ensureTokenTable } from '../runtime/ensure-table';
@@ -44,7 +45,16 @@ const entraFetch = async () =>
 
 const config = parseBrokerConfig({ tenantId: TENANT, clientId: CLIENT, scopes: { graph: GRAPH } }).runtime;
 const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-const signer = new LocalKeySigner(privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
+const signing = await fixedSigningKey(privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), 'bench.pem', 0);
+const assertions = rotatingAssertions(
+  {
+    issuer: 'https://broker.example',
+    subject: config.subject,
+    audience: config.audience,
+    lifetimeSeconds: config.assertionLifetimeSeconds,
+  },
+  { ...signing, clock: Date.now },
+);
 
 /** Lines are formatted as in production and dropped instead of written: I/O is the same for every variant. */
 const dropLine: LogSink = () => undefined;
@@ -58,8 +68,7 @@ function tokenHandler(store: TokenFunctionDeps['store'], options: { withoutAudit
   const observability = createTokenObservability({ deployment: 'bench', sink: dropLine });
   return createTokenFunction({
     config,
-    issuer: 'https://broker.example',
-    signer,
+    assertions,
     store,
     api: { apiId: 'bench', stage: '$default' },
     ...observability,

@@ -1,11 +1,12 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { basename } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { LogLevel } from '@aws-lambda-powertools/logger/types';
 import type { APIGatewayProxyEventV2WithIAMAuthorizer, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { createStsClient } from '../../lambda/adapters/aws-clients';
 import { LocalDataKeys } from '../../lambda/adapters/local-data-keys';
-import { LocalKeySigner } from '../../lambda/adapters/local-key-signer';
+import { fixedSigningKey } from '../../lambda/adapters/local-key-signer';
 import {
   asLoggerPort,
   createBrokerLogger,
@@ -17,7 +18,15 @@ import { TokenAuditLog } from '../../lambda/adapters/token-audit-log';
 import { PowertoolsBrokerMetrics } from '../../lambda/adapters/powertools-metrics';
 import { StsAssertions } from '../../lambda/adapters/sts-assertions';
 import { createTokenFunction, type TokenCacheTuning, type TokenFunctionDeps } from '../../lambda/composition/token-function';
-import { systemClock, type BrokerMetrics, type Clock, type Fetch, type Logger } from '../../lambda/core/ports';
+import {
+  systemClock,
+  type BrokerMetrics,
+  type Clock,
+  type Fetch,
+  type KeySigner,
+  type Logger,
+  type RotationStateSource,
+} from '../../lambda/core/ports';
 import { rotatingAssertions, rotationPublicKeys } from '../../lambda/core/rotating-assertions';
 import { jwksCacheControl } from '../../lambda/core/rotation-state-reader';
 import { createDiscoveryHandler } from '../../lambda/handlers/discovery';
@@ -28,7 +37,7 @@ import { flattenHeaders, readBody, sendGatewayMessage, sendResult } from './http
 import { invocationScope } from './invocation-scope';
 import type { LocalConfig } from './local-config';
 import { matchRoute, type MatchedRoute } from './routes';
-import { startLocalRotation, type LocalRotation } from './local-rotation';
+import { startLocalRotation } from './local-rotation';
 import { loadOrCreateSigningKey } from './signing-key-file';
 import { verifySigV4Request } from './sigv4-verifier';
 import { loadOrCreateSealingKey } from './sealing-key-file';
@@ -140,20 +149,16 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   const issuer = signing.kind === 'aws-sts' ? signing.assertions.issuer : (config.issuer ?? url);
 
   const { runtime } = config.broker;
-  const assertionDeps =
+  const assertions =
     signing.kind === 'aws-sts'
-      ? { assertions: signing.assertions }
-      : signing.kind === 'rotating'
-        ? {
-            assertions: rotatingAssertions(
-              { issuer, subject: runtime.subject, audience: runtime.audience, lifetimeSeconds: runtime.assertionLifetimeSeconds },
-              { state: signing.rotation.state, signer: signing.rotation.keys, clock },
-            ),
-          }
-        : { issuer, signer: signing.signer };
+      ? signing.assertions
+      : rotatingAssertions(
+          { issuer, subject: runtime.subject, audience: runtime.audience, lifetimeSeconds: runtime.assertionLifetimeSeconds },
+          { state: signing.state, signer: signing.signer, clock },
+        );
   const token = createTokenFunction({
     config: runtime,
-    ...assertionDeps,
+    assertions,
     store,
     api: LOCAL_API,
     logger,
@@ -173,11 +178,11 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       ? {}
       : {
           discovery: createDiscoveryHandler({ issuer, logger }).use(withLambdaContext),
-          jwks: createJwksHandler(
-            signing.kind === 'rotating'
-              ? { keys: rotationPublicKeys(signing.rotation.state), cacheControl: jwksCacheControl(signing.rotation.settings), logger }
-              : { keys: signing.signer, logger },
-          ).use(withLambdaContext),
+          jwks: createJwksHandler({
+            keys: rotationPublicKeys(signing.state),
+            ...(signing.jwksCacheControl ? { cacheControl: signing.jwksCacheControl } : {}),
+            logger,
+          }).use(withLambdaContext),
         }),
     token: token.handler,
   };
@@ -291,8 +296,15 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
 }
 
 type Signing =
-  | { readonly kind: 'fixed'; readonly signer: LocalKeySigner; close(): Promise<void> }
-  | { readonly kind: 'rotating'; readonly rotation: LocalRotation; close(): Promise<void> }
+  /** The broker signs: a key file is a rotation state of one key; `signingKeyDir` rotates. */
+  | {
+      readonly kind: 'kms';
+      readonly state: RotationStateSource;
+      readonly signer: KeySigner;
+      /** @default - the discovery document's (a fixed key never changes) */
+      readonly jwksCacheControl?: string;
+      close(): Promise<void>;
+    }
   | { readonly kind: 'aws-sts'; readonly assertions: StsAssertions; readonly standIn: OutboundFederation; close(): Promise<void> };
 
 /**
@@ -317,12 +329,13 @@ async function startSigning(config: LocalConfig, logger: Logger, clock: Clock): 
       rotation.stop();
       return Promise.resolve();
     };
-    return { kind: 'rotating', rotation, close };
+    return { kind: 'kms', state: rotation.state, signer: rotation.keys, jwksCacheControl: jwksCacheControl(rotation.settings), close };
   }
   const key = await loadOrCreateSigningKey(config.signingKeyFile);
   if (key.created) logger.info('generated a local signing key', { path: key.path });
   if (key.tooOpen) logger.warn('the signing key file is readable by other users; chmod 600 it', { path: key.path });
-  return { kind: 'fixed', signer: new LocalKeySigner(key.pem), close: () => Promise.resolve() };
+  const fixed = await fixedSigningKey(key.pem, basename(key.path), Math.floor(clock() / 1000));
+  return { kind: 'kms', ...fixed, close: () => Promise.resolve() };
 }
 
 /**

@@ -2,9 +2,11 @@
  * KMS faults as the caller of `GET /token/{alias}` sees them. KMS has no emulator here: the mock answers
  * with real RSA signatures, and fails on demand the way the SDK does.
  */
-import { signedAssertions } from '../../../lambda/core/assertion';
 import { describe, expect, it } from 'vitest';
-import { KmsSigner } from '../../../lambda/adapters/kms-signer';
+import { KmsKeySigner, kmsPublicJwk } from '../../../lambda/adapters/kms-signer';
+import { MemoryRotationStore } from '../../../lambda/adapters/memory-rotation-store';
+import { rotatingAssertions } from '../../../lambda/core/rotating-assertions';
+import { RotationStateReader } from '../../../lambda/core/rotation-state-reader';
 import { MemoryTokenStore } from '../../../lambda/adapters/memory-token-store';
 import { parseBrokerConfig } from '../../../contract/broker-config';
 import type { Fetch } from '../../../lambda/core/ports';
@@ -35,14 +37,20 @@ function brokerOnKms() {
   const clock = () => Date.now();
   const service = new TokenService({
     config,
-    assertions: signedAssertions(
+    // As the token function before the rotator's first run: no state yet, the stack's key (its kid read from KMS).
+    assertions: rotatingAssertions(
       {
         issuer: 'https://abc123.execute-api.eu-west-1.amazonaws.com',
         subject: config.subject,
         audience: config.audience,
         lifetimeSeconds: config.assertionLifetimeSeconds,
       },
-      { signer: new KmsSigner(kms.client, ACTIVE_KEY_ARN), clock },
+      {
+        state: new RotationStateReader({ store: new MemoryRotationStore(), clock, maxAgeMs: 1000, logger }),
+        signer: new KmsKeySigner(kms.client),
+        clock,
+        bootstrap: { keyId: ACTIVE_KEY_ARN, jwk: kmsPublicJwk(kms.client, ACTIVE_KEY_ARN) },
+      },
     ),
     cache: new TokenCache({
       store: new MemoryTokenStore(),

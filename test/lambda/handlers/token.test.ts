@@ -1,12 +1,12 @@
 import { createLocalJWKSet, jwtVerify } from 'jose';
-import { signedAssertions } from '../../../lambda/core/assertion';
 import { describe, expect, it } from 'vitest';
-import { LocalKeySigner } from '../../../lambda/adapters/local-key-signer';
+import { fixedSigningKey } from '../../../lambda/adapters/local-key-signer';
 import { MemoryTokenStore } from '../../../lambda/adapters/memory-token-store';
 import type { AllowedCallers } from '../../../contract/allowed-callers';
 import { parseBrokerConfig } from '../../../contract/broker-config';
 import { jwksDocument } from '../../../lambda/core/discovery';
-import type { AssertionSigner, Fetch } from '../../../lambda/core/ports';
+import type { Fetch, KeySigner } from '../../../lambda/core/ports';
+import { rotatingAssertions, rotationPublicKeys } from '../../../lambda/core/rotating-assertions';
 import { TokenCache } from '../../../lambda/core/token-cache';
 import { TokenService } from '../../../lambda/core/token-service';
 import { createTokenHandler } from '../../../lambda/handlers/token';
@@ -61,11 +61,12 @@ type EntraMode = 'ok' | 'reject' | 'down' | 'malformed';
  * LocalKeySigner) in front of a fake Entra that checks the client assertion as Entra does: signature
  * against the broker's JWKS, issuer, audience, subject and time; then answers per `entra.mode`.
  */
-function broker(options: { allowedCallers?: AllowedCallers; signer?: AssertionSigner; store?: MemoryTokenStore } = {}) {
+const signingKey = await fixedSigningKey(rsaKeyPair('active').privateKeyPem, 'signing-key.pem', T0_S);
+
+function broker(options: { allowedCallers?: AllowedCallers; signer?: KeySigner; store?: MemoryTokenStore } = {}) {
   const time = { now: T0 };
   const clock = () => time.now;
   const sleep = async (ms: number) => void (time.now += ms);
-  const keys = new LocalKeySigner(rsaKeyPair('active').privateKeyPem);
   const entra = {
     mode: 'ok' as EntraMode,
     requests: [] as URLSearchParams[],
@@ -82,13 +83,17 @@ function broker(options: { allowedCallers?: AllowedCallers; signer?: AssertionSi
     if (entra.mode === 'down') return new Response('upstream connect error', { status: 503 });
     if (entra.mode === 'reject') return new Response(AADSTS700213, { status: 400, headers: { 'content-type': 'application/json' } });
     if (entra.mode === 'malformed') return new Response('{"token_type":"Bearer","access_t', { status: 200 });
-    await jwtVerify(form.get('client_assertion') ?? '', createLocalJWKSet(jwksDocument(await keys.publicKeys())), {
-      issuer: ISSUER,
-      audience: 'api://AzureADTokenExchange',
-      subject: 'aws-token-broker',
-      algorithms: ['RS256'],
-      currentDate: new Date(time.now),
-    });
+    await jwtVerify(
+      form.get('client_assertion') ?? '',
+      createLocalJWKSet(jwksDocument(await rotationPublicKeys(signingKey.state).publicKeys())),
+      {
+        issuer: ISSUER,
+        audience: 'api://AzureADTokenExchange',
+        subject: 'aws-token-broker',
+        algorithms: ['RS256'],
+        currentDate: new Date(time.now),
+      },
+    );
     const { token, uti } = accessToken(entra.issued.length);
     entra.issued.push(token);
     entra.utis.push(uti);
@@ -104,9 +109,9 @@ function broker(options: { allowedCallers?: AllowedCallers; signer?: AssertionSi
   const cache = new TokenCache({ store, clock, logger, sleep, metrics: logs.metrics, refreshMarginSeconds: config.refreshMarginSeconds });
   const service = new TokenService({
     config,
-    assertions: signedAssertions(
+    assertions: rotatingAssertions(
       { issuer: ISSUER, subject: config.subject, audience: config.audience, lifetimeSeconds: config.assertionLifetimeSeconds },
-      { signer: options.signer ?? keys, clock },
+      { state: signingKey.state, signer: options.signer ?? signingKey.signer, clock },
     ),
     cache,
     clock,
@@ -270,11 +275,10 @@ describe('GET /token/{alias}', () => {
   });
 
   it('answers 500 internal without the original message or a stack when something unexpected throws', async () => {
-    const failingSigner: AssertionSigner = {
-      keyId: async () => {
+    const failingSigner: KeySigner = {
+      sign: async () => {
         throw new Error('ENOENT: no such file /var/task/keys/private.pem');
       },
-      sign: async () => new Uint8Array(),
     };
     const { get, entra, logLines } = broker({ signer: failingSigner });
     const response = await get({ routeKey: 'GET /token/graph' });
