@@ -22,9 +22,9 @@ import type {
 import { systemClock } from '../core/ports';
 import { sleep as realSleep } from '../core/retry';
 import { SealingTokenStore } from '../core/sealing-token-store';
-import { TokenCache, tokenCacheKey, type TokenCacheOptions } from '../core/token-cache';
+import { TokenCache, tokenCacheKey } from '../core/token-cache';
 import { TokenSealer, type SealBinding } from '../core/token-sealing';
-import { TokenService, type TokenCacheLike } from '../core/token-service';
+import { TokenService } from '../core/token-service';
 import { createTokenHandler, type ExpectedApi } from '../handlers/token';
 
 /**
@@ -35,11 +35,6 @@ export interface SealedStoreDeps {
   readonly sealed: SealedTokenStore;
   readonly dataKeys: DataKeyProvider;
 }
-
-/** Cache settings a caller may tune (tests, the local runtime); the rest comes from the configuration. */
-export type TokenCacheTuning = Partial<
-  Pick<TokenCacheOptions, 'refreshAheadSeconds' | 'leaseMs' | 'leaseWaitMs' | 'pollIntervalMs' | 'storeBackoffMs'>
->;
 
 export interface TokenFunctionDeps {
   readonly config: RuntimeConfig;
@@ -74,17 +69,13 @@ export interface TokenFunctionDeps {
   readonly allowedCallers?: AllowedCallers;
   /** Told of each invocation first, for the ids on its log lines (see `TokenHandlerDeps`). @default - nothing */
   readonly beginInvocation?: (context: Context) => void;
-  /** @default - the deployment's cache settings */
-  readonly cacheTuning?: TokenCacheTuning;
-  /** Builds the cache instead of a `TokenCache` (the benchmark's uncoordinated baseline). @default - a TokenCache */
-  readonly createCache?: (options: TokenCacheOptions) => TokenCacheLike;
 }
 
 /** The token route's handler and what it was built from, for callers that inspect the cache (tests, bench). */
 export interface TokenFunction {
   readonly handler: ReturnType<typeof createTokenHandler>;
   readonly service: TokenService;
-  readonly cache: TokenCacheLike;
+  readonly cache: TokenCache;
 }
 
 /** What each configured scope's cache key is the token of: what a sealed item is bound to. */
@@ -115,15 +106,13 @@ function tokenStore(deps: TokenFunctionDeps, clock: Clock): TokenStore {
 /** Wires the token route from its adapters. */
 export function createTokenFunction(deps: TokenFunctionDeps): TokenFunction {
   const clock = deps.clock ?? systemClock;
-  const cacheOptions: TokenCacheOptions = {
+  const cache = new TokenCache({
     store: tokenStore(deps, clock),
     clock,
     logger: deps.logger,
     metrics: deps.metrics,
     refreshMarginSeconds: deps.config.refreshMarginSeconds,
-    ...deps.cacheTuning,
-  };
-  const cache = deps.createCache ? deps.createCache(cacheOptions) : new TokenCache(cacheOptions);
+  });
   const service = new TokenService({
     config: deps.config,
     assertions: deps.assertions,

@@ -44,19 +44,18 @@ export interface CachedToken {
   /**
    * Unix seconds when the broker received the token from Entra: with `expiresOn`, its lifetime, which decides how
    * long it stays fresh (token-freshness.ts). Stored with the token, so every container applies the same windows.
-   * Absent for a token cached before the broker recorded it; such a token gets the configured windows.
    */
-  readonly issuedOn?: number;
+  readonly issuedOn: number;
   /** The Entra scope it was issued for. */
   readonly scope: string;
   /**
    * The token's `uti` claim: Entra's unique token identifier, shown as "Unique token identifier" in the sign-in
-   * log. Absent for an opaque token, or one cached before the broker recorded it.
+   * log. Absent for an opaque token.
    */
   readonly uti?: string;
   /**
    * The `client-request-id` the broker sent with the exchange that obtained the token: Entra's "Correlation ID"
-   * of that sign-in. Absent for a token cached before the broker recorded it.
+   * of that sign-in.
    */
   readonly correlationId?: string;
 }

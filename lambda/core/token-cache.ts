@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { UpstreamUnavailableError } from './errors';
+import { sleep } from './retry';
 import type { BrokerMetrics, CacheOutcome, CachedToken, Clock, Logger, TokenStore } from './ports';
 import { MAX_WINDOW_SHARE_OF_LIFETIME, tokenWindows, type ConfiguredWindows, type TokenWindows } from './token-freshness';
 
@@ -41,6 +42,7 @@ export interface TokenCacheOptions {
   readonly metrics?: BrokerMetrics;
   /** Identifies this container as a lease holder. @default a random UUID */
   readonly holderId?: string;
+  /** @default setTimeout-based sleep */
   readonly sleep?: (ms: number) => Promise<void>;
 }
 
@@ -55,7 +57,8 @@ export function tokenCacheKey(parts: { authorityHost: string; tenantId: string; 
   return createHash('sha256').update(material).digest('base64url');
 }
 
-const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+/** How long the cache leaves the store alone after a store failure, unless told otherwise. */
+export const STORE_BACKOFF_MS = 5_000;
 
 /** A token in memory, with the instants (ms) its windows give it, computed once: a memory hit compares one number. */
 interface MemoryEntry {
@@ -79,9 +82,9 @@ export class TokenCache {
       leaseMs: 10_000,
       leaseWaitMs: 5_000,
       pollIntervalMs: 100,
-      storeBackoffMs: 5_000,
+      storeBackoffMs: STORE_BACKOFF_MS,
       holderId: randomUUID(),
-      sleep: defaultSleep,
+      sleep,
       ...options,
     };
     this.metrics = options.metrics;

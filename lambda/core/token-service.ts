@@ -3,7 +3,7 @@ import { requestEntraToken, type EntraClientDeps } from './entra-client';
 import type { PresentedIdentity } from './entra-error';
 import { UnknownScopeError } from './errors';
 import type { CacheOutcome, CachedToken, ClientAssertionSource, Clock } from './ports';
-import { tokenCacheKey, type CacheResult } from './token-cache';
+import { tokenCacheKey, type TokenCache } from './token-cache';
 
 /** The body of a 200 from `GET /token/{alias}` (DESIGN.md, "HTTP API"). */
 export interface TokenResponseBody {
@@ -14,13 +14,6 @@ export interface TokenResponseBody {
   /** Unix seconds. */
   readonly expires_on: number;
   readonly scope: string;
-}
-
-/** What the service needs of a cache: `TokenCache`, or a stand-in (the benchmark's uncoordinated baseline). */
-export interface TokenCacheLike {
-  get(key: string, exchange: () => Promise<CachedToken>): Promise<CacheResult>;
-  /** A memory hit without a promise, if the cache has one. */
-  peek?(key: string): CacheResult | undefined;
 }
 
 export interface TokenAnswer {
@@ -34,7 +27,7 @@ export interface TokenServiceDeps {
   readonly config: RuntimeConfig;
   /** Where each exchange's client assertion comes from (`rotatingAssertions`, or AWS STS). */
   readonly assertions: ClientAssertionSource;
-  readonly cache: TokenCacheLike;
+  readonly cache: TokenCache;
   readonly clock: Clock;
   readonly entra: Omit<EntraClientDeps, 'clock'>;
 }
@@ -66,7 +59,7 @@ export class TokenService {
    */
   cached(alias: string): TokenAnswer | undefined {
     const key = this.cacheKeys.get(alias);
-    const hit = key === undefined ? undefined : this.deps.cache.peek?.(key);
+    const hit = key === undefined ? undefined : this.deps.cache.peek(key);
     if (hit === undefined) return undefined;
     const second = Math.floor(this.deps.clock() / 1000);
     const last = this.memoryAnswers.get(alias);

@@ -162,7 +162,8 @@ export async function measureHandlerCost(dynamodbEndpoint: string, iterations: n
  */
 async function measureOpening(iterations: number): Promise<CostFigures[]> {
   const [binding] = [...sealBindings(config).values()];
-  const token = { accessToken: 'x'.repeat(1200), expiresOn: Math.floor(Date.now() / 1000) + 3600, scope: GRAPH };
+  const issuedOn = Math.floor(Date.now() / 1000);
+  const token = { accessToken: 'x'.repeat(1200), expiresOn: issuedOn + 3600, issuedOn, scope: GRAPH };
   const keys = new LocalDataKeys(randomBytes(32), 'bench');
   const warm = new TokenSealer({ keys, clock: Date.now });
   const sealed = await warm.seal(token, binding!);

@@ -17,7 +17,7 @@ import {
 import { TokenAuditLog } from '../../lambda/adapters/token-audit-log';
 import { PowertoolsBrokerMetrics } from '../../lambda/adapters/powertools-metrics';
 import { StsAssertions } from '../../lambda/adapters/sts-assertions';
-import { createTokenFunction, type TokenCacheTuning, type TokenFunctionDeps } from '../../lambda/composition/token-function';
+import { createTokenFunction, type TokenFunctionDeps } from '../../lambda/composition/token-function';
 import {
   systemClock,
   type BrokerMetrics,
@@ -72,10 +72,6 @@ export interface LocalRuntimeOptions {
   readonly fetch?: Fetch;
   /** @default Date.now */
   readonly clock?: Clock;
-  /** Tuning of the token cache, e.g. for tests. @default - the deployment's defaults */
-  readonly cacheOptions?: TokenCacheTuning;
-  /** Builds the token cache (the benchmark swaps in an uncoordinated one). @default - a TokenCache */
-  readonly createCache?: TokenFunctionDeps['createCache'];
 }
 
 export interface LocalRuntime {
@@ -169,8 +165,6 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     middlewares: [withLambdaContext],
     clock,
     ...(options.fetch ? { fetch: options.fetch } : {}),
-    ...(options.cacheOptions ? { cacheTuning: options.cacheOptions } : {}),
-    ...(options.createCache ? { createCache: options.createCache } : {}),
   });
   // With signer "aws-sts" the stack has no discovery or JWKS route: the STS stand-in is the issuer.
   const handlers: Partial<Record<MatchedRoute['handler'], Handler>> = {

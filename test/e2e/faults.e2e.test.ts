@@ -14,6 +14,7 @@ import { startDynamoDbLocal, type DynamoDbLocal } from '../../local/dynamodb-loc
 import { startEntraEmulator, type EntraEmulator } from '../../local/entra-emulator/emulator';
 import { parseLocalConfig, type LocalConfig } from '../../local/runtime/local-config';
 import { startLocalRuntime, type LocalRuntime } from '../../local/runtime/local-runtime';
+import { STORE_BACKOFF_MS } from '../../lambda/core/token-cache';
 import { brokerLogLines, getJson, reservePort, startBroker, type BrokerProcess } from '../support/broker-process';
 import { localDynamoDbClient, uniqueTableName } from '../support/dynamodb';
 
@@ -209,9 +210,8 @@ describe('clock skew between the broker and Entra', () => {
 });
 
 describe('DynamoDB Local stopped and restarted mid-run', () => {
-  // After a store failure the cache leaves the store alone for `storeBackoffMs`. The broker runs in this process
+  // After a store failure the cache leaves the store alone for STORE_BACKOFF_MS. The broker runs in this process
   // here so that its clock can be moved past that backoff instead of sleeping through it.
-  const STORE_BACKOFF_MS = 5_000;
   let dynamodb: DynamoDbLocal;
   let entra: EntraEmulator;
   let runtime: LocalRuntime;
@@ -224,7 +224,6 @@ describe('DynamoDB Local stopped and restarted mid-run', () => {
       config,
       port,
       clock: () => Date.now() + clockOffsetMs,
-      cacheOptions: { storeBackoffMs: STORE_BACKOFF_MS },
       logSink: (line) => {
         lines.push(line);
         inProcessLog.push(line);

@@ -10,6 +10,7 @@ const ACCESS_TOKEN = 'eyJ0eXAiOiJKV1QifQ.eyJ1dGkiOiJtNHhUUVoyS3ZVdWhDM2hNblEwQUF
 const token: CachedToken = {
   accessToken: ACCESS_TOKEN,
   expiresOn: Math.floor(T0 / 1000) + 3599,
+  issuedOn: Math.floor(T0 / 1000),
   scope: 'https://graph.microsoft.com/.default',
   uti: 'm4xTQZ2KvUuhC3hMnQ0AAA',
   correlationId: '3f1c2b4a-5d6e-4f70-8a9b-0c1d2e3f4a5b',
@@ -139,7 +140,9 @@ describe('TokenAuditLog', () => {
 
   it('leaves out what is unknown, as Powertools leaves out empty keys: an anonymous local caller, a token cached before uti was recorded', () => {
     const { audit, lines, served } = setup();
-    audit.tokenServed(served({ callerArn: '', callerAccount: '', token: { accessToken: 'opaque', expiresOn: 1, scope: 's' } }));
+    audit.tokenServed(
+      served({ callerArn: '', callerAccount: '', token: { accessToken: 'opaque', expiresOn: 1, issuedOn: 0, scope: 's' } }),
+    );
     const entry = JSON.parse(lines[0] ?? '') as Record<string, unknown>;
     for (const key of ['callerArn', 'callerAccount', 'uti', 'entraCorrelationId', 'durationMs']) expect(entry).not.toHaveProperty(key);
     expect(entry).toMatchObject({ alias: 'graph', cache: 'l1', expiresOn: 1, apiRequestId: 'JKJaXmPLvHcESHA=' });

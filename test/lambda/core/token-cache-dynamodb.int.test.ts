@@ -47,6 +47,7 @@ const container = () =>
 const freshToken = (name: string): CachedToken => ({
   accessToken: name,
   expiresOn: Math.floor(Date.now() / 1000) + 3600,
+  issuedOn: Math.floor(Date.now() / 1000),
   scope: 'api://x/.default',
 });
 
