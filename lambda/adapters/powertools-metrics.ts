@@ -103,8 +103,8 @@ export class PowertoolsRotatorMetrics implements RotatorMetrics {
     this.broker = new PowertoolsBrokerMetrics(options);
   }
 
-  rotationFailed(): void {
-    this.broker.count('keyRotationFailures');
+  count(event: MetricEvent): void {
+    this.broker.count(event);
   }
 
   activeKeyAge(seconds: number): void {

@@ -7,11 +7,16 @@
  * - a crash after creating a key and before writing leaves that key unpublished and unused (the rerun creates
  *   another: KMS has no idempotent CreateKey); a crash after scheduling a deletion and before writing: the rerun
  *   schedules it again, which the key service accepts.
+ *
+ * A state item that does not verify (lambda/core/authenticated-rotation-store.ts) stops every run: nothing is planned
+ * from it and it is never rewritten, except by an emergency request, which replaces it with a new state holding one
+ * new key, active at once, and trusts nothing the refused item names (none of its keys is published, activated or
+ * deleted).
  */
 import type { KeyRotationSettings } from '../../contract/broker-config';
-import type { RotationState } from '../../contract/key-rotation-state';
+import { EMPTY_ROTATION_STATE, RotationStateRejectedError, type RotationState } from '../../contract/key-rotation-state';
 import { applyRotationStep, nextRotationStep, type NewKey, type PlanOptions, type RotationStep } from './key-rotation-plan';
-import type { Clock, KeyRotationStore, Logger, SigningKeyService } from './ports';
+import type { Clock, KeyRotationStore, Logger, SigningKeyService, VersionedRotationState } from './ports';
 
 export interface KeyRotationDeps {
   readonly keys: SigningKeyService;
@@ -44,13 +49,23 @@ export class RotationDidNotSettleError extends Error {
 /**
  * Brings the rotation state up to date at the clock's time, and fulfils `request` if given.
  * @throws what the key service or the store throws (the state stays consistent: every write is conditional)
+ * @throws RotationStateRejectedError when the state item does not verify and the request is not an emergency
  * @throws RotationDidNotSettleError after `maxSteps` steps
  */
 export async function runKeyRotation(deps: KeyRotationDeps, options: Pick<PlanOptions, 'request'> = {}): Promise<RotationRun> {
   const steps: RotationStep[] = [];
   const maxSteps = deps.maxSteps ?? 20;
   for (let attempt = 0; attempt < maxSteps; attempt += 1) {
-    const { state, version } = await deps.store.read();
+    let read: VersionedRotationState;
+    try {
+      read = await deps.store.read();
+    } catch (error) {
+      if (!(error instanceof RotationStateRejectedError && options.request?.kind === 'emergency')) throw error;
+      const step = await recoverRefusedState(deps, error);
+      if (step) steps.push(step);
+      continue;
+    }
+    const { state, version } = read;
     const now = Math.floor(deps.clock() / 1000);
     const step = nextRotationStep(state, now, deps.settings, {
       ...options,
@@ -91,4 +106,31 @@ export async function runKeyRotation(deps: KeyRotationDeps, options: Pick<PlanOp
     }
   }
   throw new RotationDidNotSettleError(maxSteps);
+}
+
+/**
+ * Replaces a refused state item with a new state of one new key, active at once (an emergency key). Keys the refused
+ * item names are neither trusted nor deleted: they may not be the broker's (docs/key-rotation.md lists how to find and
+ * delete the broker's own keys that no state names any more).
+ * @returns the step written; undefined when the item changed meanwhile (the caller reads it again)
+ */
+async function recoverRefusedState(deps: KeyRotationDeps, refused: RotationStateRejectedError): Promise<RotationStep | undefined> {
+  const keyId = await deps.keys.createKey();
+  const created = { keyId, jwk: await deps.keys.publicKey(keyId) };
+  const writtenAt = Math.ceil(deps.clock() / 1000);
+  const step: RotationStep = { kind: 'create', reason: 'emergency', activatesAt: writtenAt };
+  const version = await deps.store.replaceRefused(applyRotationStep(EMPTY_ROTATION_STATE, step, writtenAt, created), refused);
+  if (version === undefined) {
+    // Never in any written state, so never published.
+    await deps.keys.scheduleDeletion(keyId);
+    deps.logger.info('the refused key rotation state item changed before it was replaced; re-reading', { reason: refused.reason });
+    return undefined;
+  }
+  deps.logger.warn('replaced the refused key rotation state item with a new state of one new key, active at once', {
+    keyId,
+    version,
+    refusedVersion: refused.storedVersion,
+    reason: refused.reason,
+  });
+  return step;
 }

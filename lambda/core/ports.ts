@@ -1,5 +1,5 @@
 import type { MetricEvent } from '../../contract/aws-names';
-import type { PublishedJwk, RotationState } from '../../contract/key-rotation-state';
+import type { PublishedJwk, RotationState, RotationStateRejectedError } from '../../contract/key-rotation-state';
 
 /**
  * What core code needs from the outside world. Adapters (KMS, DynamoDB, local key file, memory) implement
@@ -202,29 +202,76 @@ export interface RotationStateSource {
   current(): Promise<RotationState>;
 }
 
-/** The rotation state as stored, with the version every write is conditional on. */
+/** The rotation state, verified, with the version every write is conditional on. */
 export interface VersionedRotationState {
   readonly state: RotationState;
   /** 0 when nothing is stored yet. */
   readonly version: number;
 }
 
-/** Where the rotation state lives: one item with optimistic concurrency (DynamoDB, or memory locally). */
+/** The rotation state item as a store holds it: what its MAC covers, and the MAC. */
+export interface StoredRotationItem {
+  /** NaN when the stored version is not a number. */
+  readonly version: number;
+  /** The state JSON exactly as stored (the MAC covers these bytes); undefined when the item has none. */
+  readonly stateJson: string | undefined;
+  /** Undefined when the item has none. */
+  readonly mac: Uint8Array | undefined;
+}
+
+/** Where the rotation state item lives: one item with optimistic concurrency (DynamoDB, or memory locally). */
+export interface RotationItemStore {
+  /** A strongly consistent read; undefined when there is no item. @throws UpstreamUnavailableError */
+  read(): Promise<StoredRotationItem | undefined>;
+  /**
+   * Stores `item`, only if the stored version is still `expectedVersion` (0: only if there is no item).
+   * @returns false when another writer got there first (nothing written)
+   * @throws UpstreamUnavailableError
+   */
+  write(
+    item: { readonly version: number; readonly stateJson: string; readonly mac: Uint8Array },
+    expectedVersion: number,
+  ): Promise<boolean>;
+}
+
+/**
+ * Authenticates the rotation state item: a MAC over `rotationStateMacMessage` (contract/key-rotation-state.ts). KMS
+ * HMAC_256 in a deployment (only the rotator's role may make MACs), a local key file in the local runtime.
+ */
+export interface StateAuthenticator {
+  /** @throws BrokerError when the key service is unavailable or refuses */
+  mac(message: Uint8Array): Promise<Uint8Array>;
+  /**
+   * @returns true when `mac` is this key's MAC of `message`, false when it is not
+   * @throws BrokerError when the key service is unavailable or refuses (that is not "not verified")
+   */
+  verify(message: Uint8Array, mac: Uint8Array): Promise<boolean>;
+}
+
+/** The rotation state as the rotation and the readers use it: verified on every read, MACed on every write. */
 export interface KeyRotationStore {
-  /** A strongly consistent read. @throws UpstreamUnavailableError, RotationStateError for an unreadable item */
+  /**
+   * @throws RotationStateRejectedError (logged and counted) for an item that does not verify
+   * @throws UpstreamUnavailableError; RotationStateError for a verified item this version cannot parse
+   */
   read(): Promise<VersionedRotationState>;
   /**
    * Stores `state` as version `expectedVersion + 1`, only if the stored version is still `expectedVersion`.
    * @returns false when another writer got there first (nothing written)
-   * @throws UpstreamUnavailableError
+   * @throws UpstreamUnavailableError, or what the authenticator throws
    */
   write(state: RotationState, expectedVersion: number): Promise<boolean>;
+  /**
+   * Replaces a refused item with `state`, trusting nothing in it (an emergency recovery), if the item is still the one
+   * refused.
+   * @returns the version written; undefined when the item changed since it was refused
+   * @throws Error when the refused item holds no usable version to replace it on (delete it first)
+   */
+  replaceRefused(state: RotationState, refused: RotationStateRejectedError): Promise<number | undefined>;
 }
 
 /** What the key rotator tells the alarms (lib/broker-monitoring.ts). */
-export interface RotatorMetrics {
-  /** A run failed. */
-  rotationFailed(): void;
+export interface RotatorMetrics extends BrokerMetrics {
   /** Seconds since the active key started signing, after the run. */
   activeKeyAge(seconds: number): void;
   /** Publishes what was recorded during the run. */

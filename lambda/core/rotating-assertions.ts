@@ -4,9 +4,15 @@
  * `kid` in the header and the key that signs are always the same key, even when the active key changes between two
  * concurrent assertions.
  */
-import { activeKey, publishedKeys, type PublishedJwk } from '../../contract/key-rotation-state';
+import {
+  activeKey,
+  publishedKeys,
+  RotationStateRejectedError,
+  type PublishedJwk,
+  type RotationState,
+} from '../../contract/key-rotation-state';
 import { createClientAssertion, type AssertionClaimsInput, type AssertionKey } from './assertion';
-import { InternalError } from './errors';
+import { InternalError, UpstreamUnavailableError } from './errors';
 import type { ClientAssertionSource, Clock, KeySigner, PublicKeySource, RotationStateSource } from './ports';
 
 /** The key a deployment signed with before its rotation state existed (the stack's own key, until the rotator adopts it). */
@@ -32,11 +38,19 @@ export function rotatingAssertions(input: AssertionClaimsInput, deps: RotatingAs
     issuer: input.issuer,
     subject: input.subject,
     /**
-     * @throws InternalError when the state holds no active key and there is no bootstrap key
+     * @throws InternalError when the state holds no active key and there is no bootstrap key, or when the state item
+     *   was refused and none was verified before (the broker then signs nothing)
      * @throws what reading the state or signing throws (UpstreamUnavailableError, InternalError)
      */
     create: async () => {
-      const active = activeKey(await deps.state.current());
+      let state: RotationState;
+      try {
+        state = await deps.state.current();
+      } catch (error) {
+        if (!(error instanceof RotationStateRejectedError)) throw error;
+        throw new InternalError(`The broker signs nothing: ${error.message}`, { cause: error });
+      }
+      const active = activeKey(state);
       let key: AssertionKey;
       if (active) key = { keyId: active.keyId, kid: active.jwk.kid };
       else if (deps.bootstrap) key = { keyId: deps.bootstrap.keyId, kid: (await deps.bootstrap.jwk()).kid };
@@ -55,13 +69,23 @@ export function rotatingAssertions(input: AssertionClaimsInput, deps: RotatingAs
 }
 
 /**
- * The JWKS from the rotation state (no key service call); while the state holds no key (before the rotation first
- * ran), the keys the deployment published before rotation.
+ * The JWKS from the rotation state (no key service call); while there is no state item (before the rotation first
+ * ran), the keys the deployment published before rotation. A refused item is not "no item": with no state verified,
+ * the JWKS fails (503) rather than publish anything.
  */
 export function rotationPublicKeys(state: RotationStateSource, beforeRotation?: PublicKeySource): PublicKeySource {
   return {
+    /** @throws UpstreamUnavailableError when the state item was refused and none was verified before */
     publicKeys: async () => {
-      const keys = publishedKeys(await state.current()).map((key) => key.jwk);
+      let current: RotationState;
+      try {
+        current = await state.current();
+      } catch (error) {
+        if (!(error instanceof RotationStateRejectedError)) throw error;
+        // Public: the details are in the log line the refusal wrote, not in the answer.
+        throw new UpstreamUnavailableError('dynamodb', 'The published keys cannot be read now. Retry later.', { cause: error });
+      }
+      const keys = publishedKeys(current).map((key) => key.jwk);
       if (keys.length > 0 || !beforeRotation) return keys;
       return beforeRotation.publicKeys();
     },

@@ -4,8 +4,10 @@ import { parseKeyRotationSettingsJson } from '../../contract/key-rotation-state'
 import { createDynamoDbClient, createKmsClient } from '../adapters/aws-clients';
 import { DynamoDbRotationStore } from '../adapters/dynamodb-rotation-store';
 import { KmsKeyService } from '../adapters/kms-key-service';
+import { KmsStateAuthenticator } from '../adapters/kms-state-authenticator';
 import { asLoggerPort, createBrokerLogger, lambdaContextMiddleware } from '../adapters/powertools-logger';
 import { PowertoolsRotatorMetrics } from '../adapters/powertools-metrics';
+import { AuthenticatedRotationStore } from '../core/authenticated-rotation-store';
 import { systemClock } from '../core/ports';
 import { createRotatorHandler } from '../handlers/rotator';
 import { requireEnv } from './env';
@@ -13,16 +15,25 @@ import { requireEnv } from './env';
 const powertools = createBrokerLogger({ persistentKeys: { route: 'rotator' } });
 const logger = asLoggerPort(powertools);
 const deployment = requireEnv(BROKER_ENV.deployment);
+const kms = createKmsClient();
+const metrics = new PowertoolsRotatorMetrics({ deployment, logger: powertools });
 
 export const handler = createRotatorHandler({
   rotation: {
-    keys: new KmsKeyService(createKmsClient(), { deployment, keyPolicy: requireEnv(BROKER_ENV.signingKeyPolicy) }),
-    store: new DynamoDbRotationStore(createDynamoDbClient(), requireEnv(BROKER_ENV.tableName)),
+    keys: new KmsKeyService(kms, { deployment, keyPolicy: requireEnv(BROKER_ENV.signingKeyPolicy) }),
+    // The rotator alone may make the state's MAC (GenerateMac); it verifies every state it reads, as the readers do.
+    store: new AuthenticatedRotationStore({
+      items: new DynamoDbRotationStore(createDynamoDbClient(), requireEnv(BROKER_ENV.tableName)),
+      authenticator: new KmsStateAuthenticator(kms, requireEnv(BROKER_ENV.rotationStateKeyArn)),
+      logger,
+      metrics,
+      clock: systemClock,
+    }),
     settings: parseKeyRotationSettingsJson(requireEnv(BROKER_ENV.keyRotation)),
     clock: systemClock,
     logger,
     adoptableKeyId: requireEnv(BROKER_ENV.signingKeyArn),
   },
-  metrics: new PowertoolsRotatorMetrics({ deployment, logger: powertools }),
+  metrics,
   logger,
 }).use(lambdaContextMiddleware(powertools));

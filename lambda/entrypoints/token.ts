@@ -7,11 +7,13 @@ import { DynamoDbTokenStore } from '../adapters/dynamodb-token-store';
 import { KmsDataKeys } from '../adapters/kms-data-keys';
 import { DynamoDbRotationStore } from '../adapters/dynamodb-rotation-store';
 import { KmsKeySigner, kmsPublicJwk } from '../adapters/kms-signer';
+import { KmsStateAuthenticator } from '../adapters/kms-state-authenticator';
 import { StsAssertions } from '../adapters/sts-assertions';
 import { createTokenObservability } from '../adapters/token-observability';
 import { createTokenFunction } from '../composition/token-function';
 import { parseKeyRotationSettingsJson } from '../../contract/key-rotation-state';
 import { systemClock, type ClientAssertionSource } from '../core/ports';
+import { AuthenticatedRotationStore } from '../core/authenticated-rotation-store';
 import { rotatingAssertions } from '../core/rotating-assertions';
 import { RotationStateReader, stateCacheSeconds } from '../core/rotation-state-reader';
 import { requireEnv, requireIssuer } from './env';
@@ -49,7 +51,14 @@ function assertionSource(): ClientAssertionSource {
     },
     {
       state: new RotationStateReader({
-        store: new DynamoDbRotationStore(dynamodb, tableName),
+        // Every state read is verified against its MAC (VerifyMac): a state the rotator did not write is never used.
+        store: new AuthenticatedRotationStore({
+          items: new DynamoDbRotationStore(dynamodb, tableName),
+          authenticator: new KmsStateAuthenticator(kms, requireEnv(BROKER_ENV.rotationStateKeyArn)),
+          logger,
+          metrics,
+          clock: systemClock,
+        }),
         clock: systemClock,
         maxAgeMs: stateCacheSeconds(settings) * 1000,
         logger,

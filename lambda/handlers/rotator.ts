@@ -72,7 +72,7 @@ export function createRotatorHandler(deps: RotatorHandlerDeps) {
         ...(request?.kind === 'emergency' ? { note: EMERGENCY_NOTE } : {}),
       };
     } catch (error) {
-      metrics.rotationFailed();
+      metrics.count('keyRotationFailures');
       logger.error('key rotation run failed', {
         error: error instanceof Error ? error.name : 'unknown',
         code: (error as { code?: unknown }).code,

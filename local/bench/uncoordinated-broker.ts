@@ -18,7 +18,7 @@ import { SealingTokenStore } from '../../lambda/core/sealing-token-store';
 import { tokenCacheKey } from '../../lambda/core/token-cache';
 import { TokenSealer } from '../../lambda/core/token-sealing';
 import type { LocalConfig } from '../runtime/local-config';
-import { loadOrCreateSealingKey } from '../runtime/sealing-key-file';
+import { loadOrCreateSealingKey } from '../runtime/secret-key-file';
 import { loadOrCreateSigningKey } from '../runtime/signing-key-file';
 
 const silent = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };

@@ -1,18 +1,25 @@
 /**
  * The local runtime's key rotation: the deployment's state machine (lambda/core/key-rotation.ts) on a timer, keys as
  * PEM files in `signingKeyDir`, the state in DynamoDB (Local) when the runtime has a table, so that several processes
- * share keys and state, or in this process's memory.
+ * share keys and state, or in this process's memory. The state item carries its MAC as in a deployment, made with the
+ * local rotation state key (`rotationStateKeyFile`) instead of KMS: a state item the rotation did not write is refused
+ * by the token and JWKS routes and by the rotation itself.
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { KeyRotationSettings } from '../../contract/broker-config';
 import { createDynamoDbClient } from '../../lambda/adapters/aws-clients';
 import { DynamoDbRotationStore } from '../../lambda/adapters/dynamodb-rotation-store';
 import { MemoryRotationStore } from '../../lambda/adapters/memory-rotation-store';
-import { runKeyRotation } from '../../lambda/core/key-rotation';
-import type { Clock, KeyRotationStore, Logger } from '../../lambda/core/ports';
+import { LocalStateAuthenticator } from '../../lambda/adapters/local-state-authenticator';
+import { AuthenticatedRotationStore } from '../../lambda/core/authenticated-rotation-store';
+import type { BrokerMetrics, Clock, Logger, RotationItemStore, RotatorMetrics } from '../../lambda/core/ports';
+import { createRotatorHandler } from '../../lambda/handlers/rotator';
+import { lambdaContext } from './api-gateway-event';
 import { RotationStateReader, stateCacheSeconds } from '../../lambda/core/rotation-state-reader';
 import { SigningKeyDirectory } from './signing-key-dir';
 
+/** The deployed rotator's timeout. */
+const ROTATOR_TIMEOUT_MS = 60_000;
 // DynamoDB Local accepts any credentials; these are not secrets.
 const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
 
@@ -21,7 +28,13 @@ export interface LocalRotationOptions {
   readonly settings: KeyRotationSettings;
   /** The table (already created) the state item goes in. @default - the state stays in memory */
   readonly dynamodb?: { readonly endpoint: string; readonly region: string; readonly tableName: string };
+  /** The 32-byte key the state's MAC is made with (the rotation state key file's content). */
+  readonly stateKey: Uint8Array;
   readonly logger: Logger;
+  /** What the token and JWKS routes count (a refused state they read). */
+  readonly metrics: BrokerMetrics;
+  /** What the rotation counts and measures, as the deployment's rotator does (failed runs, refused states, key age). */
+  readonly rotatorMetrics: RotatorMetrics;
   readonly clock: Clock;
 }
 
@@ -50,24 +63,31 @@ export async function startLocalRotation(options: LocalRotationOptions): Promise
   const { tooOpen } = await keys.prepare();
   if (tooOpen) logger.warn('signingKeyDir was readable by other users; it is now mode 0700', { path: options.signingKeyDir });
   let client: DynamoDBClient | undefined;
-  let store: KeyRotationStore;
+  let items: RotationItemStore;
   if (options.dynamodb) {
     client = createDynamoDbClient({ endpoint: options.dynamodb.endpoint, region: options.dynamodb.region, credentials: LOCAL_CREDENTIALS });
-    store = new DynamoDbRotationStore(client, options.dynamodb.tableName);
+    items = new DynamoDbRotationStore(client, options.dynamodb.tableName);
   } else {
-    store = new MemoryRotationStore();
+    items = new MemoryRotationStore();
   }
-  const rotate = () => runKeyRotation({ keys, store, settings, clock, logger });
+  const authenticator = new LocalStateAuthenticator(options.stateKey);
+  // The rotation and the readers verify on their own, as the rotator and the token and JWKS functions do in AWS.
+  const authenticated = (metrics: BrokerMetrics) => new AuthenticatedRotationStore({ items, authenticator, logger, metrics, clock });
+  // Each tick is a scheduled invocation of the deployment's rotator handler (its counts, key age and log lines).
+  const rotator = createRotatorHandler({
+    rotation: { keys, store: authenticated(options.rotatorMetrics), settings, clock, logger },
+    metrics: options.rotatorMetrics,
+    logger,
+  });
+  const rotate = () => rotator({}, lambdaContext({ functionName: 'broker-rotator', timeoutMs: ROTATOR_TIMEOUT_MS, clock }));
   await rotate();
   let running = false;
   const timer = setInterval(() => {
     if (running) return;
     running = true;
     rotate()
-      .catch((error: unknown) => {
-        // The next tick retries; every step is written conditionally, so a failed one leaves a consistent state.
-        logger.warn('key rotation run failed; retrying on the next tick', { error: error instanceof Error ? error.name : 'unknown' });
-      })
+      // Logged and counted by the handler; the next tick retries (every step is written conditionally).
+      .catch(() => undefined)
       .finally(() => {
         running = false;
       });
@@ -75,7 +95,12 @@ export async function startLocalRotation(options: LocalRotationOptions): Promise
   return {
     keys,
     settings,
-    state: new RotationStateReader({ store, clock, maxAgeMs: stateCacheSeconds(settings) * 1000, logger }),
+    state: new RotationStateReader({
+      store: authenticated(options.metrics),
+      clock,
+      maxAgeMs: stateCacheSeconds(settings) * 1000,
+      logger,
+    }),
     stop: () => {
       clearInterval(timer);
       client?.destroy();

@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { basename } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { LogLevel } from '@aws-lambda-powertools/logger/types';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import type { APIGatewayProxyEventV2WithIAMAuthorizer, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { createStsClient } from '../../lambda/adapters/aws-clients';
 import { LocalDataKeys } from '../../lambda/adapters/local-data-keys';
@@ -15,7 +16,7 @@ import {
   type LogSink,
 } from '../../lambda/adapters/powertools-logger';
 import { TokenAuditLog } from '../../lambda/adapters/token-audit-log';
-import { PowertoolsBrokerMetrics } from '../../lambda/adapters/powertools-metrics';
+import { PowertoolsBrokerMetrics, PowertoolsRotatorMetrics } from '../../lambda/adapters/powertools-metrics';
 import { StsAssertions } from '../../lambda/adapters/sts-assertions';
 import { createTokenFunction, type TokenFunctionDeps } from '../../lambda/composition/token-function';
 import {
@@ -26,6 +27,7 @@ import {
   type KeySigner,
   type Logger,
   type RotationStateSource,
+  type RotatorMetrics,
 } from '../../lambda/core/ports';
 import { rotatingAssertions, rotationPublicKeys } from '../../lambda/core/rotating-assertions';
 import { jwksCacheControl } from '../../lambda/core/rotation-state-reader';
@@ -40,7 +42,7 @@ import { matchRoute, type MatchedRoute } from './routes';
 import { startLocalRotation } from './local-rotation';
 import { loadOrCreateSigningKey } from './signing-key-file';
 import { verifySigV4Request } from './sigv4-verifier';
-import { loadOrCreateSealingKey } from './sealing-key-file';
+import { loadOrCreateRotationStateKey, loadOrCreateSealingKey } from './secret-key-file';
 import { openTokenStore } from './token-store';
 import { startOutboundFederation, type OutboundFederation } from '../sts-outbound/outbound-federation';
 
@@ -66,8 +68,6 @@ export interface LocalRuntimeOptions {
   readonly logSink?: LogSink;
   /** @default - `POWERTOOLS_LOG_LEVEL`, else INFO */
   readonly logLevel?: LogLevel;
-  /** @default - the Embedded Metric Format lines a deployment writes, into the log sink (there is no CloudWatch locally) */
-  readonly metrics?: BrokerMetrics;
   /** @default globalThis.fetch */
   readonly fetch?: Fetch;
   /** @default Date.now */
@@ -104,6 +104,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   const logger = asLoggerPort(powertools);
   const withLambdaContext = lambdaContextMiddleware(powertools);
   const clock = options.clock ?? systemClock;
+  // The same EMF lines a deployment writes, in the log: what would reach CloudWatch is visible locally.
+  const metrics = new PowertoolsBrokerMetrics({ deployment: 'local', sink: options.logSink ?? stderrSink, logger: powertools });
   const opened = await openTokenStore(config, logger);
   let store: TokenFunctionDeps['store'];
   if (opened.kind === 'dynamodb') {
@@ -118,7 +120,12 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   const closeStore = opened.close;
   let signing: Signing;
   try {
-    signing = await startSigning(config, logger, clock);
+    signing = await startSigning(config, {
+      logger,
+      metrics,
+      rotatorMetrics: new PowertoolsRotatorMetrics({ deployment: 'local', sink: options.logSink ?? stderrSink, logger: powertools }),
+      clock,
+    });
   } catch (error) {
     closeStore();
     throw error;
@@ -159,9 +166,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     api: LOCAL_API,
     logger,
     audit: new TokenAuditLog(powertools, { clock }),
-    // The same EMF lines a deployment writes, in the log: what would reach CloudWatch is visible locally.
-    metrics:
-      options.metrics ?? new PowertoolsBrokerMetrics({ deployment: 'local', sink: options.logSink ?? stderrSink, logger: powertools }),
+    metrics,
     middlewares: [withLambdaContext],
     clock,
     ...(options.fetch ? { fetch: options.fetch } : {}),
@@ -176,7 +181,9 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
             keys: rotationPublicKeys(signing.state),
             ...(signing.jwksCacheControl ? { cacheControl: signing.jwksCacheControl } : {}),
             logger,
-          }).use(withLambdaContext),
+          })
+            .use(withLambdaContext)
+            .use(logMetrics(metrics.metrics)),
         }),
     token: token.handler,
   };
@@ -305,10 +312,19 @@ type Signing =
  * Who signs locally: signer "aws-sts", the STS stand-in; signer "kms", one key file, or the rotation over
  * `signingKeyDir` (started, with an active key, before the runtime listens).
  */
-async function startSigning(config: LocalConfig, logger: Logger, clock: Clock): Promise<Signing> {
+async function startSigning(
+  config: LocalConfig,
+  { logger, metrics, rotatorMetrics, clock }: { logger: Logger; metrics: BrokerMetrics; rotatorMetrics: RotatorMetrics; clock: Clock },
+): Promise<Signing> {
   if (config.broker.runtime.signer === 'aws-sts') return stsSigning(config, logger);
   if (config.signingKeyDir !== undefined) {
+    const stateKey = await loadOrCreateRotationStateKey(config.rotationStateKeyFile);
+    if (stateKey.created) logger.info('generated a local rotation state key', { path: stateKey.path });
+    if (stateKey.tooOpen) logger.warn('the rotation state key file is readable by other users; chmod 600 it', { path: stateKey.path });
     const rotation = await startLocalRotation({
+      stateKey: stateKey.key,
+      metrics,
+      rotatorMetrics,
       signingKeyDir: config.signingKeyDir,
       settings: config.broker.deployment.keyRotation,
       ...(config.dynamodbEndpoint

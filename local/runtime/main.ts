@@ -7,8 +7,9 @@ import { DEFAULT_PORT, startLocalRuntime } from './local-runtime';
 const USAGE = `usage: npm start -- --config FILE [--port N]
 
 Serves the broker's handlers on http://127.0.0.1:N (default ${DEFAULT_PORT}; 0 picks a free port).
-FILE holds the broker configuration plus the local fields (issuer, signingKeyFile, dynamodbEndpoint,
-tableName, region, localCredentials); see docs/local-runtime.md and examples/local.json. With
+FILE holds the broker configuration plus the local fields (issuer, signingKeyFile, signingKeyDir,
+dynamodbEndpoint, tableName, region, sealingKeyFile, rotationStateKeyFile, localCredentials); see
+docs/local-runtime.md and examples/local.json. With
 "signer": "aws-sts" it also prints "aws issuer <url>" and "aws subject <role arn>" (docs/signers.md).`;
 
 async function main(): Promise<number> {

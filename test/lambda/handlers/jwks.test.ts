@@ -9,11 +9,11 @@ import { createJwksHandler } from '../../../lambda/handlers/jwks';
 import { ACTIVE_KEY_ARN, KMS_ERRORS, mockKms } from '../../support/kms-mock';
 import { httpEvent, jsonBody, lambdaContext } from '../../support/http-events';
 import { rsaKeyPair } from '../../support/rsa-keys';
-import { MemoryRotationStore } from '../../../lambda/adapters/memory-rotation-store';
 import { runKeyRotation } from '../../../lambda/core/key-rotation';
 import { rotatingAssertions, rotationPublicKeys } from '../../../lambda/core/rotating-assertions';
 import { jwksCacheControl, RotationStateReader } from '../../../lambda/core/rotation-state-reader';
 import { FakeKeyService } from '../../support/fake-key-service';
+import { rotationStoreWorld } from '../../support/rotation-store';
 
 const ISSUER = 'https://abc123.execute-api.eu-west-1.amazonaws.com';
 const { logger } = captureLogs();
@@ -42,7 +42,7 @@ describe('GET /jwks', () => {
   });
 
   it("serves the rotation state's published keys (no key service call) with a Cache-Control inside the publish lead", async () => {
-    const store = new MemoryRotationStore();
+    const { store } = rotationStoreWorld();
     const keys = new FakeKeyService();
     const settings = { intervalSeconds: 86_400, publishLeadSeconds: 3_600, retireAfterSeconds: 300 };
     let nowMs = 1_800_000_000_000;
@@ -98,5 +98,30 @@ describe('GET /jwks', () => {
       message: 'AWS KMS GetPublicKey is unavailable or throttling (ThrottlingException). Retry later.',
     });
     expect(response.body).not.toContain(ACTIVE_KEY_ARN);
+  });
+
+  it('answers 503, not cacheable, when the rotation state item does not verify and none was verified before', async () => {
+    const stores = rotationStoreWorld();
+    await runKeyRotation({
+      keys: new FakeKeyService(),
+      store: stores.store,
+      settings: { intervalSeconds: 100, publishLeadSeconds: 20, retireAfterSeconds: 10 },
+      clock: () => 1_800_000_000_000,
+      logger,
+    });
+    stores.items.put({ ...stores.items.item!, mac: undefined });
+    const state = new RotationStateReader({ store: stores.another(), clock: () => 1_800_000_000_000, maxAgeMs: 1000, logger });
+    const response = await createJwksHandler({ keys: rotationPublicKeys(state), logger })(
+      httpEvent({ routeKey: 'GET /jwks', caller: null }),
+      lambdaContext(),
+    );
+    expect(response.statusCode).toBe(503);
+    expect(response.headers).toMatchObject({ 'cache-control': 'no-store' });
+    expect(jsonBody(response)).toStrictEqual({
+      error: 'upstream_unavailable',
+      upstream: 'dynamodb',
+      message: 'The published keys cannot be read now. Retry later.',
+    });
+    expect(stores.rejectedCount()).toBe(1);
   });
 });

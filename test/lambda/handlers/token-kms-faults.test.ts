@@ -4,7 +4,6 @@
  */
 import { describe, expect, it } from 'vitest';
 import { KmsKeySigner, kmsPublicJwk } from '../../../lambda/adapters/kms-signer';
-import { MemoryRotationStore } from '../../../lambda/adapters/memory-rotation-store';
 import { rotatingAssertions } from '../../../lambda/core/rotating-assertions';
 import { RotationStateReader } from '../../../lambda/core/rotation-state-reader';
 import { MemoryTokenStore } from '../../../lambda/adapters/memory-token-store';
@@ -16,6 +15,7 @@ import { createTokenHandler } from '../../../lambda/handlers/token';
 import { httpEvent, jsonBody, lambdaContext, TEST_API } from '../../support/http-events';
 import { ACTIVE_KEY_ARN, KMS_ERRORS, mockKms } from '../../support/kms-mock';
 import { captureLogs } from '../../support/log-capture';
+import { rotationStoreWorld } from '../../support/rotation-store';
 
 const config = parseBrokerConfig({
   tenantId: '72f988bf-86f1-41af-91ab-2d7cd011db47',
@@ -46,7 +46,7 @@ function brokerOnKms() {
         lifetimeSeconds: config.assertionLifetimeSeconds,
       },
       {
-        state: new RotationStateReader({ store: new MemoryRotationStore(), clock, maxAgeMs: 1000, logger }),
+        state: new RotationStateReader({ store: rotationStoreWorld().store, clock, maxAgeMs: 1000, logger }),
         signer: new KmsKeySigner(kms.client),
         clock,
         bootstrap: { keyId: ACTIVE_KEY_ARN, jwk: kmsPublicJwk(kms.client, ACTIVE_KEY_ARN) },
