@@ -1,24 +1,13 @@
 /**
  * The composition root of the token route: builds the cache, the token service and the middy handler from the
- * adapters it is given, and wraps the handler in the middlewares it is given (Powertools' injectLambdaContext,
- * the metrics flush). The Lambda entrypoint passes KMS, DynamoDB and Powertools adapters; the local runtime
- * and the benchmark pass local ones. One builder, so they cannot drift apart (metrics, allowed callers, audit).
+ * adapters it is given, wrapped in the observability's middlewares (Powertools' injectLambdaContext and logMetrics).
+ * The Lambda entrypoint passes KMS, DynamoDB and Powertools adapters; the local runtime, the benchmark and the tests
+ * pass local stores and keys, and the same observability. One builder, so they cannot drift apart.
  */
-import type { MiddlewareObj } from '@middy/core';
-import type { Context } from 'aws-lambda';
 import type { AllowedCallers } from '../../contract/allowed-callers';
 import type { RuntimeConfig } from '../../contract/broker-config';
-import type {
-  BrokerMetrics,
-  ClientAssertionSource,
-  Clock,
-  DataKeyProvider,
-  Fetch,
-  Logger,
-  SealedTokenStore,
-  TokenAudit,
-  TokenStore,
-} from '../core/ports';
+import type { TokenObservability } from '../adapters/observability';
+import type { ClientAssertionSource, Clock, DataKeyProvider, Fetch, SealedTokenStore, TokenStore } from '../core/ports';
 import { systemClock } from '../core/ports';
 import { sleep as realSleep } from '../core/retry';
 import { SealingTokenStore } from '../core/sealing-token-store';
@@ -50,15 +39,8 @@ export interface TokenFunctionDeps {
   readonly store: SealedStoreDeps | TokenStore;
   /** The API Gateway stage whose events are served; any other event is refused (the direct-invocation tripwire). */
   readonly api: ExpectedApi;
-  readonly logger: Logger;
-  /** The audit trail: who obtained which token (docs/operations-audit.md). */
-  readonly audit: TokenAudit;
-  readonly metrics: BrokerMetrics;
-  /**
-   * Wrapped around the handler in this order, e.g. injectLambdaContext (request id and cold start on every
-   * line), then the metrics flush. @default []
-   */
-  readonly middlewares?: readonly MiddlewareObj[];
+  /** Logs, audit trail and metrics, and the middlewares that go with them (createTokenObservability). */
+  readonly observability: TokenObservability;
   /** @default Date.now */
   readonly clock?: Clock;
   /** @default globalThis.fetch */
@@ -67,15 +49,6 @@ export interface TokenFunctionDeps {
   readonly sleep?: (ms: number) => Promise<void>;
   /** @default - every caller IAM allowed */
   readonly allowedCallers?: AllowedCallers;
-  /** Told of each invocation first, for the ids on its log lines (see `TokenHandlerDeps`). @default - nothing */
-  readonly beginInvocation?: (context: Context) => void;
-}
-
-/** The token route's handler and what it was built from, for callers that inspect the cache (tests, bench). */
-export interface TokenFunction {
-  readonly handler: ReturnType<typeof createTokenHandler>;
-  readonly service: TokenService;
-  readonly cache: TokenCache;
 }
 
 /** What each configured scope's cache key is the token of: what a sealed item is bound to. */
@@ -98,19 +71,20 @@ function tokenStore(deps: TokenFunctionDeps, clock: Clock): TokenStore {
     sealer: new TokenSealer({ keys: store.dataKeys, clock }),
     bindingOf: (key) => bindings.get(key),
     clock,
-    logger: deps.logger,
-    metrics: deps.metrics,
+    logger: deps.observability.logger,
+    metrics: deps.observability.metrics,
   });
 }
 
-/** Wires the token route from its adapters. */
-export function createTokenFunction(deps: TokenFunctionDeps): TokenFunction {
+/** Wires the token route from its adapters: the handler as deployed. */
+export function createTokenFunction(deps: TokenFunctionDeps): ReturnType<typeof createTokenHandler> {
   const clock = deps.clock ?? systemClock;
+  const { logger, audit, metrics, middlewares } = deps.observability;
   const cache = new TokenCache({
     store: tokenStore(deps, clock),
     clock,
-    logger: deps.logger,
-    metrics: deps.metrics,
+    logger,
+    metrics,
     refreshMarginSeconds: deps.config.refreshMarginSeconds,
   });
   const service = new TokenService({
@@ -120,15 +94,13 @@ export function createTokenFunction(deps: TokenFunctionDeps): TokenFunction {
     clock,
     entra: { fetch: deps.fetch ?? ((input, init) => fetch(input, init)), sleep: deps.sleep ?? realSleep },
   });
-  const handler = createTokenHandler({
+  return createTokenHandler({
     service,
     api: deps.api,
-    logger: deps.logger,
-    audit: deps.audit,
-    metrics: deps.metrics,
+    logger,
+    audit,
+    metrics,
     clock,
     ...(deps.allowedCallers ? { allowedCallers: deps.allowedCallers } : {}),
-    ...(deps.beginInvocation ? { beginInvocation: deps.beginInvocation } : {}),
-  }).use([...(deps.middlewares ?? [])]);
-  return { handler, service, cache };
+  }).use([...middlewares]);
 }

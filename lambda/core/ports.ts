@@ -122,14 +122,6 @@ export interface Logger {
   error(message: string, fields?: Record<string, unknown>): void;
 }
 
-/** The parts of the Lambda invocation context an audit line names (a Lambda `Context` has them all). */
-export interface InvocationIds {
-  readonly awsRequestId: string;
-  readonly functionName: string;
-  readonly invokedFunctionArn: string;
-  readonly memoryLimitInMB: string;
-}
-
 /** One token served: who obtained which token, through which request. Holds the token, which no audit line may show. */
 export interface TokenServed {
   readonly alias: string;
@@ -142,30 +134,24 @@ export interface TokenServed {
   readonly callerAccount: string;
   /** API Gateway's request id (`$context.requestId`), to join with the API access log. */
   readonly apiRequestId: string;
-  readonly invocation: InvocationIds;
   /** Time spent obtaining the token, when it was not a memory hit. @default - not written */
   readonly durationMs?: number;
 }
 
 /**
- * The audit trail: told of every token served; writes who obtained which token (a line per request, or a count of a
- * caller's repeated memory hits: docs/operations-audit.md), at every log level, never the token itself.
+ * The audit trail: told of every token served; writes who obtained which token, a line per request
+ * (docs/operations-audit.md), at every log level, never the token itself.
  */
 export interface TokenAudit {
   tokenServed(served: TokenServed): void;
 }
 
 /**
- * Counts the events worth a metric or an alarm (names in contract/aws-names.ts). Hits are not counted: they
- * are the common case and must stay free.
+ * Counts the events worth a metric or an alarm (names in contract/aws-names.ts); published once per invocation (the
+ * functions' `logMetrics` middleware). Hits are not counted: they are the common case.
  */
 export interface BrokerMetrics {
   count(event: MetricEvent): void;
-  /**
-   * Publishes what was counted during this invocation, if anything (one call at its end, instead of a
-   * middleware: a middleware costs more than a whole memory hit). @default - counts are published as they come
-   */
-  flush?(): void;
 }
 
 /**
@@ -274,6 +260,4 @@ export interface KeyRotationStore {
 export interface RotatorMetrics extends BrokerMetrics {
   /** Seconds since the active key started signing, after the run. */
   activeKeyAge(seconds: number): void;
-  /** Publishes what was recorded during the run. */
-  flush(): void;
 }

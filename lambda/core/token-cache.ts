@@ -113,10 +113,7 @@ export class TokenCache {
     return refresh;
   }
 
-  /**
-   * The L1 hit for `key`, synchronously, or undefined: the common case without a promise, so a cache hit
-   * costs barely more than an empty handler.
-   */
+  /** The L1 hit for `key`, synchronously, or undefined: the common case, without a promise. */
   peek(key: string): CacheResult | undefined {
     const cached = this.l1.get(key);
     if (cached === undefined || this.opts.clock() >= cached.freshUntilMs) return undefined;

@@ -34,10 +34,8 @@ export interface TokenServiceDeps {
 
 /** Serves Entra access tokens by alias: from the cache, or through a freshly signed client assertion. */
 export class TokenService {
-  /** Computed once: hashing per request would show in the L1-hit cost. */
+  /** The cache key of each alias, computed once. */
   private readonly cacheKeys: ReadonlyMap<string, string>;
-  /** Per alias, the last memory answer: it changes only with the token or the second, so most hits reuse it. */
-  private readonly memoryAnswers = new Map<string, { token: CachedToken; second: number; answer: TokenAnswer }>();
 
   constructor(private readonly deps: TokenServiceDeps) {
     this.cacheKeys = new Map(
@@ -55,18 +53,12 @@ export class TokenService {
 
   /**
    * The answer from the container's memory, synchronously, or undefined (not cached, nearing expiry, or an
-   * unknown alias: `getToken` then says which). Lets a cache hit skip every promise.
+   * unknown alias: `getToken` then says which).
    */
   cached(alias: string): TokenAnswer | undefined {
     const key = this.cacheKeys.get(alias);
     const hit = key === undefined ? undefined : this.deps.cache.peek(key);
-    if (hit === undefined) return undefined;
-    const second = Math.floor(this.deps.clock() / 1000);
-    const last = this.memoryAnswers.get(alias);
-    if (last?.token === hit.token && last.second === second) return last.answer;
-    const answer = this.answer(hit.token, hit.outcome, second);
-    this.memoryAnswers.set(alias, { token: hit.token, second, answer });
-    return answer;
+    return hit && this.answer(hit.token, hit.outcome);
   }
 
   /**
@@ -83,7 +75,8 @@ export class TokenService {
     return this.answer(token, outcome);
   }
 
-  private answer(token: CachedToken, outcome: CacheOutcome, nowSecond = Math.floor(this.deps.clock() / 1000)): TokenAnswer {
+  private answer(token: CachedToken, outcome: CacheOutcome): TokenAnswer {
+    const nowSecond = Math.floor(this.deps.clock() / 1000);
     return {
       outcome,
       token,

@@ -1,15 +1,13 @@
 // Lambda entry for GET /jwks: the published keys from the rotation state, verified against its MAC (no KMS call on
 // Entra's path but VerifyMac once per state read; before the rotator's first run, the keys the stack published, read
 // from KMS once per container).
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { BROKER_ENV } from '../../contract/environment';
 import { parseKeyRotationSettingsJson } from '../../contract/key-rotation-state';
 import { createDynamoDbClient, createKmsClient } from '../adapters/aws-clients';
 import { DynamoDbRotationStore } from '../adapters/dynamodb-rotation-store';
 import { KmsPublicKeys } from '../adapters/kms-signer';
 import { KmsStateAuthenticator } from '../adapters/kms-state-authenticator';
-import { asLoggerPort, createBrokerLogger, lambdaContextMiddleware } from '../adapters/powertools-logger';
-import { PowertoolsBrokerMetrics } from '../adapters/powertools-metrics';
+import { createObservability } from '../adapters/observability';
 import { AuthenticatedRotationStore } from '../core/authenticated-rotation-store';
 import { systemClock } from '../core/ports';
 import { rotationPublicKeys } from '../core/rotating-assertions';
@@ -17,10 +15,8 @@ import { jwksCacheControl, RotationStateReader, stateCacheSeconds } from '../cor
 import { createJwksHandler } from '../handlers/jwks';
 import { requireEnv } from './env';
 
-const powertools = createBrokerLogger({ persistentKeys: { route: 'jwks' } });
-const logger = asLoggerPort(powertools);
 // A refused rotation state is counted here too (RotationStateRejected, with the Deployment dimension).
-const metrics = new PowertoolsBrokerMetrics({ deployment: requireEnv(BROKER_ENV.deployment), logger: powertools });
+const { logger, metrics, middlewares } = createObservability({ route: 'jwks', deployment: requireEnv(BROKER_ENV.deployment) });
 const kms = createKmsClient();
 const settings = parseKeyRotationSettingsJson(requireEnv(BROKER_ENV.keyRotation));
 const state = new RotationStateReader({
@@ -40,6 +36,4 @@ export const handler = createJwksHandler({
   keys: rotationPublicKeys(state, new KmsPublicKeys(kms, requireEnv(BROKER_ENV.publishedKeyArns).split(',').filter(Boolean))),
   cacheControl: jwksCacheControl(settings),
   logger,
-})
-  .use(lambdaContextMiddleware(powertools))
-  .use(logMetrics(metrics.metrics));
+}).use([...middlewares]);

@@ -5,18 +5,15 @@ import { createDynamoDbClient, createKmsClient } from '../adapters/aws-clients';
 import { DynamoDbRotationStore } from '../adapters/dynamodb-rotation-store';
 import { KmsKeyService } from '../adapters/kms-key-service';
 import { KmsStateAuthenticator } from '../adapters/kms-state-authenticator';
-import { asLoggerPort, createBrokerLogger, lambdaContextMiddleware } from '../adapters/powertools-logger';
-import { PowertoolsRotatorMetrics } from '../adapters/powertools-metrics';
+import { createObservability } from '../adapters/observability';
 import { AuthenticatedRotationStore } from '../core/authenticated-rotation-store';
 import { systemClock } from '../core/ports';
 import { createRotatorHandler } from '../handlers/rotator';
 import { requireEnv } from './env';
 
-const powertools = createBrokerLogger({ persistentKeys: { route: 'rotator' } });
-const logger = asLoggerPort(powertools);
 const deployment = requireEnv(BROKER_ENV.deployment);
+const { logger, metrics, middlewares } = createObservability({ route: 'rotator', deployment });
 const kms = createKmsClient();
-const metrics = new PowertoolsRotatorMetrics({ deployment, logger: powertools });
 
 export const handler = createRotatorHandler({
   rotation: {
@@ -36,4 +33,4 @@ export const handler = createRotatorHandler({
   },
   metrics,
   logger,
-}).use(lambdaContextMiddleware(powertools));
+}).use([...middlewares]);

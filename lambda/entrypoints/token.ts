@@ -9,7 +9,7 @@ import { DynamoDbRotationStore } from '../adapters/dynamodb-rotation-store';
 import { KmsKeySigner, kmsPublicJwk } from '../adapters/kms-signer';
 import { KmsStateAuthenticator } from '../adapters/kms-state-authenticator';
 import { StsAssertions } from '../adapters/sts-assertions';
-import { createTokenObservability } from '../adapters/token-observability';
+import { createTokenObservability } from '../adapters/observability';
 import { createTokenFunction } from '../composition/token-function';
 import { parseKeyRotationSettingsJson } from '../../contract/key-rotation-state';
 import { systemClock, type ClientAssertionSource } from '../core/ports';
@@ -20,7 +20,8 @@ import { requireEnv, requireIssuer } from './env';
 
 // Log level and service name come from POWERTOOLS_LOG_LEVEL and POWERTOOLS_SERVICE_NAME, set by the construct.
 const deployment = requireEnv(BROKER_ENV.deployment);
-const { logger, audit, metrics, middlewares, beginInvocation } = createTokenObservability({ deployment });
+const observability = createTokenObservability({ deployment });
+const { logger, metrics } = observability;
 const allowedCallers = parseAllowedCallersJson(process.env[BROKER_ENV.allowedCallers]);
 const kms = createKmsClient();
 const dynamodb = createDynamoDbClient();
@@ -70,7 +71,7 @@ function assertionSource(): ClientAssertionSource {
   );
 }
 
-export const { handler } = createTokenFunction({
+export const handler = createTokenFunction({
   config,
   assertions: assertionSource(),
   store: {
@@ -78,10 +79,6 @@ export const { handler } = createTokenFunction({
     dataKeys: new KmsDataKeys(kms, requireEnv(BROKER_ENV.tokenCacheKeyArn), deployment),
   },
   api: { apiId: requireEnv(BROKER_ENV.apiId), stage: requireEnv(BROKER_ENV.apiStage) },
-  logger,
-  audit,
-  metrics,
-  middlewares,
-  beginInvocation,
+  observability,
   ...(allowedCallers ? { allowedCallers } : {}),
 });

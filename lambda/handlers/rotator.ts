@@ -78,8 +78,6 @@ export function createRotatorHandler(deps: RotatorHandlerDeps) {
         code: (error as { code?: unknown }).code,
       });
       throw error;
-    } finally {
-      metrics.flush();
     }
   });
 }

@@ -12,9 +12,11 @@ import { DynamoDbRotationStore } from '../../lambda/adapters/dynamodb-rotation-s
 import { MemoryRotationStore } from '../../lambda/adapters/memory-rotation-store';
 import { LocalStateAuthenticator } from '../../lambda/adapters/local-state-authenticator';
 import { AuthenticatedRotationStore } from '../../lambda/core/authenticated-rotation-store';
-import type { BrokerMetrics, Clock, Logger, RotationItemStore, RotatorMetrics } from '../../lambda/core/ports';
+import type { FunctionObservability } from '../../lambda/adapters/observability';
+import type { BrokerMetrics, Clock, Logger, RotationItemStore } from '../../lambda/core/ports';
 import { createRotatorHandler } from '../../lambda/handlers/rotator';
 import { lambdaContext } from './api-gateway-event';
+import type { InvocationScope } from './invocation-scope';
 import { RotationStateReader, stateCacheSeconds } from '../../lambda/core/rotation-state-reader';
 import { SigningKeyDirectory } from './signing-key-dir';
 
@@ -30,18 +32,20 @@ export interface LocalRotationOptions {
   readonly dynamodb?: { readonly endpoint: string; readonly region: string; readonly tableName: string };
   /** The 32-byte key the state's MAC is made with (the rotation state key file's content). */
   readonly stateKey: Uint8Array;
-  readonly logger: Logger;
-  /** What the token and JWKS routes count (a refused state they read). */
-  readonly metrics: BrokerMetrics;
-  /** What the rotation counts and measures, as the deployment's rotator does (failed runs, refused states, key age). */
-  readonly rotatorMetrics: RotatorMetrics;
+  /** The rotator's logs and metrics, as the deployed rotator function has them. */
+  readonly rotator: FunctionObservability;
+  /** Runs each tick as an invocation of its own. */
+  readonly inScope: InvocationScope;
   readonly clock: Clock;
 }
 
 export interface LocalRotation {
   readonly keys: SigningKeyDirectory;
-  /** The state as the token and JWKS routes read it (kept for `stateCacheSeconds`). */
-  readonly state: RotationStateReader;
+  /**
+   * The state as a route reads it (kept for `stateCacheSeconds`), verifying it on its own and counting a refusal
+   * with that route's metrics, as the token and JWKS functions each do.
+   */
+  reader(route: { readonly logger: Logger; readonly metrics: BrokerMetrics }): RotationStateReader;
   readonly settings: KeyRotationSettings;
   /** Stops the timer and releases the DynamoDB client. */
   stop(): void;
@@ -58,7 +62,8 @@ export function rotationTickMs(settings: KeyRotationSettings): number {
  * @throws what the first run throws (DynamoDB unreachable, the folder not writable)
  */
 export async function startLocalRotation(options: LocalRotationOptions): Promise<LocalRotation> {
-  const { logger, clock, settings } = options;
+  const { clock, settings } = options;
+  const { logger } = options.rotator;
   const keys = new SigningKeyDirectory(options.signingKeyDir);
   const { tooOpen } = await keys.prepare();
   if (tooOpen) logger.warn('signingKeyDir was readable by other users; it is now mode 0700', { path: options.signingKeyDir });
@@ -72,14 +77,19 @@ export async function startLocalRotation(options: LocalRotationOptions): Promise
   }
   const authenticator = new LocalStateAuthenticator(options.stateKey);
   // The rotation and the readers verify on their own, as the rotator and the token and JWKS functions do in AWS.
-  const authenticated = (metrics: BrokerMetrics) => new AuthenticatedRotationStore({ items, authenticator, logger, metrics, clock });
-  // Each tick is a scheduled invocation of the deployment's rotator handler (its counts, key age and log lines).
+  const authenticated = (route: { logger: Logger; metrics: BrokerMetrics }) =>
+    new AuthenticatedRotationStore({ items, authenticator, logger: route.logger, metrics: route.metrics, clock });
+  // Each tick is a scheduled invocation of the deployment's rotator handler, wrapped as deployed (its counts, key age
+  // and log lines), in an invocation scope of its own.
   const rotator = createRotatorHandler({
-    rotation: { keys, store: authenticated(options.rotatorMetrics), settings, clock, logger },
-    metrics: options.rotatorMetrics,
+    rotation: { keys, store: authenticated(options.rotator), settings, clock, logger },
+    metrics: options.rotator.metrics,
     logger,
-  });
-  const rotate = () => rotator({}, lambdaContext({ functionName: 'broker-rotator', timeoutMs: ROTATOR_TIMEOUT_MS, clock }));
+  }).use([...options.rotator.middlewares]);
+  const rotate = () => {
+    const context = lambdaContext({ functionName: 'broker-rotator', timeoutMs: ROTATOR_TIMEOUT_MS, clock });
+    return options.inScope(context.awsRequestId, () => rotator({}, context));
+  };
   await rotate();
   let running = false;
   const timer = setInterval(() => {
@@ -95,12 +105,8 @@ export async function startLocalRotation(options: LocalRotationOptions): Promise
   return {
     keys,
     settings,
-    state: new RotationStateReader({
-      store: authenticated(options.metrics),
-      clock,
-      maxAgeMs: stateCacheSeconds(settings) * 1000,
-      logger,
-    }),
+    reader: (route) =>
+      new RotationStateReader({ store: authenticated(route), clock, maxAgeMs: stateCacheSeconds(settings) * 1000, logger: route.logger }),
     stop: () => {
       clearInterval(timer);
       client?.destroy();

@@ -17,6 +17,7 @@ import { startLocalRuntime, type LocalRuntime } from '../../local/runtime/local-
 import { STORE_BACKOFF_MS } from '../../lambda/core/token-cache';
 import { brokerLogLines, getJson, reservePort, startBroker, type BrokerProcess } from '../support/broker-process';
 import { localDynamoDbClient, uniqueTableName } from '../support/dynamodb';
+import { captureLogsForFile } from '../support/log-capture';
 
 const TENANT = '11111111-1111-1111-1111-111111111111';
 const CLIENT = '22222222-2222-2222-2222-222222222222';
@@ -43,7 +44,8 @@ const scopeOf = (alias: string) => `api://${alias}/.default`;
 
 const issuedTokens: string[] = [];
 const errorBodies: string[] = [];
-const inProcessLog: string[] = [];
+/** The lines of the brokers this file runs in-process (this process's streams). */
+const inProcessLog = captureLogsForFile().lines;
 
 async function call(base: string, alias: string) {
   const started = Date.now();
@@ -176,7 +178,6 @@ describe('clock skew between the broker and Entra', () => {
       config: parseLocalConfig({ tenantId: TENANT, clientId: CLIENT, scopes, authorityHost: entra.url }),
       port,
       clock: () => Date.now() + skewMs,
-      logSink: (line) => void inProcessLog.push(line),
     });
     try {
       return { first: await call(runtime.url, alias), second: await call(runtime.url, alias), entra: entra.requests };
@@ -218,16 +219,11 @@ describe('DynamoDB Local stopped and restarted mid-run', () => {
   let config: LocalConfig;
   let port: number;
   let clockOffsetMs = 0;
-  const lines: string[] = [];
   const startRuntime = () =>
     startLocalRuntime({
       config,
       port,
       clock: () => Date.now() + clockOffsetMs,
-      logSink: (line) => {
-        lines.push(line);
-        inProcessLog.push(line);
-      },
     });
 
   beforeAll(async () => {
@@ -269,7 +265,7 @@ describe('DynamoDB Local stopped and restarted mid-run', () => {
     expect(hit.body.access_token).toBe(cached.body.access_token);
     expect(miss.status).toBe(200);
     expect(miss.ms).toBeLessThan(5000);
-    expect(lines.join('\n')).toMatch(/token cache store unavailable/);
+    expect(inProcessLog.join('\n')).toMatch(/token cache store unavailable/);
 
     await dynamodb.start();
     clockOffsetMs += STORE_BACKOFF_MS + 1; // the backoff is over: the next miss goes to the store again

@@ -31,7 +31,6 @@ beforeAll(async () => {
       signingKeyFile,
     }),
     port: 0,
-    logSink: () => {},
   });
   broken = await startFakeIssuer([]);
 });

@@ -1,7 +1,8 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import { describe, expect, it } from 'vitest';
-import { captureLogs } from '../../support/log-capture';
+import { captureLogsForFile } from '../../support/log-capture';
+import { createLogging } from '../../../lambda/adapters/observability';
 import { KmsPublicKeys } from '../../../lambda/adapters/kms-signer';
 import { fixedSigningKey } from '../../../lambda/adapters/local-key-signer';
 import { rsaPublicKeyToJwk } from '../../../lambda/core/jwk';
@@ -16,7 +17,8 @@ import { FakeKeyService } from '../../support/fake-key-service';
 import { rotationStoreWorld } from '../../support/rotation-store';
 
 const ISSUER = 'https://abc123.execute-api.eu-west-1.amazonaws.com';
-const { logger } = captureLogs();
+captureLogsForFile(); // the lines, kept out of the test output
+const { logger } = createLogging({ route: 'jwks' });
 
 describe('GET /jwks', () => {
   it('answers 200 JSON, cacheable, with the active key and the next one, active first', async () => {
