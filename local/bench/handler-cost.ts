@@ -113,7 +113,8 @@ async function measureInterleaved(variants: readonly Variant[], iterations: numb
  * the L2 hit (against DynamoDB Local at `dynamodbEndpoint`). The first two are always first in the result.
  */
 export async function measureHandlerCost(dynamodbEndpoint: string, iterations: number): Promise<CostFigures[]> {
-  const context: Context = lambdaContext({ functionName: 'bench', timeoutMs: 15_000 });
+  // Lambda's longest timeout: middy races each invocation against the remaining time, which must not run out here.
+  const context: Context = lambdaContext({ functionName: 'bench', timeoutMs: 900_000 });
   const emptyHandler = middy(async () => ({
     statusCode: 200,
     headers: { 'content-type': 'application/json', 'cache-control': 'no-store' },

@@ -13,7 +13,8 @@ import { fixedSigningKey } from '../../lambda/adapters/local-key-signer';
 import { sealBindings } from '../../lambda/composition/token-function';
 import { requestEntraToken } from '../../lambda/core/entra-client';
 import { sleep } from '../../lambda/core/retry';
-import { rotatingAssertions } from '../../lambda/core/rotating-assertions';
+import { discoveryDocument, jwksDocument } from '../../lambda/core/discovery';
+import { rotatingAssertions, rotationPublicKeys } from '../../lambda/core/rotating-assertions';
 import { SealingTokenStore } from '../../lambda/core/sealing-token-store';
 import { tokenCacheKey } from '../../lambda/core/token-cache';
 import { TokenSealer } from '../../lambda/core/token-sealing';
@@ -24,7 +25,8 @@ import { loadOrCreateSigningKey } from '../runtime/signing-key-file';
 const silent = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
 
 /**
- * Serves `GET /token/{alias}` on 127.0.0.1:`port` the naive way: read the table, exchange on a miss, write back.
+ * Serves `GET /token/{alias}` on 127.0.0.1:`port` the naive way: read the table, exchange on a miss, write back; and
+ * the issuer's discovery document and JWKS.
  * The table must exist (the coordinated run's workers create theirs the same way: `ensureTokenTable`).
  */
 export async function startUncoordinatedBroker(config: LocalConfig, port: number): Promise<{ url: string; close(): Promise<void> }> {
@@ -47,12 +49,20 @@ export async function startUncoordinatedBroker(config: LocalConfig, port: number
   });
   const key = await loadOrCreateSigningKey(config.signingKeyFile);
   const issuer = config.issuer ?? `http://127.0.0.1:${String(port)}`;
+  const signing = await fixedSigningKey(key.pem, basename(key.path), Math.floor(clock() / 1000));
   const assertions = rotatingAssertions(
     { issuer, subject: runtime.subject, audience: runtime.audience, lifetimeSeconds: runtime.assertionLifetimeSeconds },
-    { ...(await fixedSigningKey(key.pem, basename(key.path), Math.floor(clock() / 1000))), clock },
+    { ...signing, clock },
   );
+  // Entra reads the issuer's discovery document and JWKS from the first worker, as from the broker.
+  const documents: Record<string, string> = {
+    '/.well-known/openid-configuration': JSON.stringify(discoveryDocument(issuer)),
+    '/jwks': JSON.stringify(jwksDocument(await rotationPublicKeys(signing.state).publicKeys())),
+  };
 
   const server = createServer((request, response) => {
+    const document = documents[request.url ?? ''];
+    if (document !== undefined) return void response.writeHead(200, { 'content-type': 'application/json' }).end(document);
     const alias = /^\/token\/([^/]+)$/.exec(request.url ?? '')?.[1] ?? '';
     const scope = Object.hasOwn(runtime.scopes, alias) ? runtime.scopes[alias] : undefined;
     if (!scope) return void response.writeHead(404).end();
@@ -68,7 +78,10 @@ export async function startUncoordinatedBroker(config: LocalConfig, port: number
         await store.put(cacheKey, token);
       }
       response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ access_token: token.accessToken }));
-    })().catch(() => response.writeHead(503).end());
+    })().catch((error: unknown) => {
+      process.stderr.write(`uncoordinated broker: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}\n`);
+      response.writeHead(503).end();
+    });
   });
   await new Promise<void>((ready) => server.listen(port, '127.0.0.1', ready));
   return {
