@@ -44,7 +44,6 @@ const container = () =>
     clock: Date.now,
     logger,
     refreshMarginSeconds: 300,
-    pollIntervalMs: 50,
   });
 const freshToken = (name: string): CachedToken => ({
   accessToken: name,

@@ -3,10 +3,10 @@ import { describe, expect, it } from 'vitest';
 import { MemoryTokenStore } from '../../../lambda/adapters/memory-token-store';
 import { UpstreamUnavailableError } from '../../../lambda/core/errors';
 import type { CachedToken, Logger, TokenStore } from '../../../lambda/core/ports';
-import { TokenCache, tokenCacheKey, type TokenCacheOptions } from '../../../lambda/core/token-cache';
+import { REFRESH_AHEAD_SECONDS, TokenCache, tokenCacheKey, type TokenCacheOptions } from '../../../lambda/core/token-cache';
 
 const MARGIN = 300;
-const AHEAD = 300;
+const AHEAD = REFRESH_AHEAD_SECONDS;
 const START = Date.UTC(2026, 10, 23, 12, 0, 0);
 
 /** A manual clock; `sleep` advances it, so waiting is deterministic and instant. */
@@ -73,7 +73,6 @@ function makeCache(time: ReturnType<typeof manualTime>, store: TokenStore, extra
     logger,
     metrics: { count: (event) => void (counts[event] = (counts[event] ?? 0) + 1) },
     refreshMarginSeconds: MARGIN,
-    refreshAheadSeconds: AHEAD,
     ...extra,
   });
   return { cache, logger, counts };
@@ -208,22 +207,23 @@ describe('TokenCache', () => {
   it("takes over after a crashed lease holder's lease expires, and not before", async () => {
     const time = manualTime();
     const store = new MemoryTokenStore({ clock: time.clock });
-    await store.tryAcquireLease('k', 'crashed-container', time.clock() + 8_000);
-    const { cache } = makeCache(time, store, { leaseWaitMs: 12_000, pollIntervalMs: 100 });
+    // Shorter than the wait (LEASE_WAIT_MS, 5 s): the lease runs out while this container waits.
+    await store.tryAcquireLease('k', 'crashed-container', time.clock() + 3_000);
+    const { cache } = makeCache(time, store);
     let exchangedAt: number | undefined;
 
     const result = await cache.get('k', async () => ((exchangedAt = time.clock()), tokenExpiringIn(3600, time.clock())));
 
     expect(result.outcome).toBe('exchange');
-    expect(exchangedAt! - START).toBeGreaterThan(8_000);
-    expect(exchangedAt! - START).toBeLessThanOrEqual(8_200);
+    expect(exchangedAt! - START).toBeGreaterThan(3_000);
+    expect(exchangedAt! - START).toBeLessThanOrEqual(3_200);
   });
 
   it('answers upstream_unavailable when a lease outlives the wait, and recovers once it expires', async () => {
     const time = manualTime();
     const store = new MemoryTokenStore({ clock: time.clock });
     await store.tryAcquireLease('k', 'slow-container', time.clock() + 10_000);
-    const { cache } = makeCache(time, store, { leaseWaitMs: 5_000 });
+    const { cache } = makeCache(time, store);
 
     await expect(cache.get('k', () => Promise.reject(new Error('must not exchange')))).rejects.toMatchObject({
       code: 'upstream_unavailable',
@@ -247,7 +247,7 @@ describe('TokenCache', () => {
       tryAcquireLease: async (key, holder, until) => (down ? broken() : healthy.tryAcquireLease(key, holder, until)),
       releaseLease: async (key, holder) => (down ? broken() : healthy.releaseLease(key, holder)),
     };
-    const { cache, logger, counts } = makeCache(time, flaky, { storeBackoffMs: 5_000 });
+    const { cache, logger, counts } = makeCache(time, flaky);
 
     const first = await cache.get('k', async () => tokenExpiringIn(3600, time.clock(), 'a'));
     const second = await cache.get('k', () => Promise.reject(new Error('must not exchange')));
