@@ -30,12 +30,16 @@ export const EMERGENCY_COST =
 
 export const KEYS_HELP = `Usage: broker-keys status --stack <name> [--region <r>]
        broker-keys rotate [--emergency] --stack <name> [--region <r>]
+       broker-keys migrate --stack <name> [--region <r>]
 
 status              the signing keys of the broker deployed as stack <name>, with their states and dates
 rotate              publish a new key now; it starts signing after the publish lead (keyRotation.publishLeadSeconds),
                     so no exchange fails. The previous key stays published retireAfterSeconds after that.
 rotate --emergency  after a suspected key compromise: a new key signs at once and every other key leaves the JWKS at
                     once (their deletion is scheduled). ${EMERGENCY_COST}
+migrate             once, after upgrading from a version whose rotation state had no MAC: the rotator gives the state
+                    its MAC if every key it names is this deployment's key with that public half (it checks each with
+                    KMS), and changes nothing otherwise (docs/key-rotation.md, "Upgrading to the authenticated state").
 
 status also checks the state item's MAC, as the broker does before it uses a state: "verified", or "DOES NOT
 VERIFY" (the broker refuses the state and uses none of its keys: see docs/key-rotation.md, "A refused rotation
@@ -93,8 +97,8 @@ export async function main(argv: readonly string[], io: KeysIo = {}): Promise<nu
     return KEYS_EXIT.ok;
   }
   const [command, ...extra] = positionals;
-  if (command !== 'status' && command !== 'rotate')
-    return usage(`expected "status" or "rotate", received ${JSON.stringify(command ?? '')}`);
+  if (command !== 'status' && command !== 'rotate' && command !== 'migrate')
+    return usage(`expected "status", "rotate" or "migrate", received ${JSON.stringify(command ?? '')}`);
   if (extra.length > 0) return usage(`unexpected ${JSON.stringify(extra.join(' '))}`);
   if (values.stack === undefined || values.stack === '') return usage('--stack is required');
   if (values.emergency && command !== 'rotate') return usage('--emergency goes with rotate');
@@ -124,13 +128,15 @@ export async function main(argv: readonly string[], io: KeysIo = {}): Promise<nu
       );
       return KEYS_EXIT.failed;
     }
-    const action = values.emergency ? 'emergency' : 'rotate';
+    const action = command === 'migrate' ? 'migrate' : values.emergency ? 'emergency' : 'rotate';
     const result = await invokeRotator(clients.lambda, outputs.rotator, { action, requestedAt: Math.floor(now() / 1000) });
     stdout.write(renderKeys(values.stack, result.keys, result.version, now()));
     stdout.write(
       action === 'emergency'
         ? `${EMERGENCY_COST}\n`
-        : 'Rotation started: the new key is published now and signs once the publish lead has passed; no exchange fails.\n',
+        : action === 'migrate'
+          ? 'The rotation state carries its MAC: the broker uses it again. Check it with `broker-keys status`.\n'
+          : 'Rotation started: the new key is published now and signs once the publish lead has passed; no exchange fails.\n',
     );
     return KEYS_EXIT.ok;
   } catch (error) {

@@ -98,6 +98,21 @@ export class AuthenticatedRotationStore implements KeyRotationStore {
     return this.put(state, version, stored);
   }
 
+  /**
+   * Gives a MAC to a state item written before the state had one: the upgrade of a deployment whose rotator ran
+   * before this version. Only on an operator's request (`broker-keys migrate`), and only once `check` has accepted
+   * every key the item names; the item is otherwise left as it is.
+   */
+  async adoptUnauthenticated(check: (state: RotationState) => Promise<void>): Promise<VersionedRotationState | undefined> {
+    const item = await this.options.items.read();
+    if (item === undefined || (item.mac !== undefined && item.mac.length > 0)) return undefined;
+    if (!isUsableStateVersion(item.version) || item.stateJson === undefined) throw this.refuse('malformed', undefined);
+    const state = parseRotationState(item.stateJson);
+    await check(state);
+    const version = await this.put(state, item.version + 1, item.version);
+    return version === undefined ? undefined : { state, version };
+  }
+
   private async put(state: RotationState, version: number, expectedVersion: number): Promise<number | undefined> {
     const stateJson = JSON.stringify(state);
     const mac = await this.options.authenticator.mac(rotationStateMacMessage(version, stateJson));

@@ -134,3 +134,43 @@ async function recoverRefusedState(deps: KeyRotationDeps, refused: RotationState
   });
   return step;
 }
+
+/** A key the state item names is not the key service's key of that id (or none the rotator may read). */
+export class UnauthenticatedStateKeyError extends Error {
+  readonly code = 'unauthenticated_state_key';
+  constructor(keyId: string, why: string) {
+    super(
+      `The rotation state item written before the MAC names the key ${keyId}, ${why}: it is not adopted. See docs/key-rotation.md ("Upgrading to the authenticated state").`,
+    );
+    this.name = 'UnauthenticatedStateKeyError';
+  }
+}
+
+/**
+ * The upgrade of a state item written before the state had a MAC: adopted (MACed as it is) only if every key it names
+ * that may still be published or sign is a key the rotator's key service holds under that id with that public half.
+ * The rotator may read only this deployment's keys (its role's policy), so a key someone else made, or a public key
+ * written into the item, fails the check. Keys whose deletion is scheduled are never published or used again and are
+ * not checked (KMS refuses GetPublicKey for them).
+ * @returns the adopted state; undefined when there was nothing to adopt (no item, or it has a MAC)
+ * @throws UnauthenticatedStateKeyError naming the first key that fails the check (nothing is written)
+ */
+export async function adoptUnauthenticatedState(deps: KeyRotationDeps): Promise<VersionedRotationState | undefined> {
+  return deps.store.adoptUnauthenticated(async (state) => {
+    for (const key of state.keys) {
+      if (key.status === 'deletion-scheduled') continue;
+      let jwk;
+      try {
+        jwk = await deps.keys.publicKey(key.keyId);
+      } catch (error) {
+        throw new UnauthenticatedStateKeyError(
+          key.keyId,
+          `whose public key the rotator cannot read (${error instanceof Error ? error.name : 'error'})`,
+        );
+      }
+      if (jwk.kid !== key.jwk.kid || jwk.n !== key.jwk.n || jwk.e !== key.jwk.e) {
+        throw new UnauthenticatedStateKeyError(key.keyId, 'with a public key other than the key service holds under that id');
+      }
+    }
+  });
+}

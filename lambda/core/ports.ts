@@ -254,6 +254,12 @@ export interface KeyRotationStore {
    * @throws Error when the refused item holds no usable version to replace it on (delete it first)
    */
   replaceRefused(state: RotationState, refused: RotationStateRejectedError): Promise<number | undefined>;
+  /**
+   * Gives a MAC to a state item written before the state had one (an upgrade), once `check` has accepted its state.
+   * @returns the state as now stored; undefined when there is no item, or it has a MAC already (read() decides then)
+   * @throws what `check` throws, leaving the item as it is; RotationStateRejectedError for an unusable item
+   */
+  adoptUnauthenticated(check: (state: RotationState) => Promise<void>): Promise<VersionedRotationState | undefined>;
 }
 
 /** What the key rotator tells the alarms (lib/broker-monitoring.ts). */

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { freePort } from '../free-port';
 import { startEntraEmulator } from '../entra-emulator/emulator';
 import { parseLocalConfig } from '../runtime/local-config';
+import { sleep } from '../../lambda/core/retry';
 import { startLocalRuntime } from '../runtime/local-runtime';
 import { tapLogLines } from '../runtime/log-tap';
 
@@ -110,7 +111,7 @@ export async function rotationDemo(): Promise<boolean> {
         process.stdout.write(`${at()}  JWKS: ${kids}\n`);
         lastJwks = kids;
       }
-      await new Promise((done) => setTimeout(done, 250));
+      await sleep(250);
     }
   } finally {
     await runtime.close();

@@ -173,6 +173,15 @@ describe('broker-keys', () => {
     ]);
   });
 
+  it('migrate: invokes the rotator with the migrate action and says how to check the result', async () => {
+    const setup = clients();
+    const { code, out } = await run(['migrate', '--stack', 'Broker'], setup);
+    expect(code).toBe(KEYS_EXIT.ok);
+    expect(out).toContain('The rotation state carries its MAC');
+    const payload = setup.invoke.commandCalls(InvokeCommand)[0]?.args[0].input.Payload as Uint8Array;
+    expect(JSON.parse(Buffer.from(payload).toString('utf8'))).toEqual({ action: 'migrate', requestedAt: T0 });
+  });
+
   it('fails with a message naming what to fix: a stack without the outputs, a rotator error', async () => {
     const missing = await run(['status', '--stack', 'Other'], clients({ outputs: false }));
     expect(missing.code).toBe(KEYS_EXIT.failed);

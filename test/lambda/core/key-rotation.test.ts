@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { KeyRotationSettings } from '../../../contract/broker-config';
 import { activeKey, publishedKeys, type RotationKey, type RotationState } from '../../../contract/key-rotation-state';
-import { runKeyRotation, type KeyRotationDeps } from '../../../lambda/core/key-rotation';
+import { adoptUnauthenticatedState, runKeyRotation, type KeyRotationDeps } from '../../../lambda/core/key-rotation';
 import { nextRotationStep } from '../../../lambda/core/key-rotation-plan';
 import type { KeyRotationStore, Logger } from '../../../lambda/core/ports';
 import { FakeKeyService } from '../../support/fake-key-service';
@@ -243,6 +243,7 @@ describe('key rotation: concurrency and crashes', () => {
     const crashingStore: KeyRotationStore = {
       read: () => store.read(),
       replaceRefused: (state, refused) => store.replaceRefused(state, refused),
+      adoptUnauthenticated: (check) => store.adoptUnauthenticated(check),
       write: async (state, version) => {
         const written = await store.write(state, version);
         maybeCrash('after write'); // the write landed, the process died before it knew
@@ -375,6 +376,58 @@ describe('key rotation: a state item the rotation did not write', () => {
     rotator.setNow(T0 + SETTINGS.intervalSeconds + 10);
     const run = await rotator.run({ request: { kind: 'emergency', requestedAt: T0 + SETTINGS.intervalSeconds + 10 } });
     expect(await reader.read()).toEqual({ state: run.state, version: run.version });
+  });
+});
+
+describe('key rotation: upgrading a state item written before the MAC', () => {
+  /** The item as the previous version's rotator left it: the same state, no MAC. */
+  async function legacy() {
+    const stores = rotationStoreWorld({ clock: () => T0 * 1000 });
+    const w = world(SETTINGS, stores.store);
+    await w.run();
+    w.setNow(T0 + SETTINGS.intervalSeconds - SETTINGS.publishLeadSeconds);
+    await w.run(); // a next key published
+    stores.items.put({ ...stores.items.item!, mac: undefined });
+    return { w, stores };
+  }
+
+  it("adopts it when every key it names is the key service's key of that id, then rotates on", async () => {
+    const { w, stores } = await legacy();
+    const before = JSON.parse(stores.items.item!.stateJson!) as RotationState;
+    await expect(stores.another().read()).rejects.toMatchObject({ reason: 'no-mac' });
+    const adopted = await adoptUnauthenticatedState({
+      keys: w.keys,
+      store: stores.store,
+      settings: SETTINGS,
+      clock: () => T0 * 1000,
+      logger: silent,
+    });
+    expect(adopted?.state).toEqual(before);
+    expect(await stores.another().read()).toEqual({ state: before, version: adopted?.version });
+    // Nothing left to adopt: the item has its MAC.
+    expect(
+      await adoptUnauthenticatedState({ keys: w.keys, store: stores.store, settings: SETTINGS, clock: () => T0 * 1000, logger: silent }),
+    ).toBeUndefined();
+  });
+
+  it("does not adopt it when a key it names is not the key service's (a public key written into the item), and writes nothing", async () => {
+    const { w, stores } = await legacy();
+    const state = JSON.parse(stores.items.item!.stateJson!) as RotationState;
+    const attacker = { ...state.keys[1]!, jwk: await w.keys.publicKey('key-5') };
+    const forgedJson = JSON.stringify({ keys: [state.keys[0], attacker] });
+    stores.items.put({ ...stores.items.item!, stateJson: forgedJson });
+    await expect(
+      adoptUnauthenticatedState({ keys: w.keys, store: stores.store, settings: SETTINGS, clock: () => T0 * 1000, logger: silent }),
+    ).rejects.toMatchObject({ code: 'unauthenticated_state_key', message: expect.stringContaining(attacker.keyId) as string });
+    w.keys.beforeCall = (operation, keyId) => {
+      if (operation === 'publicKey' && keyId === state.keys[0]!.keyId)
+        throw Object.assign(new Error('denied'), { name: 'AccessDeniedException' });
+    };
+    await expect(
+      adoptUnauthenticatedState({ keys: w.keys, store: stores.store, settings: SETTINGS, clock: () => T0 * 1000, logger: silent }),
+    ).rejects.toMatchObject({ message: expect.stringMatching(/cannot read \(AccessDeniedException\)/) as string });
+    expect(stores.items.item?.stateJson).toBe(forgedJson);
+    expect(stores.items.item?.mac).toBeUndefined();
   });
 });
 

@@ -93,6 +93,7 @@ describe('rotating assertions', () => {
       read: () => (failing ? Promise.reject(new Error('dynamodb down')) : inner.read()),
       write: (state, version) => inner.write(state, version),
       replaceRefused: (state, refused) => inner.replaceRefused(state, refused),
+      adoptUnauthenticated: (check) => inner.adoptUnauthenticated(check),
     };
     const s = setup(flaky);
     await s.rotate();

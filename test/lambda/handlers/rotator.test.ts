@@ -97,3 +97,16 @@ describe('rotator handler: a refused rotation state', () => {
     expect((await stores.another().read()).state.keys).toHaveLength(1);
   });
 });
+
+describe('rotator handler: migrate', () => {
+  it('adopts a state item written before the MAC (after a scheduled run refused it), then runs as scheduled', async () => {
+    const stores = rotationStoreWorld();
+    const r = rotator(stores);
+    await r.handler({}, context);
+    stores.items.put({ ...stores.items.item!, mac: undefined }); // as the previous version left it
+    await expect(r.handler({}, context)).rejects.toMatchObject({ code: 'rotation_state_rejected', reason: 'no-mac' });
+    const migrated = await r.handler({ action: 'migrate', requestedAt: T0 }, context);
+    expect(migrated).toMatchObject({ steps: [], keys: [{ keyId: 'key-99', status: 'active' }] });
+    expect((await stores.another().read()).state.keys).toHaveLength(1);
+  });
+});
