@@ -7,6 +7,8 @@
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { KeyRotationSettings } from '../../contract/broker-config';
+import { KEY_ROTATION_ITEM } from '../../contract/aws-names';
+import { RotationStateRejectedError } from '../../contract/key-rotation-state';
 import { createDynamoDbClient } from '../../lambda/adapters/aws-clients';
 import { DynamoDbRotationStore } from '../../lambda/adapters/dynamodb-rotation-store';
 import { MemoryRotationStore } from '../../lambda/adapters/memory-rotation-store';
@@ -32,6 +34,8 @@ export interface LocalRotationOptions {
   readonly dynamodb?: { readonly endpoint: string; readonly region: string; readonly tableName: string };
   /** The 32-byte key the state's MAC is made with (the rotation state key file's content). */
   readonly stateKey: Uint8Array;
+  /** The file it was read from, named when a state item does not verify with it. */
+  readonly stateKeyFile: string;
   /** The rotator's logs and metrics, as the deployed rotator function has them. */
   readonly rotator: FunctionObservability;
   /** Runs each tick as an invocation of its own. */
@@ -59,7 +63,8 @@ export function rotationTickMs(settings: KeyRotationSettings): number {
 
 /**
  * Runs the rotation once (so a key is active before the runtime listens), then on a timer.
- * @throws what the first run throws (DynamoDB unreachable, the folder not writable)
+ * @throws what the first run throws (DynamoDB unreachable, the folder not writable); for a state item that does not
+ *   verify, an Error naming the table, the key file and how to start afresh
  */
 export async function startLocalRotation(options: LocalRotationOptions): Promise<LocalRotation> {
   const { clock, settings } = options;
@@ -90,7 +95,14 @@ export async function startLocalRotation(options: LocalRotationOptions): Promise
     const context = lambdaContext({ functionName: 'broker-rotator', timeoutMs: ROTATOR_TIMEOUT_MS, clock });
     return options.inScope(context.awsRequestId, () => rotator({}, context));
   };
-  await rotate();
+  try {
+    await rotate();
+  } catch (error) {
+    client?.destroy();
+    if (error instanceof RotationStateRejectedError && options.dynamodb)
+      throw refusedAtStart(error, options.dynamodb.tableName, options.stateKeyFile);
+    throw error;
+  }
   let running = false;
   const timer = setInterval(() => {
     if (running) return;
@@ -112,4 +124,18 @@ export async function startLocalRotation(options: LocalRotationOptions): Promise
       client?.destroy();
     },
   };
+}
+
+/**
+ * Locally a refused state is most often this machine's own: written with another rotationStateKeyFile (a process on
+ * the same table with its own key file, or the default file generated again). No emergency rotation runs locally:
+ * the item goes, and the next start begins a new state.
+ */
+function refusedAtStart(error: RotationStateRejectedError, tableName: string, stateKeyFile: string): Error {
+  return new Error(
+    `the key rotation state item in table ${tableName} does not verify with rotationStateKeyFile ${stateKeyFile} (${error.reason}): ` +
+      `it was written with another rotation state key (processes sharing a table must share rotationStateKeyFile) or by someone else. ` +
+      `Use the key file it was written with, or delete the item (partition key "${KEY_ROTATION_ITEM.partitionKey}") or set a new tableName, then start again.`,
+    { cause: error },
+  );
 }

@@ -240,6 +240,7 @@ async function startSigning(config: LocalConfig, { logger, inScope, clock, obser
     if (stateKey.tooOpen) logger.warn('the rotation state key file is readable by other users; chmod 600 it', { path: stateKey.path });
     const rotation = await startLocalRotation({
       stateKey: stateKey.key,
+      stateKeyFile: stateKey.path,
       rotator: createObservability({ ...observe, route: 'rotator', deployment: LOCAL_DEPLOYMENT }),
       inScope,
       signingKeyDir: config.signingKeyDir,
