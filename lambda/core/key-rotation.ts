@@ -26,9 +26,10 @@ export interface KeyRotationDeps {
   readonly logger: Logger;
   /** The key the deployment signed with before rotation; adopted as the first active key. @default - a new key */
   readonly adoptableKeyId?: string;
-  /** Bound on steps per run (a bug guard; a run needs a handful). @default 20 */
-  readonly maxSteps?: number;
 }
+
+/** Bound on steps per run: a bug guard (a run needs a handful). */
+const MAX_STEPS = 20;
 
 export interface RotationRun {
   /** The steps this run wrote, in order (another runner's steps are not listed). */
@@ -37,7 +38,7 @@ export interface RotationRun {
   readonly version: number;
 }
 
-/** The run did not settle within `maxSteps`: a bug (the plan keeps asking for steps), never normal contention. */
+/** The run did not settle within MAX_STEPS: a bug (the plan keeps asking for steps), never normal contention. */
 export class RotationDidNotSettleError extends Error {
   readonly code = 'rotation_did_not_settle';
   constructor(steps: number) {
@@ -50,12 +51,11 @@ export class RotationDidNotSettleError extends Error {
  * Brings the rotation state up to date at the clock's time, and fulfils `request` if given.
  * @throws what the key service or the store throws (the state stays consistent: every write is conditional)
  * @throws RotationStateRejectedError when the state item does not verify and the request is not an emergency
- * @throws RotationDidNotSettleError after `maxSteps` steps
+ * @throws RotationDidNotSettleError after MAX_STEPS steps
  */
 export async function runKeyRotation(deps: KeyRotationDeps, options: Pick<PlanOptions, 'request'> = {}): Promise<RotationRun> {
   const steps: RotationStep[] = [];
-  const maxSteps = deps.maxSteps ?? 20;
-  for (let attempt = 0; attempt < maxSteps; attempt += 1) {
+  for (let attempt = 0; attempt < MAX_STEPS; attempt += 1) {
     let read: VersionedRotationState;
     try {
       read = await deps.store.read();
@@ -105,7 +105,7 @@ export async function runKeyRotation(deps: KeyRotationDeps, options: Pick<PlanOp
       await deps.keys.scheduleDeletion(created.keyId);
     }
   }
-  throw new RotationDidNotSettleError(maxSteps);
+  throw new RotationDidNotSettleError(MAX_STEPS);
 }
 
 /**

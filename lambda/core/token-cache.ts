@@ -28,8 +28,8 @@ export interface TokenCacheOptions {
   readonly logger: Logger;
   /** A token with this much lifetime left, or less, is never served. */
   readonly refreshMarginSeconds: number;
-  /** Receives a count for each rare event (exchange, stale serve, lease wait, store failure), e.g. for CloudWatch. @default - none */
-  readonly metrics?: BrokerMetrics;
+  /** Receives a count for each rare event (exchange, stale serve, lease wait, store failure), e.g. for CloudWatch. */
+  readonly metrics: BrokerMetrics;
   /** Waits between looks at the store while another holder refreshes. @default setTimeout-based sleep */
   readonly sleep?: (ms: number) => Promise<void>;
 }
@@ -68,8 +68,7 @@ export class TokenCache {
   private readonly l1 = new Map<string, MemoryEntry>();
   private readonly inFlight = new Map<string, Promise<CacheResult>>();
   private storeUnavailableUntil = 0;
-  private readonly opts: Required<Omit<TokenCacheOptions, 'metrics'>>;
-  private readonly metrics: BrokerMetrics | undefined;
+  private readonly opts: Required<TokenCacheOptions>;
   private readonly configured: ConfiguredWindows;
   /** Identifies this container as a lease holder. */
   private readonly holderId = randomUUID();
@@ -77,12 +76,11 @@ export class TokenCache {
 
   constructor(options: TokenCacheOptions) {
     this.opts = { sleep, ...options };
-    this.metrics = options.metrics;
     this.configured = { marginSeconds: this.opts.refreshMarginSeconds, aheadSeconds: REFRESH_AHEAD_SECONDS };
   }
 
   private bump(event: 'exchanges' | 'staleServed' | 'leaseWaits' | 'storeFailures'): void {
-    this.metrics?.count(event);
+    this.opts.metrics.count(event);
   }
 
   /**

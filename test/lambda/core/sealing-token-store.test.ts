@@ -281,7 +281,13 @@ describe('the cache over sealed items', () => {
     item.sealed[item.sealed.length - 20]! ^= 0xff;
 
     const { store, counts } = container(kms, table);
-    const cache = new TokenCache({ store, clock: () => NOW, logger: recordingLogger().logger, refreshMarginSeconds: 300 });
+    const cache = new TokenCache({
+      store,
+      clock: () => NOW,
+      logger: recordingLogger().logger,
+      metrics: { count: () => undefined },
+      refreshMarginSeconds: 300,
+    });
     let exchanges = 0;
     const fresh = async () => (exchanges++, token({ accessToken: 'fresh' }));
     const first = await cache.get(graphBinding.cacheKey, fresh);

@@ -43,6 +43,7 @@ const container = () =>
     store: sealedStore(),
     clock: Date.now,
     logger,
+    metrics: { count: () => undefined },
     refreshMarginSeconds: 300,
   });
 const freshToken = (name: string): CachedToken => ({
@@ -92,7 +93,15 @@ describe('TokenCache on DynamoDB Local with 10-minute tokens', () => {
     const store = sealedStore(clock);
     const containers = Array.from(
       { length: 3 },
-      () => new TokenCache({ store, clock, logger, refreshMarginSeconds: 300, sleep: async () => void (time.now += 50) }),
+      () =>
+        new TokenCache({
+          store,
+          clock,
+          logger,
+          metrics: { count: () => undefined },
+          refreshMarginSeconds: 300,
+          sleep: async () => void (time.now += 50),
+        }),
     );
     let exchanges = 0;
     const exchange = async (): Promise<CachedToken> => {

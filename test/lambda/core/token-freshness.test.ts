@@ -103,7 +103,15 @@ describe('TokenCache with tokens of any lifetime Entra issues (property)', () =>
           const store = new MemoryTokenStore({ clock });
           const caches = Array.from(
             { length: containerCount },
-            () => new TokenCache({ store, clock, sleep, logger: silent, refreshMarginSeconds: marginSeconds }),
+            () =>
+              new TokenCache({
+                store,
+                clock,
+                sleep,
+                logger: silent,
+                metrics: { count: () => undefined },
+                refreshMarginSeconds: marginSeconds,
+              }),
           );
           const exchangedAt: number[] = [];
           let issued = 0;
