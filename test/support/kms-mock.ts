@@ -77,7 +77,7 @@ interface MockKey {
 }
 
 export interface MockKms {
-  /** Pass this to KmsSigner / KmsPublicKeys. */
+  /** Pass this to the KMS adapters (KmsKeySigner, KmsPublicKeys, KmsStateAuthenticator, ...). */
   readonly client: KMSClient;
   readonly stub: AwsClientStub<KMSClient>;
   /** Adds (or replaces) a key; by default a real RSA-2048 pair named after the ARN. */
