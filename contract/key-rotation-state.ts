@@ -2,7 +2,11 @@
  * The signing keys' rotation state as stored (KEY_ROTATION_ITEM in ./aws-names.ts): written by the rotation (the
  * rotator function, or the local runtime), read by the token function (the active key), the JWKS function (the
  * published keys) and the `broker-keys` CLI. Times are unix seconds.
+ *
+ * The item carries a MAC (HMAC-SHA-256 with the rotation state key) over its version and its state JSON exactly as
+ * stored; a reader uses a state only when the MAC verifies (docs/key-rotation.md, "The rotation state's MAC").
  */
+import { createHash } from 'node:crypto';
 import type { KeyRotationSettings } from './broker-config';
 import { describeValue, isPlainObject } from './config-error';
 
@@ -58,6 +62,67 @@ export class RotationStateError extends Error {
     super(`The key rotation state item is invalid: ${problem}. Restore it from the rotator's last log line or run a rotation.`);
     this.name = 'RotationStateError';
   }
+}
+
+/** Names what the MAC is over, so a MAC made with the same key for anything else never verifies as a state's. */
+export const ROTATION_STATE_MAC_DOMAIN = 'aws-azure-token-broker/key-rotation-state/v1';
+
+/**
+ * The bytes the rotation state key MACs for the item of `version` holding `stateJson` (exactly as stored): the SHA-256
+ * digest of `${ROTATION_STATE_MAC_DOMAIN}\n${version}\n${stateJson}`. A digest, because KMS GenerateMac and VerifyMac
+ * take at most 4096 bytes and a state of ten keys is longer (KMS API reference, GenerateMac "Message").
+ */
+export function rotationStateMacMessage(version: number, stateJson: string): Uint8Array {
+  return new Uint8Array(
+    createHash('sha256')
+      .update(`${ROTATION_STATE_MAC_DOMAIN}\n${String(version)}\n${stateJson}`, 'utf8')
+      .digest(),
+  );
+}
+
+/** Why a present rotation state item was refused. */
+export type RotationStateRejection =
+  /** It has no MAC attribute (or not a binary one). */
+  | 'no-mac'
+  /** Its MAC does not verify for its version and state: edited, or written without the rotation state key. */
+  | 'mac-mismatch'
+  /** Its MAC verifies, but its version is older than one this process already verified: an older item put back. */
+  | 'replayed'
+  /** The item is gone, after this process verified a version of it. */
+  | 'deleted'
+  /** Its version or state attribute is missing or not a usable number or string: nothing to verify. */
+  | 'malformed';
+
+const REJECTION_TEXT: Record<RotationStateRejection, string> = {
+  'no-mac': 'it has no MAC',
+  'mac-mismatch': 'its MAC does not verify',
+  replayed: 'its version is older than one already verified: an older item was put back',
+  deleted: 'it was deleted after a version of it was verified',
+  malformed: 'its version or state attribute is missing or unusable',
+};
+
+/**
+ * A rotation state item the broker did not write (or an older one put back): none of its keys is published, signs or
+ * is acted upon. Thrown by the readers (token, JWKS, rotator) and shown by `broker-keys status`.
+ */
+export class RotationStateRejectedError extends Error {
+  readonly code = 'rotation_state_rejected';
+  constructor(
+    readonly reason: RotationStateRejection,
+    /** The version the item holds; 0 when it is gone, undefined when it has none that can be read. */
+    readonly storedVersion: number | undefined,
+  ) {
+    super(
+      `The key rotation state item${storedVersion === undefined ? '' : ` (version ${String(storedVersion)})`} was refused: ${REJECTION_TEXT[reason]}. ` +
+        "None of its keys is used. Recover with `npx broker-keys rotate --emergency` (docs/key-rotation.md, 'A refused rotation state').",
+    );
+    this.name = 'RotationStateRejectedError';
+  }
+}
+
+/** Whether `version` is one a state item can hold and a recovery can count on from (a positive safe integer). */
+export function isUsableStateVersion(version: number): boolean {
+  return Number.isSafeInteger(version) && version >= 1 && Number.isSafeInteger(version + 1);
 }
 
 const isTime = (value: unknown): value is number => typeof value === 'number' && Number.isInteger(value) && value >= 0;

@@ -1,15 +1,24 @@
 /**
  * `broker-keys status|rotate [--emergency] --stack <name> [--region <r>]`: shows a deployed broker's signing keys with
- * their states and dates, and runs a rotation now by invoking the stack's key rotator. Finds the rotation through the
+ * their states and dates and whether the state item's MAC verifies, and runs a rotation now by invoking the stack's
+ * key rotator. Finds the rotation through the
  * stack's outputs (contract/aws-names.ts KEY_ROTATION_OUTPUTS). Run by client/bin/broker-keys.ts; `main` has no side
  * effects on import, so tests call it in-process with their own clients.
  */
 import { parseArgs } from 'node:util';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
-import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
-import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
-import { KEY_ROTATION_ITEM, KEY_ROTATION_OUTPUTS, TOKEN_TABLE_PARTITION_KEY } from '../../contract/aws-names';
-import { parseRotationState, type KeyStatus, type RotationKey } from '../../contract/key-rotation-state';
+import { DynamoDBClient, GetItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import { KMSClient, VerifyMacCommand } from '@aws-sdk/client-kms';
+import { GetFunctionConfigurationCommand, InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { KEY_ROTATION_ITEM, KEY_ROTATION_OUTPUTS, ROTATION_STATE_MAC_ALGORITHM, TOKEN_TABLE_PARTITION_KEY } from '../../contract/aws-names';
+import { BROKER_ENV } from '../../contract/environment';
+import {
+  isUsableStateVersion,
+  parseRotationState,
+  rotationStateMacMessage,
+  type KeyStatus,
+  type RotationKey,
+} from '../../contract/key-rotation-state';
 
 /** Exit codes, stable for scripts (also in `--help`). */
 export const KEYS_EXIT = { ok: 0, failed: 1, usage: 2 } as const;
@@ -21,24 +30,33 @@ export const EMERGENCY_COST =
 
 export const KEYS_HELP = `Usage: broker-keys status --stack <name> [--region <r>]
        broker-keys rotate [--emergency] --stack <name> [--region <r>]
+       broker-keys migrate --stack <name> [--region <r>]
 
 status              the signing keys of the broker deployed as stack <name>, with their states and dates
 rotate              publish a new key now; it starts signing after the publish lead (keyRotation.publishLeadSeconds),
                     so no exchange fails. The previous key stays published retireAfterSeconds after that.
 rotate --emergency  after a suspected key compromise: a new key signs at once and every other key leaves the JWKS at
                     once (their deletion is scheduled). ${EMERGENCY_COST}
+migrate             once, after upgrading from a version whose rotation state had no MAC: the rotator gives the state
+                    its MAC if every key it names is this deployment's key with that public half (it checks each with
+                    KMS), and changes nothing otherwise (docs/key-rotation.md, "Upgrading to the authenticated state").
+
+status also checks the state item's MAC, as the broker does before it uses a state: "verified", or "DOES NOT
+VERIFY" (the broker refuses the state and uses none of its keys: see docs/key-rotation.md, "A refused rotation
+state"), or "not checked" and why (the check reads the key ARN from the rotator's configuration and asks KMS).
 
 Uses the AWS default credential chain and region (AWS_PROFILE, AWS_REGION, ...): status needs
-cloudformation:DescribeStacks and dynamodb:GetItem on the table; rotate needs lambda:InvokeFunction on the rotator.
+cloudformation:DescribeStacks and dynamodb:GetItem on the table, and for the MAC check lambda:GetFunctionConfiguration
+on the rotator and kms:VerifyMac on the rotation state key; rotate needs lambda:InvokeFunction on the rotator.
 
-Exit codes: 0 done, 1 failed (the reason on stderr), 2 usage error
+Exit codes: 0 done, 1 failed or the state's MAC does not verify (the reason on stderr), 2 usage error
 `;
 
 export interface KeysIo {
   readonly stdout?: { write(text: string): unknown };
   readonly stderr?: { write(text: string): unknown };
   /** @default - SDK clients for `--region` or the default chain */
-  readonly clients?: { cloudFormation: CloudFormationClient; dynamodb: DynamoDBClient; lambda: LambdaClient };
+  readonly clients?: { cloudFormation: CloudFormationClient; dynamodb: DynamoDBClient; lambda: LambdaClient; kms: KMSClient };
   /** Unix milliseconds. @default Date.now */
   readonly now?: () => number;
 }
@@ -79,8 +97,8 @@ export async function main(argv: readonly string[], io: KeysIo = {}): Promise<nu
     return KEYS_EXIT.ok;
   }
   const [command, ...extra] = positionals;
-  if (command !== 'status' && command !== 'rotate')
-    return usage(`expected "status" or "rotate", received ${JSON.stringify(command ?? '')}`);
+  if (command !== 'status' && command !== 'rotate' && command !== 'migrate')
+    return usage(`expected "status", "rotate" or "migrate", received ${JSON.stringify(command ?? '')}`);
   if (extra.length > 0) return usage(`unexpected ${JSON.stringify(extra.join(' '))}`);
   if (values.stack === undefined || values.stack === '') return usage('--stack is required');
   if (values.emergency && command !== 'rotate') return usage('--emergency goes with rotate');
@@ -89,22 +107,36 @@ export async function main(argv: readonly string[], io: KeysIo = {}): Promise<nu
     cloudFormation: new CloudFormationClient(region ? { region } : {}),
     dynamodb: new DynamoDBClient(region ? { region } : {}),
     lambda: new LambdaClient(region ? { region } : {}),
+    kms: new KMSClient(region ? { region } : {}),
   };
   const now = io.now ?? Date.now;
   try {
     const outputs = await stackOutputs(clients.cloudFormation, values.stack);
     if (command === 'status') {
-      const { state, version } = await readState(clients.dynamodb, outputs.table);
+      const item = await readItem(clients.dynamodb, outputs.table);
+      if (!item) {
+        stdout.write(renderKeys(values.stack, [], 0, now()));
+        return KEYS_EXIT.ok;
+      }
+      const mac = await checkMac(item, clients, outputs.rotator);
+      const { state, version } = parseItem(item, outputs.table);
       stdout.write(renderKeys(values.stack, state.keys, version, now()));
-      return KEYS_EXIT.ok;
+      stdout.write(`MAC: ${mac.text}\n`);
+      if (mac.verdict !== 'refused') return KEYS_EXIT.ok;
+      stderr.write(
+        'broker-keys: the rotation state item does not verify: the broker refuses it and uses none of its keys. Recover with `broker-keys rotate --emergency` (docs/key-rotation.md, "A refused rotation state").\n',
+      );
+      return KEYS_EXIT.failed;
     }
-    const action = values.emergency ? 'emergency' : 'rotate';
+    const action = command === 'migrate' ? 'migrate' : values.emergency ? 'emergency' : 'rotate';
     const result = await invokeRotator(clients.lambda, outputs.rotator, { action, requestedAt: Math.floor(now() / 1000) });
     stdout.write(renderKeys(values.stack, result.keys, result.version, now()));
     stdout.write(
       action === 'emergency'
         ? `${EMERGENCY_COST}\n`
-        : 'Rotation started: the new key is published now and signs once the publish lead has passed; no exchange fails.\n',
+        : action === 'migrate'
+          ? 'The rotation state carries its MAC: the broker uses it again. Check it with `broker-keys status`.\n'
+          : 'Rotation started: the new key is published now and signs once the publish lead has passed; no exchange fails.\n',
     );
     return KEYS_EXIT.ok;
   } catch (error) {
@@ -128,7 +160,7 @@ async function stackOutputs(cloudFormation: CloudFormationClient, stackName: str
   return { table, rotator };
 }
 
-async function readState(dynamodb: DynamoDBClient, tableName: string) {
+async function readItem(dynamodb: DynamoDBClient, tableName: string): Promise<Record<string, AttributeValue> | undefined> {
   const { Item } = await dynamodb.send(
     new GetItemCommand({
       TableName: tableName,
@@ -136,12 +168,72 @@ async function readState(dynamodb: DynamoDBClient, tableName: string) {
       ConsistentRead: true,
     }),
   );
-  if (!Item) return { state: { keys: [] }, version: 0 };
-  const json = Item[KEY_ROTATION_ITEM.stateAttribute]?.S;
+  return Item;
+}
+
+function parseItem(item: Record<string, AttributeValue>, tableName: string) {
+  const json = item[KEY_ROTATION_ITEM.stateAttribute]?.S;
   if (json === undefined)
     throw new KeysCliError(`the rotation state item in table ${tableName} has no ${KEY_ROTATION_ITEM.stateAttribute} attribute`);
-  return { state: parseRotationState(json), version: Number(Item[KEY_ROTATION_ITEM.versionAttribute]?.N ?? 0) };
+  return { state: parseRotationState(json), version: Number(item[KEY_ROTATION_ITEM.versionAttribute]?.N ?? 0) };
 }
+
+interface MacCheck {
+  readonly verdict: 'verified' | 'refused' | 'not-checked';
+  readonly text: string;
+}
+
+/**
+ * Checks the item's MAC as the broker does: KMS VerifyMac with the rotation state key (whose ARN the rotator's
+ * configuration holds) over the contract's message. Missing permissions are a reason not to check, not a failure.
+ */
+async function checkMac(
+  item: Record<string, AttributeValue>,
+  clients: { lambda: LambdaClient; kms: KMSClient },
+  rotator: string,
+): Promise<MacCheck> {
+  const version = Number(item[KEY_ROTATION_ITEM.versionAttribute]?.N);
+  const json = item[KEY_ROTATION_ITEM.stateAttribute]?.S;
+  const mac = item[KEY_ROTATION_ITEM.macAttribute]?.B;
+  const refused = (why: string): MacCheck => ({ verdict: 'refused', text: `DOES NOT VERIFY (${why}): the broker refuses this state` });
+  if (!isUsableStateVersion(version) || json === undefined) return refused('its version or state attribute is unusable');
+  if (!mac || mac.length === 0) return refused('it has no MAC');
+  let keyArn: string | undefined;
+  try {
+    const configuration = await clients.lambda.send(new GetFunctionConfigurationCommand({ FunctionName: rotator }));
+    keyArn = configuration.Environment?.Variables?.[BROKER_ENV.rotationStateKeyArn];
+  } catch (error) {
+    return {
+      verdict: 'not-checked',
+      text: `not checked: cannot read the rotator's configuration (${errorName(error)}; needs lambda:GetFunctionConfiguration)`,
+    };
+  }
+  if (!keyArn)
+    return {
+      verdict: 'not-checked',
+      text: `not checked: the rotator has no ${BROKER_ENV.rotationStateKeyArn} (deployed before the state had a MAC?)`,
+    };
+  try {
+    const output = await clients.kms.send(
+      new VerifyMacCommand({
+        KeyId: keyArn,
+        Message: rotationStateMacMessage(version, json),
+        Mac: mac,
+        MacAlgorithm: ROTATION_STATE_MAC_ALGORITHM,
+      }),
+    );
+    return output.MacValid === true ? { verdict: 'verified', text: 'verified' } : refused('its MAC does not verify');
+  } catch (error) {
+    // VerifyMac fails with KMSInvalidMacException for a MAC that does not match (KMS API reference, VerifyMac).
+    if (errorName(error) === 'KMSInvalidMacException') return refused('its MAC does not verify');
+    return {
+      verdict: 'not-checked',
+      text: `not checked: KMS VerifyMac failed (${errorName(error)}; needs kms:VerifyMac on the rotation state key)`,
+    };
+  }
+}
+
+const errorName = (error: unknown): string => (error instanceof Error ? error.name : 'UnknownError');
 
 interface RotatorAnswer {
   readonly version: number;

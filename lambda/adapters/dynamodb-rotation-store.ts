@@ -1,28 +1,29 @@
 /**
- * The rotation state in the token cache table: one item `pk = KEY_ROTATION_ITEM.partitionKey` with `version` (N) and
- * the state as JSON (S), no TTL. Every write is conditional on the version read, so concurrent rotators never
- * overwrite each other (contract/aws-names.ts names the attributes for lib/ and the CLI).
+ * The rotation state item in the token cache table: `pk = KEY_ROTATION_ITEM.partitionKey` with `version` (N), the
+ * state as JSON (S) and its MAC (B), no TTL. Every write is conditional on the version read, so concurrent rotators
+ * never overwrite each other (contract/aws-names.ts names the attributes for lib/ and the CLI). Verifying the MAC is
+ * the reader's job (lambda/core/authenticated-rotation-store.ts): this store hands out the item as stored.
  */
 import { GetItemCommand, PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KEY_ROTATION_ITEM, TOKEN_TABLE_PARTITION_KEY } from '../../contract/aws-names';
-import { EMPTY_ROTATION_STATE, parseRotationState, RotationStateError, type RotationState } from '../../contract/key-rotation-state';
-import type { KeyRotationStore, VersionedRotationState } from '../core/ports';
+import type { RotationItemStore, StoredRotationItem } from '../core/ports';
 import { dynamoDbUnavailable, isConditionFailure } from './dynamodb-errors';
 
-const { partitionKey, versionAttribute, stateAttribute } = KEY_ROTATION_ITEM;
+const { partitionKey, versionAttribute, stateAttribute, macAttribute } = KEY_ROTATION_ITEM;
 
-/** `KeyRotationStore` on a DynamoDB table. */
-export class DynamoDbRotationStore implements KeyRotationStore {
+/** `RotationItemStore` on a DynamoDB table. */
+export class DynamoDbRotationStore implements RotationItemStore {
   constructor(
     private readonly client: DynamoDBClient,
     private readonly tableName: string,
   ) {}
 
   /**
-   * Strongly consistent read; no item is version 0 with no keys.
-   * @throws UpstreamUnavailableError when DynamoDB fails; RotationStateError for an item this version cannot read
+   * Strongly consistent read.
+   * @returns the item as stored (a version that is not a number as NaN), or undefined when there is none
+   * @throws UpstreamUnavailableError when DynamoDB fails
    */
-  async read(): Promise<VersionedRotationState> {
+  async read(): Promise<StoredRotationItem | undefined> {
     let item;
     try {
       ({ Item: item } = await this.client.send(
@@ -31,13 +32,13 @@ export class DynamoDbRotationStore implements KeyRotationStore {
     } catch (error) {
       throw dynamoDbUnavailable(error);
     }
-    if (!item) return { state: EMPTY_ROTATION_STATE, version: 0 };
-    const version = Number(item[versionAttribute]?.N);
-    const json = item[stateAttribute]?.S;
-    if (!Number.isInteger(version) || version < 1 || json === undefined) {
-      throw new RotationStateError(`expected ${versionAttribute} (N) and ${stateAttribute} (S)`);
-    }
-    return { state: parseRotationState(json), version };
+    if (!item) return undefined;
+    const version = item[versionAttribute]?.N;
+    return {
+      version: version === undefined ? Number.NaN : Number(version),
+      stateJson: item[stateAttribute]?.S,
+      mac: item[macAttribute]?.B,
+    };
   }
 
   /**
@@ -45,15 +46,16 @@ export class DynamoDbRotationStore implements KeyRotationStore {
    * @returns false when another writer changed the item first
    * @throws UpstreamUnavailableError when DynamoDB fails
    */
-  async write(state: RotationState, expectedVersion: number): Promise<boolean> {
+  async write(item: { version: number; stateJson: string; mac: Uint8Array }, expectedVersion: number): Promise<boolean> {
     try {
       await this.client.send(
         new PutItemCommand({
           TableName: this.tableName,
           Item: {
             [TOKEN_TABLE_PARTITION_KEY]: { S: partitionKey },
-            [versionAttribute]: { N: String(expectedVersion + 1) },
-            [stateAttribute]: { S: JSON.stringify(state) },
+            [versionAttribute]: { N: String(item.version) },
+            [stateAttribute]: { S: item.stateJson },
+            [macAttribute]: { B: item.mac },
           },
           ...(expectedVersion === 0
             ? { ConditionExpression: 'attribute_not_exists(#pk)', ExpressionAttributeNames: { '#pk': TOKEN_TABLE_PARTITION_KEY } }

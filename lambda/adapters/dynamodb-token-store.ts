@@ -4,8 +4,7 @@
  *
  * One table, partition key `pk` (S), TTL attribute `ttl`:
  * - token item `pk = "token#" + key`: `sealed` (B: the envelope of lambda/core/token-sealing.ts; nothing in it is
- *   readable without the cache key) and `ttl` (N, unix s = the token's expiry). Items of the layout before sealing
- *   (`accessToken` in the clear) have no `sealed` and read as absent.
+ *   readable without the cache key) and `ttl` (N, unix s = the token's expiry).
  * - lease item `pk = "lease#" + key`: `holder` (S), `leaseExpiresAt` (N, ms), `ttl` (N, s, a minute after the lease).
  *
  * DynamoDB's TTL deletion is lazy (typically within days of `ttl`, not at it), so an expired item can
@@ -42,8 +41,8 @@ export class DynamoDbTokenStore implements SealedTokenStore {
 
   /**
    * Strongly consistent read, so an item another instance just stored is seen.
-   * @returns the sealed bytes; undefined when there is no item or it has no `sealed` attribute (the layout before
-   *   sealing); an empty array when `sealed` is not binary, so the sealing store rejects it
+   * @returns the sealed bytes; undefined when there is no item; an empty array when `sealed` is missing or not binary
+   *   (not an item the broker wrote), so the sealing store rejects it
    * @throws UpstreamUnavailableError when DynamoDB fails
    */
   async get(key: string): Promise<Uint8Array | undefined> {
@@ -55,9 +54,8 @@ export class DynamoDbTokenStore implements SealedTokenStore {
     } catch (error) {
       throw dynamoDbUnavailable(error);
     }
-    const sealed = item?.sealed;
-    if (sealed === undefined) return undefined;
-    return sealed.B ?? new Uint8Array();
+    if (item === undefined) return undefined;
+    return item.sealed?.B ?? new Uint8Array();
   }
 
   /**

@@ -17,7 +17,7 @@ const TRANSIENT = new Set([
  */
 export function kmsError(
   error: unknown,
-  action: 'Sign' | 'GetPublicKey' | 'GenerateDataKey' | 'Decrypt' | 'CreateKey' | 'ScheduleKeyDeletion',
+  action: 'Sign' | 'GetPublicKey' | 'GenerateDataKey' | 'Decrypt' | 'CreateKey' | 'ScheduleKeyDeletion' | 'GenerateMac' | 'VerifyMac',
 ): BrokerError {
   const name = error instanceof Error ? error.name : 'UnknownError';
   const status = (error as { $metadata?: { httpStatusCode?: number } } | null | undefined)?.$metadata?.httpStatusCode;

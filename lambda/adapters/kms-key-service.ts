@@ -6,7 +6,8 @@
 import { CreateKeyCommand, ScheduleKeyDeletionCommand, type KMSClient } from '@aws-sdk/client-kms';
 import { ROTATED_KEY_TAG } from '../../contract/aws-names';
 import { InternalError } from '../core/errors';
-import type { RsaPublicJwk, SigningKeyService } from '../core/ports';
+import type { PublishedJwk } from '../../contract/key-rotation-state';
+import type { SigningKeyService } from '../core/ports';
 import { kmsError } from './kms-errors';
 import { fetchPublicJwk } from './kms-signer';
 
@@ -54,7 +55,7 @@ export class KmsKeyService implements SigningKeyService {
   }
 
   /** @throws InternalError when the key is not an RS256 key; kmsError's mapping for KMS failures */
-  publicKey(keyId: string): Promise<RsaPublicJwk> {
+  publicKey(keyId: string): Promise<PublishedJwk> {
     return fetchPublicJwk(this.kms, keyId);
   }
 

@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import { GetPublicKeyCommand, SignCommand, type KMSClient } from '@aws-sdk/client-kms';
 import { InternalError } from '../core/errors';
 import { rsaPublicKeyToJwk } from '../core/jwk';
-import type { AssertionSigner, KeySigner, PublicKeySource, RsaPublicJwk } from '../core/ports';
+import type { PublishedJwk } from '../../contract/key-rotation-state';
+import type { KeySigner, PublicKeySource } from '../core/ports';
 import { KMS_SIGNING_ALGORITHM } from '../../contract/aws-names';
 import { kmsError } from './kms-errors';
 
@@ -10,7 +11,7 @@ import { kmsError } from './kms-errors';
  * Fetches a KMS key's public half as a JWK and checks it can make the broker's signatures.
  * @throws InternalError when the key is not an RSA signing key that supports RS256
  */
-export async function fetchPublicJwk(kms: KMSClient, keyId: string): Promise<RsaPublicJwk> {
+export async function fetchPublicJwk(kms: KMSClient, keyId: string): Promise<PublishedJwk> {
   let output;
   try {
     output = await kms.send(new GetPublicKeyCommand({ KeyId: keyId }));
@@ -38,62 +39,35 @@ function once<T>(load: () => Promise<T>): () => Promise<T> {
 }
 
 /**
- * Signs client assertions with a KMS RSA key: `Sign` with `MessageType: DIGEST` over the SHA-256 of
- * the signing input, so the input itself never leaves the function. The public key (for the kid) is
- * fetched once per container.
+ * Signs with whichever KMS key the rotation state names (`KeySigner`): `Sign` (RS256) with `MessageType: DIGEST` over
+ * the SHA-256 of the signing input, so the input itself never leaves the function.
  */
-export class KmsSigner implements AssertionSigner {
-  readonly keyId: () => Promise<string>;
-
-  constructor(
-    private readonly kms: KMSClient,
-    private readonly keyArn: string,
-  ) {
-    const jwk = once(() => fetchPublicJwk(kms, keyArn));
-    this.keyId = async () => (await jwk()).kid;
-  }
-
-  /** @throws UpstreamUnavailableError (KMS throttling/unavailable) or InternalError (KMS refused) */
-  sign(signingInput: Uint8Array): Promise<Uint8Array> {
-    return kmsSign(this.kms, this.keyArn, signingInput);
-  }
-}
-
-/**
- * KMS `Sign` (RS256) with `MessageType: DIGEST` over the SHA-256 of the signing input.
- * @throws UpstreamUnavailableError (KMS throttling/unavailable) or InternalError (KMS refused)
- */
-async function kmsSign(kms: KMSClient, keyArn: string, signingInput: Uint8Array): Promise<Uint8Array> {
-  const digest = createHash('sha256').update(signingInput).digest();
-  try {
-    const output = await kms.send(
-      new SignCommand({ KeyId: keyArn, Message: digest, MessageType: 'DIGEST', SigningAlgorithm: KMS_SIGNING_ALGORITHM }),
-    );
-    if (!output.Signature) throw new InternalError('AWS KMS Sign returned no signature.');
-    return output.Signature;
-  } catch (error) {
-    throw error instanceof InternalError ? error : kmsError(error, 'Sign');
-  }
-}
-
-/** Signs with whichever KMS key the rotation state names (`KeySigner`). */
 export class KmsKeySigner implements KeySigner {
   constructor(private readonly kms: KMSClient) {}
 
   /** @throws UpstreamUnavailableError (KMS throttling/unavailable) or InternalError (KMS refused) */
-  sign(keyArn: string, signingInput: Uint8Array): Promise<Uint8Array> {
-    return kmsSign(this.kms, keyArn, signingInput);
+  async sign(keyArn: string, signingInput: Uint8Array): Promise<Uint8Array> {
+    const digest = createHash('sha256').update(signingInput).digest();
+    try {
+      const output = await this.kms.send(
+        new SignCommand({ KeyId: keyArn, Message: digest, MessageType: 'DIGEST', SigningAlgorithm: KMS_SIGNING_ALGORITHM }),
+      );
+      if (!output.Signature) throw new InternalError('AWS KMS Sign returned no signature.');
+      return output.Signature;
+    } catch (error) {
+      throw error instanceof InternalError ? error : kmsError(error, 'Sign');
+    }
   }
 }
 
 /** A key's public half as a JWK, read once (and again after a failure). */
-export function kmsPublicJwk(kms: KMSClient, keyArn: string): () => Promise<RsaPublicJwk> {
+export function kmsPublicJwk(kms: KMSClient, keyArn: string): () => Promise<PublishedJwk> {
   return once(() => fetchPublicJwk(kms, keyArn));
 }
 
 /** The JWKS keys from KMS: the active key and any others kept for rotation, fetched once per container. */
 export class KmsPublicKeys implements PublicKeySource {
-  readonly publicKeys: () => Promise<readonly RsaPublicJwk[]>;
+  readonly publicKeys: () => Promise<readonly PublishedJwk[]>;
 
   constructor(kms: KMSClient, keyArns: readonly string[]) {
     this.publicKeys = once(() => Promise.all(keyArns.map((arn) => fetchPublicJwk(kms, arn))));

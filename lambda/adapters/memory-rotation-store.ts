@@ -1,18 +1,17 @@
-import { EMPTY_ROTATION_STATE, type RotationState } from '../../contract/key-rotation-state';
-import type { KeyRotationStore, VersionedRotationState } from '../core/ports';
+import type { RotationItemStore, StoredRotationItem } from '../core/ports';
 
-/** The rotation state in this process's memory: the local runtime without DynamoDB, and tests. */
-export class MemoryRotationStore implements KeyRotationStore {
-  private current: VersionedRotationState = { state: EMPTY_ROTATION_STATE, version: 0 };
+/** The rotation state item in this process's memory: the local runtime without DynamoDB, and tests. */
+export class MemoryRotationStore implements RotationItemStore {
+  private item: StoredRotationItem | undefined;
 
-  async read(): Promise<VersionedRotationState> {
-    // A copy, as a store would hand out: a caller's edits never reach the stored state.
-    return structuredClone(this.current);
+  async read(): Promise<StoredRotationItem | undefined> {
+    // A copy, as a store would hand out: a caller's edits never reach the stored item.
+    return this.item && { ...this.item, ...(this.item.mac ? { mac: new Uint8Array(this.item.mac) } : {}) };
   }
 
-  async write(state: RotationState, expectedVersion: number): Promise<boolean> {
-    if (this.current.version !== expectedVersion) return false;
-    this.current = { state: structuredClone(state), version: expectedVersion + 1 };
+  async write(item: { version: number; stateJson: string; mac: Uint8Array }, expectedVersion: number): Promise<boolean> {
+    if ((this.item?.version ?? 0) !== expectedVersion) return false;
+    this.item = { version: item.version, stateJson: item.stateJson, mac: new Uint8Array(item.mac) };
     return true;
   }
 }

@@ -44,7 +44,7 @@ export class MemoryTokenStore implements TokenStore {
     this.tokens.set(key, {
       accessToken,
       expiresOn,
-      ...(issuedOn === undefined ? {} : { issuedOn }),
+      issuedOn,
       scope,
       ...(uti ? { uti } : {}),
       ...(correlationId ? { correlationId } : {}),

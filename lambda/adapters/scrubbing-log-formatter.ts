@@ -1,19 +1,20 @@
 import { LogFormatter, LogItem } from '@aws-lambda-powertools/logger';
 import type { LogAttributes, UnformattedAttributes } from '@aws-lambda-powertools/logger/types';
-import { scrub } from './log-scrub';
+import { scrub, scrubString } from './log-scrub';
 
 /**
  * Powertools' standard JSON line (the keys and order of its own `PowertoolsLogFormatter`: level, message,
  * timestamp, service, cold_start, function_*, sampling_rate, xray_trace_id, then the line's own attributes),
- * with every attribute of every line scrubbed (log-scrub.ts): secret-looking field names redacted, JWT-looking
- * substrings replaced, errors included.
+ * with what a caller can put on a line scrubbed (log-scrub.ts): the message, and every attribute of the line —
+ * secret-looking field names redacted, JWT-looking substrings replaced, errors included, at any depth. The rest
+ * comes from Powertools and the Lambda context (names, ids, times) and is written as is.
  */
 export class ScrubbingLogFormatter extends LogFormatter {
   override formatAttributes(attributes: UnformattedAttributes, additionalLogAttributes: LogAttributes): LogItem {
     const context = attributes.lambdaContext;
     const base: LogAttributes = {
       level: attributes.logLevel,
-      message: attributes.message,
+      message: scrubString(attributes.message),
       timestamp: this.formatTimestamp(attributes.timestamp),
       service: attributes.serviceName,
       cold_start: context?.coldStart,
@@ -26,8 +27,6 @@ export class ScrubbingLogFormatter extends LogFormatter {
       tenant_id: context?.tenantId,
     };
     const formatError = (error: Error) => this.formatError(error);
-    return new LogItem({ attributes: scrub(base, formatError) as LogAttributes }).addAttributes(
-      scrub(additionalLogAttributes, formatError) as LogAttributes,
-    );
+    return new LogItem({ attributes: base }).addAttributes(scrub(additionalLogAttributes, formatError) as LogAttributes);
   }
 }

@@ -1,32 +1,19 @@
 /**
  * The composition root of the token route: builds the cache, the token service and the middy handler from the
- * adapters it is given, and wraps the handler in the middlewares it is given (Powertools' injectLambdaContext,
- * the metrics flush). The Lambda entrypoint passes KMS, DynamoDB and Powertools adapters; the local runtime
- * and the benchmark pass local ones. One builder, so they cannot drift apart (metrics, allowed callers, audit).
+ * adapters it is given, wrapped in the observability's middlewares (Powertools' injectLambdaContext and logMetrics).
+ * The Lambda entrypoint passes KMS, DynamoDB and Powertools adapters; the local runtime, the benchmark and the tests
+ * pass local stores and keys, and the same observability. One builder, so they cannot drift apart.
  */
-import type { MiddlewareObj } from '@middy/core';
-import type { Context } from 'aws-lambda';
 import type { AllowedCallers } from '../../contract/allowed-callers';
 import type { RuntimeConfig } from '../../contract/broker-config';
-import { signedAssertions } from '../core/assertion';
-import type {
-  AssertionSigner,
-  BrokerMetrics,
-  ClientAssertionSource,
-  Clock,
-  DataKeyProvider,
-  Fetch,
-  Logger,
-  SealedTokenStore,
-  TokenAudit,
-  TokenStore,
-} from '../core/ports';
+import type { TokenObservability } from '../adapters/observability';
+import type { ClientAssertionSource, Clock, DataKeyProvider, Fetch, SealedTokenStore, TokenStore } from '../core/ports';
 import { systemClock } from '../core/ports';
 import { sleep as realSleep } from '../core/retry';
 import { SealingTokenStore } from '../core/sealing-token-store';
-import { TokenCache, tokenCacheKey, type TokenCacheOptions } from '../core/token-cache';
+import { TokenCache, tokenCacheKey } from '../core/token-cache';
 import { TokenSealer, type SealBinding } from '../core/token-sealing';
-import { TokenService, type TokenCacheLike } from '../core/token-service';
+import { TokenService } from '../core/token-service';
 import { createTokenHandler, type ExpectedApi } from '../handlers/token';
 
 /**
@@ -38,26 +25,13 @@ export interface SealedStoreDeps {
   readonly dataKeys: DataKeyProvider;
 }
 
-/** Cache settings a caller may tune (tests, the local runtime); the rest comes from the configuration. */
-export type TokenCacheTuning = Partial<
-  Pick<TokenCacheOptions, 'refreshAheadSeconds' | 'leaseMs' | 'leaseWaitMs' | 'pollIntervalMs' | 'storeBackoffMs'>
->;
-
-/** Who makes the client assertions. */
-export type AssertionDeps =
-  /** The broker signs them itself (a KMS key, or the local runtime's key file): it is their issuer, `config.subject` their subject. */
-  | {
-      /** The issuer URL, checked by `checkIssuerUrl`: the assertions' `iss`. */
-      readonly issuer: string;
-      readonly signer: AssertionSigner;
-    }
-  /** Another issuer makes them (AWS STS outbound identity federation). */
-  | { readonly assertions: ClientAssertionSource };
-
-export type TokenFunctionDeps = TokenRouteDeps & AssertionDeps;
-
-export interface TokenRouteDeps {
+export interface TokenFunctionDeps {
   readonly config: RuntimeConfig;
+  /**
+   * Who makes the client assertions: the broker's rotation state (`rotatingAssertions`: KMS keys, or the local
+   * runtime's key files), or AWS STS outbound identity federation.
+   */
+  readonly assertions: ClientAssertionSource;
   /**
    * The shared (second-tier) cache: a store of sealed items with the keys that seal them (DynamoDB), or a store in
    * this process's own memory, which nobody else reads.
@@ -65,15 +39,8 @@ export interface TokenRouteDeps {
   readonly store: SealedStoreDeps | TokenStore;
   /** The API Gateway stage whose events are served; any other event is refused (the direct-invocation tripwire). */
   readonly api: ExpectedApi;
-  readonly logger: Logger;
-  /** The audit trail: who obtained which token (docs/operations-audit.md). */
-  readonly audit: TokenAudit;
-  readonly metrics: BrokerMetrics;
-  /**
-   * Wrapped around the handler in this order, e.g. injectLambdaContext (request id and cold start on every
-   * line), then the metrics flush. @default []
-   */
-  readonly middlewares?: readonly MiddlewareObj[];
+  /** Logs, audit trail and metrics, and the middlewares that go with them (createTokenObservability). */
+  readonly observability: TokenObservability;
   /** @default Date.now */
   readonly clock?: Clock;
   /** @default globalThis.fetch */
@@ -82,19 +49,6 @@ export interface TokenRouteDeps {
   readonly sleep?: (ms: number) => Promise<void>;
   /** @default - every caller IAM allowed */
   readonly allowedCallers?: AllowedCallers;
-  /** Told of each invocation first, for the ids on its log lines (see `TokenHandlerDeps`). @default - nothing */
-  readonly beginInvocation?: (context: Context) => void;
-  /** @default - the deployment's cache settings */
-  readonly cacheTuning?: TokenCacheTuning;
-  /** Builds the cache instead of a `TokenCache` (the benchmark's uncoordinated baseline). @default - a TokenCache */
-  readonly createCache?: (options: TokenCacheOptions) => TokenCacheLike;
-}
-
-/** The token route's handler and what it was built from, for callers that inspect the cache (tests, bench). */
-export interface TokenFunction {
-  readonly handler: ReturnType<typeof createTokenHandler>;
-  readonly service: TokenService;
-  readonly cache: TokenCacheLike;
 }
 
 /** What each configured scope's cache key is the token of: what a sealed item is bound to. */
@@ -117,51 +71,36 @@ function tokenStore(deps: TokenFunctionDeps, clock: Clock): TokenStore {
     sealer: new TokenSealer({ keys: store.dataKeys, clock }),
     bindingOf: (key) => bindings.get(key),
     clock,
-    logger: deps.logger,
-    metrics: deps.metrics,
+    logger: deps.observability.logger,
+    metrics: deps.observability.metrics,
   });
 }
 
-/** Wires the token route from its adapters. */
-export function createTokenFunction(deps: TokenFunctionDeps): TokenFunction {
+/** Wires the token route from its adapters: the handler as deployed. */
+export function createTokenFunction(deps: TokenFunctionDeps): ReturnType<typeof createTokenHandler> {
   const clock = deps.clock ?? systemClock;
-  const cacheOptions: TokenCacheOptions = {
+  const { logger, audit, metrics, middlewares } = deps.observability;
+  const cache = new TokenCache({
     store: tokenStore(deps, clock),
     clock,
-    logger: deps.logger,
-    metrics: deps.metrics,
+    logger,
+    metrics,
     refreshMarginSeconds: deps.config.refreshMarginSeconds,
-    ...deps.cacheTuning,
-  };
-  const cache = deps.createCache ? deps.createCache(cacheOptions) : new TokenCache(cacheOptions);
-  const assertions =
-    'assertions' in deps
-      ? deps.assertions
-      : signedAssertions(
-          {
-            issuer: deps.issuer,
-            subject: deps.config.subject,
-            audience: deps.config.audience,
-            lifetimeSeconds: deps.config.assertionLifetimeSeconds,
-          },
-          { signer: deps.signer, clock },
-        );
+  });
   const service = new TokenService({
     config: deps.config,
-    assertions,
+    assertions: deps.assertions,
     cache,
     clock,
     entra: { fetch: deps.fetch ?? ((input, init) => fetch(input, init)), sleep: deps.sleep ?? realSleep },
   });
-  const handler = createTokenHandler({
+  return createTokenHandler({
     service,
     api: deps.api,
-    logger: deps.logger,
-    audit: deps.audit,
-    metrics: deps.metrics,
+    logger,
+    audit,
+    metrics,
     clock,
     ...(deps.allowedCallers ? { allowedCallers: deps.allowedCallers } : {}),
-    ...(deps.beginInvocation ? { beginInvocation: deps.beginInvocation } : {}),
-  }).use([...(deps.middlewares ?? [])]);
-  return { handler, service, cache };
+  }).use([...middlewares]);
 }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { AssertionSigner, ClientAssertionSource, Clock } from './ports';
+import type { Clock, KeySigner } from './ports';
 
 export interface AssertionClaimsInput {
   /** The broker's issuer URL; equals the discovery document's `issuer`. */
@@ -11,8 +11,15 @@ export interface AssertionClaimsInput {
   readonly lifetimeSeconds: number;
 }
 
+/** The key an assertion is signed with: its id in the key service, and its `kid` as the JWKS publishes it. */
+export interface AssertionKey {
+  readonly keyId: string;
+  readonly kid: string;
+}
+
 export interface AssertionDeps {
-  readonly signer: AssertionSigner;
+  readonly key: AssertionKey;
+  readonly signer: KeySigner;
   readonly clock: Clock;
   /** @default crypto.randomUUID */
   readonly newJti?: () => string;
@@ -22,12 +29,12 @@ const encode = (value: unknown): string => Buffer.from(JSON.stringify(value)).to
 
 /**
  * Builds and signs the client assertion Entra receives: header `{alg: RS256, typ: JWT, kid}`, claims
- * iss/sub/aud/iat/nbf/exp and a fresh `jti`, signed by the active key.
+ * iss/sub/aud/iat/nbf/exp and a fresh `jti`, signed by `key`.
  * @throws whatever the signer throws (the KMS adapter throws BrokerErrors)
  */
 export async function createClientAssertion(input: AssertionClaimsInput, deps: AssertionDeps): Promise<string> {
   const iat = Math.floor(deps.clock() / 1000);
-  const header = { alg: 'RS256', typ: 'JWT', kid: await deps.signer.keyId() };
+  const header = { alg: 'RS256', typ: 'JWT', kid: deps.key.kid };
   const claims = {
     iss: input.issuer,
     sub: input.subject,
@@ -38,15 +45,6 @@ export async function createClientAssertion(input: AssertionClaimsInput, deps: A
     jti: (deps.newJti ?? randomUUID)(),
   };
   const signingInput = `${encode(header)}.${encode(claims)}`;
-  const signature = await deps.signer.sign(Buffer.from(signingInput, 'ascii'));
+  const signature = await deps.signer.sign(deps.key.keyId, Buffer.from(signingInput, 'ascii'));
   return `${signingInput}.${Buffer.from(signature).toString('base64url')}`;
-}
-
-/** Assertions the broker builds and signs itself (KMS key, or the local runtime's key file), per `input`. */
-export function signedAssertions(input: AssertionClaimsInput, deps: AssertionDeps): ClientAssertionSource {
-  return {
-    issuer: input.issuer,
-    subject: input.subject,
-    create: () => createClientAssertion(input, deps),
-  };
 }

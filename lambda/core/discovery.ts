@@ -1,4 +1,4 @@
-import type { RsaPublicJwk } from './ports';
+import type { PublishedJwk } from '../../contract/key-rotation-state';
 
 /** Entra re-reads these when it sees an unknown kid; an hour keeps load low and lets a new key appear quickly. */
 export const DISCOVERY_CACHE_CONTROL = 'public, max-age=3600';
@@ -28,7 +28,7 @@ export function discoveryDocument(issuer: string): DiscoveryDocument {
 }
 
 /** The JWKS: every published key, active first. Duplicate kids (the same key listed twice) appear once. */
-export function jwksDocument(keys: readonly RsaPublicJwk[]): { keys: RsaPublicJwk[] } {
+export function jwksDocument(keys: readonly PublishedJwk[]): { keys: PublishedJwk[] } {
   const seen = new Set<string>();
   return { keys: keys.filter((key) => !seen.has(key.kid) && seen.add(key.kid)) };
 }

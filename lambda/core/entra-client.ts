@@ -41,6 +41,16 @@ export interface EntraClientDeps {
   readonly newRequestId?: () => string;
 }
 
+const isRedirect = (status: number): boolean => status >= 300 && status < 400;
+
+/** A token endpoint that answers a redirect is not Entra's (Entra answers its token requests itself): not retried. */
+function redirectRefused(url: string, status: number): UpstreamUnavailableError {
+  return new UpstreamUnavailableError(
+    'entra',
+    `The authority at ${url} answered a redirect (HTTP ${String(status)}) instead of a token; the broker does not follow it, as that would send the client assertion to another host. Check authorityHost.`,
+  );
+}
+
 /** Statuses worth another try: throttling and server-side failures. Other 4xx cannot succeed by repeating. */
 const isRetryableStatus = (status: number): boolean => status === 408 || status === 429 || status >= 500;
 
@@ -71,7 +81,7 @@ export function tokenEndpoint(authorityHost: string, tenantId: string): string {
  * throttling, within the same budget and deadline, at least TRANSIENT_REFUSAL_MIN_DELAY_MS apart.
  * @throws EntraRejectedError (502) when Entra refuses, or keeps giving a transient refusal until the budget is spent
  * @throws UpstreamUnavailableError (503, upstream `entra`) when Entra is unreachable, throttling, failing
- *   or answering nonsense after the bounded retries
+ *   or answering nonsense after the bounded retries, or at once when the authority answers a redirect
  */
 export async function requestEntraToken(request: EntraTokenRequest, deps: EntraClientDeps): Promise<CachedToken> {
   const { presented } = request;
@@ -101,8 +111,14 @@ export async function requestEntraToken(request: EntraTokenRequest, deps: EntraC
         method: 'POST',
         headers,
         body,
+        // Never followed: a 307 or 308 would send the form, client assertion included, to whatever host it names.
+        redirect: 'manual',
         signal: AbortSignal.timeout(timeoutMs),
       });
+      if (isRedirect(response.status)) {
+        await response.body?.cancel();
+        return { ok: false, retryable: false, error: redirectRefused(url, response.status) };
+      }
       text = await readBoundedText(response, MAX_ANSWER_BYTES);
     } catch (error) {
       const timedOut = error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError');

@@ -1,6 +1,6 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { calculateJwkThumbprint } from 'jose';
-import type { RsaPublicJwk } from './ports';
+import type { PublishedJwk } from '../../contract/key-rotation-state';
 
 /**
  * Turns an RSA public key (the DER SubjectPublicKeyInfo that KMS `GetPublicKey` returns, or a KeyObject)
@@ -8,7 +8,7 @@ import type { RsaPublicJwk } from './ports';
  * a key and changes exactly when the key does.
  * @throws TypeError when the key is not RSA
  */
-export async function rsaPublicKeyToJwk(key: Uint8Array | KeyObject): Promise<RsaPublicJwk> {
+export async function rsaPublicKeyToJwk(key: Uint8Array | KeyObject): Promise<PublishedJwk> {
   const keyObject = key instanceof Uint8Array ? createPublicKey({ key: Buffer.from(key), format: 'der', type: 'spki' }) : key;
   if (keyObject.asymmetricKeyType !== 'rsa') {
     throw new TypeError(`expected an RSA public key, received ${keyObject.asymmetricKeyType ?? 'unknown'}`);

@@ -1,5 +1,5 @@
 import type { MetricEvent } from '../../contract/aws-names';
-import type { PublishedJwk, RotationState } from '../../contract/key-rotation-state';
+import type { PublishedJwk, RotationState, RotationStateRejectedError } from '../../contract/key-rotation-state';
 
 /**
  * What core code needs from the outside world. Adapters (KMS, DynamoDB, local key file, memory) implement
@@ -14,20 +14,10 @@ export const systemClock: Clock = () => Date.now();
 /** The subset of WHATWG fetch the broker uses. */
 export type Fetch = (input: string, init?: RequestInit) => Promise<Response>;
 
-/** An RSA public key as published in the JWKS (`kid`: RFC 7638 thumbprint of {e, kty, n}); the rotation state stores the same shape. */
-export type RsaPublicJwk = PublishedJwk;
-
-/** Signs client assertions with the active key (RS256, RSASSA-PKCS1-v1_5 over SHA-256). */
-export interface AssertionSigner {
-  /** The `kid` of the active key, as published in the JWKS. */
-  keyId(): Promise<string>;
-  /** Signs the JWS signing input (`base64url(header).base64url(claims)`); returns the raw signature. */
-  sign(signingInput: Uint8Array): Promise<Uint8Array>;
-}
-
 /**
- * Makes the client assertions Entra receives, one per exchange: built and signed by the broker itself (its KMS
- * key, or the local runtime's key file), or obtained from AWS STS outbound identity federation.
+ * Makes the client assertions Entra receives, one per exchange: built and signed by the broker itself (the active key
+ * of its rotation state: KMS keys, or the local runtime's key files), or obtained from AWS STS outbound identity
+ * federation.
  */
 export interface ClientAssertionSource {
   /** The assertions' `iss`, as Entra's federated credential must name it (a refusal's hint quotes it). */
@@ -43,7 +33,7 @@ export interface ClientAssertionSource {
 
 /** Every key the JWKS publishes: the active one and any next/previous one kept for rotation. */
 export interface PublicKeySource {
-  publicKeys(): Promise<readonly RsaPublicJwk[]>;
+  publicKeys(): Promise<readonly PublishedJwk[]>;
 }
 
 /** An Entra access token as the broker caches and serves it. */
@@ -54,19 +44,18 @@ export interface CachedToken {
   /**
    * Unix seconds when the broker received the token from Entra: with `expiresOn`, its lifetime, which decides how
    * long it stays fresh (token-freshness.ts). Stored with the token, so every container applies the same windows.
-   * Absent for a token cached before the broker recorded it; such a token gets the configured windows.
    */
-  readonly issuedOn?: number;
+  readonly issuedOn: number;
   /** The Entra scope it was issued for. */
   readonly scope: string;
   /**
    * The token's `uti` claim: Entra's unique token identifier, shown as "Unique token identifier" in the sign-in
-   * log. Absent for an opaque token, or one cached before the broker recorded it.
+   * log. Absent for an opaque token.
    */
   readonly uti?: string;
   /**
    * The `client-request-id` the broker sent with the exchange that obtained the token: Entra's "Correlation ID"
-   * of that sign-in. Absent for a token cached before the broker recorded it.
+   * of that sign-in.
    */
   readonly correlationId?: string;
 }
@@ -133,14 +122,6 @@ export interface Logger {
   error(message: string, fields?: Record<string, unknown>): void;
 }
 
-/** The parts of the Lambda invocation context an audit line names (a Lambda `Context` has them all). */
-export interface InvocationIds {
-  readonly awsRequestId: string;
-  readonly functionName: string;
-  readonly invokedFunctionArn: string;
-  readonly memoryLimitInMB: string;
-}
-
 /** One token served: who obtained which token, through which request. Holds the token, which no audit line may show. */
 export interface TokenServed {
   readonly alias: string;
@@ -153,30 +134,24 @@ export interface TokenServed {
   readonly callerAccount: string;
   /** API Gateway's request id (`$context.requestId`), to join with the API access log. */
   readonly apiRequestId: string;
-  readonly invocation: InvocationIds;
   /** Time spent obtaining the token, when it was not a memory hit. @default - not written */
   readonly durationMs?: number;
 }
 
 /**
- * The audit trail: told of every token served; writes who obtained which token (a line per request, or a count of a
- * caller's repeated memory hits: docs/operations-audit.md), at every log level, never the token itself.
+ * The audit trail: told of every token served; writes who obtained which token, a line per request
+ * (docs/operations-audit.md), at every log level, never the token itself.
  */
 export interface TokenAudit {
   tokenServed(served: TokenServed): void;
 }
 
 /**
- * Counts the events worth a metric or an alarm (names in contract/aws-names.ts). Hits are not counted: they
- * are the common case and must stay free.
+ * Counts the events worth a metric or an alarm (names in contract/aws-names.ts); published once per invocation (the
+ * functions' `logMetrics` middleware). Hits are not counted: they are the common case.
  */
 export interface BrokerMetrics {
   count(event: MetricEvent): void;
-  /**
-   * Publishes what was counted during this invocation, if anything (one call at its end, instead of a
-   * middleware: a middleware costs more than a whole memory hit). @default - counts are published as they come
-   */
-  flush?(): void;
 }
 
 /**
@@ -187,7 +162,7 @@ export interface SigningKeyService {
   /** A new RSA signing key; returns its id (KMS key ARN, or file name). @throws what the key service throws */
   createKey(): Promise<string>;
   /** The key's public half as the JWKS publishes it. @throws what the key service throws */
-  publicKey(keyId: string): Promise<RsaPublicJwk>;
+  publicKey(keyId: string): Promise<PublishedJwk>;
   /**
    * Schedules the key's deletion (KMS: its pending window). Idempotent: a key already pending deletion, or gone, is
    * not an error. @throws what the key service throws otherwise
@@ -195,37 +170,100 @@ export interface SigningKeyService {
   scheduleDeletion(keyId: string): Promise<void>;
 }
 
-/** Signs with a given key (RS256) — the one the rotation state names active. */
+/**
+ * Signs with a given key (RS256: RSASSA-PKCS1-v1_5 over SHA-256) — the one the rotation state names active. The one
+ * signer port: KMS keys in a deployment, PEM files locally (a fixed key file is a rotation state with one key).
+ */
 export interface KeySigner {
-  /** @throws BrokerError: upstream_unavailable when the key service is unavailable, internal when it refuses */
+  /**
+   * Signs the JWS signing input (`base64url(header).base64url(claims)`); returns the raw signature.
+   * @throws BrokerError: upstream_unavailable when the key service is unavailable, internal when it refuses
+   */
   sign(keyId: string, signingInput: Uint8Array): Promise<Uint8Array>;
 }
 
-/** The rotation state as stored, with the version every write is conditional on. */
+/** The rotation state the signers and the JWKS follow: read from the store (RotationStateReader), or fixed. */
+export interface RotationStateSource {
+  /** @throws what reading the state throws when no state can be given */
+  current(): Promise<RotationState>;
+}
+
+/** The rotation state, verified, with the version every write is conditional on. */
 export interface VersionedRotationState {
   readonly state: RotationState;
   /** 0 when nothing is stored yet. */
   readonly version: number;
 }
 
-/** Where the rotation state lives: one item with optimistic concurrency (DynamoDB, or memory locally). */
+/** The rotation state item as a store holds it: what its MAC covers, and the MAC. */
+export interface StoredRotationItem {
+  /** NaN when the stored version is not a number. */
+  readonly version: number;
+  /** The state JSON exactly as stored (the MAC covers these bytes); undefined when the item has none. */
+  readonly stateJson: string | undefined;
+  /** Undefined when the item has none. */
+  readonly mac: Uint8Array | undefined;
+}
+
+/** Where the rotation state item lives: one item with optimistic concurrency (DynamoDB, or memory locally). */
+export interface RotationItemStore {
+  /** A strongly consistent read; undefined when there is no item. @throws UpstreamUnavailableError */
+  read(): Promise<StoredRotationItem | undefined>;
+  /**
+   * Stores `item`, only if the stored version is still `expectedVersion` (0: only if there is no item).
+   * @returns false when another writer got there first (nothing written)
+   * @throws UpstreamUnavailableError
+   */
+  write(
+    item: { readonly version: number; readonly stateJson: string; readonly mac: Uint8Array },
+    expectedVersion: number,
+  ): Promise<boolean>;
+}
+
+/**
+ * Authenticates the rotation state item: a MAC over `rotationStateMacMessage` (contract/key-rotation-state.ts). KMS
+ * HMAC_256 in a deployment (only the rotator's role may make MACs), a local key file in the local runtime.
+ */
+export interface StateAuthenticator {
+  /** @throws BrokerError when the key service is unavailable or refuses */
+  mac(message: Uint8Array): Promise<Uint8Array>;
+  /**
+   * @returns true when `mac` is this key's MAC of `message`, false when it is not
+   * @throws BrokerError when the key service is unavailable or refuses (that is not "not verified")
+   */
+  verify(message: Uint8Array, mac: Uint8Array): Promise<boolean>;
+}
+
+/** The rotation state as the rotation and the readers use it: verified on every read, MACed on every write. */
 export interface KeyRotationStore {
-  /** A strongly consistent read. @throws UpstreamUnavailableError, RotationStateError for an unreadable item */
+  /**
+   * @throws RotationStateRejectedError (logged and counted) for an item that does not verify
+   * @throws UpstreamUnavailableError; RotationStateError for a verified item this version cannot parse
+   */
   read(): Promise<VersionedRotationState>;
   /**
    * Stores `state` as version `expectedVersion + 1`, only if the stored version is still `expectedVersion`.
    * @returns false when another writer got there first (nothing written)
-   * @throws UpstreamUnavailableError
+   * @throws UpstreamUnavailableError, or what the authenticator throws
    */
   write(state: RotationState, expectedVersion: number): Promise<boolean>;
+  /**
+   * Replaces a refused item with `state`, trusting nothing in it (an emergency recovery), if the item is still the one
+   * refused.
+   * @returns the version written; undefined when the item changed since it was refused
+   * @throws Error when the refused item holds no usable version to replace it on (delete it first)
+   */
+  replaceRefused(state: RotationState, refused: RotationStateRejectedError): Promise<number | undefined>;
+  /**
+   * Gives a MAC to a state item written before the state had one (an upgrade), once `check` has accepted its state.
+   * @returns the state as now stored; undefined when there is no item, or it has a MAC already (read() decides then)
+   * @throws what `check` throws, leaving the item as it is; RotationStateRejectedError for an unusable item
+   */
+  adoptUnauthenticated(check: (state: RotationState) => Promise<void>): Promise<VersionedRotationState | undefined>;
 }
 
 /** What the key rotator tells the alarms (lib/broker-monitoring.ts). */
-export interface RotatorMetrics {
-  /** A run failed. */
-  rotationFailed(): void;
+export interface RotatorMetrics extends BrokerMetrics {
   /** Seconds since the active key started signing, after the run. */
   activeKeyAge(seconds: number): void;
-  /** Publishes what was recorded during the run. */
-  flush(): void;
 }

@@ -8,8 +8,8 @@
  * stays published `retireAfterSeconds` (≥ the assertion lifetime), far longer than a reader keeps the state.
  */
 import type { KeyRotationSettings } from '../../contract/broker-config';
-import type { RotationState } from '../../contract/key-rotation-state';
-import type { Clock, KeyRotationStore, Logger } from './ports';
+import { RotationStateRejectedError, type RotationState } from '../../contract/key-rotation-state';
+import type { Clock, KeyRotationStore, Logger, RotationStateSource } from './ports';
 
 /** Seconds a reader keeps the state: a fifth of the shorter of the lead and the retire time, from 1 to 60. */
 export function stateCacheSeconds(settings: KeyRotationSettings): number {
@@ -29,17 +29,23 @@ export interface RotationStateReaderOptions {
   readonly logger: Logger;
 }
 
-/** The rotation state, read at most once per `maxAgeMs` (concurrent callers share one read). */
-export class RotationStateReader {
-  private cached: { state: RotationState; readAtMs: number } | undefined;
+/**
+ * The rotation state, read (and verified: the store is an AuthenticatedRotationStore) at most once per `maxAgeMs`;
+ * concurrent callers share one read.
+ */
+export class RotationStateReader implements RotationStateSource {
+  /** The last verified state; `readAtMs` is when it was last read or kept after a failed read. */
+  private cached: { state: RotationState; readAtMs: number; verifiedAtMs: number } | undefined;
   private inFlight: Promise<RotationState> | undefined;
 
   constructor(private readonly options: RotationStateReaderOptions) {}
 
   /**
-   * The state, fresh within `maxAgeMs`. When a read fails and an older state was read, that one is used (its keys
-   * stay published for `retireAfterSeconds` after they stop signing) and the failure is logged.
-   * @throws what the store throws when nothing was read yet (UpstreamUnavailableError, RotationStateError)
+   * The state, fresh within `maxAgeMs`. When a read fails or the item is refused and a state was verified before, that
+   * one is used for another `maxAgeMs` (its keys stay published `retireAfterSeconds` after they stop signing); a
+   * refused item is never used.
+   * @throws what the store throws when nothing was verified yet (RotationStateRejectedError, UpstreamUnavailableError,
+   *   RotationStateError)
    */
   async current(): Promise<RotationState> {
     const now = this.options.clock();
@@ -53,14 +59,19 @@ export class RotationStateReader {
   private async read(now: number): Promise<RotationState> {
     try {
       const { state } = await this.options.store.read();
-      this.cached = { state, readAtMs: now };
+      this.cached = { state, readAtMs: now, verifiedAtMs: now };
       return state;
     } catch (error) {
       if (!this.cached) throw error;
-      this.options.logger.warn('could not read the key rotation state; using the last one read', {
-        error: error instanceof Error ? error.name : 'unknown',
-        ageMs: now - this.cached.readAtMs,
-      });
+      // A refusal was logged and counted by the store; a failure to read is logged here.
+      if (!(error instanceof RotationStateRejectedError)) {
+        this.options.logger.warn('could not read the key rotation state; using the last one verified', {
+          error: error instanceof Error ? error.name : 'unknown',
+          ageMs: now - this.cached.verifiedAtMs,
+        });
+      }
+      // Read again after maxAgeMs, not on every request meanwhile.
+      this.cached = { ...this.cached, readAtMs: now };
       return this.cached.state;
     }
   }

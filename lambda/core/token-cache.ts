@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { UpstreamUnavailableError } from './errors';
+import { sleep } from './retry';
 import type { BrokerMetrics, CacheOutcome, CachedToken, Clock, Logger, TokenStore } from './ports';
 import { MAX_WINDOW_SHARE_OF_LIFETIME, tokenWindows, type ConfiguredWindows, type TokenWindows } from './token-freshness';
 
@@ -11,7 +12,7 @@ import { MAX_WINDOW_SHARE_OF_LIFETIME, tokenWindows, type ConfiguredWindows, typ
  * - A refresh lease in the store: when many containers miss at once, one exchanges and the rest wait
  *   for its result or keep serving the still-valid previous token. A lease expires on its own, so a
  *   crashed holder blocks nobody past that.
- * - Refresh ahead: a token enters its refresh window `refreshAheadSeconds` before the margin; the first
+ * - Refresh ahead: a token enters its refresh window REFRESH_AHEAD_SECONDS before the margin; the first
  *   caller then refreshes it while others are still served. No caller ever receives a token with the margin
  *   or less left.
  * - Windows that fit the token (token-freshness.ts): the margin and the refresh window are each at most a quarter
@@ -27,22 +28,20 @@ export interface TokenCacheOptions {
   readonly logger: Logger;
   /** A token with this much lifetime left, or less, is never served. */
   readonly refreshMarginSeconds: number;
-  /** Refresh this long before the margin is reached. @default 300 */
-  readonly refreshAheadSeconds?: number;
-  /** How long a refresh lease lasts; longer than an exchange may take. @default 10000 */
-  readonly leaseMs?: number;
-  /** How long a caller with nothing servable waits for another holder's refresh. @default 5000 */
-  readonly leaseWaitMs?: number;
-  /** Pause between looks at the store while waiting. @default 100 */
-  readonly pollIntervalMs?: number;
-  /** After a store failure, skip the store for this long. @default 5000 */
-  readonly storeBackoffMs?: number;
-  /** Receives a count for each rare event (exchange, stale serve, lease wait, store failure), e.g. for CloudWatch. @default - none */
-  readonly metrics?: BrokerMetrics;
-  /** Identifies this container as a lease holder. @default a random UUID */
-  readonly holderId?: string;
+  /** Receives a count for each rare event (exchange, stale serve, lease wait, store failure), e.g. for CloudWatch. */
+  readonly metrics: BrokerMetrics;
+  /** Waits between looks at the store while another holder refreshes. @default setTimeout-based sleep */
   readonly sleep?: (ms: number) => Promise<void>;
 }
+
+/** A token is refreshed this long before the margin is reached (at most a quarter of its lifetime: token-freshness.ts). */
+export const REFRESH_AHEAD_SECONDS = 300;
+/** How long a refresh lease lasts; longer than an exchange may take. */
+export const LEASE_MS = 10_000;
+/** How long a caller with nothing servable waits for another holder's refresh. */
+export const LEASE_WAIT_MS = 5_000;
+/** Pause between looks at the store while waiting. */
+export const POLL_INTERVAL_MS = 100;
 
 export interface CacheResult {
   readonly token: CachedToken;
@@ -55,7 +54,8 @@ export function tokenCacheKey(parts: { authorityHost: string; tenantId: string; 
   return createHash('sha256').update(material).digest('base64url');
 }
 
-const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+/** How long the cache leaves the store alone after a store failure. */
+export const STORE_BACKOFF_MS = 5_000;
 
 /** A token in memory, with the instants (ms) its windows give it, computed once: a memory hit compares one number. */
 interface MemoryEntry {
@@ -68,28 +68,19 @@ export class TokenCache {
   private readonly l1 = new Map<string, MemoryEntry>();
   private readonly inFlight = new Map<string, Promise<CacheResult>>();
   private storeUnavailableUntil = 0;
-  private readonly opts: Required<Omit<TokenCacheOptions, 'metrics'>>;
-  private readonly metrics: BrokerMetrics | undefined;
+  private readonly opts: Required<TokenCacheOptions>;
   private readonly configured: ConfiguredWindows;
+  /** Identifies this container as a lease holder. */
+  private readonly holderId = randomUUID();
   private marginWarned = false;
 
   constructor(options: TokenCacheOptions) {
-    this.opts = {
-      refreshAheadSeconds: 300,
-      leaseMs: 10_000,
-      leaseWaitMs: 5_000,
-      pollIntervalMs: 100,
-      storeBackoffMs: 5_000,
-      holderId: randomUUID(),
-      sleep: defaultSleep,
-      ...options,
-    };
-    this.metrics = options.metrics;
-    this.configured = { marginSeconds: this.opts.refreshMarginSeconds, aheadSeconds: this.opts.refreshAheadSeconds };
+    this.opts = { sleep, ...options };
+    this.configured = { marginSeconds: this.opts.refreshMarginSeconds, aheadSeconds: REFRESH_AHEAD_SECONDS };
   }
 
   private bump(event: 'exchanges' | 'staleServed' | 'leaseWaits' | 'storeFailures'): void {
-    this.metrics?.count(event);
+    this.opts.metrics.count(event);
   }
 
   /**
@@ -110,10 +101,7 @@ export class TokenCache {
     return refresh;
   }
 
-  /**
-   * The L1 hit for `key`, synchronously, or undefined: the common case without a promise, so a cache hit
-   * costs barely more than an empty handler.
-   */
+  /** The L1 hit for `key`, synchronously, or undefined: the common case, without a promise. */
   peek(key: string): CacheResult | undefined {
     const cached = this.l1.get(key);
     if (cached === undefined || this.opts.clock() >= cached.freshUntilMs) return undefined;
@@ -182,9 +170,9 @@ export class TokenCache {
     key: string,
   ): Promise<{ kind: 'token'; token: CachedToken } | { kind: 'lease'; lease: 'acquired' | 'store-down' }> {
     this.bump('leaseWaits');
-    const deadline = this.opts.clock() + this.opts.leaseWaitMs;
+    const deadline = this.opts.clock() + LEASE_WAIT_MS;
     while (this.opts.clock() < deadline) {
-      await this.opts.sleep(this.opts.pollIntervalMs);
+      await this.opts.sleep(POLL_INTERVAL_MS);
       const token = await this.readStore(key);
       if (token && this.isServable(token)) return { kind: 'token', token };
       const lease = await this.acquireLease(key);
@@ -192,7 +180,7 @@ export class TokenCache {
     }
     throw new UpstreamUnavailableError(
       'entra',
-      `Another broker instance is refreshing this token at Entra ID and did not finish within ${this.opts.leaseWaitMs} ms. Retry shortly.`,
+      `Another broker instance is refreshing this token at Entra ID and did not finish within ${LEASE_WAIT_MS} ms. Retry shortly.`,
       { retryAfterSeconds: 1 },
     );
   }
@@ -258,11 +246,11 @@ export class TokenCache {
 
   private storeFailed(operation: string, error: unknown): void {
     this.bump('storeFailures');
-    this.storeUnavailableUntil = this.opts.clock() + this.opts.storeBackoffMs;
+    this.storeUnavailableUntil = this.opts.clock() + STORE_BACKOFF_MS;
     this.opts.logger.warn('token cache store unavailable; serving from memory and exchanging directly', {
       operation,
       errorCode: (error as { code?: string }).code ?? (error as Error).name,
-      retryStoreInMs: this.opts.storeBackoffMs,
+      retryStoreInMs: STORE_BACKOFF_MS,
     });
   }
 
@@ -288,7 +276,7 @@ export class TokenCache {
   private async acquireLease(key: string): Promise<'acquired' | 'held-by-other' | 'store-down'> {
     if (!this.storeAvailable()) return 'store-down';
     try {
-      const acquired = await this.opts.store.tryAcquireLease(key, this.opts.holderId, this.opts.clock() + this.opts.leaseMs);
+      const acquired = await this.opts.store.tryAcquireLease(key, this.holderId, this.opts.clock() + LEASE_MS);
       return acquired ? 'acquired' : 'held-by-other';
     } catch (error) {
       this.storeFailed('lease', error);
@@ -299,7 +287,7 @@ export class TokenCache {
   private async releaseLease(key: string): Promise<void> {
     if (!this.storeAvailable()) return;
     try {
-      await this.opts.store.releaseLease(key, this.opts.holderId);
+      await this.opts.store.releaseLease(key, this.holderId);
     } catch (error) {
       this.storeFailed('release', error);
     }

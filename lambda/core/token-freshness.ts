@@ -26,7 +26,7 @@ export interface TokenWindows {
   readonly marginSeconds: number;
   /** The refresh window: this many seconds before the margin, the first caller refreshes while others are served. */
   readonly aheadSeconds: number;
-  /** `expiresOn - issuedOn`; undefined for a token cached without `issuedOn` (it gets the configured windows). */
+  /** `expiresOn - issuedOn`; undefined when that is not a positive number (the token gets the configured windows). */
   readonly lifetimeSeconds: number | undefined;
   /** True when the configured margin does not fit this lifetime and a smaller one applies. */
   readonly marginReduced: boolean;
@@ -34,11 +34,11 @@ export interface TokenWindows {
 
 /**
  * The windows for `token`: the configured ones, each capped at a quarter of the token's lifetime (rounded down to
- * a second). A token without a known, positive lifetime (cached before the broker recorded `issuedOn`, or an
- * item that says nonsense) gets the configured windows: the rule never widens a window, only narrows it.
+ * a second). A token whose lifetime is not a positive number (an item that says nonsense) gets the configured
+ * windows: the rule never widens a window, only narrows it.
  */
 export function tokenWindows(token: Pick<CachedToken, 'expiresOn' | 'issuedOn'>, configured: ConfiguredWindows): TokenWindows {
-  const lifetime = token.issuedOn === undefined ? Number.NaN : token.expiresOn - token.issuedOn;
+  const lifetime = token.expiresOn - token.issuedOn;
   if (!(lifetime > 0) || !Number.isFinite(lifetime)) {
     return {
       marginSeconds: configured.marginSeconds,

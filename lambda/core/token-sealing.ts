@@ -6,7 +6,7 @@
  * the broker's purpose and deployment (DataKeyProvider).
  *
  * Envelope, format 1 (bytes): version (1) · wrapped data key length (2, big-endian) · wrapped data key · IV (12) ·
- * ciphertext · GCM tag (16). The plaintext is JSON: `{accessToken, expiresOn, issuedOn?, scope, uti?, correlationId?}`.
+ * ciphertext · GCM tag (16). The plaintext is JSON: `{accessToken, expiresOn, issuedOn, scope, uti?, correlationId}`.
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import type { CachedToken, Clock, DataKey, DataKeyProvider } from './ports';
@@ -64,17 +64,18 @@ export class DataKeyRejectedError extends Error {
   }
 }
 
+/** How long one data key seals new items. */
+const DATA_KEY_REUSE_MS = 15 * 60_000;
+/** How many items one data key seals at most (far below AES-GCM's limit for random IVs). */
+const DATA_KEY_MAX_USES = 1000;
+/** How many opened data keys are kept in memory, most recently used first. */
+const OPENED_KEYS_MAX = 32;
+/** How long an opened data key is kept, so a key policy change reaches warm containers too. */
+const OPENED_KEY_TTL_MS = 60 * 60_000;
+
 export interface TokenSealerOptions {
   readonly keys: DataKeyProvider;
   readonly clock: Clock;
-  /** How long one data key seals new items. @default 900000 (15 minutes) */
-  readonly dataKeyReuseMs?: number;
-  /** How many items one data key seals at most (far below AES-GCM's limit for random IVs). @default 1000 */
-  readonly dataKeyMaxUses?: number;
-  /** How many opened data keys are kept in memory, most recently used first. @default 32 */
-  readonly openedKeysMax?: number;
-  /** How long an opened data key is kept, so a key policy change reaches warm containers too. @default 3600000 (1 hour) */
-  readonly openedKeyTtlMs?: number;
 }
 
 interface SealingKey {
@@ -95,10 +96,6 @@ interface OpenedKey {
 export class TokenSealer {
   private readonly keys: DataKeyProvider;
   private readonly clock: Clock;
-  private readonly reuseMs: number;
-  private readonly maxUses: number;
-  private readonly openedMax: number;
-  private readonly openedTtlMs: number;
   private sealing: Promise<SealingKey> | undefined;
   /** By wrapped key (base64); Map order is recency order. */
   private readonly opened = new Map<string, OpenedKey>();
@@ -106,10 +103,6 @@ export class TokenSealer {
   constructor(options: TokenSealerOptions) {
     this.keys = options.keys;
     this.clock = options.clock;
-    this.reuseMs = options.dataKeyReuseMs ?? 15 * 60_000;
-    this.maxUses = options.dataKeyMaxUses ?? 1000;
-    this.openedMax = options.openedKeysMax ?? 32;
-    this.openedTtlMs = options.openedKeyTtlMs ?? 60 * 60_000;
   }
 
   /**
@@ -166,7 +159,7 @@ export class TokenSealer {
     const now = this.clock();
     if (this.sealing) {
       const current = await this.sealing.catch(() => undefined);
-      if (current && current.until > now && current.uses < this.maxUses) {
+      if (current && current.until > now && current.uses < DATA_KEY_MAX_USES) {
         current.uses += 1;
         return current;
       }
@@ -175,7 +168,7 @@ export class TokenSealer {
       if (key.plaintext.length !== KEY_BYTES) throw new Error(`a data key must be ${KEY_BYTES} bytes, received ${key.plaintext.length}`);
       // This container opens what it sealed without asking the key service.
       this.remember(key.wrapped, Promise.resolve(key.plaintext));
-      return { key, until: this.clock() + this.reuseMs, uses: 1 };
+      return { key, until: this.clock() + DATA_KEY_REUSE_MS, uses: 1 };
     });
     this.sealing = next;
     next.catch(() => {
@@ -212,8 +205,8 @@ export class TokenSealer {
   private remember(wrapped: Uint8Array, plaintext: Promise<Uint8Array>): void {
     const id = Buffer.from(wrapped).toString('base64');
     this.opened.delete(id);
-    this.opened.set(id, { plaintext, until: this.clock() + this.openedTtlMs });
-    while (this.opened.size > this.openedMax) {
+    this.opened.set(id, { plaintext, until: this.clock() + OPENED_KEY_TTL_MS });
+    while (this.opened.size > OPENED_KEYS_MAX) {
       const oldest = this.opened.keys().next().value;
       if (oldest === undefined) break;
       this.opened.delete(oldest);
@@ -249,15 +242,16 @@ function parseRecord(plaintext: Buffer): CachedToken {
     accessToken.length === 0 ||
     typeof scope !== 'string' ||
     typeof expiresOn !== 'number' ||
-    !Number.isFinite(expiresOn)
+    !Number.isFinite(expiresOn) ||
+    typeof issuedOn !== 'number' ||
+    !Number.isFinite(issuedOn)
   ) {
     throw new SealedItemRejectedError('invalid-content');
   }
   return {
     accessToken,
     expiresOn,
-    // The token's lifetime sets how long it is fresh (lambda/core/token-freshness.ts).
-    ...(typeof issuedOn === 'number' && Number.isFinite(issuedOn) ? { issuedOn } : {}),
+    issuedOn,
     scope,
     ...(typeof uti === 'string' && uti ? { uti } : {}),
     ...(typeof correlationId === 'string' && correlationId ? { correlationId } : {}),

@@ -3,7 +3,7 @@ import { requestEntraToken, type EntraClientDeps } from './entra-client';
 import type { PresentedIdentity } from './entra-error';
 import { UnknownScopeError } from './errors';
 import type { CacheOutcome, CachedToken, ClientAssertionSource, Clock } from './ports';
-import { tokenCacheKey, type CacheResult } from './token-cache';
+import { tokenCacheKey, type TokenCache } from './token-cache';
 
 /** The body of a 200 from `GET /token/{alias}` (DESIGN.md, "HTTP API"). */
 export interface TokenResponseBody {
@@ -16,13 +16,6 @@ export interface TokenResponseBody {
   readonly scope: string;
 }
 
-/** What the service needs of a cache: `TokenCache`, or a stand-in (the benchmark's uncoordinated baseline). */
-export interface TokenCacheLike {
-  get(key: string, exchange: () => Promise<CachedToken>): Promise<CacheResult>;
-  /** A memory hit without a promise, if the cache has one. */
-  peek?(key: string): CacheResult | undefined;
-}
-
 export interface TokenAnswer {
   readonly body: TokenResponseBody;
   readonly outcome: CacheOutcome;
@@ -32,19 +25,17 @@ export interface TokenAnswer {
 
 export interface TokenServiceDeps {
   readonly config: RuntimeConfig;
-  /** Where each exchange's client assertion comes from (`signedAssertions`, or AWS STS). */
+  /** Where each exchange's client assertion comes from (`rotatingAssertions`, or AWS STS). */
   readonly assertions: ClientAssertionSource;
-  readonly cache: TokenCacheLike;
+  readonly cache: TokenCache;
   readonly clock: Clock;
   readonly entra: Omit<EntraClientDeps, 'clock'>;
 }
 
 /** Serves Entra access tokens by alias: from the cache, or through a freshly signed client assertion. */
 export class TokenService {
-  /** Computed once: hashing per request would show in the L1-hit cost. */
+  /** The cache key of each alias, computed once. */
   private readonly cacheKeys: ReadonlyMap<string, string>;
-  /** Per alias, the last memory answer: it changes only with the token or the second, so most hits reuse it. */
-  private readonly memoryAnswers = new Map<string, { token: CachedToken; second: number; answer: TokenAnswer }>();
 
   constructor(private readonly deps: TokenServiceDeps) {
     this.cacheKeys = new Map(
@@ -62,18 +53,12 @@ export class TokenService {
 
   /**
    * The answer from the container's memory, synchronously, or undefined (not cached, nearing expiry, or an
-   * unknown alias: `getToken` then says which). Lets a cache hit skip every promise.
+   * unknown alias: `getToken` then says which).
    */
   cached(alias: string): TokenAnswer | undefined {
     const key = this.cacheKeys.get(alias);
-    const hit = key === undefined ? undefined : this.deps.cache.peek?.(key);
-    if (hit === undefined) return undefined;
-    const second = Math.floor(this.deps.clock() / 1000);
-    const last = this.memoryAnswers.get(alias);
-    if (last?.token === hit.token && last.second === second) return last.answer;
-    const answer = this.answer(hit.token, hit.outcome, second);
-    this.memoryAnswers.set(alias, { token: hit.token, second, answer });
-    return answer;
+    const hit = key === undefined ? undefined : this.deps.cache.peek(key);
+    return hit && this.answer(hit.token, hit.outcome);
   }
 
   /**
@@ -90,7 +75,8 @@ export class TokenService {
     return this.answer(token, outcome);
   }
 
-  private answer(token: CachedToken, outcome: CacheOutcome, nowSecond = Math.floor(this.deps.clock() / 1000)): TokenAnswer {
+  private answer(token: CachedToken, outcome: CacheOutcome): TokenAnswer {
+    const nowSecond = Math.floor(this.deps.clock() / 1000);
     return {
       outcome,
       token,

@@ -4,25 +4,33 @@ import { parseKeyRotationSettingsJson } from '../../contract/key-rotation-state'
 import { createDynamoDbClient, createKmsClient } from '../adapters/aws-clients';
 import { DynamoDbRotationStore } from '../adapters/dynamodb-rotation-store';
 import { KmsKeyService } from '../adapters/kms-key-service';
-import { asLoggerPort, createBrokerLogger, lambdaContextMiddleware } from '../adapters/powertools-logger';
-import { PowertoolsRotatorMetrics } from '../adapters/powertools-metrics';
+import { KmsStateAuthenticator } from '../adapters/kms-state-authenticator';
+import { createObservability } from '../adapters/observability';
+import { AuthenticatedRotationStore } from '../core/authenticated-rotation-store';
 import { systemClock } from '../core/ports';
 import { createRotatorHandler } from '../handlers/rotator';
 import { requireEnv } from './env';
 
-const powertools = createBrokerLogger({ persistentKeys: { route: 'rotator' } });
-const logger = asLoggerPort(powertools);
 const deployment = requireEnv(BROKER_ENV.deployment);
+const { logger, metrics, middlewares } = createObservability({ route: 'rotator', deployment });
+const kms = createKmsClient();
 
 export const handler = createRotatorHandler({
   rotation: {
-    keys: new KmsKeyService(createKmsClient(), { deployment, keyPolicy: requireEnv(BROKER_ENV.signingKeyPolicy) }),
-    store: new DynamoDbRotationStore(createDynamoDbClient(), requireEnv(BROKER_ENV.tableName)),
+    keys: new KmsKeyService(kms, { deployment, keyPolicy: requireEnv(BROKER_ENV.signingKeyPolicy) }),
+    // The rotator alone may make the state's MAC (GenerateMac); it verifies every state it reads, as the readers do.
+    store: new AuthenticatedRotationStore({
+      items: new DynamoDbRotationStore(createDynamoDbClient(), requireEnv(BROKER_ENV.tableName)),
+      authenticator: new KmsStateAuthenticator(kms, requireEnv(BROKER_ENV.rotationStateKeyArn)),
+      logger,
+      metrics,
+      clock: systemClock,
+    }),
     settings: parseKeyRotationSettingsJson(requireEnv(BROKER_ENV.keyRotation)),
     clock: systemClock,
     logger,
     adoptableKeyId: requireEnv(BROKER_ENV.signingKeyArn),
   },
-  metrics: new PowertoolsRotatorMetrics({ deployment, logger: powertools }),
+  metrics,
   logger,
-}).use(lambdaContextMiddleware(powertools));
+}).use([...middlewares]);

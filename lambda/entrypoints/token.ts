@@ -7,18 +7,21 @@ import { DynamoDbTokenStore } from '../adapters/dynamodb-token-store';
 import { KmsDataKeys } from '../adapters/kms-data-keys';
 import { DynamoDbRotationStore } from '../adapters/dynamodb-rotation-store';
 import { KmsKeySigner, kmsPublicJwk } from '../adapters/kms-signer';
+import { KmsStateAuthenticator } from '../adapters/kms-state-authenticator';
 import { StsAssertions } from '../adapters/sts-assertions';
-import { createTokenObservability } from '../adapters/token-observability';
+import { createTokenObservability } from '../adapters/observability';
 import { createTokenFunction } from '../composition/token-function';
 import { parseKeyRotationSettingsJson } from '../../contract/key-rotation-state';
 import { systemClock, type ClientAssertionSource } from '../core/ports';
+import { AuthenticatedRotationStore } from '../core/authenticated-rotation-store';
 import { rotatingAssertions } from '../core/rotating-assertions';
 import { RotationStateReader, stateCacheSeconds } from '../core/rotation-state-reader';
 import { requireEnv, requireIssuer } from './env';
 
 // Log level and service name come from POWERTOOLS_LOG_LEVEL and POWERTOOLS_SERVICE_NAME, set by the construct.
 const deployment = requireEnv(BROKER_ENV.deployment);
-const { logger, audit, metrics, middlewares, beginInvocation } = createTokenObservability({ deployment });
+const observability = createTokenObservability({ deployment });
+const { logger, metrics } = observability;
 const allowedCallers = parseAllowedCallersJson(process.env[BROKER_ENV.allowedCallers]);
 const kms = createKmsClient();
 const dynamodb = createDynamoDbClient();
@@ -49,7 +52,14 @@ function assertionSource(): ClientAssertionSource {
     },
     {
       state: new RotationStateReader({
-        store: new DynamoDbRotationStore(dynamodb, tableName),
+        // Every state read is verified against its MAC (VerifyMac): a state the rotator did not write is never used.
+        store: new AuthenticatedRotationStore({
+          items: new DynamoDbRotationStore(dynamodb, tableName),
+          authenticator: new KmsStateAuthenticator(kms, requireEnv(BROKER_ENV.rotationStateKeyArn)),
+          logger,
+          metrics,
+          clock: systemClock,
+        }),
         clock: systemClock,
         maxAgeMs: stateCacheSeconds(settings) * 1000,
         logger,
@@ -61,7 +71,7 @@ function assertionSource(): ClientAssertionSource {
   );
 }
 
-export const { handler } = createTokenFunction({
+export const handler = createTokenFunction({
   config,
   assertions: assertionSource(),
   store: {
@@ -69,10 +79,6 @@ export const { handler } = createTokenFunction({
     dataKeys: new KmsDataKeys(kms, requireEnv(BROKER_ENV.tokenCacheKeyArn), deployment),
   },
   api: { apiId: requireEnv(BROKER_ENV.apiId), stage: requireEnv(BROKER_ENV.apiStage) },
-  logger,
-  audit,
-  metrics,
-  middlewares,
-  beginInvocation,
+  observability,
   ...(allowedCallers ? { allowedCallers } : {}),
 });

@@ -29,16 +29,11 @@ export interface TokenHandlerDeps {
   readonly logger: Logger;
   /** Receives every token served (the audit trail). */
   readonly audit: TokenAudit;
-  /** Counts Entra's refusals (502) and unavailable upstreams (503). */
+  /** Counts Entra's refusals (502) and unavailable upstreams (503); published by the function's middleware. */
   readonly metrics: BrokerMetrics;
   readonly clock: Clock;
   /** @default - every caller IAM allowed */
   readonly allowedCallers?: AllowedCallers;
-  /**
-   * Told of each invocation first, so that any line written during it carries its ids; must cost next to
-   * nothing (the logger adds the context only when a line is written). @default - nothing to tell
-   */
-  readonly beginInvocation?: (context: Context) => void;
 }
 
 const TOKEN_ROUTE_PREFIX = 'GET /token/';
@@ -53,19 +48,6 @@ export function aliasOf(event: Pick<APIGatewayProxyEventV2WithIAMAuthorizer, 'ro
   if (!routeKey.startsWith(TOKEN_ROUTE_PREFIX)) return undefined;
   const alias = routeKey.slice(TOKEN_ROUTE_PREFIX.length);
   return alias.length === 0 || alias.includes('/') || alias.includes('{') ? undefined : alias;
-}
-
-/** `aliasOf` remembering its last answer: most invocations of a container are for one route, and a hit must stay cheap. */
-function aliasResolver(): (routeKey: string) => string | undefined {
-  let lastRouteKey: string | undefined;
-  let lastAlias: string | undefined;
-  return (routeKey) => {
-    if (routeKey !== lastRouteKey) {
-      lastAlias = aliasOf({ routeKey });
-      lastRouteKey = routeKey;
-    }
-    return lastAlias;
-  };
 }
 
 /** At most this much of a value from a refused event goes into the log line. */
@@ -92,39 +74,22 @@ function refuseForeignInvocation(deps: TokenHandlerDeps, event: APIGatewayProxyE
     expectedStage: deps.api.stage,
   });
   deps.metrics.count('foreignInvocations');
-  deps.metrics.flush?.();
   throw new ForeignInvocationError();
 }
 
-/**
- * Serializing a 1–2 KB token answer costs more than the rest of a cache hit. The answer changes only when the
- * token or its `expires_in` second does (TokenService then returns a new answer object), so under load most hits
- * reuse the whole result.
- */
-function responses() {
-  const last = new Map<string, { answer: TokenAnswer; result: APIGatewayProxyStructuredResultV2 }>();
-  return (alias: string, answer: TokenAnswer): APIGatewayProxyStructuredResultV2 => {
-    const seen = last.get(alias);
-    if (seen?.answer === answer) return seen.result;
-    const result = {
-      statusCode: 200,
-      headers: { 'content-type': 'application/json', 'cache-control': 'no-store' },
-      body: JSON.stringify(answer.body satisfies TokenResponseBody),
-    };
-    last.set(alias, { answer, result });
-    return result;
+function tokenResponse(answer: TokenAnswer): APIGatewayProxyStructuredResultV2 {
+  return {
+    statusCode: 200,
+    headers: { 'content-type': 'application/json', 'cache-control': 'no-store' },
+    body: JSON.stringify(answer.body satisfies TokenResponseBody),
   };
 }
 
 type IamCaller = APIGatewayProxyEventV2WithIAMAuthorizer['requestContext']['authorizer']['iam'];
 
-/**
- * The audit record of a token served. A plain function rather than a closure in the handler: a closure there
- * makes every invocation allocate it and its captured scope, which shows in the memory-hit cost.
- */
+/** The audit record of a token served. */
 function served(
   event: APIGatewayProxyEventV2WithIAMAuthorizer,
-  context: Context,
   caller: IamCaller | undefined,
   alias: string,
   answer: TokenAnswer,
@@ -137,8 +102,7 @@ function served(
     callerArn: caller?.userArn ?? '',
     callerAccount: caller?.accountId ?? '',
     apiRequestId: event.requestContext.requestId,
-    invocation: context,
-    durationMs,
+    ...(durationMs === undefined ? {} : { durationMs }),
   };
 }
 
@@ -152,23 +116,21 @@ function countFailure(metrics: BrokerMetrics, error: unknown): void {
  * `GET /token/{alias}`: IAM-authorized; answers an Entra access token, never cached by intermediaries.
  * Every token served, memory hits included, goes to the audit trail: who (the caller IAM verified), which
  * request (API Gateway's and Lambda's ids), which token (Entra's `uti` and correlation id), from which tier.
+ * What it counts is published by the function's `logMetrics` middleware, failures included.
  */
 export function createTokenHandler(deps: TokenHandlerDeps) {
-  const respond = responses();
-  const resolveAlias = aliasResolver();
   return middy<APIGatewayProxyEventV2WithIAMAuthorizer, APIGatewayProxyStructuredResultV2>(
     async (event: APIGatewayProxyEventV2WithIAMAuthorizer, context: Context) => {
-      deps.beginInvocation?.(context);
       if (!isFromExpectedApi(event, deps.api)) refuseForeignInvocation(deps, event);
       // Typed as always present, but an event that did not come through the IAM authorizer has none.
       const caller = (event.requestContext as Partial<typeof event.requestContext>).authorizer?.iam;
       if (!isCallerAllowed(caller, deps.allowedCallers)) throw new ForbiddenCallerError();
-      const alias = resolveAlias(event.routeKey);
+      const alias = aliasOf(event);
       if (alias === undefined) throw new UnknownScopeError(event.pathParameters?.alias);
       const hit = deps.service.cached(alias);
       if (hit) {
-        deps.audit.tokenServed(served(event, context, caller, alias, hit));
-        return respond(alias, hit);
+        deps.audit.tokenServed(served(event, caller, alias, hit));
+        return tokenResponse(hit);
       }
 
       const started = deps.clock();
@@ -178,13 +140,10 @@ export function createTokenHandler(deps: TokenHandlerDeps) {
         answer = await deps.service.getToken(alias, started + context.getRemainingTimeInMillis() - RESPONSE_RESERVE_MS);
       } catch (error) {
         countFailure(deps.metrics, error);
-        deps.metrics.flush?.();
         throw error;
       }
-      deps.audit.tokenServed(served(event, context, caller, alias, answer, deps.clock() - started));
-      // Only a miss counts anything (an exchange, a stale serve, a lease wait, a store failure).
-      deps.metrics.flush?.();
-      return respond(alias, answer);
+      deps.audit.tokenServed(served(event, caller, alias, answer, deps.clock() - started));
+      return tokenResponse(answer);
     },
   ).use(errorResponder(deps.logger));
 }

@@ -1,19 +1,29 @@
 // One broker process for the benchmark: `tsx local/bench/broker-worker.ts CONFIG PORT coordinated|uncoordinated`.
-// The same local runtime as `npm start`, with the cache swapped for the baseline when asked.
+// coordinated: the same local runtime as `npm start`; uncoordinated: the naive baseline (./uncoordinated-broker.ts).
+import { ensureTokenTable } from '../runtime/ensure-table';
 import { loadLocalConfig } from '../runtime/local-config';
 import { startLocalRuntime } from '../runtime/local-runtime';
-import { UncoordinatedCache } from './uncoordinated-cache';
+import { createDynamoDbClient } from '../../lambda/adapters/aws-clients';
+import { startUncoordinatedBroker } from './uncoordinated-broker';
 
 const [configFile, port, mode] = process.argv.slice(2);
 if (!configFile || !port || (mode !== 'coordinated' && mode !== 'uncoordinated')) {
   process.stderr.write('usage: broker-worker.ts CONFIG PORT coordinated|uncoordinated\n');
   process.exit(2);
 }
-const runtime = await startLocalRuntime({
-  config: await loadLocalConfig(configFile),
-  port: Number(port),
-  logLevel: 'WARN',
-  createCache: mode === 'uncoordinated' ? (options) => new UncoordinatedCache(options) : undefined,
-});
-process.stdout.write(`listening on ${runtime.url}\n`);
-process.once('SIGTERM', () => void runtime.close().then(() => process.exit(0)));
+const config = await loadLocalConfig(configFile);
+let broker: { url: string; close(): Promise<void> };
+if (mode === 'coordinated') {
+  broker = await startLocalRuntime({ config, port: Number(port), logLevel: 'WARN' });
+} else {
+  const client = createDynamoDbClient({
+    endpoint: config.dynamodbEndpoint,
+    region: config.region,
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+  await ensureTokenTable(client, config.tableName);
+  client.destroy();
+  broker = await startUncoordinatedBroker(config, Number(port));
+}
+process.stdout.write(`listening on ${broker.url}\n`);
+process.once('SIGTERM', () => void broker.close().then(() => process.exit(0)));

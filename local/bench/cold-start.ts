@@ -27,6 +27,7 @@ const ENV = {
   BROKER_KEY_ROTATION: JSON.stringify(CONFIG_DEFAULTS.keyRotation),
   BROKER_SIGNING_KEY_POLICY: JSON.stringify({ Version: '2012-10-17', Statement: [] }),
   BROKER_TOKEN_CACHE_KEY_ARN: 'arn:aws:kms:eu-west-1:123456789012:key/cccccccc-2222-3333-4444-555555555555',
+  BROKER_ROTATION_STATE_KEY_ARN: 'arn:aws:kms:eu-west-1:123456789012:key/dddddddd-2222-3333-4444-555555555555',
   BROKER_API_ID: 'abc123',
   BROKER_API_STAGE: '$default',
   BROKER_DEPLOYMENT: 'BrokerStack/TokenBroker',

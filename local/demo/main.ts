@@ -19,6 +19,7 @@ import { freePort } from '../free-port';
 import { startEntraEmulator, type EntraEmulator } from '../entra-emulator/emulator';
 import { parseLocalConfig } from '../runtime/local-config';
 import { LOCAL_TOKEN_ROLE_ARN, startLocalRuntime, type LocalRuntime } from '../runtime/local-runtime';
+import { tapLogLines } from '../runtime/log-tap';
 import { rotationDemo } from './rotation';
 
 // The SDK warns on Node < 22 at every client creation: noise in a walkthrough (Lambda runs Node 24).
@@ -56,7 +57,13 @@ const USAGE = 'usage: npm run demo [-- --signer kms|aws-sts | --rotation]';
 
 async function demo(signer: 'kms' | 'aws-sts'): Promise<void> {
   const started: Array<{ name: string; stop: () => Promise<unknown> }> = [];
+  // The broker runs in this process: its log lines (on stdout and stderr, as in Lambda) are kept, shown on a failure.
   const brokerLog: string[] = [];
+  let stopTap: (() => void) | undefined = tapLogLines((line) => void brokerLog.push(line));
+  const stopCollecting = () => {
+    stopTap?.();
+    stopTap = undefined;
+  };
   try {
     process.stdout.write(bold(`AWS-to-Azure token broker: local demo${signer === 'aws-sts' ? ' (signer aws-sts)' : ''}`) + '\n');
     process.stdout.write('Starting DynamoDB Local, the Entra ID emulator and the broker on 127.0.0.1 ...\n');
@@ -96,7 +103,6 @@ async function demo(signer: 'kms' | 'aws-sts'): Promise<void> {
     const runtime: LocalRuntime = await startLocalRuntime({
       config,
       port: brokerPort,
-      logSink: (line) => void brokerLog.push(line),
     });
     started.push({ name: 'broker', stop: () => runtime.close() });
     show(
@@ -166,6 +172,7 @@ async function demo(signer: 'kms' | 'aws-sts'): Promise<void> {
     if (!same || entra.requests.exchanges !== 1 || unsigned.status !== 403) throw new Error('the demo did not behave as expected');
     process.stdout.write(`\n${bold('Done.')} Stopping everything.\n`);
   } catch (error) {
+    stopCollecting();
     process.stderr.write(`\ndemo failed: ${(error as Error).message}\n`);
     if (brokerLog.length > 0) process.stderr.write(`broker log:\n${brokerLog.join('\n')}\n`);
     process.exitCode = 1;
@@ -173,6 +180,7 @@ async function demo(signer: 'kms' | 'aws-sts'): Promise<void> {
     for (const { name, stop } of started.reverse()) {
       await stop().catch((error: unknown) => process.stderr.write(`could not stop ${name}: ${(error as Error).message}\n`));
     }
+    stopCollecting();
   }
 }
 

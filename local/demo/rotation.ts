@@ -7,7 +7,9 @@ import { join } from 'node:path';
 import { freePort } from '../free-port';
 import { startEntraEmulator } from '../entra-emulator/emulator';
 import { parseLocalConfig } from '../runtime/local-config';
+import { sleep } from '../../lambda/core/retry';
 import { startLocalRuntime } from '../runtime/local-runtime';
+import { tapLogLines } from '../runtime/log-tap';
 
 const TENANT = '11111111-1111-1111-1111-111111111111';
 const CLIENT = '22222222-2222-2222-2222-222222222222';
@@ -82,6 +84,8 @@ export async function rotationDemo(): Promise<boolean> {
   /** One key went the whole way: published → active → retired → out of the JWKS → deleted. */
   const lifeShown = () =>
     [...lives.values()].some((events) => ['published', 'active', 'retired', 'left the JWKS', 'deleted'].every((e) => events.includes(e)));
+  // The broker runs in this process: its log lines (on stdout and stderr, as in Lambda) are read, not shown.
+  const stopTap = tapLogLines(onLog);
   const runtime = await startLocalRuntime({
     config: parseLocalConfig({
       tenantId: TENANT,
@@ -92,7 +96,6 @@ export async function rotationDemo(): Promise<boolean> {
       keyRotation: ROTATION,
     }),
     port,
-    logSink: onLog,
   });
   let served = 0;
   let refused = 0;
@@ -108,10 +111,11 @@ export async function rotationDemo(): Promise<boolean> {
         process.stdout.write(`${at()}  JWKS: ${kids}\n`);
         lastJwks = kids;
       }
-      await new Promise((done) => setTimeout(done, 250));
+      await sleep(250);
     }
   } finally {
     await runtime.close();
+    stopTap();
     await entra.close();
     await rm(folder, { recursive: true, force: true });
   }

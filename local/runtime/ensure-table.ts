@@ -13,6 +13,7 @@ import {
 import { TOKEN_TABLE_PARTITION_KEY, TOKEN_TABLE_TTL_ATTRIBUTE } from '../../contract/aws-names';
 import { dynamoDbUnavailable } from '../../lambda/adapters/dynamodb-errors';
 import { UpstreamUnavailableError } from '../../lambda/core/errors';
+import { sleep } from '../../lambda/core/retry';
 
 export interface EnsureTokenTableOptions {
   /**
@@ -71,7 +72,7 @@ export async function ensureTokenTable(client: DynamoDBClient, tableName: string
           `${what} did not become ACTIVE within ${timeoutMs} ms (status ${status ?? 'missing'}).`,
         );
       }
-      await new Promise((resolve) => setTimeout(resolve, pollMs));
+      await sleep(pollMs);
     }
 
     await enableTtl(client, tableName, call);

@@ -1,16 +1,26 @@
 /**
- * Concurrent invocations in one process, each with its own Powertools state, as on Lambda Managed Instances.
+ * Concurrent invocations in one process, each with its own Powertools state, as the Lambda runtime provides them on
+ * Lambda Managed Instances.
  *
- * Powertools keeps an invocation's Lambda context (request id, cold start) in the Lambda runtime's InvokeStore
- * when `AWS_LAMBDA_MAX_CONCURRENCY` is set, and in the logger itself otherwise. A deployed broker function runs one
- * invocation at a time; the local runtime serves many requests at once, so it installs an InvokeStore that keeps
- * one context per request (AsyncLocalStorage), as the runtime does for concurrent invocations. Every line a
- * request causes then carries that request's id, whatever else runs in between.
+ * Powertools keeps what belongs to one invocation — the logger's Lambda context (request id, cold start), the metrics
+ * counted — in the Lambda runtime's InvokeStore when `AWS_LAMBDA_MAX_CONCURRENCY` is set, and on the instance
+ * otherwise. A deployed broker function runs one invocation at a time; the local runtime serves many requests at once
+ * from one logger and one metrics object per route, so it does what the Lambda runtime does for concurrent
+ * invocations, and nothing per request lives in a shared object:
+ * - it sets `AWS_LAMBDA_MAX_CONCURRENCY`, the runtime's documented signal that invocations run concurrently, which
+ *   Powertools reads on every access (`shouldUseInvokeStore`);
+ * - it puts an InvokeStore backed by AsyncLocalStorage at `globalThis.awslambda.InvokeStore`, where the runtime
+ *   publishes it and where Powertools and the AWS SDK look for it;
+ * - it runs each request inside `run`, so every line and count of a request belongs to that request.
+ * Only the local runtime's process does this; a deployed function never runs this module.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { InvokeStoreBase } from '@aws/lambda-invoke-store';
 
 type StoreContext = Record<string | symbol, unknown>;
+
+/** Runs `fn` as the invocation `requestId`. */
+export type InvocationScope = <T>(requestId: string, fn: () => T) => T;
 
 /** The InvokeStore contract on AsyncLocalStorage: one context object per `run`. */
 class LocalInvokeStore extends InvokeStoreBase {
@@ -49,13 +59,13 @@ let installed: LocalInvokeStore | undefined;
  * request inside its own scope. Whatever store was there (the AWS SDK may have created a single-invocation one)
  * is replaced: outside Lambda nothing else puts a context in it.
  */
-export function invocationScope(): <T>(requestId: string, fn: () => T) => T {
+export function invocationScope(): InvocationScope {
   if (!installed) {
     installed = new LocalInvokeStore();
     process.env.AWS_LAMBDA_MAX_CONCURRENCY ??= '64';
   }
   const store = installed;
-  // Re-assert it each time a runtime starts: a store created since (by the AWS SDK, say) must not take over.
+  // Re-asserted each time a runtime starts: a store created since (by the AWS SDK, say) must not take over.
   globalThis.awslambda.InvokeStore = store;
   return (requestId, fn) => store.run({ [InvokeStoreBase.PROTECTED_KEYS.REQUEST_ID]: requestId }, fn);
 }

@@ -14,6 +14,11 @@ export interface LocalConfig {
   /** @default - a key generated once (atomically) under .local/ */
   readonly sealingKeyFile: string | undefined;
   /**
+   * With `signingKeyDir`: the key the rotation state's MAC is made with (the local stand-in for the deployment's KMS
+   * HMAC key), shared by the processes that share a table. @default - a key generated once (atomically) under .local/
+   */
+  readonly rotationStateKeyFile: string | undefined;
+  /**
    * With it, the runtime rotates its signing keys (`keyRotation`): PEM files in this folder, shared by the processes
    * that share a table. @default - one fixed key (`signingKeyFile`), no rotation
    */
@@ -30,6 +35,7 @@ export const LOCAL_FIELDS = [
   'issuer',
   'signingKeyFile',
   'sealingKeyFile',
+  'rotationStateKeyFile',
   'signingKeyDir',
   'dynamodbEndpoint',
   'tableName',
@@ -73,6 +79,12 @@ export function parseLocalConfig(raw: unknown, source = 'local runtime configura
   if (result.config?.runtime.signer === 'aws-sts') problems.push(...awsStsProblems(fields, issuer));
   const sealingKeyFile = optionalString('sealingKeyFile', fields.sealingKeyFile, problems);
   const signingKeyDir = optionalString('signingKeyDir', fields.signingKeyDir, problems);
+  const rotationStateKeyFile = optionalString('rotationStateKeyFile', fields.rotationStateKeyFile, problems);
+  if (rotationStateKeyFile !== undefined && signingKeyDir === undefined) {
+    problems.push(
+      `rotationStateKeyFile: applies with signingKeyDir only (the rotation's state is what it authenticates), received ${describeValue(rotationStateKeyFile)} without it`,
+    );
+  }
   if (signingKeyDir !== undefined && signingKeyFile !== undefined) {
     problems.push(
       `signingKeyFile: not with signingKeyDir (received both, ${describeValue(signingKeyFile)} and ${describeValue(signingKeyDir)}): the rotation creates its own keys in signingKeyDir`,
@@ -118,6 +130,7 @@ export function parseLocalConfig(raw: unknown, source = 'local runtime configura
     issuer,
     signingKeyFile,
     sealingKeyFile,
+    rotationStateKeyFile,
     signingKeyDir,
     dynamodbEndpoint,
     tableName,

@@ -1,43 +1,43 @@
-import { randomBytes, randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+/**
+ * `npm start`: the deployment's own handlers on 127.0.0.1, built as the Lambda entrypoints build them (the same
+ * composition root, Powertools middlewares, audit trail and metrics), with local stand-ins for KMS, STS and IAM.
+ */
+import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:http';
+import { basename } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { LogLevel } from '@aws-lambda-powertools/logger/types';
-import type { APIGatewayProxyEventV2WithIAMAuthorizer, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { createStsClient } from '../../lambda/adapters/aws-clients';
 import { LocalDataKeys } from '../../lambda/adapters/local-data-keys';
-import { LocalKeySigner } from '../../lambda/adapters/local-key-signer';
-import {
-  asLoggerPort,
-  createBrokerLogger,
-  lambdaContextMiddleware,
-  stderrSink,
-  type LogSink,
-} from '../../lambda/adapters/powertools-logger';
-import { TokenAuditLog } from '../../lambda/adapters/token-audit-log';
-import { PowertoolsBrokerMetrics } from '../../lambda/adapters/powertools-metrics';
+import { fixedSigningKey } from '../../lambda/adapters/local-key-signer';
+import { createLogging, createObservability, createTokenObservability } from '../../lambda/adapters/observability';
 import { StsAssertions } from '../../lambda/adapters/sts-assertions';
-import { createTokenFunction, type TokenCacheTuning, type TokenFunctionDeps } from '../../lambda/composition/token-function';
-import { systemClock, type BrokerMetrics, type Clock, type Fetch, type Logger } from '../../lambda/core/ports';
+import { createTokenFunction, type TokenFunctionDeps } from '../../lambda/composition/token-function';
+import {
+  systemClock,
+  type BrokerMetrics,
+  type Clock,
+  type Fetch,
+  type KeySigner,
+  type Logger,
+  type RotationStateSource,
+} from '../../lambda/core/ports';
 import { rotatingAssertions, rotationPublicKeys } from '../../lambda/core/rotating-assertions';
 import { jwksCacheControl } from '../../lambda/core/rotation-state-reader';
 import { createDiscoveryHandler } from '../../lambda/handlers/discovery';
 import { createJwksHandler } from '../../lambda/handlers/jwks';
-import { apiGatewayEvent, lambdaContext, LOCAL_API, type VerifiedIamCaller } from './api-gateway-event';
-import { isAllowedHost } from './host-check';
-import { flattenHeaders, readBody, sendGatewayMessage, sendResult } from './http-bridge';
-import { invocationScope } from './invocation-scope';
+import { LOCAL_API, type VerifiedIamCaller } from './api-gateway-event';
+import { invocationScope, type InvocationScope } from './invocation-scope';
 import type { LocalConfig } from './local-config';
-import { matchRoute, type MatchedRoute } from './routes';
-import { startLocalRotation, type LocalRotation } from './local-rotation';
+import { startLocalRotation } from './local-rotation';
+import { createRequestHandler, type RouteHandler, type SignedRequest } from './request-handler';
+import { loadOrCreateRotationStateKey, loadOrCreateSealingKey } from './secret-key-file';
 import { loadOrCreateSigningKey } from './signing-key-file';
 import { verifySigV4Request } from './sigv4-verifier';
-import { loadOrCreateSealingKey } from './sealing-key-file';
 import { openTokenStore } from './token-store';
 import { startOutboundFederation, type OutboundFederation } from '../sts-outbound/outbound-federation';
 
 export const DEFAULT_PORT = 8787;
-/** The same as the token function's timeout in the stack. */
-const HANDLER_TIMEOUT_MS = 15_000;
 /** The identity the runtime vouches for after a valid SigV4 signature with `localCredentials`. */
 const LOCAL_ACCOUNT = '000000000000';
 /**
@@ -45,28 +45,21 @@ const LOCAL_ACCOUNT = '000000000000';
  * writes. The account is the local one above; the name says what it stands for (docs/signers.md).
  */
 export const LOCAL_TOKEN_ROLE_ARN = `arn:aws:iam::${LOCAL_ACCOUNT}:role/broker-local-token-function`;
+/** The `Deployment` dimension of the local metrics. */
+const LOCAL_DEPLOYMENT = 'local';
+/** On every line the local runtime writes, to tell them from a deployment's. */
+const LOCAL_KEYS = { runtime: 'local' } as const;
 
 export interface LocalRuntimeOptions {
   readonly config: LocalConfig;
   /** 0 picks a free port. @default 8787 */
   readonly port?: number;
-  /**
-   * Where the log lines go: the deployment's logger (Powertools, scrubbed JSON lines), each line about a request
-   * with that request's id. @default - stderr, so stdout keeps only the `listening on …` line
-   */
-  readonly logSink?: LogSink;
   /** @default - `POWERTOOLS_LOG_LEVEL`, else INFO */
   readonly logLevel?: LogLevel;
-  /** @default - the Embedded Metric Format lines a deployment writes, into the log sink (there is no CloudWatch locally) */
-  readonly metrics?: BrokerMetrics;
   /** @default globalThis.fetch */
   readonly fetch?: Fetch;
   /** @default Date.now */
   readonly clock?: Clock;
-  /** Tuning of the token cache, e.g. for tests. @default - the deployment's defaults */
-  readonly cacheOptions?: TokenCacheTuning;
-  /** Builds the token cache (the benchmark swaps in an uncoordinated one). @default - a TokenCache */
-  readonly createCache?: TokenFunctionDeps['createCache'];
 }
 
 export interface LocalRuntime {
@@ -80,25 +73,22 @@ export interface LocalRuntime {
   close(): Promise<void>;
 }
 
-type Handler = (event: APIGatewayProxyEventV2WithIAMAuthorizer, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
-
 /**
  * Serves the deployment's own handlers on 127.0.0.1: discovery and JWKS in the open, `/token/*` behind a
  * SigV4 check when `localCredentials` is set (403 `{"message":"Forbidden"}` otherwise, as API Gateway's
- * IAM authorization answers), signing with a local RSA key instead of KMS.
+ * IAM authorization answers), signing with local RSA keys instead of KMS. Log and metric lines go to stdout and
+ * stderr, as a function's do in Lambda (./log-tap.ts diverts them in-process).
  * @throws ConfigError / Error for a bad signing key or an unreachable DynamoDB endpoint, before listening
  */
 export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<LocalRuntime> {
   const { config } = options;
   const inScope = invocationScope();
-  const powertools = createBrokerLogger({
-    sink: options.logSink ?? stderrSink,
-    persistentKeys: { runtime: 'local' },
-    ...(options.logLevel ? { logLevel: options.logLevel } : {}),
-  });
-  const logger = asLoggerPort(powertools);
-  const withLambdaContext = lambdaContextMiddleware(powertools);
+  const observe = { persistentKeys: LOCAL_KEYS, ...(options.logLevel ? { logLevel: options.logLevel } : {}) };
+  const own = createLogging({ ...observe, route: 'local-runtime' });
+  const { logger } = own;
   const clock = options.clock ?? systemClock;
+  const tokenObservability = createTokenObservability({ ...observe, deployment: LOCAL_DEPLOYMENT });
+  const jwksObservability = createObservability({ ...observe, route: 'jwks', deployment: LOCAL_DEPLOYMENT });
   const opened = await openTokenStore(config, logger);
   let store: TokenFunctionDeps['store'];
   if (opened.kind === 'dynamodb') {
@@ -113,7 +103,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   const closeStore = opened.close;
   let signing: Signing;
   try {
-    signing = await startSigning(config, logger, clock);
+    signing = await startSigning(config, { logger, inScope, clock, observe });
   } catch (error) {
     closeStore();
     throw error;
@@ -140,137 +130,47 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   const issuer = signing.kind === 'aws-sts' ? signing.assertions.issuer : (config.issuer ?? url);
 
   const { runtime } = config.broker;
-  const assertionDeps =
+  const assertions =
     signing.kind === 'aws-sts'
-      ? { assertions: signing.assertions }
-      : signing.kind === 'rotating'
-        ? {
-            assertions: rotatingAssertions(
-              { issuer, subject: runtime.subject, audience: runtime.audience, lifetimeSeconds: runtime.assertionLifetimeSeconds },
-              { state: signing.rotation.state, signer: signing.rotation.keys, clock },
-            ),
-          }
-        : { issuer, signer: signing.signer };
+      ? signing.assertions
+      : rotatingAssertions(
+          { issuer, subject: runtime.subject, audience: runtime.audience, lifetimeSeconds: runtime.assertionLifetimeSeconds },
+          { state: signing.state(tokenObservability), signer: signing.signer, clock },
+        );
   const token = createTokenFunction({
     config: runtime,
-    ...assertionDeps,
+    assertions,
     store,
     api: LOCAL_API,
-    logger,
-    audit: new TokenAuditLog(powertools, { clock }),
-    // The same EMF lines a deployment writes, in the log: what would reach CloudWatch is visible locally.
-    metrics:
-      options.metrics ?? new PowertoolsBrokerMetrics({ deployment: 'local', sink: options.logSink ?? stderrSink, logger: powertools }),
-    middlewares: [withLambdaContext],
+    observability: tokenObservability,
     clock,
     ...(options.fetch ? { fetch: options.fetch } : {}),
-    ...(options.cacheOptions ? { cacheTuning: options.cacheOptions } : {}),
-    ...(options.createCache ? { createCache: options.createCache } : {}),
   });
   // With signer "aws-sts" the stack has no discovery or JWKS route: the STS stand-in is the issuer.
-  const handlers: Partial<Record<MatchedRoute['handler'], Handler>> = {
-    ...(signing.kind === 'aws-sts'
-      ? {}
-      : {
-          discovery: createDiscoveryHandler({ issuer, logger }).use(withLambdaContext),
-          jwks: createJwksHandler(
-            signing.kind === 'rotating'
-              ? { keys: rotationPublicKeys(signing.rotation.state), cacheControl: jwksCacheControl(signing.rotation.settings), logger }
-              : { keys: signing.signer, logger },
-          ).use(withLambdaContext),
-        }),
-    token: token.handler,
-  };
-  const aliases = new Set(Object.keys(config.broker.runtime.scopes));
+  const handlers: Partial<Record<'discovery' | 'jwks' | 'token', RouteHandler>> = { token };
+  if (signing.kind !== 'aws-sts') {
+    const discovery = createLogging({ ...observe, route: 'discovery' });
+    handlers.discovery = createDiscoveryHandler({ issuer, logger: discovery.logger }).use([...discovery.middlewares]);
+    handlers.jwks = createJwksHandler({
+      keys: rotationPublicKeys(signing.state(jwksObservability)),
+      ...(signing.jwksCacheControl ? { cacheControl: signing.jwksCacheControl } : {}),
+      logger: jwksObservability.logger,
+    }).use([...jwksObservability.middlewares]);
+  }
 
-  const serve = async (request: IncomingMessage, response: ServerResponse, awsRequestId: string): Promise<void> => {
-    // The runtime's own lines about this request (a refused signature, say) carry its id too.
-    powertools.addContext(lambdaContext({ functionName: 'broker-local-runtime', timeoutMs: HANDLER_TIMEOUT_MS, awsRequestId, clock }));
-    // API Gateway's request id, in the event and, as HTTP APIs answer it, in the `apigw-requestid` header.
-    const apiRequestId = randomBytes(11).toString('base64');
-    response.setHeader('apigw-requestid', apiRequestId);
-    const target = request.url ?? '/';
-    const queryAt = target.indexOf('?');
-    const rawPath = queryAt === -1 ? target : target.slice(0, queryAt);
-    const rawQueryString = queryAt === -1 ? '' : target.slice(queryAt + 1);
-    if (!isAllowedHost(request.headers.host, config.issuer)) {
-      logger.warn('request refused: Host is not a loopback name or address (DNS rebinding?)', {
-        host: (request.headers.host ?? '').slice(0, 128),
-        path: rawPath.slice(0, 256),
-      });
-      sendGatewayMessage(
-        response,
-        403,
-        'Forbidden: the local runtime answers only requests addressed to 127.0.0.1, localhost or [::1] (or to the configured issuer)',
-      );
-      return;
-    }
-    const body = await readBody(request);
-    if (body === undefined) {
-      sendGatewayMessage(response, 413, 'Request Entity Too Large');
-      return;
-    }
-    const route = matchRoute(request.method ?? '', rawPath, aliases);
-    const handler = route === undefined ? undefined : handlers[route.handler];
-    if (!route || !handler) {
-      sendGatewayMessage(response, 404, 'Not Found');
-      return;
-    }
-
-    let caller: VerifiedIamCaller | undefined;
-    if (route.handler === 'token') {
-      if (config.localCredentials) {
-        const verdict = verifySigV4Request(
-          { method: request.method ?? 'GET', path: rawPath, query: rawQueryString, headers: request.headers, body },
-          { ...config.localCredentials, region: config.region, service: 'execute-api', now: clock },
-        );
-        if (!verdict.ok) {
-          logger.info('request refused: SigV4 check failed', { path: rawPath, reason: verdict.reason });
-          sendGatewayMessage(response, 403, 'Forbidden');
-          return;
-        }
-        caller = {
-          accessKey: config.localCredentials.accessKeyId,
-          accountId: LOCAL_ACCOUNT,
-          userArn: `arn:aws:iam::${LOCAL_ACCOUNT}:user/local`,
-        };
-      } else {
-        // Open mode: nobody was verified, so the caller is anonymous (and any allowedCallers would refuse it).
-        caller = { accessKey: '', accountId: '', userArn: '' };
-      }
-    }
-    const event = apiGatewayEvent({
-      routeKey: route.routeKey,
-      rawPath,
-      rawQueryString,
-      method: request.method ?? 'GET',
-      headers: flattenHeaders(request),
-      ...(route.pathParameters ? { pathParameters: route.pathParameters } : {}),
-      ...(caller ? { caller } : {}),
-      sourceIp: request.socket.remoteAddress ?? '127.0.0.1',
-      protocol: `HTTP/${request.httpVersion}`,
-      requestId: apiRequestId,
-      now: clock(),
-    });
-    const result = await handler(
-      event,
-      lambdaContext({ functionName: `broker-${route.handler}`, timeoutMs: HANDLER_TIMEOUT_MS, awsRequestId, clock }),
-    );
-    sendResult(response, result);
-  };
-
-  server.on('request', (request: IncomingMessage, response: ServerResponse) => {
-    // One id per request, as Lambda gives one per invocation, and its own scope for what Powertools keeps.
-    const awsRequestId = randomUUID();
-    void inScope(awsRequestId, () =>
-      serve(request, response, awsRequestId).catch((error: unknown) => {
-        // The handlers answer every error themselves; reaching here is a bug in this adapter.
-        logger.error('local runtime failed to serve a request', { error: error instanceof Error ? error.name : 'unknown' });
-        if (!response.headersSent) sendGatewayMessage(response, 500, 'Internal Server Error');
-        else response.destroy();
-      }),
-    );
-  });
+  server.on(
+    'request',
+    createRequestHandler({
+      handlers,
+      aliases: new Set(Object.keys(runtime.scopes)),
+      issuer: config.issuer,
+      authorize: (request) => authorize(config, request, logger, clock),
+      logger,
+      powertools: own.powertools,
+      inScope,
+      clock,
+    }),
+  );
   // No 'clientError' listener: Node then answers what it cannot parse itself (400, or 431 for a head over 16 KB).
 
   return {
@@ -290,39 +190,84 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   };
 }
 
+/**
+ * API Gateway's IAM authorization, locally: with `localCredentials`, a valid SigV4 signature made with them (the
+ * caller is then `arn:aws:iam::000000000000:user/local`); without, anyone, as an anonymous caller.
+ */
+function authorize(config: LocalConfig, request: SignedRequest, logger: Logger, clock: Clock): VerifiedIamCaller | undefined {
+  if (!config.localCredentials) {
+    // Open mode: nobody was verified, so the caller is anonymous (and any allowedCallers would refuse it).
+    return { accessKey: '', accountId: '', userArn: '' };
+  }
+  const verdict = verifySigV4Request(request, { ...config.localCredentials, region: config.region, service: 'execute-api', now: clock });
+  if (!verdict.ok) {
+    logger.info('request refused: SigV4 check failed', { path: request.path, reason: verdict.reason });
+    return undefined;
+  }
+  return { accessKey: config.localCredentials.accessKeyId, accountId: LOCAL_ACCOUNT, userArn: `arn:aws:iam::${LOCAL_ACCOUNT}:user/local` };
+}
+
 type Signing =
-  | { readonly kind: 'fixed'; readonly signer: LocalKeySigner; close(): Promise<void> }
-  | { readonly kind: 'rotating'; readonly rotation: LocalRotation; close(): Promise<void> }
+  /** The broker signs: a key file is a rotation state of one key; `signingKeyDir` rotates. */
+  | {
+      readonly kind: 'kms';
+      /** The state as a route reads it, counting a refused state with that route's metrics. */
+      state(route: { readonly logger: Logger; readonly metrics: BrokerMetrics }): RotationStateSource;
+      readonly signer: KeySigner;
+      /** @default - the discovery document's (a fixed key never changes) */
+      readonly jwksCacheControl?: string;
+      close(): Promise<void>;
+    }
   | { readonly kind: 'aws-sts'; readonly assertions: StsAssertions; readonly standIn: OutboundFederation; close(): Promise<void> };
+
+interface SigningDeps {
+  readonly logger: Logger;
+  readonly inScope: InvocationScope;
+  readonly clock: Clock;
+  /** The log level and keys of every local function's lines. */
+  readonly observe: { readonly persistentKeys: Readonly<Record<string, string>>; readonly logLevel?: LogLevel };
+}
 
 /**
  * Who signs locally: signer "aws-sts", the STS stand-in; signer "kms", one key file, or the rotation over
  * `signingKeyDir` (started, with an active key, before the runtime listens).
  */
-async function startSigning(config: LocalConfig, logger: Logger, clock: Clock): Promise<Signing> {
+async function startSigning(config: LocalConfig, { logger, inScope, clock, observe }: SigningDeps): Promise<Signing> {
   if (config.broker.runtime.signer === 'aws-sts') return stsSigning(config, logger);
   if (config.signingKeyDir !== undefined) {
+    const stateKey = await loadOrCreateRotationStateKey(config.rotationStateKeyFile);
+    if (stateKey.created) logger.info('generated a local rotation state key', { path: stateKey.path });
+    if (stateKey.tooOpen) logger.warn('the rotation state key file is readable by other users; chmod 600 it', { path: stateKey.path });
     const rotation = await startLocalRotation({
+      stateKey: stateKey.key,
+      stateKeyFile: stateKey.path,
+      rotator: createObservability({ ...observe, route: 'rotator', deployment: LOCAL_DEPLOYMENT }),
+      inScope,
       signingKeyDir: config.signingKeyDir,
       settings: config.broker.deployment.keyRotation,
       ...(config.dynamodbEndpoint
         ? { dynamodb: { endpoint: config.dynamodbEndpoint, region: config.region, tableName: config.tableName } }
         : {}),
-      logger,
       clock,
     });
     logger.info('rotating signing keys', { signingKeyDir: config.signingKeyDir, ...config.broker.deployment.keyRotation });
-    // Stopping the timer lets the process end.
-    const close = (): Promise<void> => {
-      rotation.stop();
-      return Promise.resolve();
+    return {
+      kind: 'kms',
+      state: (route) => rotation.reader(route),
+      signer: rotation.keys,
+      jwksCacheControl: jwksCacheControl(rotation.settings),
+      // Stopping the timer lets the process end.
+      close: () => {
+        rotation.stop();
+        return Promise.resolve();
+      },
     };
-    return { kind: 'rotating', rotation, close };
   }
   const key = await loadOrCreateSigningKey(config.signingKeyFile);
   if (key.created) logger.info('generated a local signing key', { path: key.path });
   if (key.tooOpen) logger.warn('the signing key file is readable by other users; chmod 600 it', { path: key.path });
-  return { kind: 'fixed', signer: new LocalKeySigner(key.pem), close: () => Promise.resolve() };
+  const fixed = await fixedSigningKey(key.pem, basename(key.path), Math.floor(clock() / 1000));
+  return { kind: 'kms', state: () => fixed.state, signer: fixed.signer, close: () => Promise.resolve() };
 }
 
 /**

@@ -3,12 +3,14 @@ import { parseArgs } from 'node:util';
 import { ConfigError } from '../../contract/config-error';
 import { loadLocalConfig } from './local-config';
 import { DEFAULT_PORT, startLocalRuntime } from './local-runtime';
+import { tapLogLines } from './log-tap';
 
 const USAGE = `usage: npm start -- --config FILE [--port N]
 
 Serves the broker's handlers on http://127.0.0.1:N (default ${DEFAULT_PORT}; 0 picks a free port).
-FILE holds the broker configuration plus the local fields (issuer, signingKeyFile, dynamodbEndpoint,
-tableName, region, localCredentials); see docs/local-runtime.md and examples/local.json. With
+FILE holds the broker configuration plus the local fields (issuer, signingKeyFile, signingKeyDir,
+dynamodbEndpoint, tableName, region, sealingKeyFile, rotationStateKeyFile, localCredentials); see
+docs/local-runtime.md and examples/local.json. With
 "signer": "aws-sts" it also prints "aws issuer <url>" and "aws subject <role arn>" (docs/signers.md).`;
 
 async function main(): Promise<number> {
@@ -35,6 +37,13 @@ async function main(): Promise<number> {
     process.stderr.write(`--port: expected an integer from 0 to 65535, received ${JSON.stringify(values.port)}\n`);
     return 2;
   }
+
+  // Powertools writes INFO lines to stdout, as Lambda collects them; here stdout carries only the runtime's
+  // announcements (`listening on …`, `issuer …`) for the scripts that read them, and every JSON line goes to stderr.
+  const toStderr = process.stderr.write.bind(process.stderr);
+  tapLogLines((line) => {
+    toStderr(`${line}\n`);
+  });
 
   let runtime;
   try {

@@ -8,7 +8,8 @@ import { chmod, mkdir, readFile, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { rsaPublicKeyToJwk } from '../../lambda/core/jwk';
 import { InternalError } from '../../lambda/core/errors';
-import type { KeySigner, RsaPublicJwk, SigningKeyService } from '../../lambda/core/ports';
+import type { PublishedJwk } from '../../contract/key-rotation-state';
+import type { KeySigner, SigningKeyService } from '../../lambda/core/ports';
 import { createFileOnce } from './key-file';
 
 /** What a key id must look like: a state edited to name `../something` never reaches the file system. */
@@ -40,7 +41,7 @@ export class SigningKeyDirectory implements SigningKeyService, KeySigner {
   }
 
   /** @throws InternalError naming the key id when its file is missing or not an RSA key */
-  async publicKey(keyId: string): Promise<RsaPublicJwk> {
+  async publicKey(keyId: string): Promise<PublishedJwk> {
     return rsaPublicKeyToJwk(createPublicKey(await this.privateKey(keyId)));
   }
 

@@ -1,10 +1,12 @@
+import { createHmac } from 'node:crypto';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
-import { InvokeCommand, LambdaClient, type InvokeCommandOutput } from '@aws-sdk/client-lambda';
+import { GetFunctionConfigurationCommand, InvokeCommand, LambdaClient, type InvokeCommandOutput } from '@aws-sdk/client-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { describe, expect, it } from 'vitest';
 import { EMERGENCY_COST, KEYS_EXIT, main } from '../../client/keys/cli';
-import type { RotationKey } from '../../contract/key-rotation-state';
+import { rotationStateMacMessage, type RotationKey } from '../../contract/key-rotation-state';
+import { KMS_ERRORS, mockKms, ROTATION_STATE_KEY_ARN } from '../support/kms-mock';
 
 const T0 = 1_800_000_000;
 const JWK = { kty: 'RSA', use: 'sig', alg: 'RS256', kid: 'kid-1', n: 'AQAB', e: 'AQAB' } as const;
@@ -30,7 +32,21 @@ const KEYS: RotationKey[] = [
   },
 ];
 
-function clients(options: { outputs?: boolean; rotatorAnswer?: { payload: unknown; functionError?: string } } = {}) {
+const STATE_JSON = JSON.stringify({ keys: KEYS });
+
+interface ClientOptions {
+  outputs?: boolean;
+  rotatorAnswer?: { payload: unknown; functionError?: string };
+  /** The item's MAC: made with the rotation state key (the default), with another key, or none. */
+  mac?: 'valid' | 'other-key' | 'none';
+  /** GetFunctionConfiguration on the rotator is refused. */
+  configurationDenied?: boolean;
+}
+
+function clients(options: ClientOptions = {}) {
+  const kmsMock = mockKms();
+  const macKey = options.mac === 'other-key' ? Buffer.alloc(32, 7) : kmsMock.hmacKey(ROTATION_STATE_KEY_ARN);
+  const mac = createHmac('sha256', macKey).update(rotationStateMacMessage(7, STATE_JSON)).digest();
   const cloudFormation = new CloudFormationClient({ region: 'eu-west-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
   const dynamodb = new DynamoDBClient({ region: 'eu-west-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
   const lambda = new LambdaClient({ region: 'eu-west-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
@@ -53,10 +69,22 @@ function clients(options: { outputs?: boolean; rotatorAnswer?: { payload: unknow
       ],
     });
   const dynamo = mockClient(dynamodb);
-  dynamo
-    .on(GetItemCommand)
-    .resolves({ Item: { pk: { S: 'key-rotation#state' }, version: { N: '7' }, rotation: { S: JSON.stringify({ keys: KEYS }) } } });
+  dynamo.on(GetItemCommand).resolves({
+    Item: {
+      pk: { S: 'key-rotation#state' },
+      version: { N: '7' },
+      rotation: { S: STATE_JSON },
+      ...(options.mac === 'none' ? {} : { mac: { B: new Uint8Array(mac) } }),
+    },
+  });
   const invoke = mockClient(lambda);
+  if (options.configurationDenied) {
+    invoke.on(GetFunctionConfigurationCommand).rejects(Object.assign(new Error('not authorized'), { name: 'AccessDeniedException' }));
+  } else {
+    invoke
+      .on(GetFunctionConfigurationCommand, { FunctionName: 'broker-rotator' })
+      .resolves({ Environment: { Variables: { BROKER_ROTATION_STATE_KEY_ARN: ROTATION_STATE_KEY_ARN } } });
+  }
   const answer = options.rotatorAnswer ?? { payload: { version: 8, steps: ['create'], keys: KEYS.map(({ jwk: _jwk, ...key }) => key) } };
   invoke.on(InvokeCommand).resolves({
     StatusCode: 200,
@@ -64,7 +92,7 @@ function clients(options: { outputs?: boolean; rotatorAnswer?: { payload: unknow
     Payload: new Uint8Array(Buffer.from(JSON.stringify(answer.payload))) as InvokeCommandOutput['Payload'],
     ...(answer.functionError ? { FunctionError: answer.functionError } : {}),
   });
-  return { clients: { cloudFormation, dynamodb, lambda }, dynamo, invoke };
+  return { clients: { cloudFormation, dynamodb, lambda, kms: kmsMock.client }, dynamo, invoke, kms: kmsMock };
 }
 
 async function run(argv: string[], setup = clients()) {
@@ -95,6 +123,39 @@ describe('broker-keys', () => {
     expect(out).toContain(new Date((T0 - 3_600) * 1000).toISOString().replace('.000Z', 'Z'));
   });
 
+  it("status: checks the state's MAC as the broker does, and says so", async () => {
+    const setup = clients();
+    const { code, out } = await run(['status', '--stack', 'Broker'], setup);
+    expect(code).toBe(KEYS_EXIT.ok);
+    expect(out).toMatch(/\nMAC: verified\n$/);
+    expect(setup.kms.verifyMacInputs()).toMatchObject([{ KeyId: ROTATION_STATE_KEY_ARN, MacAlgorithm: 'HMAC_SHA_256' }]);
+  });
+
+  it.each([
+    ['a MAC made with another key', 'other-key', 'its MAC does not verify'],
+    ['no MAC', 'none', 'it has no MAC'],
+  ] as const)('status: shows a state item with %s as refused, says how to recover, exits 1', async (_, mac, why) => {
+    const { code, out, err } = await run(['status', '--stack', 'Broker'], clients({ mac }));
+    expect(code).toBe(KEYS_EXIT.failed);
+    expect(out).toContain(`MAC: DOES NOT VERIFY (${why}): the broker refuses this state`);
+    expect(err).toContain('broker-keys rotate --emergency');
+  });
+
+  it('status: without kms:VerifyMac or lambda:GetFunctionConfiguration, says the MAC was not checked and why, and does not fail', async () => {
+    const noVerify = clients();
+    noVerify.kms.failNext('VerifyMac', KMS_ERRORS.accessDenied());
+    const denied = await run(['status', '--stack', 'Broker'], noVerify);
+    expect(denied.code).toBe(KEYS_EXIT.ok);
+    expect(denied.out).toContain(
+      'MAC: not checked: KMS VerifyMac failed (AccessDeniedException; needs kms:VerifyMac on the rotation state key)',
+    );
+    const noConfiguration = await run(['status', '--stack', 'Broker'], clients({ configurationDenied: true }));
+    expect(noConfiguration.code).toBe(KEYS_EXIT.ok);
+    expect(noConfiguration.out).toContain(
+      "MAC: not checked: cannot read the rotator's configuration (AccessDeniedException; needs lambda:GetFunctionConfiguration)",
+    );
+  });
+
   it('rotate: invokes the rotator with the request and says no exchange fails; --emergency states its cost', async () => {
     const setup = clients();
     const plain = await run(['rotate', '--stack', 'Broker'], setup);
@@ -110,6 +171,15 @@ describe('broker-keys', () => {
       ['broker-rotator', { action: 'rotate', requestedAt: T0 }],
       ['broker-rotator', { action: 'emergency', requestedAt: T0 }],
     ]);
+  });
+
+  it('migrate: invokes the rotator with the migrate action and says how to check the result', async () => {
+    const setup = clients();
+    const { code, out } = await run(['migrate', '--stack', 'Broker'], setup);
+    expect(code).toBe(KEYS_EXIT.ok);
+    expect(out).toContain('The rotation state carries its MAC');
+    const payload = setup.invoke.commandCalls(InvokeCommand)[0]?.args[0].input.Payload as Uint8Array;
+    expect(JSON.parse(Buffer.from(payload).toString('utf8'))).toEqual({ action: 'migrate', requestedAt: T0 });
   });
 
   it('fails with a message naming what to fix: a stack without the outputs, a rotator error', async () => {

@@ -197,6 +197,15 @@ describe('misconfiguration and expiry', () => {
   });
 });
 
+describe('output', () => {
+  it("keeps stdout for the runtime's announcements: the log and metric lines, one JSON object each, go to stderr", () => {
+    expect(broker.stdoutLines).toStrictEqual([`listening on ${broker.url}`]);
+    const json = broker.lines.filter((line) => line.startsWith('{'));
+    expect(json.some((line) => line.includes('"message":"token served"'))).toBe(true);
+    expect(json.some((line) => line.includes('"_aws"'))).toBe(true);
+  });
+});
+
 describe('secrets', () => {
   it('never writes an access token or a client assertion to the broker log', () => {
     expect(issuedTokens.length).toBeGreaterThan(3);

@@ -10,6 +10,7 @@ import { startEntraEmulator, type EntraEmulator } from '../../local/entra-emulat
 import { plainTextThrottle } from '../../local/entra-emulator/faults';
 import { parseLocalConfig } from '../../local/runtime/local-config';
 import { startLocalRuntime } from '../../local/runtime/local-runtime';
+import { tapLogLines } from '../../local/runtime/log-tap';
 import { getJson, reservePort, startBroker, type BrokerProcess } from '../support/broker-process';
 
 const TENANT = '11111111-1111-1111-1111-111111111111';
@@ -68,14 +69,18 @@ const attempts = (alias: string) => entra.countsFor(CLIENT, scopeOf(alias)).atte
 
 /** A runtime in this process on the second issuer, with `overrides` in its configuration. */
 async function withRuntime<T>(overrides: Record<string, unknown>, port: number, run: (url: string) => Promise<T>): Promise<T> {
+  const restore = tapLogLines((line) => void inProcessLog.push(line));
   const runtime = await startLocalRuntime({
     config: parseLocalConfig({ tenantId: TENANT, clientId: CLIENT, scopes, authorityHost: entra.url, ...overrides }),
     port,
-    logSink: (line) => void inProcessLog.push(line),
+  }).catch((error: unknown) => {
+    restore();
+    throw error;
   });
   try {
     return await run(runtime.url);
   } finally {
+    restore();
     await runtime.close();
   }
 }

@@ -14,8 +14,10 @@ import { startDynamoDbLocal, type DynamoDbLocal } from '../../local/dynamodb-loc
 import { startEntraEmulator, type EntraEmulator } from '../../local/entra-emulator/emulator';
 import { parseLocalConfig, type LocalConfig } from '../../local/runtime/local-config';
 import { startLocalRuntime, type LocalRuntime } from '../../local/runtime/local-runtime';
+import { STORE_BACKOFF_MS } from '../../lambda/core/token-cache';
 import { brokerLogLines, getJson, reservePort, startBroker, type BrokerProcess } from '../support/broker-process';
 import { localDynamoDbClient, uniqueTableName } from '../support/dynamodb';
+import { captureLogsForFile } from '../support/log-capture';
 
 const TENANT = '11111111-1111-1111-1111-111111111111';
 const CLIENT = '22222222-2222-2222-2222-222222222222';
@@ -42,7 +44,8 @@ const scopeOf = (alias: string) => `api://${alias}/.default`;
 
 const issuedTokens: string[] = [];
 const errorBodies: string[] = [];
-const inProcessLog: string[] = [];
+/** The lines of the brokers this file runs in-process (this process's streams). */
+const inProcessLog = captureLogsForFile().lines;
 
 async function call(base: string, alias: string) {
   const started = Date.now();
@@ -175,7 +178,6 @@ describe('clock skew between the broker and Entra', () => {
       config: parseLocalConfig({ tenantId: TENANT, clientId: CLIENT, scopes, authorityHost: entra.url }),
       port,
       clock: () => Date.now() + skewMs,
-      logSink: (line) => void inProcessLog.push(line),
     });
     try {
       return { first: await call(runtime.url, alias), second: await call(runtime.url, alias), entra: entra.requests };
@@ -209,26 +211,19 @@ describe('clock skew between the broker and Entra', () => {
 });
 
 describe('DynamoDB Local stopped and restarted mid-run', () => {
-  // After a store failure the cache leaves the store alone for `storeBackoffMs`. The broker runs in this process
+  // After a store failure the cache leaves the store alone for STORE_BACKOFF_MS. The broker runs in this process
   // here so that its clock can be moved past that backoff instead of sleeping through it.
-  const STORE_BACKOFF_MS = 5_000;
   let dynamodb: DynamoDbLocal;
   let entra: EntraEmulator;
   let runtime: LocalRuntime;
   let config: LocalConfig;
   let port: number;
   let clockOffsetMs = 0;
-  const lines: string[] = [];
   const startRuntime = () =>
     startLocalRuntime({
       config,
       port,
       clock: () => Date.now() + clockOffsetMs,
-      cacheOptions: { storeBackoffMs: STORE_BACKOFF_MS },
-      logSink: (line) => {
-        lines.push(line);
-        inProcessLog.push(line);
-      },
     });
 
   beforeAll(async () => {
@@ -270,7 +265,7 @@ describe('DynamoDB Local stopped and restarted mid-run', () => {
     expect(hit.body.access_token).toBe(cached.body.access_token);
     expect(miss.status).toBe(200);
     expect(miss.ms).toBeLessThan(5000);
-    expect(lines.join('\n')).toMatch(/token cache store unavailable/);
+    expect(inProcessLog.join('\n')).toMatch(/token cache store unavailable/);
 
     await dynamodb.start();
     clockOffsetMs += STORE_BACKOFF_MS + 1; // the backoff is over: the next miss goes to the store again

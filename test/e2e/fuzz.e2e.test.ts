@@ -18,6 +18,9 @@ import { startEntraEmulator, type EntraEmulator } from '../../local/entra-emulat
 import { parseLocalConfig } from '../../local/runtime/local-config';
 import { startLocalRuntime, type LocalRuntime } from '../../local/runtime/local-runtime';
 import { rsaKeyPair } from '../support/rsa-keys';
+import { captureLogsForFile } from '../support/log-capture';
+
+const runtimeLogs = captureLogsForFile();
 
 const TENANT = '11111111-1111-1111-1111-111111111111';
 const CLIENT = '22222222-2222-2222-2222-222222222222';
@@ -467,7 +470,8 @@ const sentAuthorizations = new Set<string>();
 const seen = new Map<string, number>();
 
 async function startRuntime(name: RuntimeUnderTest['name'], port: number, signingKeyFile: string): Promise<RuntimeUnderTest> {
-  const logLines: string[] = [];
+  // Both runtimes write to this process's streams: their lines are collected together.
+  const logLines = runtimeLogs.lines;
   const runtime = await startLocalRuntime({
     config: parseLocalConfig({
       tenantId: TENANT,
@@ -478,7 +482,6 @@ async function startRuntime(name: RuntimeUnderTest['name'], port: number, signin
       ...(name === 'signed' ? { localCredentials: { accessKeyId: ACCESS_KEY_ID, secretAccessKey: SECRET_ACCESS_KEY } } : {}),
     }),
     port,
-    logSink: (line) => void logLines.push(line),
     logLevel: 'DEBUG',
   });
   return { name, runtime, port, issuer: runtime.issuer, logLines, requiresSigV4: name === 'signed' };

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { ACTIVE_KEY_AGE_METRIC, METRICS_DEPLOYMENT_DIMENSION, METRICS_NAMESPACE, METRIC_NAMES } from '../../contract/aws-names';
 import { BROKER_ENV } from '../../contract/environment';
-import { PowertoolsBrokerMetrics } from '../../lambda/adapters/powertools-metrics';
+import { createBrokerMetrics, PowertoolsMetricsPort } from '../../lambda/adapters/powertools-metrics';
 import { PUBLIC_ROUTE_METRIC_NAMES } from '../../lib/broker-monitoring';
 import { TokenBroker } from '../../lib/token-broker';
 import type { TokenBrokerProps } from '../../lib/token-broker-props';
@@ -128,11 +128,9 @@ describe('BrokerMonitoring alarms (defaults)', () => {
 
   it('uses the dimension set and value the functions emit their metrics with', () => {
     // CloudWatch matches a metric on its exact dimension set: an alarm with one dimension more or less never fires.
-    const lines: string[] = [];
-    const metrics = new PowertoolsBrokerMetrics({ deployment: 'the-deployment', sink: (line) => lines.push(line) });
-    metrics.count('entraRejections');
-    metrics.flush();
-    const emf = JSON.parse(lines[0]!) as { _aws: { CloudWatchMetrics: Array<{ Namespace: string; Dimensions: string[][] }> } };
+    const metrics = createBrokerMetrics({ deployment: 'the-deployment' });
+    new PowertoolsMetricsPort(metrics).count('entraRejections');
+    const emf = metrics.serializeMetrics();
     expect(emf._aws.CloudWatchMetrics[0]!.Namespace).toBe(METRICS_NAMESPACE);
     expect(emf._aws.CloudWatchMetrics[0]!.Dimensions).toEqual([[METRICS_DEPLOYMENT_DIMENSION]]);
 

@@ -18,8 +18,10 @@ export interface BrokerProcess {
   readonly url: string;
   readonly port: number;
   readonly configFile: string;
-  /** This process's lines only. */
+  /** This process's lines only, stdout and stderr. */
   readonly lines: readonly string[];
+  /** This process's stdout lines only. */
+  readonly stdoutLines: readonly string[];
   /** SIGTERM; resolves with the exit code once it has exited. */
   stop(): Promise<number | null>;
 }
@@ -51,8 +53,9 @@ export async function startBroker(config: Record<string, unknown>, port: number)
     },
   );
   const lines: string[] = [];
+  const stdoutLines: string[] = [];
   const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
-  const collect = (stream: NodeJS.ReadableStream | null) => {
+  const collect = (stream: NodeJS.ReadableStream | null, only?: string[]) => {
     let rest = '';
     stream?.setEncoding('utf8');
     stream?.on('data', (chunk: string) => {
@@ -60,11 +63,12 @@ export async function startBroker(config: Record<string, unknown>, port: number)
       rest = parts.pop() ?? '';
       for (const line of parts) {
         lines.push(line);
+        only?.push(line);
         brokerLogLines.push(line);
       }
     });
   };
-  collect(child.stdout);
+  collect(child.stdout, stdoutLines);
   collect(child.stderr);
 
   const url = await new Promise<string>((ready, fail) => {
@@ -89,6 +93,7 @@ export async function startBroker(config: Record<string, unknown>, port: number)
     port,
     configFile,
     lines,
+    stdoutLines,
     stop: async () => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
       return exited;

@@ -4,7 +4,8 @@
  * look at kids use fewer keys than the pool holds.
  */
 import { rsaPublicKeyToJwk } from '../../lambda/core/jwk';
-import type { RsaPublicJwk, SigningKeyService } from '../../lambda/core/ports';
+import type { PublishedJwk } from '../../contract/key-rotation-state';
+import type { SigningKeyService } from '../../lambda/core/ports';
 import { rsaKeyPair } from './rsa-keys';
 
 export const KEY_POOL_SIZE = 6;
@@ -24,7 +25,7 @@ export class FakeKeyService implements SigningKeyService {
     return keyId;
   }
 
-  async publicKey(keyId: string): Promise<RsaPublicJwk> {
+  async publicKey(keyId: string): Promise<PublishedJwk> {
     this.beforeCall('publicKey', keyId);
     const index = Number(keyId.replace(/\D/g, '') || '0') % KEY_POOL_SIZE;
     return rsaPublicKeyToJwk(rsaKeyPair(`pool-${String(index)}`).publicKey);

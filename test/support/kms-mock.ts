@@ -8,11 +8,18 @@
  * encryption context as additional data, as KMS does: Decrypt with another context, or a tampered blob, fails with
  * InvalidCiphertextException; Decrypt naming another key than the blob's fails with IncorrectKeyException
  * (docs.aws.amazon.com/kms/latest/APIReference/API_Decrypt.html, "Errors").
+ *
+ * HMAC keys answer GenerateMac and VerifyMac with REAL HMAC-SHA-256 under a per-key random 256-bit key: a message of
+ * 1 to 4096 bytes and `HMAC_SHA_256` only (ValidationException otherwise); VerifyMac with a MAC that does not match
+ * fails with KMSInvalidMacException instead of answering `MacValid: false`; a non-HMAC key fails with
+ * InvalidKeyUsageException (API_GenerateMac.html, API_VerifyMac.html, "Errors").
  */
-import { constants, createCipheriv, createDecipheriv, privateEncrypt, randomBytes } from 'node:crypto';
+import { constants, createCipheriv, createDecipheriv, createHmac, privateEncrypt, randomBytes, timingSafeEqual } from 'node:crypto';
 import {
   DecryptCommand,
   GenerateDataKeyCommand,
+  GenerateMacCommand,
+  VerifyMacCommand,
   GetPublicKeyCommand,
   KMSClient,
   KMSServiceException,
@@ -21,6 +28,10 @@ import {
   type DecryptCommandOutput,
   type GenerateDataKeyCommandInput,
   type GenerateDataKeyCommandOutput,
+  type GenerateMacCommandInput,
+  type GenerateMacCommandOutput,
+  type VerifyMacCommandInput,
+  type VerifyMacCommandOutput,
   type GetPublicKeyCommandInput,
   type GetPublicKeyCommandOutput,
   type KeySpec,
@@ -37,8 +48,10 @@ export const ACTIVE_KEY_ARN = 'arn:aws:kms:eu-west-1:111122223333:key/11111111-2
 export const NEXT_KEY_ARN = 'arn:aws:kms:eu-west-1:111122223333:key/66666666-7777-8888-9999-000000000000';
 /** The symmetric key that seals the token cache. */
 export const CACHE_KEY_ARN = 'arn:aws:kms:eu-west-1:111122223333:key/cccccccc-cccc-4ccc-8ccc-cccccccccccc';
+/** The HMAC_256 key that authenticates the rotation state item. */
+export const ROTATION_STATE_KEY_ARN = 'arn:aws:kms:eu-west-1:111122223333:key/dddddddd-dddd-4ddd-8ddd-dddddddddddd';
 
-export type KmsOperation = 'Sign' | 'GetPublicKey' | 'GenerateDataKey' | 'Decrypt';
+export type KmsOperation = 'Sign' | 'GetPublicKey' | 'GenerateDataKey' | 'Decrypt' | 'GenerateMac' | 'VerifyMac';
 
 /** A KMS service error as the SDK raises it: `name`, `$fault`, `$metadata.httpStatusCode`, and an SDK message holding the key ARN. */
 export function kmsServiceError(name: string, httpStatusCode: number, keyArn = ACTIVE_KEY_ARN): KMSServiceException {
@@ -64,7 +77,7 @@ interface MockKey {
 }
 
 export interface MockKms {
-  /** Pass this to KmsSigner / KmsPublicKeys. */
+  /** Pass this to the KMS adapters (KmsKeySigner, KmsPublicKeys, KmsStateAuthenticator, ...). */
   readonly client: KMSClient;
   readonly stub: AwsClientStub<KMSClient>;
   /** Adds (or replaces) a key; by default a real RSA-2048 pair named after the ARN. */
@@ -79,6 +92,10 @@ export interface MockKms {
   addSymmetricKey(keyId: string): void;
   generateDataKeyInputs(): GenerateDataKeyCommandInput[];
   decryptInputs(): DecryptCommandInput[];
+  /** The real HMAC key behind an HMAC key id (ROTATION_STATE_KEY_ARN is there from the start). */
+  hmacKey(keyId: string): Buffer;
+  generateMacInputs(): GenerateMacCommandInput[];
+  verifyMacInputs(): VerifyMacCommandInput[];
 }
 
 const clientError = (name: string, message: string) =>
@@ -96,7 +113,15 @@ export function mockKms(options: { withNextKey?: boolean } = {}): MockKms {
   const stub = mockClient(client);
   const keys = new Map<string, MockKey>();
   const symmetricKeys = new Map<string, Buffer>();
-  const failures: Record<KmsOperation, Error[]> = { Sign: [], GetPublicKey: [], GenerateDataKey: [], Decrypt: [] };
+  const hmacKeys = new Map<string, Buffer>([[ROTATION_STATE_KEY_ARN, randomBytes(32)]]);
+  const failures: Record<KmsOperation, Error[]> = {
+    Sign: [],
+    GetPublicKey: [],
+    GenerateDataKey: [],
+    Decrypt: [],
+    GenerateMac: [],
+    VerifyMac: [],
+  };
 
   const keyFor = (keyId: string | undefined): MockKey => {
     const key = keyId === undefined ? undefined : keys.get(keyId);
@@ -199,6 +224,41 @@ export function mockKms(options: { withNextKey?: boolean } = {}): MockKms {
     }
   });
 
+  const hmacOf = (input: { KeyId?: string; Message?: Uint8Array; MacAlgorithm?: string }): Buffer => {
+    const key = input.KeyId === undefined ? undefined : hmacKeys.get(input.KeyId);
+    if (!key) {
+      if (input.KeyId !== undefined && (keys.has(input.KeyId) || symmetricKeys.has(input.KeyId))) {
+        throw clientError('InvalidKeyUsageException', `${input.KeyId} is not an HMAC key (GENERATE_VERIFY_MAC)`);
+      }
+      throw clientError('NotFoundException', `Key '${input.KeyId}' does not exist`);
+    }
+    const message = input.Message;
+    if (input.MacAlgorithm !== 'HMAC_SHA_256' || !message || message.length < 1 || message.length > 4096) {
+      throw clientError(
+        'ValidationException',
+        `mock KMS expects HMAC_SHA_256 over 1 to 4096 bytes, received ${input.MacAlgorithm} (${message?.length} bytes)`,
+      );
+    }
+    return createHmac('sha256', key).update(message).digest();
+  };
+
+  stub.on(GenerateMacCommand).callsFake(async (input: GenerateMacCommandInput): Promise<GenerateMacCommandOutput> => {
+    const failure = failures.GenerateMac.shift();
+    if (failure) throw failure;
+    return { $metadata: { httpStatusCode: 200 }, KeyId: input.KeyId, Mac: new Uint8Array(hmacOf(input)), MacAlgorithm: 'HMAC_SHA_256' };
+  });
+
+  stub.on(VerifyMacCommand).callsFake(async (input: VerifyMacCommandInput): Promise<VerifyMacCommandOutput> => {
+    const failure = failures.VerifyMac.shift();
+    if (failure) throw failure;
+    const expected = hmacOf(input);
+    const mac = Buffer.from(input.Mac ?? new Uint8Array());
+    if (mac.length !== expected.length || !timingSafeEqual(mac, expected)) {
+      throw clientError('KMSInvalidMacException', 'The HMAC verification failed');
+    }
+    return { $metadata: { httpStatusCode: 200 }, KeyId: input.KeyId, MacValid: true, MacAlgorithm: 'HMAC_SHA_256' };
+  });
+
   const addKey = (keyId: string, key: Partial<MockKey> = {}): RsaKeyPair => {
     const pair = key.pair ?? rsaKeyPair(keyId);
     keys.set(keyId, { pair, keySpec: key.keySpec ?? 'RSA_2048', ...(key.publicKeyDer ? { publicKeyDer: key.publicKeyDer } : {}) });
@@ -219,5 +279,12 @@ export function mockKms(options: { withNextKey?: boolean } = {}): MockKms {
     addSymmetricKey: (keyId) => void symmetricKeys.set(keyId, randomBytes(32)),
     generateDataKeyInputs: () => stub.commandCalls(GenerateDataKeyCommand).map((call) => call.args[0].input),
     decryptInputs: () => stub.commandCalls(DecryptCommand).map((call) => call.args[0].input),
+    hmacKey: (keyId) => {
+      const key = hmacKeys.get(keyId);
+      if (!key) throw new Error(`no HMAC key ${keyId} in the mock`);
+      return key;
+    },
+    generateMacInputs: () => stub.commandCalls(GenerateMacCommand).map((call) => call.args[0].input),
+    verifyMacInputs: () => stub.commandCalls(VerifyMacCommand).map((call) => call.args[0].input),
   };
 }

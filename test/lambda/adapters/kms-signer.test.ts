@@ -1,6 +1,6 @@
 import { createVerify, generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { KmsPublicKeys, KmsSigner } from '../../../lambda/adapters/kms-signer';
+import { KmsKeySigner, KmsPublicKeys, kmsPublicJwk } from '../../../lambda/adapters/kms-signer';
 import { rsaPublicKeyToJwk } from '../../../lambda/core/jwk';
 import { ACTIVE_KEY_ARN, KMS_ERRORS, NEXT_KEY_ARN, mockKms } from '../../support/kms-mock';
 
@@ -14,33 +14,40 @@ function expectNoInternals(error: unknown): void {
   expect(seen).not.toContain('is not authorized to perform');
 }
 
-describe('KmsSigner', () => {
+describe('KmsKeySigner and kmsPublicJwk', () => {
   it('signs with RS256 so that the public key verifies the signature over the signing input', async () => {
     const kms = mockKms();
-    const signature = await new KmsSigner(kms.client, ACTIVE_KEY_ARN).sign(signingInput);
+    const signature = await new KmsKeySigner(kms.client).sign(ACTIVE_KEY_ARN, signingInput);
     const verifier = createVerify('RSA-SHA256').update(signingInput);
     expect(verifier.verify(kms.keyPair(ACTIVE_KEY_ARN).publicKey, Buffer.from(signature))).toBe(true);
   });
 
-  it('fetches the public key once per instance however often it signs or reports the kid', async () => {
+  it('signs with the key it is given, each call with that key', async () => {
+    const kms = mockKms({ withNextKey: true });
+    const signer = new KmsKeySigner(kms.client);
+    const next = await signer.sign(NEXT_KEY_ARN, signingInput);
+    expect(createVerify('RSA-SHA256').update(signingInput).verify(kms.keyPair(NEXT_KEY_ARN).publicKey, Buffer.from(next))).toBe(true);
+    expect(createVerify('RSA-SHA256').update(signingInput).verify(kms.keyPair(ACTIVE_KEY_ARN).publicKey, Buffer.from(next))).toBe(false);
+    expect(kms.signInputs().map((input) => input.KeyId)).toStrictEqual([NEXT_KEY_ARN]);
+  });
+
+  it('fetches the public key once however often the kid is asked for', async () => {
     const kms = mockKms();
-    const signer = new KmsSigner(kms.client, ACTIVE_KEY_ARN);
-    const kids = await Promise.all([signer.keyId(), signer.keyId(), signer.keyId()]);
-    for (let i = 0; i < 3; i++) await signer.sign(signingInput);
-    kids.push(await signer.keyId());
+    const jwk = kmsPublicJwk(kms.client, ACTIVE_KEY_ARN);
+    const kids = (await Promise.all([jwk(), jwk(), jwk()])).map((key) => key.kid);
+    kids.push((await jwk()).kid);
 
     expect(new Set(kids)).toStrictEqual(new Set([(await rsaPublicKeyToJwk(kms.keyPair(ACTIVE_KEY_ARN).publicKey)).kid]));
     expect(kms.getPublicKeyInputs()).toStrictEqual([{ KeyId: ACTIVE_KEY_ARN }]);
-    expect(kms.signInputs()).toHaveLength(3);
   });
 
   it('tries GetPublicKey again after a failure instead of remembering it', async () => {
     const kms = mockKms();
     kms.failNext('GetPublicKey', KMS_ERRORS.throttling());
-    const signer = new KmsSigner(kms.client, ACTIVE_KEY_ARN);
+    const jwk = kmsPublicJwk(kms.client, ACTIVE_KEY_ARN);
 
-    await expect(signer.keyId()).rejects.toMatchObject({ code: 'upstream_unavailable' });
-    await expect(signer.keyId()).resolves.toMatch(/^[\w-]{43}$/);
+    await expect(jwk()).rejects.toMatchObject({ code: 'upstream_unavailable' });
+    await expect(jwk()).resolves.toMatchObject({ kid: expect.stringMatching(/^[\w-]{43}$/) as string });
     expect(kms.getPublicKeyInputs()).toHaveLength(2);
   });
 
@@ -50,7 +57,7 @@ describe('KmsSigner', () => {
   ])('maps %s on Sign to 503 upstream_unavailable (kms)', async (name, makeError) => {
     const kms = mockKms();
     kms.failNext('Sign', makeError());
-    const failure = new KmsSigner(kms.client, ACTIVE_KEY_ARN).sign(signingInput);
+    const failure = new KmsKeySigner(kms.client).sign(ACTIVE_KEY_ARN, signingInput);
     await expect(failure).rejects.toMatchObject({
       statusCode: 503,
       code: 'upstream_unavailable',
@@ -63,7 +70,7 @@ describe('KmsSigner', () => {
   it('maps a network failure (no HTTP status) on Sign to upstream_unavailable', async () => {
     const kms = mockKms();
     kms.failNext('Sign', Object.assign(new Error('connect ETIMEDOUT 52.94.1.1:443'), { name: 'TimeoutError' }));
-    await expect(new KmsSigner(kms.client, ACTIVE_KEY_ARN).sign(signingInput)).rejects.toMatchObject({
+    await expect(new KmsKeySigner(kms.client).sign(ACTIVE_KEY_ARN, signingInput)).rejects.toMatchObject({
       statusCode: 503,
       code: 'upstream_unavailable',
       message: expect.stringMatching(/\(TimeoutError\)/),
@@ -73,7 +80,7 @@ describe('KmsSigner', () => {
   it('maps AccessDeniedException to 500 internal naming the error, but neither the ARN nor the SDK message', async () => {
     const kms = mockKms();
     kms.failNext('Sign', KMS_ERRORS.accessDenied());
-    const failure = new KmsSigner(kms.client, ACTIVE_KEY_ARN).sign(signingInput);
+    const failure = new KmsKeySigner(kms.client).sign(ACTIVE_KEY_ARN, signingInput);
     await expect(failure).rejects.toMatchObject({
       statusCode: 500,
       code: 'internal',
@@ -89,7 +96,7 @@ describe('KmsSigner', () => {
   it('maps AccessDeniedException on GetPublicKey (the kid) to 500 internal', async () => {
     const kms = mockKms();
     kms.failNext('GetPublicKey', KMS_ERRORS.accessDenied());
-    await expect(new KmsSigner(kms.client, ACTIVE_KEY_ARN).keyId()).rejects.toMatchObject({
+    await expect(kmsPublicJwk(kms.client, ACTIVE_KEY_ARN)()).rejects.toMatchObject({
       statusCode: 500,
       code: 'internal',
       message: expect.stringMatching(/^AWS KMS refused GetPublicKey .*\(AccessDeniedException\)/),
@@ -100,7 +107,7 @@ describe('KmsSigner', () => {
     const kms = mockKms();
     const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'der' });
     kms.addKey(ACTIVE_KEY_ARN, { keySpec: 'ECC_NIST_P256', publicKeyDer: ec });
-    await expect(new KmsSigner(kms.client, ACTIVE_KEY_ARN).keyId()).rejects.toMatchObject({
+    await expect(kmsPublicJwk(kms.client, ACTIVE_KEY_ARN)()).rejects.toMatchObject({
       statusCode: 500,
       code: 'internal',
       message: expect.stringMatching(/is not an RSA SIGN_VERIFY key supporting RSASSA_PKCS1_V1_5_SHA_256 \(KeySpec ECC_NIST_P256\)/),

@@ -8,7 +8,7 @@ describeTokenStoreContract('MemoryTokenStore', { makeStore: (clock) => new Memor
 describe('MemoryTokenStore', () => {
   it('hands out copies, so callers cannot change what is stored', async () => {
     const store = new MemoryTokenStore();
-    const token = { accessToken: 'at', expiresOn: 2_000_000_000, scope: 's/.default' };
+    const token = { accessToken: 'at', expiresOn: 2_000_000_000, issuedOn: 1_999_996_400, scope: 's/.default' };
     await store.put('k', token);
     const read = (await store.get('k')) as { accessToken: string };
     read.accessToken = 'changed';
@@ -17,6 +17,8 @@ describe('MemoryTokenStore', () => {
 
   it('refuses a token whose expiry is not a number, like the DynamoDB store', async () => {
     const store = new MemoryTokenStore();
-    await expect(store.put('k', { accessToken: 'at', expiresOn: Number.NaN, scope: 's' })).rejects.toBeInstanceOf(InternalError);
+    await expect(store.put('k', { accessToken: 'at', expiresOn: Number.NaN, issuedOn: 0, scope: 's' })).rejects.toBeInstanceOf(
+      InternalError,
+    );
   });
 });

@@ -1,20 +1,19 @@
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { asLoggerPort, BrokerLogger, createBrokerLogger, lambdaContextMiddleware } from '../../../lambda/adapters/powertools-logger';
+import { createLogging } from '../../../lambda/adapters/observability';
+import { asLoggerPort, createBrokerLogger } from '../../../lambda/adapters/powertools-logger';
 import { lambdaContext } from '../../support/http-events';
+import { captureLogs } from '../../support/log-capture';
 
 const JWT = 'eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.eyJhdWQiOiJodHRwczovL2dyYXBoLm1pY3Jvc29mdC5jb20ifQ.c2lnbmF0dXJlLWJ5dGVz';
 const NOW = '2025-06-01T12:00:00.000Z';
 
+/** A broker logger and the lines it writes to stdout and stderr. Call it inside a test. */
 function capture(options: Parameters<typeof createBrokerLogger>[0] = {}) {
-  const lines: string[] = [];
-  const powertools = createBrokerLogger({ logLevel: 'DEBUG', ...options, sink: (line) => lines.push(line) });
-  return {
-    powertools,
-    logger: asLoggerPort(powertools),
-    lines,
-    entries: () => lines.map((line) => JSON.parse(line) as Record<string, unknown>),
-  };
+  const logs = captureLogs();
+  const powertools = createBrokerLogger({ logLevel: 'DEBUG', ...options });
+  return { powertools, logger: asLoggerPort(powertools), lines: logs.lines, entries: () => logs.entries() };
 }
 
 beforeEach(() => {
@@ -67,11 +66,11 @@ describe('createBrokerLogger', () => {
     ]);
 
     vi.stubEnv('POWERTOOLS_LOG_LEVEL', 'ERROR');
-    const lines: string[] = [];
-    const fromEnv = asLoggerPort(createBrokerLogger({ sink: (line) => lines.push(line) }));
+    const logs = captureLogs();
+    const fromEnv = asLoggerPort(createBrokerLogger());
     fromEnv.warn('w');
     fromEnv.error('e');
-    expect(lines.map((line) => (JSON.parse(line) as { message: string }).message)).toStrictEqual(['e']);
+    expect(logs.entries().map((entry) => entry.message)).toStrictEqual(['e']);
   });
 });
 
@@ -152,9 +151,10 @@ describe('the scrubbing formatter', () => {
   });
 });
 
-describe('lambdaContextMiddleware (Powertools injectLambdaContext)', () => {
+describe('createLogging: Powertools injectLambdaContext around the handler', () => {
   it("puts each invocation's request id, the function's identity and cold_start on every line written during it", async () => {
-    const { powertools, logger, entries } = capture();
+    const logs = captureLogs();
+    const { logger, middlewares } = createLogging({ route: 'discovery' });
     const handler = middy(async (event: { fail?: boolean }) => {
       logger.info('working');
       if (event.fail) throw new Error('boom');
@@ -163,15 +163,16 @@ describe('lambdaContextMiddleware (Powertools injectLambdaContext)', () => {
       .onError(() => {
         logger.error('failed');
       })
-      .use(lambdaContextMiddleware(powertools));
+      .use([...middlewares]);
     await handler({}, lambdaContext('req-1'));
     await expect(handler({ fail: true }, lambdaContext('req-2'))).rejects.toThrow('boom');
-    expect(entries().map((e) => [e.message, e.function_request_id])).toStrictEqual([
+    expect(logs.entries().map((e) => [e.message, e.function_request_id])).toStrictEqual([
       ['working', 'req-1'],
       ['working', 'req-2'],
       ['failed', 'req-2'],
     ]);
-    expect(entries()[0]).toMatchObject({
+    expect(logs.entries()[0]).toMatchObject({
+      route: 'discovery',
       function_name: 'broker-token',
       function_arn: 'arn:aws:lambda:eu-west-1:999988887777:function:broker-token',
       function_memory_size: '256',
@@ -179,50 +180,15 @@ describe('lambdaContextMiddleware (Powertools injectLambdaContext)', () => {
     });
   });
 
-  it('marks the first invocation of an on-demand container as the cold start, and remembers which one it was', async () => {
+  it('marks the first invocation of an on-demand container as the cold start', async () => {
     vi.stubEnv('AWS_LAMBDA_INITIALIZATION_TYPE', 'on-demand');
-    const lines: string[] = [];
-    const powertools = new BrokerLogger({}, (line) => lines.push(line));
+    const logs = captureLogs();
+    const powertools = createBrokerLogger();
     const handler = middy(async () => {
       powertools.info('working');
-    }).use(lambdaContextMiddleware(powertools));
+    }).use(injectLambdaContext(powertools));
     await handler({}, lambdaContext('first'));
     await handler({}, lambdaContext('second'));
-    expect(lines.map((line) => (JSON.parse(line) as { cold_start: boolean }).cold_start)).toStrictEqual([true, false]);
-    expect([powertools.wasColdStart('first'), powertools.wasColdStart('second')]).toStrictEqual([true, false]);
-  });
-});
-
-describe('BrokerLogger.beginInvocation (the token route, without a middleware)', () => {
-  it("puts the announced invocation's request id and cold start on the lines written during it, and on no other", () => {
-    vi.stubEnv('AWS_LAMBDA_INITIALIZATION_TYPE', 'on-demand');
-    const { powertools, logger, entries } = capture();
-    powertools.beginInvocation(lambdaContext('first'));
-    // The first invocation writes nothing (a memory hit); the cold start is still the first, not the first to write.
-    powertools.beginInvocation(lambdaContext('second'));
-    logger.info('refresh');
-    logger.warn('store unavailable');
-    powertools.beginInvocation(lambdaContext('third'));
-    logger.error('request failed');
-    expect(entries().map((e) => [e.message, e.function_request_id, e.cold_start])).toStrictEqual([
-      ['refresh', 'second', false],
-      ['store unavailable', 'second', false],
-      ['request failed', 'third', false],
-    ]);
-    expect(powertools.wasColdStart('first')).toBe(true);
-    expect(powertools.wasColdStart('second')).toBe(false);
-  });
-
-  it('marks the cold start on its own lines when the first invocation writes', () => {
-    vi.stubEnv('AWS_LAMBDA_INITIALIZATION_TYPE', 'on-demand');
-    const { powertools, logger, entries } = capture();
-    powertools.beginInvocation(lambdaContext('first'));
-    logger.info('exchanged');
-    powertools.beginInvocation(lambdaContext('second'));
-    logger.info('exchanged');
-    expect(entries().map((e) => [e.function_request_id, e.cold_start])).toStrictEqual([
-      ['first', true],
-      ['second', false],
-    ]);
+    expect(logs.entries().map((entry) => entry.cold_start)).toStrictEqual([true, false]);
   });
 });

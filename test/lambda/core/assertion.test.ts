@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import { describe, expect, it } from 'vitest';
-import { KmsPublicKeys, KmsSigner } from '../../../lambda/adapters/kms-signer';
+import { KmsKeySigner, KmsPublicKeys, kmsPublicJwk } from '../../../lambda/adapters/kms-signer';
 import { createClientAssertion, type AssertionClaimsInput } from '../../../lambda/core/assertion';
 import { jwksDocument } from '../../../lambda/core/discovery';
 import { rsaPublicKeyToJwk } from '../../../lambda/core/jwk';
@@ -23,23 +23,24 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const decodePart = (jwt: string, index: number): unknown =>
   JSON.parse(Buffer.from(jwt.split('.')[index] ?? '', 'base64url').toString('utf8'));
 
-function setup() {
+/** The assertion deps as the token function has them: KMS signs with the key the rotation state names active. */
+async function setup() {
   const kms = mockKms();
-  const signer = new KmsSigner(kms.client, ACTIVE_KEY_ARN);
-  return { kms, signer };
+  const key = { keyId: ACTIVE_KEY_ARN, kid: (await kmsPublicJwk(kms.client, ACTIVE_KEY_ARN)()).kid };
+  return { kms, deps: { key, signer: new KmsKeySigner(kms.client), clock } };
 }
 
 describe('createClientAssertion', () => {
   it('has exactly the header {alg: RS256, typ: JWT, kid} with the kid of the active KMS key', async () => {
-    const { kms, signer } = setup();
-    const jwt = await createClientAssertion(input, { signer, clock });
+    const { kms, deps } = await setup();
+    const jwt = await createClientAssertion(input, deps);
     const expectedKid = (await rsaPublicKeyToJwk(kms.keyPair(ACTIVE_KEY_ARN).publicKey)).kid;
     expect(decodePart(jwt, 0)).toStrictEqual({ alg: 'RS256', typ: 'JWT', kid: expectedKid });
   });
 
   it('carries iss, sub, aud, iat, nbf, exp and jti, with exp - iat = the configured lifetime', async () => {
-    const { signer } = setup();
-    const jwt = await createClientAssertion({ ...input, lifetimeSeconds: 120 }, { signer, clock, newJti: () => 'jti-1' });
+    const { deps } = await setup();
+    const jwt = await createClientAssertion({ ...input, lifetimeSeconds: 120 }, { ...deps, newJti: () => 'jti-1' });
     expect(decodePart(jwt, 1)).toStrictEqual({
       iss: input.issuer,
       sub: input.subject,
@@ -52,17 +53,17 @@ describe('createClientAssertion', () => {
   });
 
   it('uses a fresh UUID jti for every assertion', async () => {
-    const { signer } = setup();
+    const { deps } = await setup();
     const jtis = await Promise.all(
-      [1, 2, 3].map(async () => (decodePart(await createClientAssertion(input, { signer, clock }), 1) as { jti: string }).jti),
+      [1, 2, 3].map(async () => (decodePart(await createClientAssertion(input, deps), 1) as { jti: string }).jti),
     );
     for (const jti of jtis) expect(jti).toMatch(UUID);
     expect(new Set(jtis).size).toBe(3);
   });
 
   it('is signed through KMS so that it verifies against the JWKS the broker serves', async () => {
-    const { kms, signer } = setup();
-    const jwt = await createClientAssertion(input, { signer, clock });
+    const { kms, deps } = await setup();
+    const jwt = await createClientAssertion(input, deps);
     const jwks = createLocalJWKSet(jwksDocument(await new KmsPublicKeys(kms.client, [ACTIVE_KEY_ARN]).publicKeys()));
 
     const { payload, protectedHeader } = await jwtVerify(jwt, jwks, {
@@ -78,7 +79,8 @@ describe('createClientAssertion', () => {
 
   it('does not verify against a JWKS that only holds another key (the signature is bound to the active key)', async () => {
     const kms = mockKms({ withNextKey: true });
-    const jwt = await createClientAssertion(input, { signer: new KmsSigner(kms.client, ACTIVE_KEY_ARN), clock });
+    const key = { keyId: ACTIVE_KEY_ARN, kid: (await kmsPublicJwk(kms.client, ACTIVE_KEY_ARN)()).kid };
+    const jwt = await createClientAssertion(input, { key, signer: new KmsKeySigner(kms.client), clock });
     const onlyNext = jwksDocument(await new KmsPublicKeys(kms.client, [NEXT_KEY_ARN]).publicKeys());
     // Give the next key the assertion's kid, so the verifier really checks the signature with the wrong key.
     const kid = decodeProtectedHeader(jwt).kid;
@@ -90,8 +92,8 @@ describe('createClientAssertion', () => {
   });
 
   it('is rejected by a verifier once exp has passed (the lifetime is real)', async () => {
-    const { kms, signer } = setup();
-    const jwt = await createClientAssertion(input, { signer, clock });
+    const { kms, deps } = await setup();
+    const jwt = await createClientAssertion(input, deps);
     const jwks = createLocalJWKSet(jwksDocument(await new KmsPublicKeys(kms.client, [ACTIVE_KEY_ARN]).publicKeys()));
     await expect(jwtVerify(jwt, jwks, { algorithms: ['RS256'], currentDate: new Date(NOW_MS + 301_000) })).rejects.toMatchObject({
       code: 'ERR_JWT_EXPIRED',
@@ -100,8 +102,8 @@ describe('createClientAssertion', () => {
   });
 
   it('sends KMS only the SHA-256 digest of the signing input (MessageType DIGEST), never the input itself', async () => {
-    const { kms, signer } = setup();
-    const jwt = await createClientAssertion(input, { signer, clock });
+    const { kms, deps } = await setup();
+    const jwt = await createClientAssertion(input, deps);
     const signingInput = jwt.split('.').slice(0, 2).join('.');
     const expectedDigest = createHash('sha256').update(signingInput, 'ascii').digest();
 
@@ -120,7 +122,9 @@ describe('createClientAssertion', () => {
   });
 
   it('propagates a signer failure instead of producing an unsigned assertion', async () => {
-    const signer = { keyId: async () => 'kid', sign: async () => Promise.reject(new Error('KMS down')) };
-    await expect(createClientAssertion(input, { signer, clock })).rejects.toMatchObject({ message: expect.stringMatching(/KMS down/) });
+    const signer = { sign: async () => Promise.reject(new Error('KMS down')) };
+    await expect(createClientAssertion(input, { key: { keyId: 'k', kid: 'kid' }, signer, clock })).rejects.toMatchObject({
+      message: expect.stringMatching(/KMS down/),
+    });
   });
 });

@@ -76,6 +76,26 @@ function fakeEntra(answers: readonly Answer[], options: { latencyMs?: number } =
 /** Everything a caller could see of an error. */
 const visible = (error: unknown) => JSON.stringify({ message: (error as Error).message, json: (error as { toJSON(): unknown }).toJSON() });
 
+describe('requestEntraToken: redirects', () => {
+  it.each([301, 302, 307, 308])(
+    'never follows a %i: one attempt, a 503 saying to check authorityHost, the assertion not in it',
+    async (status) => {
+      const entra = fakeEntra([{ status, headers: { location: 'https://attacker.example/token' } }]);
+      const failure = await requestEntraToken(request, entra.deps).catch((error: unknown) => error);
+      expect(failure).toMatchObject({
+        statusCode: 503,
+        code: 'upstream_unavailable',
+        upstream: 'entra',
+        message: `The authority at ${TOKEN_URL} answered a redirect (HTTP ${String(status)}) instead of a token; the broker does not follow it, as that would send the client assertion to another host. Check authorityHost.`,
+      });
+      expect(entra.requests).toHaveLength(1);
+      expect(entra.requests[0]?.init.redirect).toBe('manual');
+      expect(visible(failure)).not.toContain(ASSERTION);
+      expect(visible(failure)).not.toContain('attacker.example');
+    },
+  );
+});
+
 describe('requestEntraToken', () => {
   it('POSTs the client credentials form with the assertion to the tenant token endpoint', async () => {
     const { deps, requests } = fakeEntra([{ status: 200, body: OK_BODY }]);

@@ -2,11 +2,11 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { KeyRotationSettings } from '../../../contract/broker-config';
 import { activeKey, publishedKeys, type RotationKey, type RotationState } from '../../../contract/key-rotation-state';
-import { MemoryRotationStore } from '../../../lambda/adapters/memory-rotation-store';
-import { runKeyRotation, type KeyRotationDeps } from '../../../lambda/core/key-rotation';
+import { adoptUnauthenticatedState, runKeyRotation, type KeyRotationDeps } from '../../../lambda/core/key-rotation';
 import { nextRotationStep } from '../../../lambda/core/key-rotation-plan';
 import type { KeyRotationStore, Logger } from '../../../lambda/core/ports';
 import { FakeKeyService } from '../../support/fake-key-service';
+import { rotationStoreWorld } from '../../support/rotation-store';
 
 const DAY = 86_400;
 const SETTINGS: KeyRotationSettings = { intervalSeconds: 90 * DAY, publishLeadSeconds: 2 * DAY, retireAfterSeconds: DAY };
@@ -14,7 +14,7 @@ const T0 = 1_800_000_000;
 const silent: Logger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
 
 /** A rotation world: a store, a key service and a settable clock (unix seconds). */
-function world(settings = SETTINGS, store: KeyRotationStore = new MemoryRotationStore()) {
+function world(settings = SETTINGS, store: KeyRotationStore = rotationStoreWorld().store) {
   const keys = new FakeKeyService();
   let now = T0;
   const deps = (): KeyRotationDeps => ({ keys, store, settings, clock: () => now * 1000, logger: silent });
@@ -94,7 +94,7 @@ describe('key rotation: transitions', () => {
   });
 
   it('counts the lead from the write that publishes the key, not from when the run started creating it', async () => {
-    const store = new MemoryRotationStore();
+    const store = rotationStoreWorld().store;
     const keys = new FakeKeyService();
     let nowMs = T0 * 1000;
     // Creating a key takes 2.5 s (a slow KMS); the clock is at a fraction of a second.
@@ -230,7 +230,7 @@ describe('key rotation: concurrency and crashes', () => {
 
   /** Crashes at the `at`-th call of the key service or the store (counting both), once. */
   function crashingWorld(at: number) {
-    const store = new MemoryRotationStore();
+    const store = rotationStoreWorld().store;
     let calls = 0;
     let crashed = false;
     const maybeCrash = (what: string) => {
@@ -242,6 +242,8 @@ describe('key rotation: concurrency and crashes', () => {
     };
     const crashingStore: KeyRotationStore = {
       read: () => store.read(),
+      replaceRefused: (state, refused) => store.replaceRefused(state, refused),
+      adoptUnauthenticated: (check) => store.adoptUnauthenticated(check),
       write: async (state, version) => {
         const written = await store.write(state, version);
         maybeCrash('after write'); // the write landed, the process died before it knew
@@ -294,6 +296,139 @@ describe('key rotation: concurrency and crashes', () => {
       for (const key of state.keys.filter((k) => k.status === 'deletion-scheduled')) expect(w.keys.deleted.has(key.keyId)).toBe(true);
     },
   );
+});
+
+describe('key rotation: a state item the rotation did not write', () => {
+  /** The rotator's world, and the item as an attacker with PutItem leaves it: their key appended, due now, version bumped. */
+  async function forged(mac: 'keep' | 'none') {
+    const stores = rotationStoreWorld({ clock: () => T0 * 1000 });
+    const w = world(SETTINGS, stores.store);
+    await w.run();
+    const stored = stores.items.item!;
+    const state = JSON.parse(stored.stateJson!) as RotationState;
+    const attacker: RotationKey = {
+      ...state.keys[0]!,
+      keyId: 'attacker-key',
+      status: 'published',
+      reason: 'schedule',
+      publishedAt: T0 - SETTINGS.publishLeadSeconds,
+      activatesAt: T0,
+    };
+    stores.items.put({
+      version: stored.version + 1,
+      stateJson: JSON.stringify({ keys: [...state.keys, attacker] }),
+      mac: mac === 'keep' ? stored.mac : undefined,
+    });
+    return { w, stores, forgedItem: stores.items.item };
+  }
+
+  it.each(['keep', 'none'] as const)(
+    'plans nothing from it (MAC %s): the run fails, the item is left as it is, the attacker key is never activated',
+    async (mac) => {
+      const { w, stores, forgedItem } = await forged(mac);
+      const callsBefore = w.keys.created.length + w.keys.deletionCalls.length;
+      w.setNow(T0 + SETTINGS.intervalSeconds);
+      for (const request of [undefined, { request: { kind: 'rotate' as const, requestedAt: T0 + SETTINGS.intervalSeconds } }]) {
+        await expect(w.run(request?.request ? request : undefined)).rejects.toMatchObject({
+          code: 'rotation_state_rejected',
+          storedVersion: 2,
+        });
+      }
+      expect(stores.items.item).toEqual(forgedItem);
+      expect(w.keys.created.length + w.keys.deletionCalls.length).toBe(callsBefore);
+      expect(stores.rejectedCount()).toBe(2);
+    },
+  );
+
+  it('an emergency starts a new verified state from a new key, trusting (and deleting) nothing the refused item names', async () => {
+    const { w, stores } = await forged('keep');
+    const reader = stores.another();
+    w.setNow(T0 + 60);
+    const run = await w.run({ request: { kind: 'emergency', requestedAt: T0 + 60 } });
+
+    expect(run.steps).toEqual([{ kind: 'create', reason: 'emergency', activatesAt: T0 + 60 }]);
+    expect(run.state.keys).toHaveLength(1);
+    expect(run.state.keys[0]).toMatchObject({ keyId: 'key-1', status: 'active', reason: 'emergency', activatedAt: T0 + 60 });
+    // Neither the attacker's key nor the keys the refused item listed are deleted: the rotator acts on verified states only.
+    expect(w.keys.deletionCalls).toEqual([]);
+    // Every reader takes the new state: its version is above the refused one's and above the time.
+    expect(run.version).toBe(T0 + 1); // the store's clock reads T0
+    expect(await reader.read()).toEqual({ state: run.state, version: run.version });
+    // And the rotation carries on from it.
+    w.setNow(T0 + 60 + SETTINGS.intervalSeconds);
+    expect((await w.run()).state.keys.map((key) => key.status)).toEqual(['active', 'published']);
+  });
+
+  it("after a replay, a reader that had verified a newer version takes the emergency's state too", async () => {
+    const stores = rotationStoreWorld({ clock: () => T0 * 1000 });
+    const w = world(SETTINGS, stores.store);
+    await w.run();
+    const version1 = stores.items.item;
+    w.setNow(T0 + SETTINGS.intervalSeconds);
+    await w.run();
+    const reader = stores.another();
+    expect((await reader.read()).version).toBeGreaterThan(1);
+    stores.items.put(version1);
+    await expect(reader.read()).rejects.toMatchObject({ reason: 'replayed' });
+
+    // A new rotator container never saw the newer version: to it the replayed item verifies; an emergency still works.
+    const rotator = world(SETTINGS, stores.another());
+    rotator.setNow(T0 + SETTINGS.intervalSeconds + 10);
+    const run = await rotator.run({ request: { kind: 'emergency', requestedAt: T0 + SETTINGS.intervalSeconds + 10 } });
+    expect(await reader.read()).toEqual({ state: run.state, version: run.version });
+  });
+});
+
+describe('key rotation: upgrading a state item written before the MAC', () => {
+  /** The item as the previous version's rotator left it: the same state, no MAC. */
+  async function legacy() {
+    const stores = rotationStoreWorld({ clock: () => T0 * 1000 });
+    const w = world(SETTINGS, stores.store);
+    await w.run();
+    w.setNow(T0 + SETTINGS.intervalSeconds - SETTINGS.publishLeadSeconds);
+    await w.run(); // a next key published
+    stores.items.put({ ...stores.items.item!, mac: undefined });
+    return { w, stores };
+  }
+
+  it("adopts it when every key it names is the key service's key of that id, then rotates on", async () => {
+    const { w, stores } = await legacy();
+    const before = JSON.parse(stores.items.item!.stateJson!) as RotationState;
+    await expect(stores.another().read()).rejects.toMatchObject({ reason: 'no-mac' });
+    const adopted = await adoptUnauthenticatedState({
+      keys: w.keys,
+      store: stores.store,
+      settings: SETTINGS,
+      clock: () => T0 * 1000,
+      logger: silent,
+    });
+    expect(adopted?.state).toEqual(before);
+    expect(await stores.another().read()).toEqual({ state: before, version: adopted?.version });
+    // Nothing left to adopt: the item has its MAC.
+    expect(
+      await adoptUnauthenticatedState({ keys: w.keys, store: stores.store, settings: SETTINGS, clock: () => T0 * 1000, logger: silent }),
+    ).toBeUndefined();
+  });
+
+  it("does not adopt it when a key it names is not the key service's (a public key written into the item), and writes nothing", async () => {
+    const { w, stores } = await legacy();
+    const state = JSON.parse(stores.items.item!.stateJson!) as RotationState;
+    const attacker = { ...state.keys[1]!, jwk: await w.keys.publicKey('key-5') };
+    const forgedJson = JSON.stringify({ keys: [state.keys[0], attacker] });
+    stores.items.put({ ...stores.items.item!, stateJson: forgedJson });
+    await expect(
+      adoptUnauthenticatedState({ keys: w.keys, store: stores.store, settings: SETTINGS, clock: () => T0 * 1000, logger: silent }),
+    ).rejects.toMatchObject({ code: 'unauthenticated_state_key', message: expect.stringContaining(attacker.keyId) as string });
+    w.keys.beforeCall = (operation, keyId) => {
+      if (operation === 'publicKey' && keyId === state.keys[0]!.keyId)
+        throw Object.assign(new Error('denied'), { name: 'AccessDeniedException' });
+    };
+    await expect(
+      adoptUnauthenticatedState({ keys: w.keys, store: stores.store, settings: SETTINGS, clock: () => T0 * 1000, logger: silent }),
+    ).rejects.toMatchObject({ message: expect.stringMatching(/cannot read \(AccessDeniedException\)/) as string });
+    expect(stores.items.item?.stateJson).toBe(forgedJson);
+    expect(stores.items.item?.mac).toBeUndefined();
+  });
 });
 
 describe('key rotation: properties over random schedules', () => {

@@ -1,7 +1,6 @@
 import { createPublicKey, sign } from 'node:crypto';
 import { decodeJwt, decodeProtectedHeader, importJWK, jwtVerify } from 'jose';
 import { describe, expect, it } from 'vitest';
-import { MemoryRotationStore } from '../../../lambda/adapters/memory-rotation-store';
 import { runKeyRotation } from '../../../lambda/core/key-rotation';
 import type { KeySigner, KeyRotationStore } from '../../../lambda/core/ports';
 import { rotatingAssertions, rotationPublicKeys } from '../../../lambda/core/rotating-assertions';
@@ -9,6 +8,7 @@ import { jwksCacheControl, RotationStateReader, stateCacheSeconds } from '../../
 import { rsaPublicKeyToJwk } from '../../../lambda/core/jwk';
 import { FakeKeyService } from '../../support/fake-key-service';
 import { rsaKeyPair } from '../../support/rsa-keys';
+import { rotationStoreWorld } from '../../support/rotation-store';
 
 const silent = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
 const settings = { intervalSeconds: 100, publishLeadSeconds: 20, retireAfterSeconds: 10 };
@@ -25,7 +25,7 @@ const poolSigner: KeySigner = {
   sign: async (keyId, input) => sign('sha256', input, rsaKeyPair(`pool-${String(Number(keyId.replace(/\D/g, '')) % 6)}`).privateKey),
 };
 
-function setup(store: KeyRotationStore = new MemoryRotationStore()) {
+function setup(store: KeyRotationStore = rotationStoreWorld().store) {
   let nowMs = T0 * 1000;
   const clock = () => nowMs;
   const keys = new FakeKeyService();
@@ -34,6 +34,7 @@ function setup(store: KeyRotationStore = new MemoryRotationStore()) {
     keys,
     store,
     reader,
+    clock,
     advance: (seconds: number) => {
       nowMs += seconds * 1000;
     },
@@ -86,11 +87,13 @@ describe('rotating assertions', () => {
   });
 
   it('keep using the last state read when the store fails, and fail when nothing was ever read', async () => {
-    const inner = new MemoryRotationStore();
+    const inner = rotationStoreWorld().store;
     let failing = false;
     const flaky: KeyRotationStore = {
       read: () => (failing ? Promise.reject(new Error('dynamodb down')) : inner.read()),
       write: (state, version) => inner.write(state, version),
+      replaceRefused: (state, refused) => inner.replaceRefused(state, refused),
+      adoptUnauthenticated: (check) => inner.adoptUnauthenticated(check),
     };
     const s = setup(flaky);
     await s.rotate();
@@ -114,5 +117,66 @@ describe('rotating assertions', () => {
     expect(jwksCacheControl({ intervalSeconds: 86_400, publishLeadSeconds: 3_600, retireAfterSeconds: 300 })).toBe('public, max-age=360');
     expect(stateCacheSeconds({ intervalSeconds: 15, publishLeadSeconds: 6, retireAfterSeconds: 5 })).toBe(1);
     expect(jwksCacheControl({ intervalSeconds: 15, publishLeadSeconds: 6, retireAfterSeconds: 5 })).toBe('public, max-age=0');
+  });
+});
+
+describe('rotating assertions and the JWKS: a state item the rotation did not write', () => {
+  /** The review's attack: the attacker's key appended to the stored item, published and due to activate, version bumped. */
+  async function forge(world: ReturnType<typeof rotationStoreWorld>, mac: 'keep' | 'none') {
+    const stored = world.items.item!;
+    const state = JSON.parse(stored.stateJson!) as { keys: Array<Record<string, unknown>> };
+    const attacker = await rsaPublicKeyToJwk(rsaKeyPair('attacker').publicKey);
+    state.keys.push({ keyId: 'key-attacker', jwk: attacker, status: 'published', reason: 'schedule', publishedAt: T0, activatesAt: T0 });
+    world.items.put({ version: stored.version + 1, stateJson: JSON.stringify(state), mac: mac === 'keep' ? stored.mac : undefined });
+    return attacker.kid;
+  }
+
+  it.each(['keep', 'none'] as const)(
+    'keeps serving and signing with the last verified state (MAC %s): the attacker key is never published nor signs',
+    async (mac) => {
+      const world = rotationStoreWorld();
+      const s = setup(world.store);
+      await s.rotate();
+      const reader = new RotationStateReader({ store: world.another(), clock: s.clock, maxAgeMs: 1000, logger: silent });
+      const assertions = rotatingAssertions(CLAIMS, { state: reader, signer: poolSigner, clock: s.clock });
+      const before = await rotationPublicKeys(reader).publicKeys();
+      const attackerKid = await forge(world, mac);
+      s.advance(5);
+
+      const jwks = await rotationPublicKeys(reader).publicKeys();
+      expect(jwks).toEqual(before);
+      expect(jwks.map((key) => key.kid)).not.toContain(attackerKid);
+      const assertion = await assertions.create();
+      expect(decodeProtectedHeader(assertion).kid).toBe(before[0]?.kid);
+      await verifyAgainst(assertion, jwks);
+      expect(world.rejectedCount()).toBe(1);
+      expect(world.refusals[0]).toMatchObject({ reason: mac === 'keep' ? 'mac-mismatch' : 'no-mac', version: 2 });
+      // Kept for another maxAgeMs rather than read (and refused) on every request.
+      await assertions.create();
+      expect(world.rejectedCount()).toBe(1);
+    },
+  );
+
+  it('with nothing verified: refuses to sign (internal, saying why and how to recover) and the JWKS is unavailable (503)', async () => {
+    const world = rotationStoreWorld();
+    const s = setup(world.store);
+    await s.rotate();
+    await forge(world, 'keep');
+    const reader = new RotationStateReader({ store: world.another(), clock: () => T0 * 1000, maxAgeMs: 1000, logger: silent });
+    const bootstrap = { keyId: 'key-3', jwk: () => rsaPublicKeyToJwk(rsaKeyPair('pool-3').publicKey) };
+    // A present but refused item is not "no item": the bootstrap key does not stand in for it.
+    const assertions = rotatingAssertions(CLAIMS, { state: reader, signer: poolSigner, clock: () => T0 * 1000, bootstrap });
+    await expect(assertions.create()).rejects.toMatchObject({
+      statusCode: 500,
+      code: 'internal',
+      message: expect.stringMatching(
+        /^The broker signs nothing: The key rotation state item \(version 2\) was refused: its MAC does not verify\..*broker-keys rotate --emergency/,
+      ) as string,
+    });
+    await expect(rotationPublicKeys(reader, { publicKeys: async () => [await bootstrap.jwk()] }).publicKeys()).rejects.toMatchObject({
+      statusCode: 503,
+      code: 'upstream_unavailable',
+      message: 'The published keys cannot be read now. Retry later.',
+    });
   });
 });

@@ -30,6 +30,7 @@ const [graphBinding, storageBinding, otherAppBinding] = [...bindings.values()] a
 const token = (overrides: Partial<CachedToken> = {}): CachedToken => ({
   accessToken: `eyJ0eXAiOiJKV1QifQ.${'a'.repeat(1500)}.c2lnbmF0dXJl`,
   expiresOn: NOW_S + 3599,
+  issuedOn: NOW_S,
   scope: GRAPH,
   uti: 'm4xTQZ2KvUuhC3hMnQ0AAA',
   correlationId: '3f1c2b4a-5d6e-4f70-8a9b-0c1d2e3f4a5b',
@@ -280,7 +281,13 @@ describe('the cache over sealed items', () => {
     item.sealed[item.sealed.length - 20]! ^= 0xff;
 
     const { store, counts } = container(kms, table);
-    const cache = new TokenCache({ store, clock: () => NOW, logger: recordingLogger().logger, refreshMarginSeconds: 300 });
+    const cache = new TokenCache({
+      store,
+      clock: () => NOW,
+      logger: recordingLogger().logger,
+      metrics: { count: () => undefined },
+      refreshMarginSeconds: 300,
+    });
     let exchanges = 0;
     const fresh = async () => (exchanges++, token({ accessToken: 'fresh' }));
     const first = await cache.get(graphBinding.cacheKey, fresh);

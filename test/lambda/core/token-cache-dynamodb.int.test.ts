@@ -1,7 +1,8 @@
 /** The token cache on a real table (DynamoDB Local), sealed as in the token function: conditional-write leases, unreadable items, short-lived tokens. */
 import { GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { captureLogs } from '../../support/log-capture';
+import { captureLogsForFile } from '../../support/log-capture';
+import { createLogging } from '../../../lambda/adapters/observability';
 import { DynamoDbTokenStore } from '../../../lambda/adapters/dynamodb-token-store';
 import { KmsDataKeys } from '../../../lambda/adapters/kms-data-keys';
 import type { CachedToken } from '../../../lambda/core/ports';
@@ -14,7 +15,8 @@ import { CACHE_KEY_ARN, mockKms } from '../../support/kms-mock';
 
 const client = localDynamoDbClient(inject('dynamodbEndpoint'));
 const tableName = uniqueTableName('token-cache');
-const { logger } = captureLogs();
+captureLogsForFile(); // the lines, kept out of the test output
+const { logger } = createLogging({ route: 'token' });
 
 beforeAll(() => ensureTokenTable(client, tableName));
 afterAll(() => client.destroy());
@@ -41,12 +43,13 @@ const container = () =>
     store: sealedStore(),
     clock: Date.now,
     logger,
+    metrics: { count: () => undefined },
     refreshMarginSeconds: 300,
-    pollIntervalMs: 50,
   });
 const freshToken = (name: string): CachedToken => ({
   accessToken: name,
   expiresOn: Math.floor(Date.now() / 1000) + 3600,
+  issuedOn: Math.floor(Date.now() / 1000),
   scope: 'api://x/.default',
 });
 
@@ -90,7 +93,15 @@ describe('TokenCache on DynamoDB Local with 10-minute tokens', () => {
     const store = sealedStore(clock);
     const containers = Array.from(
       { length: 3 },
-      () => new TokenCache({ store, clock, logger, refreshMarginSeconds: 300, sleep: async () => void (time.now += 50) }),
+      () =>
+        new TokenCache({
+          store,
+          clock,
+          logger,
+          metrics: { count: () => undefined },
+          refreshMarginSeconds: 300,
+          sleep: async () => void (time.now += 50),
+        }),
     );
     let exchanges = 0;
     const exchange = async (): Promise<CachedToken> => {

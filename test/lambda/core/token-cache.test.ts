@@ -3,10 +3,10 @@ import { describe, expect, it } from 'vitest';
 import { MemoryTokenStore } from '../../../lambda/adapters/memory-token-store';
 import { UpstreamUnavailableError } from '../../../lambda/core/errors';
 import type { CachedToken, Logger, TokenStore } from '../../../lambda/core/ports';
-import { TokenCache, tokenCacheKey, type TokenCacheOptions } from '../../../lambda/core/token-cache';
+import { REFRESH_AHEAD_SECONDS, TokenCache, tokenCacheKey, type TokenCacheOptions } from '../../../lambda/core/token-cache';
 
 const MARGIN = 300;
-const AHEAD = 300;
+const AHEAD = REFRESH_AHEAD_SECONDS;
 const START = Date.UTC(2026, 10, 23, 12, 0, 0);
 
 /** A manual clock; `sleep` advances it, so waiting is deterministic and instant. */
@@ -55,9 +55,11 @@ function deferred<T>() {
   return { promise, resolve, reject };
 }
 
+/** A token of an hour's lifetime (so the configured windows apply) with `seconds` left. */
 const tokenExpiringIn = (seconds: number, now: number, name = 'token'): CachedToken => ({
   accessToken: `${name}-${seconds}`,
   expiresOn: Math.floor(now / 1000) + seconds,
+  issuedOn: Math.floor(now / 1000) + seconds - 3600,
   scope: 'https://graph.microsoft.com/.default',
 });
 
@@ -71,7 +73,6 @@ function makeCache(time: ReturnType<typeof manualTime>, store: TokenStore, extra
     logger,
     metrics: { count: (event) => void (counts[event] = (counts[event] ?? 0) + 1) },
     refreshMarginSeconds: MARGIN,
-    refreshAheadSeconds: AHEAD,
     ...extra,
   });
   return { cache, logger, counts };
@@ -206,22 +207,23 @@ describe('TokenCache', () => {
   it("takes over after a crashed lease holder's lease expires, and not before", async () => {
     const time = manualTime();
     const store = new MemoryTokenStore({ clock: time.clock });
-    await store.tryAcquireLease('k', 'crashed-container', time.clock() + 8_000);
-    const { cache } = makeCache(time, store, { leaseWaitMs: 12_000, pollIntervalMs: 100 });
+    // Shorter than the wait (LEASE_WAIT_MS, 5 s): the lease runs out while this container waits.
+    await store.tryAcquireLease('k', 'crashed-container', time.clock() + 3_000);
+    const { cache } = makeCache(time, store);
     let exchangedAt: number | undefined;
 
     const result = await cache.get('k', async () => ((exchangedAt = time.clock()), tokenExpiringIn(3600, time.clock())));
 
     expect(result.outcome).toBe('exchange');
-    expect(exchangedAt! - START).toBeGreaterThan(8_000);
-    expect(exchangedAt! - START).toBeLessThanOrEqual(8_200);
+    expect(exchangedAt! - START).toBeGreaterThan(3_000);
+    expect(exchangedAt! - START).toBeLessThanOrEqual(3_200);
   });
 
   it('answers upstream_unavailable when a lease outlives the wait, and recovers once it expires', async () => {
     const time = manualTime();
     const store = new MemoryTokenStore({ clock: time.clock });
     await store.tryAcquireLease('k', 'slow-container', time.clock() + 10_000);
-    const { cache } = makeCache(time, store, { leaseWaitMs: 5_000 });
+    const { cache } = makeCache(time, store);
 
     await expect(cache.get('k', () => Promise.reject(new Error('must not exchange')))).rejects.toMatchObject({
       code: 'upstream_unavailable',
@@ -245,7 +247,7 @@ describe('TokenCache', () => {
       tryAcquireLease: async (key, holder, until) => (down ? broken() : healthy.tryAcquireLease(key, holder, until)),
       releaseLease: async (key, holder) => (down ? broken() : healthy.releaseLease(key, holder)),
     };
-    const { cache, logger, counts } = makeCache(time, flaky, { storeBackoffMs: 5_000 });
+    const { cache, logger, counts } = makeCache(time, flaky);
 
     const first = await cache.get('k', async () => tokenExpiringIn(3600, time.clock(), 'a'));
     const second = await cache.get('k', () => Promise.reject(new Error('must not exchange')));
@@ -367,21 +369,6 @@ describe('TokenCache windows that fit the token (10-minute tokens)', () => {
       effectiveMarginSeconds: 150,
       maxShareOfLifetime: 0.25,
     });
-  });
-
-  it('reads a store item written before the lifetime was recorded with the configured windows, and replaces it', async () => {
-    const time = manualTime();
-    const store = new MemoryTokenStore({ clock: time.clock });
-    // A 10-minute token cached by an older broker: no issuedOn, so its lifetime is unknown and never fresh (600 ≤ 300 + 300).
-    await store.put('k', tokenExpiringIn(600, time.clock(), 'legacy'));
-    const { cache } = makeCache(time, store);
-
-    const result = await cache.get('k', async () => issuedNow(600, time.clock(), 'dated'));
-
-    expect(result).toMatchObject({ outcome: 'exchange', token: { accessToken: 'dated-600' } });
-    expect(await store.get('k')).toMatchObject({ accessToken: 'dated-600', issuedOn: Math.floor(START / 1000) });
-    time.advance(200_000);
-    expect(cache.peek('k')).toMatchObject({ outcome: 'l1' });
   });
 });
 

@@ -1,10 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { captureLogs } from '../../support/log-capture';
+import { captureLogsForFile } from '../../support/log-capture';
+import { createLogging } from '../../../lambda/adapters/observability';
 import { createDiscoveryHandler } from '../../../lambda/handlers/discovery';
 import { httpEvent, jsonBody, lambdaContext } from '../../support/http-events';
 
 const ISSUER = 'https://abc123.execute-api.eu-west-1.amazonaws.com';
-const { logger } = captureLogs();
+captureLogsForFile(); // the lines, kept out of the test output
+const { logger } = createLogging({ route: 'discovery' });
 
 describe('GET /.well-known/openid-configuration', () => {
   it('answers 200 JSON, cacheable, with the issuer byte for byte and its jwks_uri', async () => {

@@ -1,27 +1,48 @@
-import type { Context } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
-import { MemoryRotationStore } from '../../../lambda/adapters/memory-rotation-store';
-import type { KeyRotationStore } from '../../../lambda/core/ports';
+import { createObservability } from '../../../lambda/adapters/observability';
+import { AuthenticatedRotationStore } from '../../../lambda/core/authenticated-rotation-store';
 import { createRotatorHandler, EMERGENCY_NOTE } from '../../../lambda/handlers/rotator';
 import { FakeKeyService } from '../../support/fake-key-service';
+import { lambdaContext } from '../../support/http-events';
+import { captureLogs } from '../../support/log-capture';
+import { rotationStoreWorld } from '../../support/rotation-store';
 
-const silent = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
 const settings = { intervalSeconds: 1_000, publishLeadSeconds: 200, retireAfterSeconds: 100 };
 const T0 = 1_800_000_000;
-const context = {} as Context;
+const context = lambdaContext();
 
-function rotator(store: KeyRotationStore = new MemoryRotationStore()) {
+/**
+ * The rotator as the Lambda entry builds it (Powertools middlewares, metrics with the Deployment dimension), on
+ * `store` (a world's store: the world then counts the refusals its store sees), with what it publishes.
+ */
+function rotator(world = rotationStoreWorld()) {
   let now = T0;
-  const recorded = { failures: 0, ages: [] as number[], flushes: 0 };
-  const handler = createRotatorHandler({
-    rotation: { keys: new FakeKeyService(), store, settings, clock: () => now * 1000, logger: silent, adoptableKeyId: 'key-99' },
-    metrics: {
-      rotationFailed: () => void (recorded.failures += 1),
-      activeKeyAge: (seconds) => void recorded.ages.push(seconds),
-      flush: () => void (recorded.flushes += 1),
-    },
-    logger: silent,
+  const logs = captureLogs();
+  const { logger, metrics, middlewares } = createObservability({ route: 'rotator', deployment: 'TestStack/Broker' });
+  const store = new AuthenticatedRotationStore({
+    items: world.items,
+    authenticator: world.authenticator,
+    logger,
+    metrics,
+    clock: () => now * 1000,
   });
+  const handler = createRotatorHandler({
+    rotation: { keys: new FakeKeyService(), store, settings, clock: () => now * 1000, logger, adoptableKeyId: 'key-99' },
+    metrics,
+    logger,
+  }).use([...middlewares]);
+  const published = (name: string) => logs.metricEntries().flatMap((entry) => (name in entry ? [entry[name]] : []));
+  const recorded = {
+    get ages() {
+      return published('ActiveSigningKeyAge');
+    },
+    get failures() {
+      return published('KeyRotationFailures').length;
+    },
+    get refusals() {
+      return published('RotationStateRejected').length;
+    },
+  };
   return { handler, recorded, setNow: (t: number) => void (now = t) };
 }
 
@@ -34,7 +55,6 @@ describe('rotator handler', () => {
     r.setNow(T0 + 900);
     expect((await r.handler({}, context)).steps).toEqual(['create']);
     expect(r.recorded.ages).toEqual([0, 900]);
-    expect(r.recorded.flushes).toBe(2);
   });
 
   it('an emergency request says what it costs', async () => {
@@ -48,14 +68,45 @@ describe('rotator handler', () => {
   });
 
   it('refuses an unknown action or a stale request, changing nothing, and counts the failure', async () => {
-    const store = new MemoryRotationStore();
-    const r = rotator(store);
+    const world = rotationStoreWorld();
+    const r = rotator(world);
     await expect(r.handler({ action: 'delete-everything' }, context)).rejects.toMatchObject({
       code: 'invalid_rotator_event',
       message: expect.stringContaining('"delete-everything"') as string,
     });
     await expect(r.handler({ action: 'emergency', requestedAt: T0 - 7_200 }, context)).rejects.toThrow(/requestedAt/);
-    expect((await store.read()).version).toBe(0);
+    expect((await world.store.read()).version).toBe(0);
     expect(r.recorded.failures).toBe(2);
+  });
+});
+
+describe('rotator handler: a refused rotation state', () => {
+  it('fails a scheduled run (counted as a failure and a refusal) and recovers on an emergency request', async () => {
+    const stores = rotationStoreWorld();
+    const r = rotator(stores);
+    await r.handler({}, context);
+    const stored = stores.items.item!;
+    stores.items.put({ ...stored, version: stored.version + 1 }); // the old MAC under a bumped version
+    await expect(r.handler({}, context)).rejects.toMatchObject({ code: 'rotation_state_rejected' });
+    expect(r.recorded.failures).toBe(1);
+    expect(r.recorded.refusals).toBe(1);
+
+    r.setNow(T0 + 5);
+    const recovered = await r.handler({ action: 'emergency', requestedAt: T0 + 5 }, context);
+    expect(recovered).toMatchObject({ steps: ['create'], keys: [{ status: 'active', reason: 'emergency' }], note: EMERGENCY_NOTE });
+    expect((await stores.another().read()).state.keys).toHaveLength(1);
+  });
+});
+
+describe('rotator handler: migrate', () => {
+  it('adopts a state item written before the MAC (after a scheduled run refused it), then runs as scheduled', async () => {
+    const stores = rotationStoreWorld();
+    const r = rotator(stores);
+    await r.handler({}, context);
+    stores.items.put({ ...stores.items.item!, mac: undefined }); // as the previous version left it
+    await expect(r.handler({}, context)).rejects.toMatchObject({ code: 'rotation_state_rejected', reason: 'no-mac' });
+    const migrated = await r.handler({ action: 'migrate', requestedAt: T0 }, context);
+    expect(migrated).toMatchObject({ steps: [], keys: [{ keyId: 'key-99', status: 'active' }] });
+    expect((await stores.another().read()).state.keys).toHaveLength(1);
   });
 });

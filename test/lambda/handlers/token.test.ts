@@ -1,15 +1,14 @@
 import { createLocalJWKSet, jwtVerify } from 'jose';
-import { signedAssertions } from '../../../lambda/core/assertion';
-import { describe, expect, it } from 'vitest';
-import { LocalKeySigner } from '../../../lambda/adapters/local-key-signer';
-import { MemoryTokenStore } from '../../../lambda/adapters/memory-token-store';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { AllowedCallers } from '../../../contract/allowed-callers';
 import { parseBrokerConfig } from '../../../contract/broker-config';
+import { fixedSigningKey } from '../../../lambda/adapters/local-key-signer';
+import { MemoryTokenStore } from '../../../lambda/adapters/memory-token-store';
+import { createTokenObservability } from '../../../lambda/adapters/observability';
+import { createTokenFunction } from '../../../lambda/composition/token-function';
 import { jwksDocument } from '../../../lambda/core/discovery';
-import type { AssertionSigner, Fetch } from '../../../lambda/core/ports';
-import { TokenCache } from '../../../lambda/core/token-cache';
-import { TokenService } from '../../../lambda/core/token-service';
-import { createTokenHandler } from '../../../lambda/handlers/token';
+import type { Fetch, KeySigner } from '../../../lambda/core/ports';
+import { rotatingAssertions, rotationPublicKeys } from '../../../lambda/core/rotating-assertions';
 import {
   API_REQUEST_ID,
   CALLER_ACCOUNT,
@@ -56,16 +55,24 @@ const AADSTS700213 = JSON.stringify({
 
 type EntraMode = 'ok' | 'reject' | 'down' | 'malformed';
 
+const signingKey = await fixedSigningKey(rsaKeyPair('active').privateKeyPem, 'signing-key.pem', T0_S);
+
 /**
- * A broker wired as in the token Lambda (real TokenService, TokenCache over a MemoryTokenStore, a
- * LocalKeySigner) in front of a fake Entra that checks the client assertion as Entra does: signature
- * against the broker's JWKS, issuer, audience, subject and time; then answers per `entra.mode`.
+ * The token function as the Lambda entrypoint builds it — the composition root, Powertools' injectLambdaContext and
+ * logMetrics, the audit logger — over a MemoryTokenStore and a key file's key, in front of a fake Entra that checks
+ * the client assertion as Entra does: signature against the broker's JWKS, issuer, audience, subject and time; then
+ * answers per `entra.mode`. Its log and metric lines are read where Lambda reads them (stdout and stderr).
  */
-function broker(options: { allowedCallers?: AllowedCallers; signer?: AssertionSigner; store?: MemoryTokenStore } = {}) {
-  const time = { now: T0 };
-  const clock = () => time.now;
-  const sleep = async (ms: number) => void (time.now += ms);
-  const keys = new LocalKeySigner(rsaKeyPair('active').privateKeyPem);
+function broker(options: { allowedCallers?: AllowedCallers; signer?: KeySigner; store?: MemoryTokenStore; logLevel?: 'ERROR' } = {}) {
+  const time = {
+    get now() {
+      return Date.now();
+    },
+    /** Moves the clock (the fake system time, which Powertools' timestamps read too). */
+    advance: (ms: number) => void vi.setSystemTime(Date.now() + ms),
+  };
+  const clock = () => Date.now();
+  const sleep = async (ms: number) => void time.advance(ms);
   const entra = {
     mode: 'ok' as EntraMode,
     requests: [] as URLSearchParams[],
@@ -82,13 +89,17 @@ function broker(options: { allowedCallers?: AllowedCallers; signer?: AssertionSi
     if (entra.mode === 'down') return new Response('upstream connect error', { status: 503 });
     if (entra.mode === 'reject') return new Response(AADSTS700213, { status: 400, headers: { 'content-type': 'application/json' } });
     if (entra.mode === 'malformed') return new Response('{"token_type":"Bearer","access_t', { status: 200 });
-    await jwtVerify(form.get('client_assertion') ?? '', createLocalJWKSet(jwksDocument(await keys.publicKeys())), {
-      issuer: ISSUER,
-      audience: 'api://AzureADTokenExchange',
-      subject: 'aws-token-broker',
-      algorithms: ['RS256'],
-      currentDate: new Date(time.now),
-    });
+    await jwtVerify(
+      form.get('client_assertion') ?? '',
+      createLocalJWKSet(jwksDocument(await rotationPublicKeys(signingKey.state).publicKeys())),
+      {
+        issuer: ISSUER,
+        audience: 'api://AzureADTokenExchange',
+        subject: 'aws-token-broker',
+        algorithms: ['RS256'],
+        currentDate: new Date(clock()),
+      },
+    );
     const { token, uti } = accessToken(entra.issued.length);
     entra.issued.push(token);
     entra.utis.push(uti);
@@ -98,32 +109,41 @@ function broker(options: { allowedCallers?: AllowedCallers; signer?: AssertionSi
     });
   };
 
-  const logs = captureLogs({ clock });
-  const { logger, lines: logLines } = logs;
+  const logs = captureLogs();
   const store = options.store ?? new MemoryTokenStore({ clock });
-  const cache = new TokenCache({ store, clock, logger, sleep, metrics: logs.metrics, refreshMarginSeconds: config.refreshMarginSeconds });
-  const service = new TokenService({
+  const handler = createTokenFunction({
     config,
-    assertions: signedAssertions(
+    assertions: rotatingAssertions(
       { issuer: ISSUER, subject: config.subject, audience: config.audience, lifetimeSeconds: config.assertionLifetimeSeconds },
-      { signer: options.signer ?? keys, clock },
+      { state: signingKey.state, signer: options.signer ?? signingKey.signer, clock },
     ),
-    cache,
-    clock,
-    entra: { fetch, sleep, random: () => 0.5 },
-  });
-  const handler = createTokenHandler({
-    service,
+    store,
     api: TEST_API,
-    logger,
-    audit: logs.audit,
-    metrics: logs.metrics,
+    observability: createTokenObservability({
+      deployment: 'TestStack/Broker',
+      ...(options.logLevel ? { logLevel: options.logLevel } : {}),
+    }),
     clock,
+    fetch,
+    sleep,
     ...(options.allowedCallers ? { allowedCallers: options.allowedCallers } : {}),
-  }).use(logs.middlewares);
+  });
   const get = (event: HttpEventOptions, awsRequestId?: string) => handler(httpEvent(event), lambdaContext(awsRequestId));
-  return { get, entra, time, logLines, logs, store };
+  return { get, handler, entra, time, logLines: logs.lines, logs, store };
 }
+
+beforeEach(() => {
+  // Date only: the broker's clock and Powertools' timestamps; timers stay real.
+  vi.useFakeTimers({ toFake: ['Date'] });
+  vi.setSystemTime(T0);
+  vi.stubEnv('_X_AMZN_TRACE_ID', '');
+  vi.stubEnv('POWERTOOLS_SERVICE_NAME', '');
+  vi.stubEnv('POWERTOOLS_LOG_LEVEL', '');
+});
+afterEach(() => {
+  vi.useRealTimers();
+  vi.unstubAllEnvs();
+});
 
 /** In every error answer: the contract's shape, no-store, and no token or JWT of any kind. */
 function expectErrorAnswer(response: { statusCode?: number; headers?: Record<string, unknown>; body?: string }, issued: readonly string[]) {
@@ -166,7 +186,7 @@ describe('GET /token/{alias}', () => {
   it('serves the next request for the alias from the cache, with the remaining lifetime', async () => {
     const { get, entra, time } = broker();
     await get({ routeKey: 'GET /token/graph' });
-    time.now += 60_000;
+    time.advance(60_000);
     const again = await get({ routeKey: 'GET /token/graph' });
     expect(entra.requests).toHaveLength(1);
     expect(jsonBody(again)).toMatchObject({ access_token: entra.issued[0], expires_in: 3599 - 60, expires_on: T0_S + 3599 });
@@ -270,11 +290,10 @@ describe('GET /token/{alias}', () => {
   });
 
   it('answers 500 internal without the original message or a stack when something unexpected throws', async () => {
-    const failingSigner: AssertionSigner = {
-      keyId: async () => {
+    const failingSigner: KeySigner = {
+      sign: async () => {
         throw new Error('ENOENT: no such file /var/task/keys/private.pem');
       },
-      sign: async () => new Uint8Array(),
     };
     const { get, entra, logLines } = broker({ signer: failingSigner });
     const response = await get({ routeKey: 'GET /token/graph' });
@@ -332,16 +351,8 @@ describe('GET /token/{alias}: the direct-invocation tripwire', () => {
     ['another stage', { stage: 'prod' }],
     ['no API id', { apiId: undefined }],
   ])('refuses an event with %s: 403, a warning naming what it carried, a count, and no token', async (_, override) => {
-    const { entra, logs, get } = broker();
+    const { entra, logs, get, handler } = broker();
     await get({ routeKey: 'GET /token/graph' }); // a token in memory: the refusal must come before it
-    const handler = createTokenHandler({
-      service: undefined as never, // never reached
-      api: TEST_API,
-      logger: logs.logger,
-      audit: logs.audit,
-      metrics: logs.metrics,
-      clock: () => T0,
-    });
     const response = await handler(forged(override), lambdaContext('req-forged'));
 
     expect(response.statusCode).toBe(403);
@@ -362,15 +373,7 @@ describe('GET /token/{alias}: the direct-invocation tripwire', () => {
   });
 
   it('refuses an event with no requestContext at all, without failing', async () => {
-    const { logs } = broker();
-    const handler = createTokenHandler({
-      service: undefined as never,
-      api: TEST_API,
-      logger: logs.logger,
-      audit: logs.audit,
-      metrics: logs.metrics,
-      clock: () => T0,
-    });
+    const { logs, handler } = broker();
     const response = await handler(forged(undefined), lambdaContext());
     expect(response.statusCode).toBe(403);
     expect(logs.entries().find((entry) => entry.level === 'WARN')).toMatchObject({ apiId: 'undefined', stage: 'undefined' });
@@ -386,17 +389,17 @@ describe('GET /token/{alias}: the direct-invocation tripwire', () => {
 describe('GET /token/{alias}: audit trail, request ids and metrics', () => {
   const auditLines = (entries: Record<string, unknown>[]) => entries.filter((entry) => entry.message === 'token served');
 
-  it("writes an audit line for the exchange and counts the same caller's memory hits, with who, which request and which token", async () => {
+  it('writes an audit line for every token served, memory hits included, with who, which request and which token', async () => {
+    vi.stubEnv('_X_AMZN_TRACE_ID', 'Root=1-5759e988-bd862e3fe1be46a994272793;Parent=557abcec3ee5a047;Sampled=1');
     const { get, entra, time, logs } = broker();
     await get({ routeKey: 'GET /token/graph' }, 'req-exchange');
-    time.now += 1_234;
+    time.advance(1_234);
     await get({ routeKey: 'GET /token/graph' }, 'req-hit');
     await get({ routeKey: 'GET /token/{alias}', pathParameters: { alias: 'keyvault' } }, 'req-404');
-    // Another caller's first memory hit of the same token is a line of its own.
     await get({ routeKey: 'GET /token/graph', caller: { accountId: '444455556666' } }, 'req-other-caller');
 
     const audit = auditLines(logs.entries());
-    expect(audit).toHaveLength(2);
+    expect(audit).toHaveLength(3);
     const sentCorrelationId = entra.headers[0]?.get('client-request-id');
     expect(sentCorrelationId).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     expect(entra.headers[0]?.get('return-client-request-id')).toBe('true');
@@ -404,6 +407,7 @@ describe('GET /token/{alias}: audit trail, request ids and metrics', () => {
       level: 'INFO',
       message: 'token served',
       service: 'aws-azure-token-broker',
+      route: 'token',
       alias: 'graph',
       callerArn: CALLER_ARN,
       callerAccount: CALLER_ACCOUNT,
@@ -413,19 +417,35 @@ describe('GET /token/{alias}: audit trail, request ids and metrics', () => {
       expiresOn: T0_S + 3599,
       function_name: 'broker-token',
       cold_start: false,
+      xray_trace_id: '1-5759e988-bd862e3fe1be46a994272793',
     };
     expect(audit[0]).toMatchObject({ ...common, cache: 'exchange', function_request_id: 'req-exchange', durationMs: 0 });
     expect(audit[0]?.timestamp).toBe(new Date(T0).toISOString());
     expect(audit[1]).toMatchObject({
       ...common,
+      cache: 'l1',
+      function_request_id: 'req-hit',
+      timestamp: new Date(T0 + 1_234).toISOString(),
+    });
+    expect(audit[2]).toMatchObject({
+      ...common,
       callerAccount: '444455556666',
       callerArn: 'arn:aws:sts::444455556666:assumed-role/app-role/fn',
       cache: 'l1',
       function_request_id: 'req-other-caller',
-      timestamp: new Date(T0 + 1_234).toISOString(),
     });
     expect(audit[1]).not.toHaveProperty('durationMs');
     for (const line of logs.lines) expect(line).not.toContain(entra.issued[0]);
+  });
+
+  it('writes the audit line at every log level: the audit trail is not a diagnostic an operator turns down', async () => {
+    const { get, logs } = broker({ logLevel: 'ERROR' });
+    await get({ routeKey: 'GET /token/graph' }, 'req-exchange');
+    await get({ routeKey: 'GET /token/graph' }, 'req-hit');
+    expect(logs.entries().map((entry) => [entry.message, entry.cache, entry.function_request_id])).toStrictEqual([
+      ['token served', 'exchange', 'req-exchange'],
+      ['token served', 'l1', 'req-hit'],
+    ]);
   });
 
   it('keeps the identifiers with the cached token: an L2 hit in another container names the same Entra sign-in', async () => {
@@ -435,6 +455,7 @@ describe('GET /token/{alias}: audit trail, request ids and metrics', () => {
     await second.get({ routeKey: 'GET /token/graph' });
 
     expect(second.entra.requests).toHaveLength(0);
+    // The second capture, started last, receives the second broker's lines.
     const [exchanged] = auditLines(first.logs.entries());
     const [fromStore] = auditLines(second.logs.entries());
     expect(fromStore).toMatchObject({
@@ -459,12 +480,12 @@ describe('GET /token/{alias}: audit trail, request ids and metrics', () => {
     expect(entries.every((entry) => entry.cold_start === false)).toBe(true);
   });
 
-  it('counts an Entra refusal and an unavailable Entra, one EMF line per failed invocation with the Deployment dimension', async () => {
+  it('publishes the metric of every failed request (the alarms read them): one EMF line per failed invocation, Deployment dimension', async () => {
     const { get, entra, logs } = broker();
     entra.mode = 'reject';
-    await get({ routeKey: 'GET /token/graph' });
+    expect((await get({ routeKey: 'GET /token/graph' })).statusCode).toBe(502);
     entra.mode = 'down';
-    await get({ routeKey: 'GET /token/storage' });
+    expect((await get({ routeKey: 'GET /token/storage' })).statusCode).toBe(503);
 
     const [rejected, unavailable, ...rest] = logs.metricEntries();
     expect(rest).toStrictEqual([]);
@@ -481,14 +502,17 @@ describe('GET /token/{alias}: audit trail, request ids and metrics', () => {
     expect(unavailable).not.toHaveProperty('EntraRejections');
   });
 
-  it('flushes metrics only when something was counted: a memory hit writes no metric line and no warning', async () => {
+  it('publishes nothing when nothing was counted: a memory hit writes its audit line, no metric line and no warning', async () => {
     const { get, logs } = broker();
     await get({ routeKey: 'GET /token/graph' });
     expect(logs.metricEntries()).toMatchObject([{ EntraExchanges: 1 }]);
     const linesBefore = logs.lines.length;
     for (let i = 0; i < 3; i++) await get({ routeKey: 'GET /token/graph' });
-    expect(logs.metricLines).toHaveLength(1);
-    // The same caller's memory hits are counted by the audit trail, not written one by one.
-    expect(logs.lines.slice(linesBefore)).toStrictEqual([]);
+    expect(logs.metricLines()).toHaveLength(1);
+    expect(logs.lines.slice(linesBefore).map((line) => (JSON.parse(line) as { message: string }).message)).toStrictEqual([
+      'token served',
+      'token served',
+      'token served',
+    ]);
   });
 });

@@ -105,4 +105,16 @@ describe('parseLocalConfig: key rotation', () => {
       /^keyRotation\.publishLeadSeconds: expected less than intervalSeconds \(10\)/,
     );
   });
+
+  it('takes rotationStateKeyFile with signingKeyDir, and refuses it without (it authenticates the rotation state only)', () => {
+    expect(parseLocalConfig({ ...LOCAL, signingKeyDir: '/tmp/keys', rotationStateKeyFile: '/tmp/state-key' }).rotationStateKeyFile).toBe(
+      '/tmp/state-key',
+    );
+    expect(problemsOf({ ...LOCAL, rotationStateKeyFile: '/tmp/state-key' })).toEqual([
+      'rotationStateKeyFile: applies with signingKeyDir only (the rotation\'s state is what it authenticates), received "/tmp/state-key" without it',
+    ]);
+    expect(problemsOf({ ...LOCAL, signingKeyDir: '/tmp/keys', rotationStateKeyFile: '' })).toEqual([
+      'rotationStateKeyFile: expected a non-empty string, received ""',
+    ]);
+  });
 });

@@ -48,7 +48,7 @@ function config(extra: Record<string, unknown> = {}) {
 describe('startLocalRuntime with signer "aws-sts"', () => {
   it("sends Entra the stand-in's token: AWS's claims, the local role ARN as subject, verifiable with the stand-in's keys", async () => {
     const entra = recordingEntra();
-    const runtime = await startLocalRuntime({ config: config(), port: 0, logSink: () => undefined, fetch: entra.fetch });
+    const runtime = await startLocalRuntime({ config: config(), port: 0, fetch: entra.fetch });
     runtimes.push(runtime);
     expect(runtime.aws).toEqual({ issuer: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/), subject: LOCAL_TOKEN_ROLE_ARN });
     expect(runtime.issuer).toBe(runtime.aws?.issuer);
@@ -74,7 +74,6 @@ describe('startLocalRuntime with signer "aws-sts"', () => {
     const runtime = await startLocalRuntime({
       config: config({ scopes: { graph: GRAPH, other: 'https://storage.azure.com/.default' } }),
       port: 0,
-      logSink: () => undefined,
       fetch: entra.fetch,
     });
     runtimes.push(runtime);
@@ -84,7 +83,7 @@ describe('startLocalRuntime with signer "aws-sts"', () => {
   });
 
   it('serves no discovery document or JWKS of its own (404, as the stack has no such routes)', async () => {
-    const runtime = await startLocalRuntime({ config: config(), port: 0, logSink: () => undefined });
+    const runtime = await startLocalRuntime({ config: config(), port: 0 });
     runtimes.push(runtime);
     for (const path of ['/.well-known/openid-configuration', '/jwks']) {
       const answer = await fetch(`${runtime.url}${path}`);
@@ -99,7 +98,7 @@ describe('startLocalRuntime with signer "aws-sts"', () => {
     const port = (probe.address() as AddressInfo).port;
     await new Promise<void>((resolve) => probe.close(() => resolve()));
 
-    const runtime = await startLocalRuntime({ config: config({ issuer: `http://127.0.0.1:${port}` }), port: 0, logSink: () => undefined });
+    const runtime = await startLocalRuntime({ config: config({ issuer: `http://127.0.0.1:${port}` }), port: 0 });
     expect(runtime.aws?.issuer).toBe(`http://127.0.0.1:${port}`);
     expect((await fetch(`http://127.0.0.1:${port}/.well-known/openid-configuration`)).status).toBe(200);
     await runtime.close();
@@ -111,9 +110,7 @@ describe('startLocalRuntime with signer "aws-sts"', () => {
     await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
     const port = (taken.address() as AddressInfo).port;
     try {
-      await expect(
-        startLocalRuntime({ config: config({ issuer: `http://127.0.0.1:${port}` }), port: 0, logSink: () => undefined }),
-      ).rejects.toThrow(/EADDRINUSE/);
+      await expect(startLocalRuntime({ config: config({ issuer: `http://127.0.0.1:${port}` }), port: 0 })).rejects.toThrow(/EADDRINUSE/);
     } finally {
       await new Promise<void>((resolve) => taken.close(() => resolve()));
     }

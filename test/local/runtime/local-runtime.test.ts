@@ -11,6 +11,7 @@ import { parseLocalConfig } from '../../../local/runtime/local-config';
 import { startLocalRuntime, type LocalRuntime } from '../../../local/runtime/local-runtime';
 import { rsaKeyPair } from '../../support/rsa-keys';
 import { getWithHost } from '../../support/get-with-host';
+import { captureLogs } from '../../support/log-capture';
 
 const TENANT = '72f988bf-86f1-41af-91ab-2d7cd011db47';
 const CLIENT = '11111111-2222-4333-8444-555555555555';
@@ -60,7 +61,7 @@ afterEach(async () => {
 });
 
 async function start(options: { fetch?: Fetch; localCredentials?: boolean; issuer?: string } = {}) {
-  const lines: string[] = [];
+  const { lines } = captureLogs();
   const runtime = await startLocalRuntime({
     config: parseLocalConfig({
       tenantId: TENANT,
@@ -73,7 +74,6 @@ async function start(options: { fetch?: Fetch; localCredentials?: boolean; issue
       ...(options.localCredentials ? { localCredentials: { accessKeyId: 'AKIDLOCAL', secretAccessKey: 'local-secret-key-value' } } : {}),
     }),
     port: 0,
-    logSink: (line) => lines.push(line),
     ...(options.fetch ? { fetch: options.fetch } : {}),
   });
   runtimes.push(runtime);

@@ -5,7 +5,6 @@
 import { DescribeTableCommand, DescribeTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { createDynamoDbClient } from '../../../lambda/adapters/aws-clients';
-import { asLoggerPort, createBrokerLogger } from '../../../lambda/adapters/powertools-logger';
 import { UpstreamUnavailableError } from '../../../lambda/core/errors';
 import { freePort } from '../../../local/free-port';
 import { ensureTokenTable } from '../../../local/runtime/ensure-table';
@@ -13,6 +12,7 @@ import { parseLocalConfig, type LocalConfig } from '../../../local/runtime/local
 import { startLocalRuntime } from '../../../local/runtime/local-runtime';
 import { openTokenStore } from '../../../local/runtime/token-store';
 import { localDynamoDbClient, uniqueTableName } from '../../support/dynamodb';
+import { captureLogsForFile } from '../../support/log-capture';
 import { startDelayingProxy, startSilentServer } from '../../support/tcp-proxy';
 
 const dynamodbEndpoint = inject('dynamodbEndpoint');
@@ -23,7 +23,9 @@ afterAll(async () => {
   direct.destroy();
 });
 
-const logger = asLoggerPort(createBrokerLogger({ sink: () => undefined }));
+const silent = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
+const logger = silent;
+captureLogsForFile(); // the runtimes' lines, kept out of the test output
 /** Longer than the serving client's 1 s request timeout. */
 const DELAY_MS = 1_500;
 
@@ -64,9 +66,7 @@ describe('start-up with a slow DynamoDB', () => {
 
     const tableName = uniqueTableName('startup-slow');
     const started = Date.now();
-    const runtimes = await Promise.all(
-      [1, 2, 3].map(() => startLocalRuntime({ config: configFor(proxy.url, tableName), port: 0, logSink: () => undefined })),
-    );
+    const runtimes = await Promise.all([1, 2, 3].map(() => startLocalRuntime({ config: configFor(proxy.url, tableName), port: 0 })));
     cleanup.push(() => Promise.all(runtimes.map((runtime) => runtime.close())));
     expect(Date.now() - started).toBeGreaterThanOrEqual(2 * DELAY_MS); // describe, create (or describe) ...: each held back
 

@@ -1,10 +1,10 @@
-/** The local sealing key file: generated once, refused when it is not a key, never quoted. */
+/** The local secret key files (sealing, rotation state): generated once, refused when not a key, never quoted. */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadOrCreateSealingKey } from '../../../local/runtime/sealing-key-file';
+import { loadOrCreateRotationStateKey, loadOrCreateSealingKey } from '../../../local/runtime/secret-key-file';
 
 const dir = mkdtempSync(join(tmpdir(), 'broker-sealing-key-'));
 afterAll(() => {
@@ -49,5 +49,17 @@ describe('loadOrCreateSealingKey', () => {
     );
     expect(error?.message).toMatch(new RegExp(`^sealingKeyFile ${file}: expected the base64 of 32 random bytes`));
     expect(error?.message).not.toContain(content.trim().slice(0, 12));
+  });
+});
+
+describe('loadOrCreateRotationStateKey', () => {
+  it('generates its own key once at its own default path, and names its own field in errors', async () => {
+    const file = join(dir, 'state', 'rotation-state-key');
+    const first = await loadOrCreateRotationStateKey(undefined, file);
+    expect(first).toMatchObject({ path: file, created: true, tooOpen: false });
+    expect(Buffer.from((await loadOrCreateRotationStateKey(undefined, file)).key)).toEqual(Buffer.from(first.key));
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    const missing = join(dir, 'state', 'typo');
+    await expect(loadOrCreateRotationStateKey(missing)).rejects.toThrow(`rotationStateKeyFile ${missing}: cannot read it (ENOENT)`);
   });
 });

@@ -1,0 +1,131 @@
+/**
+ * The local runtime's part of API Gateway: an HTTP request becomes the route's event (payload 2.0) and Lambda context,
+ * in an invocation scope of its own, and the handler's result becomes the HTTP response. Refused before any handler
+ * runs: a Host that is not loopback (or the configured issuer's), an unmatched route, a body over 64 KB, and a token
+ * request the IAM stand-in does not authorize.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger as PowertoolsLogger } from '@aws-lambda-powertools/logger';
+import type { APIGatewayProxyEventV2WithIAMAuthorizer, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import type { Clock, Logger } from '../../lambda/core/ports';
+import { apiGatewayEvent, lambdaContext, type VerifiedIamCaller } from './api-gateway-event';
+import { isAllowedHost } from './host-check';
+import { flattenHeaders, readBody, sendGatewayMessage, sendResult } from './http-bridge';
+import type { InvocationScope } from './invocation-scope';
+import { matchRoute, type MatchedRoute } from './routes';
+
+/** The same as the token function's timeout in the stack. */
+export const HANDLER_TIMEOUT_MS = 15_000;
+
+export type RouteHandler = (event: APIGatewayProxyEventV2WithIAMAuthorizer, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
+
+/** What IAM authorization looks at: the request as signed. */
+export interface SignedRequest {
+  readonly method: string;
+  readonly path: string;
+  readonly query: string;
+  readonly headers: IncomingMessage['headers'];
+  readonly body: Buffer;
+}
+
+export interface RequestHandlerDeps {
+  /** The deployment's handlers by route; a route without one answers 404 (signer "aws-sts" has no public routes). */
+  readonly handlers: Partial<Record<MatchedRoute['handler'], RouteHandler>>;
+  /** The configured aliases: each has a route of its own, as in the stack. */
+  readonly aliases: ReadonlySet<string>;
+  /** The configured issuer, whose host is served besides the loopback names. @default - loopback names only */
+  readonly issuer: string | undefined;
+  /**
+   * API Gateway's IAM authorization of a token request: the caller it presents to the handler, or undefined to refuse
+   * it (403 `{"message":"Forbidden"}`); it logs why.
+   */
+  readonly authorize: (request: SignedRequest) => VerifiedIamCaller | undefined;
+  /** The runtime's own lines (a refused Host or signature), with the request's id. */
+  readonly logger: Logger;
+  /** The Powertools logger behind `logger`, told each request's context. */
+  readonly powertools: PowertoolsLogger;
+  /** Runs each request in its own invocation scope (./invocation-scope.ts). */
+  readonly inScope: InvocationScope;
+  readonly clock: Clock;
+}
+
+/** The `request` listener of the local runtime's HTTP server. */
+export function createRequestHandler(deps: RequestHandlerDeps): (request: IncomingMessage, response: ServerResponse) => void {
+  const serve = async (request: IncomingMessage, response: ServerResponse, awsRequestId: string): Promise<void> => {
+    // The runtime's own lines about this request (a refused signature, say) carry its id too.
+    deps.powertools.addContext(
+      lambdaContext({ functionName: 'broker-local-runtime', timeoutMs: HANDLER_TIMEOUT_MS, awsRequestId, clock: deps.clock }),
+    );
+    // API Gateway's request id, in the event and, as HTTP APIs answer it, in the `apigw-requestid` header.
+    const apiRequestId = randomBytes(11).toString('base64');
+    response.setHeader('apigw-requestid', apiRequestId);
+    const target = request.url ?? '/';
+    const queryAt = target.indexOf('?');
+    const rawPath = queryAt === -1 ? target : target.slice(0, queryAt);
+    const rawQueryString = queryAt === -1 ? '' : target.slice(queryAt + 1);
+    if (!isAllowedHost(request.headers.host, deps.issuer)) {
+      deps.logger.warn('request refused: Host is not a loopback name or address (DNS rebinding?)', {
+        host: (request.headers.host ?? '').slice(0, 128),
+        path: rawPath.slice(0, 256),
+      });
+      sendGatewayMessage(
+        response,
+        403,
+        'Forbidden: the local runtime answers only requests addressed to 127.0.0.1, localhost or [::1] (or to the configured issuer)',
+      );
+      return;
+    }
+    const body = await readBody(request);
+    if (body === undefined) {
+      sendGatewayMessage(response, 413, 'Request Entity Too Large');
+      return;
+    }
+    const route = matchRoute(request.method ?? '', rawPath, deps.aliases);
+    const handler = route === undefined ? undefined : deps.handlers[route.handler];
+    if (!route || !handler) {
+      sendGatewayMessage(response, 404, 'Not Found');
+      return;
+    }
+
+    let caller: VerifiedIamCaller | undefined;
+    if (route.handler === 'token') {
+      caller = deps.authorize({ method: request.method ?? 'GET', path: rawPath, query: rawQueryString, headers: request.headers, body });
+      if (!caller) {
+        sendGatewayMessage(response, 403, 'Forbidden');
+        return;
+      }
+    }
+    const event = apiGatewayEvent({
+      routeKey: route.routeKey,
+      rawPath,
+      rawQueryString,
+      method: request.method ?? 'GET',
+      headers: flattenHeaders(request),
+      ...(route.pathParameters ? { pathParameters: route.pathParameters } : {}),
+      ...(caller ? { caller } : {}),
+      sourceIp: request.socket.remoteAddress ?? '127.0.0.1',
+      protocol: `HTTP/${request.httpVersion}`,
+      requestId: apiRequestId,
+      now: deps.clock(),
+    });
+    const result = await handler(
+      event,
+      lambdaContext({ functionName: `broker-${route.handler}`, timeoutMs: HANDLER_TIMEOUT_MS, awsRequestId, clock: deps.clock }),
+    );
+    sendResult(response, result);
+  };
+
+  return (request, response) => {
+    // One id per request, as Lambda gives one per invocation, and its own scope for what Powertools keeps.
+    const awsRequestId = randomUUID();
+    void deps.inScope(awsRequestId, () =>
+      serve(request, response, awsRequestId).catch((error: unknown) => {
+        // The handlers answer every error themselves; reaching here is a bug in this adapter.
+        deps.logger.error('local runtime failed to serve a request', { error: error instanceof Error ? error.name : 'unknown' });
+        if (!response.headersSent) sendGatewayMessage(response, 500, 'Internal Server Error');
+        else response.destroy();
+      }),
+    );
+  };
+}
