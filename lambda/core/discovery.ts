@@ -1,3 +1,4 @@
+import { JWKS_PATH } from '../../contract/http-api';
 import type { PublishedJwk } from '../../contract/key-rotation-state';
 
 /** Entra re-reads these when it sees an unknown kid; an hour keeps load low and lets a new key appear quickly. */
@@ -19,7 +20,7 @@ export interface DiscoveryDocument {
 export function discoveryDocument(issuer: string): DiscoveryDocument {
   return {
     issuer,
-    jwks_uri: `${issuer}/jwks`,
+    jwks_uri: `${issuer}${JWKS_PATH}`,
     response_types_supported: ['id_token'],
     subject_types_supported: ['public'],
     id_token_signing_alg_values_supported: ['RS256'],
