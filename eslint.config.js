@@ -1,6 +1,6 @@
 // One lint configuration for the whole repository (`npm run lint`, part of `npm test`).
 // - typescript-eslint `strictTypeChecked`: type-aware rules (floating promises, unsafe any, ...).
-// - The layering of DESIGN.md ("Where things go") as import zones, so a wrong import fails the lint
+// - The layering of docs/architecture.md ("Layers") as import zones, so a wrong import fails the lint
 //   instead of waiting for a reviewer.
 // - Test hygiene: no focused or skipped tests, every test asserts something.
 // - Formatting is Prettier's job (`npm run format`); eslint-config-prettier turns off the rules it owns.
@@ -42,7 +42,7 @@ const LAYER_ZONES = [
       './client',
       './bin',
     ],
-    message: 'lambda/core is pure logic: it receives adapters as arguments and imports none (DESIGN.md, "Where things go").',
+    message: 'lambda/core is pure logic: it receives adapters as arguments and imports none (docs/architecture.md, "Layers").',
   },
   {
     target: './lambda',
@@ -105,7 +105,7 @@ export default tseslint.config(
           patterns: [
             {
               group: SDK_PACKAGES,
-              message: 'Core and contract code take no SDK: pass an adapter in (DESIGN.md, "Where things go").',
+              message: 'Core and contract code take no SDK: pass an adapter in (docs/architecture.md, "Ports").',
             },
           ],
         },

@@ -3,6 +3,7 @@
  * `BrokerClientError` whose message says what to do. Never quotes a 200 body (it holds the token).
  */
 import { outlivesEntraMaximum } from '../contract/token-lifetime';
+import { HTTP_METHOD, routeKey, tokenPath } from '../contract/http-api';
 import { BrokerClientError, type BrokerClientErrorDetails } from './errors';
 import { parseExecuteApiHost } from './sign-request';
 
@@ -67,8 +68,6 @@ export function parseToken(text: string, ctx: RequestContext, nowMs: number = Da
   return { accessToken, tokenType: 'Bearer', expiresIn, expiresOn, scope };
 }
 
-const ROUTE = (alias: string) => `/token/${encodeURIComponent(alias)}`;
-
 function partition(region: string): string {
   if (region.startsWith('cn-')) return 'aws-cn';
   if (region.startsWith('us-gov-')) return 'aws-us-gov';
@@ -83,8 +82,8 @@ function partition(region: string): string {
 export function forbidden(ctx: RequestContext, base: URL, region: string, principal: string | undefined): BrokerClientError {
   const api = parseExecuteApiHost(base.hostname);
   const resource = api
-    ? `arn:${partition(region)}:execute-api:${region}:*:${api.apiId}/*/GET${ROUTE(ctx.alias)}`
-    : `the route GET ${ROUTE(ctx.alias)} of the broker API behind ${base.host}`;
+    ? `arn:${partition(region)}:execute-api:${region}:*:${api.apiId}/*/${HTTP_METHOD}${tokenPath(ctx.alias)}`
+    : `the route ${routeKey(tokenPath(ctx.alias))} of the broker API behind ${base.host}`;
   const who = principal ? `The principal ${principal}` : 'The calling AWS principal';
   return new BrokerClientError(
     'forbidden',

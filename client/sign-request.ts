@@ -6,6 +6,7 @@ import type { Sha256 as Sha256Type } from '@aws-crypto/sha256-js';
 import type { SignatureV4 as SignatureV4Type } from '@smithy/signature-v4';
 import { AWS_REGION_PATTERN } from '../contract/aws-region';
 import { checkBrokerBaseUrl } from '../contract/url-policy';
+import { tokenPath } from '../contract/http-api';
 import { BrokerClientError } from './errors';
 
 /** Static AWS credentials, as the SDK's providers resolve them. */
@@ -137,7 +138,7 @@ export function tokenUrl(base: URL, alias: string): URL {
     );
   }
   const prefix = base.pathname.replace(/\/+$/, '');
-  return new URL(`${base.origin}${prefix}/token/${encodeURIComponent(alias)}`);
+  return new URL(`${base.origin}${prefix}${tokenPath(alias)}`);
 }
 
 export interface SignRequestInput {

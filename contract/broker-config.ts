@@ -1,5 +1,5 @@
 /**
- * The broker's configuration schema (DESIGN.md, "Configuration"): one validator for the CDK app (cdk.json
+ * The broker's configuration schema (README, "Configure"): one validator for the CDK app (cdk.json
  * context `broker`), the TokenBroker construct, the token function (its `BROKER_CONFIG`) and the local runtime.
  * Every problem is collected, so one error names every bad field and the value it received.
  *
@@ -28,7 +28,7 @@ export interface ScopeConfig {
 export type SignerKind = 'kms' | 'aws-sts';
 export const SIGNER_KINDS: readonly SignerKind[] = ['kms', 'aws-sts'];
 
-/** The `kms` signer's key schedule (DESIGN.md, `keyRotation`), in seconds. */
+/** The `kms` signer's key schedule (docs/key-rotation.md), in seconds. */
 export interface KeyRotationSettings {
   /** A new key becomes active this often. */
   readonly intervalSeconds: number;

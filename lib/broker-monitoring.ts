@@ -11,10 +11,11 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { KEY_AGE_SLACK_SECONDS, METRICS_NAMESPACE } from '../contract/aws-names';
 import { ConfigError, describeValue } from '../contract/config-error';
+import { accessLogSelector, PUBLIC_ROUTE_KEYS } from '../contract/http-api';
 import { createBrokerDashboard, RUNBOOK } from './broker-dashboard';
 import { ALARM_PERIOD } from './broker-metrics';
 import { acknowledgeControl } from './control-tower-rules';
-import { PUBLIC_ROUTE_KEYS, type KmsIssuer } from './kms-issuer';
+import type { KmsIssuer } from './kms-issuer';
 import type { TokenBroker } from './token-broker';
 
 /**
@@ -316,16 +317,16 @@ export class BrokerMonitoring extends Construct {
    * a filter with dimensions cannot have one, and the alarms treat missing data as zero anyway.
    */
   private publicRouteErrorMetrics(broker: TokenBroker): PublicRouteErrorMetrics {
-    const routes = PUBLIC_ROUTE_KEYS.map((key) => `$.routeKey = "${key}"`).join(' || ');
+    const routes = PUBLIC_ROUTE_KEYS.map((key) => `${accessLogSelector('routeKey')} = "${key}"`).join(' || ');
     const metric = (id: string, metricName: string, statusClass: '4' | '5'): cloudwatch.Metric => {
       new logs.MetricFilter(this, id, {
         logGroup: broker.accessLogGroup,
         // The status is a string in the access log; an unquoted trailing `*` matches its prefix.
-        filterPattern: logs.FilterPattern.literal(`{ (${routes}) && $.status = ${statusClass}* }`),
+        filterPattern: logs.FilterPattern.literal(`{ (${routes}) && ${accessLogSelector('status')} = ${statusClass}* }`),
         metricNamespace: METRICS_NAMESPACE,
         metricName,
         metricValue: '1',
-        dimensions: { [PUBLIC_ROUTE_METRIC_DIMENSION]: '$.apiId' },
+        dimensions: { [PUBLIC_ROUTE_METRIC_DIMENSION]: accessLogSelector('apiId') },
         unit: cloudwatch.Unit.COUNT,
       });
       return new cloudwatch.Metric({

@@ -23,6 +23,7 @@ import type { Construct } from 'constructs';
 import { KEY_ROTATION_ITEM, KMS_SIGNING_ALGORITHM, ROTATED_KEY_TAG, ROTATION_STATE_MAC_ALGORITHM } from '../contract/aws-names';
 import type { DeploymentSettings } from '../contract/broker-config';
 import { BROKER_ENV } from '../contract/environment';
+import { DISCOVERY_PATH, JWKS_PATH, PUBLIC_ROUTE_KEYS } from '../contract/http-api';
 import { createBrokerFunction } from './broker-function';
 import { acknowledgeControl } from './control-tower-rules';
 import {
@@ -40,7 +41,7 @@ export const PUBLIC_FUNCTION_TIMEOUT = Duration.seconds(5);
 export const KEY_ROTATION_SCHEDULE = Duration.minutes(15);
 
 /** The unauthenticated routes Entra reads; the monitoring counts their errors. */
-export const PUBLIC_ROUTE_KEYS = ['GET /.well-known/openid-configuration', 'GET /jwks'] as const;
+export { PUBLIC_ROUTE_KEYS };
 
 export interface KmsIssuerProps {
   /** The issuer URL: in the discovery document and the assertions' `iss`. */
@@ -337,12 +338,12 @@ export class KmsIssuer {
     const { httpApi } = this.props;
     const routes = [
       ...httpApi.addRoutes({
-        path: '/.well-known/openid-configuration',
+        path: DISCOVERY_PATH,
         methods: [HttpMethod.GET],
         integration: new HttpLambdaIntegration('DiscoveryIntegration', this.discoveryFunction),
       }),
       ...httpApi.addRoutes({
-        path: '/jwks',
+        path: JWKS_PATH,
         methods: [HttpMethod.GET],
         integration: new HttpLambdaIntegration('JwksIntegration', this.jwksFunction),
       }),

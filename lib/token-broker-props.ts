@@ -16,7 +16,7 @@ import type { BrokerMonitoringOptions } from './broker-monitoring';
 
 export interface TokenBrokerProps {
   /**
-   * The broker configuration as written in cdk.json's `context.broker` (DESIGN.md, "Configuration"); validated
+   * The broker configuration as written in cdk.json's `context.broker` (README, "Configure"); validated
    * here, with defaults applied.
    */
   readonly config: BrokerConfigInput;

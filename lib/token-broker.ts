@@ -22,6 +22,7 @@ import {
 import { runtimeConfigJson, type BrokerConfig } from '../contract/broker-config';
 import { ConfigError } from '../contract/config-error';
 import { BROKER_ENV } from '../contract/environment';
+import { ACCESS_LOG_FIELDS, TOKEN_CATCH_ALL_PATH, TOKEN_PATH_PREFIX, tokenPath } from '../contract/http-api';
 import { createBrokerFunction, createFunctionRoleAndLogs, LOGS_HOLD_NO_SECRET } from './broker-function';
 import { activeKeyAgeMetric, brokerCountMetric } from './broker-metrics';
 import { BrokerMonitoring } from './broker-monitoring';
@@ -235,7 +236,7 @@ export class TokenBroker extends Construct {
     if (!this.aliases.includes(alias)) {
       throw new Error(`Unknown alias ${JSON.stringify(alias)} for tokenUrl; configured aliases: ${this.aliases.join(', ')}`);
     }
-    return `${this.apiUrl}/token/${alias}`;
+    return `${this.apiUrl}${tokenPath(alias)}`;
   }
 
   /**
@@ -392,29 +393,8 @@ export class TokenBroker extends Construct {
       throttle: { rateLimit: throttlingRateLimit, burstLimit: throttlingBurstLimit },
       accessLogSettings: {
         destination: new LogGroupLogDestination(accessLogs),
-        // Who called which route, and how it ended. No headers, no query string, no body: nothing here
-        // can carry a SigV4 signature or a token.
-        format: AccessLogFormat.custom(
-          JSON.stringify({
-            requestId: '$context.requestId',
-            // Tells two brokers' lines apart; the monitoring's public-route metrics use it as their dimension.
-            apiId: '$context.apiId',
-            ip: '$context.identity.sourceIp',
-            requestTime: '$context.requestTime',
-            httpMethod: '$context.httpMethod',
-            routeKey: '$context.routeKey',
-            path: '$context.path',
-            status: '$context.status',
-            protocol: '$context.protocol',
-            responseLength: '$context.responseLength',
-            responseLatency: '$context.responseLatency',
-            integrationErrorMessage: '$context.integrationErrorMessage',
-            authorizerError: '$context.authorizer.error',
-            userArn: '$context.identity.userArn',
-            accountId: '$context.identity.accountId',
-            principalOrgId: '$context.identity.principalOrgId',
-          }),
-        ),
+        // Who called which route, and how it ended; nothing in it can carry a signature or a token.
+        format: AccessLogFormat.custom(JSON.stringify(ACCESS_LOG_FIELDS)),
       },
     });
   }
@@ -430,7 +410,7 @@ export class TokenBroker extends Construct {
     for (const alias of this.aliases) {
       // One method, one route.
       const [route] = this.httpApi.addRoutes({
-        path: `/token/${alias}`,
+        path: `${TOKEN_PATH_PREFIX}${alias}`,
         methods: [HttpMethod.GET],
         integration: tokenIntegration,
         authorizer,
@@ -441,7 +421,7 @@ export class TokenBroker extends Construct {
     // unknown alias get the broker's JSON 404 unknown_scope rather than API Gateway's bare 404. The token
     // function answers it with 404 whatever the alias (lambda/handlers/token.ts).
     this.httpApi.addRoutes({
-      path: '/token/{alias}',
+      path: TOKEN_CATCH_ALL_PATH,
       methods: [HttpMethod.GET],
       integration: tokenIntegration,
       authorizer,

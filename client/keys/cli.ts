@@ -12,6 +12,7 @@ import { KMSClient, VerifyMacCommand } from '@aws-sdk/client-kms';
 import { GetFunctionConfigurationCommand, InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { KEY_ROTATION_ITEM, KEY_ROTATION_OUTPUTS, ROTATION_STATE_MAC_ALGORITHM, TOKEN_TABLE_PARTITION_KEY } from '../../contract/aws-names';
 import { BROKER_ENV } from '../../contract/environment';
+import type { RotatorEvent } from '../../contract/rotator-event';
 import {
   isUsableStateVersion,
   parseRotationState,
@@ -243,7 +244,7 @@ interface RotatorAnswer {
 async function invokeRotator(
   lambda: LambdaClient,
   functionName: string,
-  request: { action: string; requestedAt: number },
+  request: RotatorEvent,
 ): Promise<RotatorAnswer> {
   const output = await lambda.send(
     new InvokeCommand({ FunctionName: functionName, InvocationType: 'RequestResponse', Payload: Buffer.from(JSON.stringify(request)) }),

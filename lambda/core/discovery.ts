@@ -1,9 +1,10 @@
+import { JWKS_PATH } from '../../contract/http-api';
 import type { PublishedJwk } from '../../contract/key-rotation-state';
 
 /** Entra re-reads these when it sees an unknown kid; an hour keeps load low and lets a new key appear quickly. */
 export const DISCOVERY_CACHE_CONTROL = 'public, max-age=3600';
 
-/** The claims every client assertion carries (DESIGN.md, "Client assertion"). */
+/** The claims every client assertion carries: Entra checks iss, sub, aud and the times; jti makes each one unique. */
 export const ASSERTION_CLAIMS = ['iss', 'sub', 'aud', 'iat', 'nbf', 'exp', 'jti'] as const;
 
 export interface DiscoveryDocument {
@@ -19,7 +20,7 @@ export interface DiscoveryDocument {
 export function discoveryDocument(issuer: string): DiscoveryDocument {
   return {
     issuer,
-    jwks_uri: `${issuer}/jwks`,
+    jwks_uri: `${issuer}${JWKS_PATH}`,
     response_types_supported: ['id_token'],
     subject_types_supported: ['public'],
     id_token_signing_alg_values_supported: ['RS256'],

@@ -1,12 +1,13 @@
 import { ALIAS_PATTERN } from '../../contract/broker-config';
+import type { BrokerErrorCode } from '../../contract/http-api';
 
 /**
- * The broker's error contract (DESIGN.md, "HTTP API"): every failure a caller can see is one of these,
+ * The broker's error contract (`BrokerErrorBody` in contract/http-api.ts): every failure a caller can see is one of these,
  * rendered by `toJSON()` as `{"error": code, "message", ...details}`. Messages never hold a token, an
  * assertion or an SDK message; the original error is kept in `cause` for logs only.
  */
 
-export type ErrorCode = 'unknown_scope' | 'forbidden' | 'entra_rejected' | 'upstream_unavailable' | 'internal';
+export type ErrorCode = BrokerErrorCode;
 export type Upstream = 'entra' | 'kms' | 'dynamodb' | 'sts';
 
 type Details = Readonly<Record<string, string | number | readonly number[] | undefined>>;

@@ -1,20 +1,12 @@
 import type { RuntimeConfig, ScopeConfig } from '../../contract/broker-config';
+import type { TokenResponseBody } from '../../contract/http-api';
 import { requestEntraToken, type EntraClientDeps } from './entra-client';
 import type { PresentedIdentity } from './entra-error';
 import { UnknownScopeError } from './errors';
 import type { CacheOutcome, CachedToken, ClientAssertionSource, Clock } from './ports';
 import { tokenCacheKey, type TokenCache } from './token-cache';
 
-/** The body of a 200 from `GET /token/{alias}` (DESIGN.md, "HTTP API"). */
-export interface TokenResponseBody {
-  readonly access_token: string;
-  readonly token_type: 'Bearer';
-  /** Seconds from now. */
-  readonly expires_in: number;
-  /** Unix seconds. */
-  readonly expires_on: number;
-  readonly scope: string;
-}
+export type { TokenResponseBody };
 
 export interface TokenAnswer {
   readonly body: TokenResponseBody;

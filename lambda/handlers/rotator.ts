@@ -6,6 +6,7 @@
 import middy from '@middy/core';
 import { activeKey, type RotationKey } from '../../contract/key-rotation-state';
 import { isPlainObject } from '../../contract/config-error';
+import { isRotatorAction } from '../../contract/rotator-event';
 import { adoptUnauthenticatedState, runKeyRotation, type KeyRotationDeps } from '../core/key-rotation';
 import type { RotationRequest } from '../core/key-rotation-plan';
 import type { Logger, RotatorMetrics } from '../core/ports';
@@ -49,7 +50,7 @@ export type RotatorRequest = RotationRequest | { readonly kind: 'migrate'; reado
 export function rotationRequestOf(event: unknown, nowSeconds: number): RotatorRequest | undefined {
   if (!isPlainObject(event) || event.action === undefined) return undefined;
   const { action, requestedAt } = event;
-  if (action !== 'rotate' && action !== 'emergency' && action !== 'migrate') {
+  if (!isRotatorAction(action)) {
     throw new RotatorEventError(`unknown action ${JSON.stringify(action)}`);
   }
   const at = requestedAt ?? nowSeconds;

@@ -12,6 +12,7 @@ import {
 import type { BrokerMetrics, Clock, Logger, TokenAudit, TokenServed } from '../core/ports';
 import type { TokenAnswer, TokenResponseBody, TokenService } from '../core/token-service';
 import { errorResponder } from './error-responder';
+import { TOKEN_ROUTE_KEY_PREFIX } from '../../contract/http-api';
 
 /** Time kept back from the function's timeout to answer with the broker's own 503 rather than time out. */
 export const RESPONSE_RESERVE_MS = 1000;
@@ -36,8 +37,6 @@ export interface TokenHandlerDeps {
   readonly allowedCallers?: AllowedCallers;
 }
 
-const TOKEN_ROUTE_PREFIX = 'GET /token/';
-
 /**
  * The alias of a token request, from its route key alone (`GET /token/graph`: one route per alias, each with its
  * own IAM resource); undefined for the catch-all `GET /token/{alias}` or any other route key. The catch-all only ever
@@ -45,8 +44,8 @@ const TOKEN_ROUTE_PREFIX = 'GET /token/';
  */
 export function aliasOf(event: Pick<APIGatewayProxyEventV2WithIAMAuthorizer, 'routeKey'>): string | undefined {
   const { routeKey } = event;
-  if (!routeKey.startsWith(TOKEN_ROUTE_PREFIX)) return undefined;
-  const alias = routeKey.slice(TOKEN_ROUTE_PREFIX.length);
+  if (!routeKey.startsWith(TOKEN_ROUTE_KEY_PREFIX)) return undefined;
+  const alias = routeKey.slice(TOKEN_ROUTE_KEY_PREFIX.length);
   return alias.length === 0 || alias.includes('/') || alias.includes('{') ? undefined : alias;
 }
 

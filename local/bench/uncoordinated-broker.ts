@@ -21,6 +21,7 @@ import { TokenSealer } from '../../lambda/core/token-sealing';
 import type { LocalConfig } from '../runtime/local-config';
 import { loadOrCreateSealingKey } from '../runtime/secret-key-file';
 import { loadOrCreateSigningKey } from '../runtime/signing-key-file';
+import { DISCOVERY_PATH, JWKS_PATH } from '../../contract/http-api';
 
 const silent = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
 
@@ -56,8 +57,8 @@ export async function startUncoordinatedBroker(config: LocalConfig, port: number
   );
   // Entra reads the issuer's discovery document and JWKS from the first worker, as from the broker.
   const documents: Record<string, string> = {
-    '/.well-known/openid-configuration': JSON.stringify(discoveryDocument(issuer)),
-    '/jwks': JSON.stringify(jwksDocument(await rotationPublicKeys(signing.state).publicKeys())),
+    [DISCOVERY_PATH]: JSON.stringify(discoveryDocument(issuer)),
+    [JWKS_PATH]: JSON.stringify(jwksDocument(await rotationPublicKeys(signing.state).publicKeys())),
   };
 
   const server = createServer((request, response) => {

@@ -4,7 +4,7 @@ import { ConfigError, describeValue, isPlainObject } from '../../contract/config
 import { AWS_REGION_PATTERN } from '../../contract/aws-region';
 import { checkIssuerUrl, checkServiceEndpoint, isLoopbackHost } from '../../contract/url-policy';
 
-/** The local runtime's configuration: the broker schema plus the local-only fields of DESIGN.md. */
+/** The local runtime's configuration: the broker schema plus the local-only fields (docs/local-runtime.md). */
 export interface LocalConfig {
   readonly broker: BrokerConfig;
   /** @default - http://127.0.0.1:{port} */

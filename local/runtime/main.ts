@@ -1,4 +1,4 @@
-// `npm start -- --config FILE [--port N]`: the local runtime (DESIGN.md, "Local runtime").
+// `npm start -- --config FILE [--port N]`: the local runtime (docs/local-runtime.md).
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../../contract/config-error';
 import { loadLocalConfig } from './local-config';

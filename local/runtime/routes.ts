@@ -1,5 +1,6 @@
-/** The stack's HTTP API routes, matched as API Gateway matches them. */
+import { DISCOVERY_PATH, HTTP_METHOD, JWKS_PATH, routeKey, TOKEN_CATCH_ALL_PATH, TOKEN_PATH_PREFIX } from '../../contract/http-api';
 
+/** The stack's HTTP API routes, matched as API Gateway matches them. */
 export interface MatchedRoute {
   readonly routeKey: string;
   readonly pathParameters?: Record<string, string>;
@@ -8,17 +9,18 @@ export interface MatchedRoute {
 
 /** A literal route per alias first, then the `{alias}` catch-all; anything else is unmatched (undefined). */
 export function matchRoute(method: string, rawPath: string, aliases: ReadonlySet<string>): MatchedRoute | undefined {
-  if (method !== 'GET') return undefined;
-  if (rawPath === '/.well-known/openid-configuration') return { routeKey: `GET ${rawPath}`, handler: 'discovery' };
-  if (rawPath === '/jwks') return { routeKey: 'GET /jwks', handler: 'jwks' };
-  const match = /^\/token\/([^/]+)$/.exec(rawPath);
-  if (!match?.[1]) return undefined;
+  if (method !== HTTP_METHOD) return undefined;
+  if (rawPath === DISCOVERY_PATH) return { routeKey: routeKey(DISCOVERY_PATH), handler: 'discovery' };
+  if (rawPath === JWKS_PATH) return { routeKey: routeKey(JWKS_PATH), handler: 'jwks' };
+  if (!rawPath.startsWith(TOKEN_PATH_PREFIX)) return undefined;
+  const segment = rawPath.slice(TOKEN_PATH_PREFIX.length);
+  if (segment.length === 0 || segment.includes('/')) return undefined;
   let alias: string;
   try {
-    alias = decodeURIComponent(match[1]);
+    alias = decodeURIComponent(segment);
   } catch {
-    alias = match[1];
+    alias = segment;
   }
-  if (aliases.has(alias)) return { routeKey: `GET /token/${alias}`, handler: 'token' };
-  return { routeKey: 'GET /token/{alias}', pathParameters: { alias }, handler: 'token' };
+  if (aliases.has(alias)) return { routeKey: routeKey(`${TOKEN_PATH_PREFIX}${alias}`), handler: 'token' };
+  return { routeKey: routeKey(TOKEN_CATCH_ALL_PATH), pathParameters: { alias }, handler: 'token' };
 }

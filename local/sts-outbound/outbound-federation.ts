@@ -14,8 +14,7 @@
  * - The answer: `WebIdentityToken` and `Expiration` (ISO 8601) in `<GetWebIdentityTokenResult>`.
  * - `OutboundWebIdentityFederationDisabledException` (403) while federation is off (`federationEnabled: false`),
  *   with the SDK model's status (`@aws-sdk/client-sts`, awsQueryError `[..., 403]`).
- * - The token's claims (the seed article on `aws sts get-web-identity-token` with Entra, and AWS's outbound
- *   federation guide): `iss`, `sub` = the calling role's ARN, `aud` (a string for one audience), `iat`, `exp`,
+ * - The token's claims (AWS's outbound federation guide): `iss`, `sub` = the calling role's ARN, `aud` (a string for one audience), `iat`, `exp`,
  *   `jti`, no `nbf`, and the `https://sts.amazonaws.com/` object (`aws_account`, `source_region`, `principal_id`,
  *   `original_session_exp`).
  * - Every call must be SigV4-signed (service `sts`, the configured region) with the configured credentials, else

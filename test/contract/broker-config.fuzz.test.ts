@@ -1,5 +1,5 @@
 /**
- * Property-based fuzz of the configuration schema (DESIGN.md, "Configuration" and "Local runtime"):
+ * Property-based fuzz of the configuration schema (the README's "Configure" and docs/local-runtime.md):
  * `validateBrokerConfig` / `parseBrokerConfig` and `parseLocalConfig`, with arbitrary values and with
  * valid configurations that have exactly one field broken. Seeds are fixed; fast-check prints the seed and
  * the shrunk input of a failure.
@@ -20,7 +20,7 @@ import { AWS_REGION_PATTERN } from '../../contract/aws-region';
 import { checkIssuerUrl } from '../../contract/url-policy';
 import { parseLocalConfig, type LocalConfig } from '../../local/runtime/local-config';
 
-/** The contract's own patterns (DESIGN.md), written out rather than imported from the code under test. */
+/** The contract's own patterns (as the docs state them), written out rather than imported from the code under test. */
 const ALIAS = /^[a-z0-9][a-z0-9-]{0,62}$/;
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const TOP_LEVEL = [
@@ -46,7 +46,7 @@ const RUNS = 1000;
 
 const isLoopback = (hostname: string) => hostname === 'localhost' || hostname === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(hostname);
 
-/** What DESIGN.md promises about a configuration the validator accepted. */
+/** What the docs promise about a configuration the validator accepted. */
 function expectWithinContract({ runtime: config, deployment }: BrokerConfig, allowLoopbackHttp: boolean): void {
   expect(config.tenantId).toEqual(expect.any(String));
   expect(['common', 'organizations', 'consumers']).not.toContain(config.tenantId.toLowerCase());

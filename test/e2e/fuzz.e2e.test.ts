@@ -1,7 +1,7 @@
 /**
  * Property-based fuzz of the local runtime over real HTTP on 127.0.0.1: raw sockets send what `fetch` would
  * refuse (bad percent-encodings, odd methods, invalid header names, oversized heads and bodies, garbage SigV4),
- * and every answer is checked against the HTTP API contract of DESIGN.md. Two runtimes run in this process,
+ * and every answer is checked against the HTTP API contract (contract/http-api.ts, the README's "Answers and errors"). Two runtimes run in this process,
  * one open and one behind `localCredentials`, both trusted by the Entra emulator.
  * Runs are reproducible: fast-check prints the seed and the shrunk request of a failure.
  */

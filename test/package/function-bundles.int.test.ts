@@ -12,6 +12,7 @@ import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { BROKER_ENV } from '../../contract/environment';
 import { BUNDLE_FILE, LAMBDA_ENTRIES, LAMBDA_ESBUILD_OPTIONS } from '../../lib/lambda-bundling';
+import { brokerStack } from '../lib/helpers';
 import { repoRoot } from '../support/broker-process';
 import { httpEvent } from '../support/http-events';
 import { lambdaNode } from '../support/lambda-node';
@@ -34,6 +35,7 @@ const ENV = {
   [BROKER_ENV.keyRotation]: JSON.stringify({ intervalSeconds: 7_776_000, publishLeadSeconds: 172_800, retireAfterSeconds: 86_400 }),
   [BROKER_ENV.signingKeyPolicy]: JSON.stringify({ Version: '2012-10-17', Statement: [] }),
   [BROKER_ENV.tokenCacheKeyArn]: 'arn:aws:kms:eu-west-1:111122223333:key/cccccccc-2222-3333-4444-555555555555',
+  [BROKER_ENV.rotationStateKeyArn]: 'arn:aws:kms:eu-west-1:111122223333:key/dddddddd-2222-3333-4444-555555555555',
   [BROKER_ENV.apiId]: 'abc123',
   [BROKER_ENV.apiStage]: '$default',
   [BROKER_ENV.deployment]: 'BrokerStack/TokenBroker',
@@ -77,6 +79,15 @@ describe("the shipped function bundles on Lambda's Node.js 24", () => {
   it('runs on Node 24', async () => {
     const { stdout } = await run(node, ['-p', 'process.versions.node']);
     expect(stdout.trim()).toMatch(/^24\./);
+  });
+
+  it('sets every variable the stack sets on its functions (a variable the stack adds is added here too)', () => {
+    const functions = Object.values(brokerStack().template.findResources('AWS::Lambda::Function')) as {
+      Properties: { Environment?: { Variables?: Record<string, unknown> } };
+    }[];
+    const stackSets = new Set(functions.flatMap((fn) => Object.keys(fn.Properties.Environment?.Variables ?? {})));
+    const missing = [...stackSets].filter((name) => !(name in ENV) && name !== 'NODE_OPTIONS' && !name.startsWith('AWS_'));
+    expect(missing).toEqual([]);
   });
 
   it.each(LAMBDA_ENTRIES)('%s loads with the variables the stack sets and exports its handler', async (entry) => {

@@ -4,7 +4,7 @@ import { discoveryDocument } from '../../../lambda/core/discovery';
 const ISSUER = 'https://abc123.execute-api.eu-west-1.amazonaws.com';
 
 describe('discoveryDocument', () => {
-  it('has the fields Entra reads, per DESIGN.md', () => {
+  it('has the fields Entra reads, as Entra reads them', () => {
     expect(discoveryDocument(ISSUER)).toStrictEqual({
       issuer: ISSUER,
       jwks_uri: `${ISSUER}/jwks`,
