@@ -8,6 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { fetchBrokerToken } from '../../client/broker-client';
+import { silenceAwsSdkNodeWarning } from '../../contract/aws-sdk-node-warning';
 import {
   JAVA_INSTALL_EXAMPLE,
   JavaMissingError,
@@ -22,8 +23,7 @@ import { LOCAL_TOKEN_ROLE_ARN, startLocalRuntime, type LocalRuntime } from '../r
 import { tapLogLines } from '../runtime/log-tap';
 import { rotationDemo } from './rotation';
 
-// The SDK warns on Node < 22 at every client creation: noise in a walkthrough (Lambda runs Node 24).
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+silenceAwsSdkNodeWarning();
 
 const TENANT = '11111111-1111-1111-1111-111111111111';
 const CLIENT = '22222222-2222-2222-2222-222222222222';

@@ -1,5 +1,7 @@
-// `npm start -- --config FILE [--port N]`: the local runtime (DESIGN.md, "Local runtime").
+// `npm start -- --config FILE [--port N]`: the local runtime (docs/local-runtime.md).
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { silenceAwsSdkNodeWarning } from '../../contract/aws-sdk-node-warning';
 import { ConfigError } from '../../contract/config-error';
 import { loadLocalConfig } from './local-config';
 import { DEFAULT_PORT, startLocalRuntime } from './local-runtime';
@@ -7,13 +9,23 @@ import { tapLogLines } from './log-tap';
 
 const USAGE = `usage: npm start -- --config FILE [--port N]
 
-Serves the broker's handlers on http://127.0.0.1:N (default ${DEFAULT_PORT}; 0 picks a free port).
+Serves the broker's handlers on http://127.0.0.1:N (default ${DEFAULT_PORT}; 0 picks a free port) until SIGINT
+(Ctrl-C) or SIGTERM. A relative FILE is read from the directory npm was run in.
 FILE holds the broker configuration plus the local fields (issuer, signingKeyFile, signingKeyDir,
 dynamodbEndpoint, tableName, region, sealingKeyFile, rotationStateKeyFile, localCredentials); see
 docs/local-runtime.md and examples/local.json. With
 "signer": "aws-sts" it also prints "aws issuer <url>" and "aws subject <role arn>" (docs/signers.md).`;
 
+/** The message for a port another process holds, with the flag that avoids it. */
+function portInUse(port: number): string {
+  return (
+    `cannot start the local runtime: port ${String(port)} on 127.0.0.1 is in use (another npm start?). ` +
+    'Pass --port N for another port (--port 0 picks a free one), or stop the process that holds it.'
+  );
+}
+
 async function main(): Promise<number> {
+  silenceAwsSdkNodeWarning();
   let values;
   try {
     ({ values } = parseArgs({
@@ -47,9 +59,12 @@ async function main(): Promise<number> {
 
   let runtime;
   try {
-    runtime = await startLocalRuntime({ config: await loadLocalConfig(values.config), port });
+    // npm runs scripts in the package's root; INIT_CWD is where the user typed the command.
+    const configFile = resolve(process.env.INIT_CWD ?? process.cwd(), values.config);
+    runtime = await startLocalRuntime({ config: await loadLocalConfig(configFile), port });
   } catch (error) {
     if (error instanceof ConfigError) process.stderr.write(`${error.message}\n`);
+    else if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') process.stderr.write(`${portInUse(port)}\n`);
     else process.stderr.write(`cannot start the local runtime: ${(error as Error).message}\n`);
     return 1;
   }
