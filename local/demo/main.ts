@@ -5,6 +5,7 @@
 // `npm run demo -- --signer aws-sts`: the same with AWS STS outbound identity federation signing (its local stand-in):
 // Entra reads AWS's issuer instead of the broker's, and trusts the token function's role ARN.
 // `npm run demo -- --rotation`: a signing key's life instead (./rotation.ts).
+// `npm run demo -- --reverse`: the reverse direction, an Azure workload into an AWS role (./reverse.ts).
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { fetchBrokerToken } from '../../client/broker-client';
@@ -21,6 +22,7 @@ import { startEntraEmulator, type EntraEmulator } from '../entra-emulator/emulat
 import { parseLocalConfig } from '../runtime/local-config';
 import { LOCAL_TOKEN_ROLE_ARN, startLocalRuntime, type LocalRuntime } from '../runtime/local-runtime';
 import { tapLogLines } from '../runtime/log-tap';
+import { reverseDemo } from './reverse';
 import { rotationDemo } from './rotation';
 
 silenceAwsSdkNodeWarning();
@@ -53,7 +55,18 @@ async function startDynamoDbLocalUnlessNoJava(): Promise<DynamoDbLocal | undefin
   }
 }
 
-const USAGE = 'usage: npm run demo [-- --signer kms|aws-sts | --rotation]';
+const USAGE = `usage: npm run demo [-- --signer kms|aws-sts | --rotation | --reverse | --help]
+
+Runs the broker's whole flow on 127.0.0.1 with no AWS or Azure account, then stops everything it started.
+  (no option)        DynamoDB Local, the Entra ID emulator and the broker: discovery, JWKS, a token
+                     exchanged at Entra, the same token from the cache, an unsigned request refused
+  --signer aws-sts   the same with AWS STS outbound identity federation signing (its local stand-in)
+  --rotation         a signing key's life on an 8-second schedule, with requests running all along
+  --reverse          the reverse direction: an Azure managed identity gets an AWS role's credentials through
+                     entra-aws-credentials as an AWS SDK profile's credential_process, the second time from its cache
+  --help             this text
+
+Exit codes: 0 the demo ran as expected, 1 it did not (the reason on stderr), 2 usage error`;
 
 async function demo(signer: 'kms' | 'aws-sts'): Promise<void> {
   const started: Array<{ name: string; stop: () => Promise<unknown> }> = [];
@@ -186,12 +199,30 @@ async function demo(signer: 'kms' | 'aws-sts'): Promise<void> {
 
 let signer: string | undefined;
 let rotation: boolean | undefined;
+let reverse: boolean | undefined;
+let help: boolean | undefined;
 try {
   ({
-    values: { signer, rotation },
-  } = parseArgs({ options: { signer: { type: 'string' }, rotation: { type: 'boolean' } }, strict: true }));
+    values: { signer, rotation, reverse, help },
+  } = parseArgs({
+    options: {
+      signer: { type: 'string' },
+      rotation: { type: 'boolean' },
+      reverse: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  }));
 } catch (error) {
   process.stderr.write(`${(error as Error).message}\n${USAGE}\n`);
+  process.exit(2);
+}
+if (help === true) {
+  process.stdout.write(`${USAGE}\n`);
+  process.exit(0);
+}
+if (reverse === true && (rotation === true || signer !== undefined)) {
+  process.stderr.write(`--reverse: goes alone (it shows Azure into AWS, not the broker's signer or keys)\n${USAGE}\n`);
   process.exit(2);
 }
 if (signer !== undefined && signer !== 'kms' && signer !== 'aws-sts') {
@@ -202,7 +233,13 @@ if (rotation === true && signer === 'aws-sts') {
   process.stderr.write(`--rotation: shows the kms signer's keys; AWS rotates the aws-sts signer's own keys\n${USAGE}\n`);
   process.exit(2);
 }
-if (rotation === true) {
+if (reverse === true) {
+  const ok = await reverseDemo().catch((error: unknown) => {
+    process.stderr.write(`\ndemo failed: ${(error as Error).message}\n`);
+    return false;
+  });
+  if (!ok) process.exitCode = 1;
+} else if (rotation === true) {
   const ok = await rotationDemo().catch((error: unknown) => {
     process.stderr.write(`\ndemo failed: ${(error as Error).message}\n`);
     return false;
