@@ -22,6 +22,7 @@ import { startEntraEmulator, type EntraEmulator } from '../entra-emulator/emulat
 import { parseLocalConfig } from '../runtime/local-config';
 import { LOCAL_TOKEN_ROLE_ARN, startLocalRuntime, type LocalRuntime } from '../runtime/local-runtime';
 import { tapLogLines } from '../runtime/log-tap';
+import { DEMO_EXIT, DEMO_USAGE as USAGE } from './demo-usage';
 import { reverseDemo } from './reverse';
 import { rotationDemo } from './rotation';
 
@@ -54,19 +55,6 @@ async function startDynamoDbLocalUnlessNoJava(): Promise<DynamoDbLocal | undefin
     return undefined;
   }
 }
-
-const USAGE = `usage: npm run demo [-- --signer kms|aws-sts | --rotation | --reverse | --help]
-
-Runs the broker's whole flow on 127.0.0.1 with no AWS or Azure account, then stops everything it started.
-  (no option)        DynamoDB Local, the Entra ID emulator and the broker: discovery, JWKS, a token
-                     exchanged at Entra, the same token from the cache, an unsigned request refused
-  --signer aws-sts   the same with AWS STS outbound identity federation signing (its local stand-in)
-  --rotation         a signing key's life on an 8-second schedule, with requests running all along
-  --reverse          the reverse direction: an Azure managed identity gets an AWS role's credentials through
-                     entra-aws-credentials as an AWS SDK profile's credential_process, the second time from its cache
-  --help             this text
-
-Exit codes: 0 the demo ran as expected, 1 it did not (the reason on stderr), 2 usage error`;
 
 async function demo(signer: 'kms' | 'aws-sts'): Promise<void> {
   const started: Array<{ name: string; stop: () => Promise<unknown> }> = [];
@@ -188,7 +176,7 @@ async function demo(signer: 'kms' | 'aws-sts'): Promise<void> {
     stopCollecting();
     process.stderr.write(`\ndemo failed: ${(error as Error).message}\n`);
     if (brokerLog.length > 0) process.stderr.write(`broker log:\n${brokerLog.join('\n')}\n`);
-    process.exitCode = 1;
+    process.exitCode = DEMO_EXIT.failed;
   } finally {
     for (const { name, stop } of started.reverse()) {
       await stop().catch((error: unknown) => process.stderr.write(`could not stop ${name}: ${(error as Error).message}\n`));
@@ -215,36 +203,36 @@ try {
   }));
 } catch (error) {
   process.stderr.write(`${(error as Error).message}\n${USAGE}\n`);
-  process.exit(2);
+  process.exit(DEMO_EXIT.usage);
 }
 if (help === true) {
   process.stdout.write(`${USAGE}\n`);
-  process.exit(0);
+  process.exit(DEMO_EXIT.ok);
 }
 if (reverse === true && (rotation === true || signer !== undefined)) {
   process.stderr.write(`--reverse: goes alone (it shows Azure into AWS, not the broker's signer or keys)\n${USAGE}\n`);
-  process.exit(2);
+  process.exit(DEMO_EXIT.usage);
 }
 if (signer !== undefined && signer !== 'kms' && signer !== 'aws-sts') {
   process.stderr.write(`--signer: expected "kms" or "aws-sts", received ${JSON.stringify(signer)}\n${USAGE}\n`);
-  process.exit(2);
+  process.exit(DEMO_EXIT.usage);
 }
 if (rotation === true && signer === 'aws-sts') {
   process.stderr.write(`--rotation: shows the kms signer's keys; AWS rotates the aws-sts signer's own keys\n${USAGE}\n`);
-  process.exit(2);
+  process.exit(DEMO_EXIT.usage);
 }
 if (reverse === true) {
   const ok = await reverseDemo().catch((error: unknown) => {
     process.stderr.write(`\ndemo failed: ${(error as Error).message}\n`);
     return false;
   });
-  if (!ok) process.exitCode = 1;
+  if (!ok) process.exitCode = DEMO_EXIT.failed;
 } else if (rotation === true) {
   const ok = await rotationDemo().catch((error: unknown) => {
     process.stderr.write(`\ndemo failed: ${(error as Error).message}\n`);
     return false;
   });
-  if (!ok) process.exitCode = 1;
+  if (!ok) process.exitCode = DEMO_EXIT.failed;
 } else {
   await demo(signer ?? 'kms');
 }
