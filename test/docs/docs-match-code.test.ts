@@ -31,6 +31,8 @@ interface StackFacts {
   readonly functions: number;
   readonly alarms: readonly string[];
   readonly outputs: readonly string[];
+  /** Statements of the DirectInvocationGuardPolicy output (the SCP). */
+  readonly scpStatements: number;
 }
 
 /** The stack `cdk synth` makes from cdk.json's example configuration, with the given signer. */
@@ -44,6 +46,7 @@ function synthesize(signer: 'kms' | 'aws-sts'): StackFacts {
       .filter(([, alarm]) => alarm !== undefined)
       .map(([name]) => name),
     outputs: Object.keys(json.Outputs),
+    scpStatements: (JSON.stringify(json.Outputs.DirectInvocationGuardPolicy ?? '').match(/\\"Sid\\":/g) ?? []).length,
   };
 }
 
@@ -149,6 +152,33 @@ describe('README.md and docs/ against the code', () => {
           if (match[4] !== undefined && countValue(match[4]) !== count(awsSts)) {
             problems.push(
               problemAt(line, `says ${match[4]} ${kind} with aws-sts; the stack with signer aws-sts has ${countWord(count(awsSts))}`),
+            );
+          }
+        }
+      }
+    }
+    expect(problems).toEqual([]);
+  });
+
+  it("every count of the SCP's statements is the DirectInvocationGuardPolicy output's", () => {
+    expect(kms.scpStatements, 'the DirectInvocationGuardPolicy output has no "Sid" (its format changed?)').toBeGreaterThan(0);
+    const problems: string[] = [];
+    for (const doc of docs) {
+      const paragraphs = new Map<number, DocLine[]>();
+      for (const line of doc.lines) if (!line.inCode) paragraphs.set(line.paragraph, [...(paragraphs.get(line.paragraph) ?? []), line]);
+      for (const lines of paragraphs.values()) {
+        const text = lines.map((line) => line.text).join(' ');
+        if (!/\bSCP\b|DirectInvocationGuardPolicy/.test(text)) continue;
+        for (const match of text.matchAll(new RegExp(`\\b(${COUNT})\\s+statements\\b`, 'gi'))) {
+          const stated = countValue(match[1] ?? '');
+          if (stated !== kms.scpStatements) {
+            const line = lines.find((candidate) => candidate.text.includes(match[1] ?? '')) ?? lines.at(0);
+            if (!line) continue;
+            problems.push(
+              problemAt(
+                line,
+                `says ${match[1] ?? ''} statements; the DirectInvocationGuardPolicy output has ${countWord(kms.scpStatements)}`,
+              ),
             );
           }
         }
