@@ -117,6 +117,12 @@ describe('links and anchors in README.md and docs/', () => {
     expect(problems).toEqual([]);
   });
 
+  it('README.md stays a guide of at most 300 lines (the detail goes to a page under docs/)', () => {
+    const readme = docs.find((doc) => doc.file === 'README.md');
+    const count = (readme?.lines.length ?? 1) - 1; // the text ends with a newline
+    expect(count, `README.md has ${String(count)} lines: move detail to a docs/ page and link it`).toBeLessThanOrEqual(300);
+  });
+
   it('the check itself: slugs as GitHub makes them, and a dead anchor is reported with its file and line', () => {
     expect(githubSlug('Quick start (no account needed)')).toBe('quick-start-no-account-needed');
     expect(githubSlug('The reverse direction: Azure and GitHub into AWS')).toBe('the-reverse-direction-azure-and-github-into-aws');
