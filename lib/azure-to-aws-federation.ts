@@ -17,7 +17,7 @@ export interface AzureToAwsFederationProps {
  * managed identities (`sub`, their object ids) with the audience (`aud`), compared with `StringEquals`.
  *
  * A workload gets an Entra token for the audience from its managed identity and calls STS
- * `AssumeRoleWithWebIdentity` (`npx entra-aws-credentials`, or `fromEntraWorkloadIdentity` in Node).
+ * `AssumeRoleWithWebIdentity` (`entra-aws-credentials`, or `fromEntraWorkloadIdentity` in Node).
  */
 export class AzureToAwsFederation extends Construct {
   readonly config: AzureToAwsConfig;

@@ -35,7 +35,10 @@ export function suppressListedManagedPolicies(role: iam.Role, settings: Federate
   ]);
 }
 
-/** `credential_process = npx entra-aws-credentials --role-arn <arn> --audience <audience>` for an AWS config profile. */
+/**
+ * `credential_process = entra-aws-credentials --role-arn <arn> --audience <audience>` for an AWS config profile: the
+ * installed command (on PATH, or its node_modules/.bin path), never `npx`, which would fetch an unclaimed registry name.
+ */
 export function credentialProcessLine(role: iam.Role, audience: string): string {
-  return Fn.join('', ['credential_process = npx entra-aws-credentials --role-arn ', role.roleArn, ` --audience ${audience}`]);
+  return Fn.join('', ['credential_process = entra-aws-credentials --role-arn ', role.roleArn, ` --audience ${audience}`]);
 }

@@ -20,6 +20,7 @@ import {
   type KeyStatus,
   type RotationKey,
 } from '../../contract/key-rotation-state';
+import { awsSetupHint } from './aws-setup-hint';
 
 /** Exit codes, stable for scripts (also in `--help`). */
 export const KEYS_EXIT = { ok: 0, failed: 1, usage: 2 } as const;
@@ -312,6 +313,8 @@ export function renderKeys(stackName: string, keys: readonly Omit<RotationKey, '
 
 function describeFailure(error: unknown): string {
   if (error instanceof KeysCliError) return error.message;
+  const hint = awsSetupHint(error);
+  if (hint !== undefined) return hint;
   if (error instanceof Error && (error as { code?: unknown }).code === 'invalid_rotation_state') return error.message;
   // AWS errors: the name says what (AccessDenied, ValidationError: stack does not exist); SDK messages may hold ARNs,
   // which are the operator's own here, so they are shown.

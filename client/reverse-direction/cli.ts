@@ -41,10 +41,11 @@ export const ENTRA_AWS_HELP = `Usage: entra-aws-credentials --role-arn <arn> --a
 
 Prints temporary AWS credentials as credential_process JSON, for an Azure workload: an Entra token for the
 audience (DefaultAzureCredential: managed identity, AKS workload identity, az login) traded at STS
-AssumeRoleWithWebIdentity. In ~/.aws/config:
+AssumeRoleWithWebIdentity. In ~/.aws/config, with the installed command (on PATH after a global install of the
+package, or its full node_modules/.bin path; never npx, which could fetch another package of that name):
 
   [profile from-azure]
-  credential_process = npx entra-aws-credentials --role-arn arn:aws:iam::123456789012:role/reader --audience api://aws-federation
+  credential_process = entra-aws-credentials --role-arn arn:aws:iam::123456789012:role/reader --audience api://aws-federation
 
 Options:
   --role-arn <arn>                  role to assume (a RoleArn output of the AzureToAws stack)

@@ -5,9 +5,11 @@
 // `npm run demo -- --signer aws-sts`: the same with AWS STS outbound identity federation signing (its local stand-in):
 // Entra reads AWS's issuer instead of the broker's, and trusts the token function's role ARN.
 // `npm run demo -- --rotation`: a signing key's life instead (./rotation.ts).
+// `npm run demo -- --reverse`: the reverse direction, an Azure workload into an AWS role (./reverse.ts).
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { fetchBrokerToken } from '../../client/broker-client';
+import { silenceAwsSdkNodeWarning } from '../../contract/aws-sdk-node-warning';
 import {
   JAVA_INSTALL_EXAMPLE,
   JavaMissingError,
@@ -20,10 +22,11 @@ import { startEntraEmulator, type EntraEmulator } from '../entra-emulator/emulat
 import { parseLocalConfig } from '../runtime/local-config';
 import { LOCAL_TOKEN_ROLE_ARN, startLocalRuntime, type LocalRuntime } from '../runtime/local-runtime';
 import { tapLogLines } from '../runtime/log-tap';
+import { DEMO_EXIT, DEMO_USAGE as USAGE } from './demo-usage';
+import { reverseDemo } from './reverse';
 import { rotationDemo } from './rotation';
 
-// The SDK warns on Node < 22 at every client creation: noise in a walkthrough (Lambda runs Node 24).
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+silenceAwsSdkNodeWarning();
 
 const TENANT = '11111111-1111-1111-1111-111111111111';
 const CLIENT = '22222222-2222-2222-2222-222222222222';
@@ -52,8 +55,6 @@ async function startDynamoDbLocalUnlessNoJava(): Promise<DynamoDbLocal | undefin
     return undefined;
   }
 }
-
-const USAGE = 'usage: npm run demo [-- --signer kms|aws-sts | --rotation]';
 
 async function demo(signer: 'kms' | 'aws-sts'): Promise<void> {
   const started: Array<{ name: string; stop: () => Promise<unknown> }> = [];
@@ -175,7 +176,7 @@ async function demo(signer: 'kms' | 'aws-sts'): Promise<void> {
     stopCollecting();
     process.stderr.write(`\ndemo failed: ${(error as Error).message}\n`);
     if (brokerLog.length > 0) process.stderr.write(`broker log:\n${brokerLog.join('\n')}\n`);
-    process.exitCode = 1;
+    process.exitCode = DEMO_EXIT.failed;
   } finally {
     for (const { name, stop } of started.reverse()) {
       await stop().catch((error: unknown) => process.stderr.write(`could not stop ${name}: ${(error as Error).message}\n`));
@@ -186,28 +187,52 @@ async function demo(signer: 'kms' | 'aws-sts'): Promise<void> {
 
 let signer: string | undefined;
 let rotation: boolean | undefined;
+let reverse: boolean | undefined;
+let help: boolean | undefined;
 try {
   ({
-    values: { signer, rotation },
-  } = parseArgs({ options: { signer: { type: 'string' }, rotation: { type: 'boolean' } }, strict: true }));
+    values: { signer, rotation, reverse, help },
+  } = parseArgs({
+    options: {
+      signer: { type: 'string' },
+      rotation: { type: 'boolean' },
+      reverse: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  }));
 } catch (error) {
   process.stderr.write(`${(error as Error).message}\n${USAGE}\n`);
-  process.exit(2);
+  process.exit(DEMO_EXIT.usage);
+}
+if (help === true) {
+  process.stdout.write(`${USAGE}\n`);
+  process.exit(DEMO_EXIT.ok);
+}
+if (reverse === true && (rotation === true || signer !== undefined)) {
+  process.stderr.write(`--reverse: goes alone (it shows Azure into AWS, not the broker's signer or keys)\n${USAGE}\n`);
+  process.exit(DEMO_EXIT.usage);
 }
 if (signer !== undefined && signer !== 'kms' && signer !== 'aws-sts') {
   process.stderr.write(`--signer: expected "kms" or "aws-sts", received ${JSON.stringify(signer)}\n${USAGE}\n`);
-  process.exit(2);
+  process.exit(DEMO_EXIT.usage);
 }
 if (rotation === true && signer === 'aws-sts') {
   process.stderr.write(`--rotation: shows the kms signer's keys; AWS rotates the aws-sts signer's own keys\n${USAGE}\n`);
-  process.exit(2);
+  process.exit(DEMO_EXIT.usage);
 }
-if (rotation === true) {
+if (reverse === true) {
+  const ok = await reverseDemo().catch((error: unknown) => {
+    process.stderr.write(`\ndemo failed: ${(error as Error).message}\n`);
+    return false;
+  });
+  if (!ok) process.exitCode = DEMO_EXIT.failed;
+} else if (rotation === true) {
   const ok = await rotationDemo().catch((error: unknown) => {
     process.stderr.write(`\ndemo failed: ${(error as Error).message}\n`);
     return false;
   });
-  if (!ok) process.exitCode = 1;
+  if (!ok) process.exitCode = DEMO_EXIT.failed;
 } else {
   await demo(signer ?? 'kms');
 }

@@ -1,10 +1,12 @@
 // `npx tsx local/dynamodb-local/main.ts fetch | start [--port N] [--db-path DIR]`: DynamoDB Local on its own.
 //   fetch   ensure the jar is cached (CI does this first)
 //   start   run it in the foreground until Ctrl-C
+import { silenceAwsSdkNodeWarning } from '../../contract/aws-sdk-node-warning';
 import { ensureDynamoDbLocal } from './jar';
 import { startDynamoDbLocal } from './launcher';
 
 async function cli(argv: readonly string[]): Promise<number> {
+  silenceAwsSdkNodeWarning();
   const [command, ...rest] = argv;
   const flag = (name: string): string | undefined => {
     const index = rest.indexOf(name);

@@ -1,19 +1,23 @@
 // `npm start -- --config FILE [--port N]`: the local runtime (docs/local-runtime.md).
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { silenceAwsSdkNodeWarning } from '../../contract/aws-sdk-node-warning';
 import { ConfigError } from '../../contract/config-error';
 import { loadLocalConfig } from './local-config';
 import { DEFAULT_PORT, startLocalRuntime } from './local-runtime';
 import { tapLogLines } from './log-tap';
+import { START_EXIT, START_USAGE as USAGE } from './start-usage';
 
-const USAGE = `usage: npm start -- --config FILE [--port N]
-
-Serves the broker's handlers on http://127.0.0.1:N (default ${DEFAULT_PORT}; 0 picks a free port).
-FILE holds the broker configuration plus the local fields (issuer, signingKeyFile, signingKeyDir,
-dynamodbEndpoint, tableName, region, sealingKeyFile, rotationStateKeyFile, localCredentials); see
-docs/local-runtime.md and examples/local.json. With
-"signer": "aws-sts" it also prints "aws issuer <url>" and "aws subject <role arn>" (docs/signers.md).`;
+/** The message for a port another process holds, with the flag that avoids it. */
+function portInUse(port: number): string {
+  return (
+    `cannot start the local runtime: port ${String(port)} on 127.0.0.1 is in use (another npm start?). ` +
+    'Pass --port N for another port (--port 0 picks a free one), or stop the process that holds it.'
+  );
+}
 
 async function main(): Promise<number> {
+  silenceAwsSdkNodeWarning();
   let values;
   try {
     ({ values } = parseArgs({
@@ -22,20 +26,20 @@ async function main(): Promise<number> {
     }));
   } catch (error) {
     process.stderr.write(`${(error as Error).message}\n\n${USAGE}\n`);
-    return 2;
+    return START_EXIT.usage;
   }
   if (values.help) {
     process.stdout.write(`${USAGE}\n`);
-    return 0;
+    return START_EXIT.ok;
   }
   if (!values.config) {
     process.stderr.write(`--config is required\n\n${USAGE}\n`);
-    return 2;
+    return START_EXIT.usage;
   }
   const port = values.port === undefined ? DEFAULT_PORT : Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     process.stderr.write(`--port: expected an integer from 0 to 65535, received ${JSON.stringify(values.port)}\n`);
-    return 2;
+    return START_EXIT.usage;
   }
 
   // Powertools writes INFO lines to stdout, as Lambda collects them; here stdout carries only the runtime's
@@ -47,11 +51,14 @@ async function main(): Promise<number> {
 
   let runtime;
   try {
-    runtime = await startLocalRuntime({ config: await loadLocalConfig(values.config), port });
+    // npm runs scripts in the package's root; INIT_CWD is where the user typed the command.
+    const configFile = resolve(process.env.INIT_CWD ?? process.cwd(), values.config);
+    runtime = await startLocalRuntime({ config: await loadLocalConfig(configFile), port });
   } catch (error) {
     if (error instanceof ConfigError) process.stderr.write(`${error.message}\n`);
+    else if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') process.stderr.write(`${portInUse(port)}\n`);
     else process.stderr.write(`cannot start the local runtime: ${(error as Error).message}\n`);
-    return 1;
+    return START_EXIT.failed;
   }
   process.stdout.write(`listening on ${runtime.url}\n`);
   if (runtime.aws) {
@@ -67,7 +74,7 @@ async function main(): Promise<number> {
   });
   process.stderr.write(`${signal}: stopping\n`);
   await runtime.close();
-  return 0;
+  return START_EXIT.ok;
 }
 
 process.exitCode = await main();

@@ -6,15 +6,14 @@
  */
 import { randomBytes } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { resolve } from 'node:path';
 import { createFileOnce } from './key-file';
+import { LOCAL_STATE_DIR } from './local-state-dir';
 
-const LOCAL_FOLDER = resolve(dirname(fileURLToPath(import.meta.url)), '..', '.local');
-/** Git-ignored home of the generated sealing key, beside the signing key (see .gitignore). */
-export const DEFAULT_SEALING_KEY_FILE = resolve(LOCAL_FOLDER, 'sealing-key');
-/** Git-ignored home of the generated rotation state key. */
-export const DEFAULT_ROTATION_STATE_KEY_FILE = resolve(LOCAL_FOLDER, 'rotation-state-key');
+/** The generated sealing key, beside the signing key. */
+export const DEFAULT_SEALING_KEY_FILE = resolve(LOCAL_STATE_DIR, 'sealing-key');
+/** The generated rotation state key. */
+export const DEFAULT_ROTATION_STATE_KEY_FILE = resolve(LOCAL_STATE_DIR, 'rotation-state-key');
 
 const KEY_BYTES = 32;
 

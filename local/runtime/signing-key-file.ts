@@ -1,11 +1,11 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { resolve } from 'node:path';
 import { createFileOnce } from './key-file';
+import { LOCAL_STATE_DIR } from './local-state-dir';
 
-/** Git-ignored home of the generated key (see .gitignore). */
-export const DEFAULT_SIGNING_KEY_FILE = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '.local', 'signing-key.pem');
+/** The generated signing key. */
+export const DEFAULT_SIGNING_KEY_FILE = resolve(LOCAL_STATE_DIR, 'signing-key.pem');
 
 /**
  * Reads the PKCS#8 PEM signing key at `path`, or, when no path is configured, at `defaultFile`, generating a 2048-bit RSA key

@@ -3,7 +3,7 @@ import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-clo
 import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { GetFunctionConfigurationCommand, InvokeCommand, LambdaClient, type InvokeCommandOutput } from '@aws-sdk/client-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
-import { describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { EMERGENCY_COST, KEYS_EXIT, main } from '../../client/keys/cli';
 import { rotationStateMacMessage, type RotationKey } from '../../contract/key-rotation-state';
 import { KMS_ERRORS, mockKms, ROTATION_STATE_KEY_ARN } from '../support/kms-mock';
@@ -201,5 +201,53 @@ describe('broker-keys', () => {
     expect((await run(['delete', '--stack', 'B'])).code).toBe(KEYS_EXIT.usage);
     expect((await run(['status', '--emergency', '--stack', 'B'])).err).toContain('--emergency goes with rotate');
     expect((await run(['--help'])).out).toContain('broker-keys rotate [--emergency] --stack <name>');
+  });
+});
+
+describe('broker-keys without an AWS setup (the real SDK clients and default chain)', () => {
+  // No region and no credentials anywhere the SDK looks: environment, profile files, container or instance metadata.
+  beforeEach(() => {
+    for (const name of [
+      'AWS_REGION',
+      'AWS_DEFAULT_REGION',
+      'AWS_PROFILE',
+      'AWS_ACCESS_KEY_ID',
+      'AWS_SECRET_ACCESS_KEY',
+      'AWS_SESSION_TOKEN',
+      'AWS_WEB_IDENTITY_TOKEN_FILE',
+      'AWS_CONTAINER_CREDENTIALS_RELATIVE_URI',
+      'AWS_CONTAINER_CREDENTIALS_FULL_URI',
+    ]) {
+      vi.stubEnv(name, undefined);
+    }
+    vi.stubEnv('AWS_CONFIG_FILE', '/nonexistent/aws-config');
+    vi.stubEnv('AWS_SHARED_CREDENTIALS_FILE', '/nonexistent/aws-credentials');
+    vi.stubEnv('AWS_EC2_METADATA_DISABLED', 'true');
+  });
+  afterEach(() => {
+    vi.unstubAllEnvs();
+  });
+
+  async function runWithDefaults(argv: string[]) {
+    let err = '';
+    const code = await main(argv, { stdout: { write: () => undefined }, stderr: { write: (text: string) => (err += text) } });
+    return { code, err };
+  }
+
+  it('no region: says to pass --region or set AWS_REGION, not the SDK\'s bare "Region is missing"', async () => {
+    const { code, err } = await runWithDefaults(['status', '--stack', 'Broker']);
+    expect(code).toBe(KEYS_EXIT.failed);
+    expect(err).toMatch(/^broker-keys: no AWS region: pass --region <region> \(the stack's region\) or set AWS_REGION/);
+    expect(err).not.toContain('Error: Region is missing');
+    expect(err.trimEnd().split('\n')).toHaveLength(1);
+  });
+
+  it("no credentials: names the ways to give them first, the SDK's words after", async () => {
+    const { code, err } = await runWithDefaults(['status', '--stack', 'Broker', '--region', 'eu-west-1']);
+    expect(code).toBe(KEYS_EXIT.failed);
+    expect(err).toMatch(/^broker-keys: no AWS credentials: set AWS_PROFILE to a profile of the stack's account/);
+    expect(err).toContain('AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (the SDK said: Could not load credentials from any providers)');
+    expect(err).not.toContain('CredentialsProviderError');
+    expect(err.trimEnd().split('\n')).toHaveLength(1);
   });
 });

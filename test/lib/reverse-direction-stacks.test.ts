@@ -85,7 +85,7 @@ describe('reverse-direction stacks', { timeout: 60_000 }, () => {
         'Fn::Join': [
           '',
           [
-            'credential_process = npx entra-aws-credentials --role-arn ',
+            'credential_process = entra-aws-credentials --role-arn ',
             { 'Fn::GetAtt': [logicalId(stack.federation.role('reader')), 'Arn'] },
             ' --audience api://aws-federation',
           ],

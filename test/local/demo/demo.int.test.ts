@@ -109,3 +109,36 @@ describe('npm run demo -- --signer aws-sts', () => {
     expect(stderr).toContain('--signer: expected "kms" or "aws-sts", received "hsm"');
   }, 60_000);
 });
+
+describe('npm run demo -- --help', () => {
+  it('prints what each option shows and exits 0', async () => {
+    const { code, stdout, stderr } = await runDemo(process.env.PATH ?? '', ['--help']);
+    expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
+    expect(stdout).toMatch(/^usage: npm run demo \[-- --signer kms\|aws-sts \| --rotation \| --reverse \| --help\]\n/);
+    for (const option of ['--signer aws-sts', '--rotation', '--reverse', '--help'])
+      expect(stdout).toMatch(new RegExp(`\\n {2}${option} +\\S`));
+  }, 60_000);
+});
+
+describe('npm run demo -- --reverse', () => {
+  it('an Azure managed identity gets the AWS role through credential_process run by the real AWS SDK, the second time from the cache', async () => {
+    const { code, stdout, stderr } = await runDemo(await pathDir(), ['--reverse']);
+    expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
+    expect(stdout).toContain('credential_process = entra-aws-credentials --role-arn arn:aws:iam::123456789012:role/');
+    const arns = [...stdout.matchAll(/Arn: (arn:aws:sts::123456789012:assumed-role\/\S+)/g)].map((match) => match[1]);
+    expect(arns).toHaveLength(2);
+    expect(arns[1]).toBe(arns[0]);
+    expect(stdout).toContain('managed-identity tokens so far: 1, AssumeRoleWithWebIdentity calls so far: 1\n');
+    expect(stdout).toContain('managed-identity tokens so far: 1, AssumeRoleWithWebIdentity calls so far: 1 (none new)\n');
+    expect(stdout).toMatch(/entra-aws-credentials\/[0-9a-f]+\.json {2}mode 0600, \d+ bytes\n/);
+    // The cached session's secret never reaches the output.
+    expect(stdout).not.toMatch(/SecretAccessKey|SessionToken/);
+    expect(stdout).toMatch(/\nDone\. Stopping everything\.\n$/);
+  }, 120_000);
+
+  it('goes alone', async () => {
+    const { code, stderr } = await runDemo(await pathDir(), ['--reverse', '--rotation']);
+    expect(code).toBe(2);
+    expect(stderr).toContain('--reverse: goes alone');
+  }, 60_000);
+});

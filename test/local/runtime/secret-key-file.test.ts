@@ -4,11 +4,29 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadOrCreateRotationStateKey, loadOrCreateSealingKey } from '../../../local/runtime/secret-key-file';
+import {
+  DEFAULT_ROTATION_STATE_KEY_FILE,
+  DEFAULT_SEALING_KEY_FILE,
+  loadOrCreateRotationStateKey,
+  loadOrCreateSealingKey,
+} from '../../../local/runtime/secret-key-file';
+import { DEFAULT_SIGNING_KEY_FILE } from '../../../local/runtime/signing-key-file';
+import { repoRoot } from '../../support/broker-process';
 
 const dir = mkdtempSync(join(tmpdir(), 'broker-sealing-key-'));
 afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
+});
+
+describe('default key files', () => {
+  it("all live in the repository root's git-ignored .local/, beside the signing key", () => {
+    const local = join(repoRoot, '.local');
+    expect([DEFAULT_SIGNING_KEY_FILE, DEFAULT_SEALING_KEY_FILE, DEFAULT_ROTATION_STATE_KEY_FILE]).toEqual([
+      join(local, 'signing-key.pem'),
+      join(local, 'sealing-key'),
+      join(local, 'rotation-state-key'),
+    ]);
+  });
 });
 
 describe('loadOrCreateSealingKey', () => {
