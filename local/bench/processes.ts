@@ -24,7 +24,13 @@ export const writeTempJson = (name: string, value: unknown): string => writeTemp
  * Starts a broker worker process and waits for its `listening on` line.
  * @throws Error with its stderr when it exits or does not start within 30 s
  */
-export function startWorker(configFile: string, port: number, mode: 'coordinated' | 'uncoordinated'): Promise<WorkerProcess> {
+export function startWorker(
+  configFile: string,
+  port: number,
+  mode: 'coordinated' | 'uncoordinated',
+  /** Receives each line the worker writes on stdout (its audit and metric lines) once it listens. @default - ignored */
+  onLine?: (line: string) => void,
+): Promise<WorkerProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'local/bench/broker-worker.ts', configFile, String(port), mode], {
     cwd: repoRoot,
     env: { ...process.env, NODE_NO_WARNINGS: '1' },
@@ -37,10 +43,19 @@ export function startWorker(configFile: string, port: number, mode: 'coordinated
     const timer = setTimeout(() => fail(new Error(`worker did not start in 30 s: ${stderr}`)), 30_000);
     child.once('exit', (code) => fail(new Error(`worker exited with ${code}: ${stderr}`)));
     let stdout = '';
+    let listening = false;
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
       stdout += chunk;
+      if (listening) {
+        const lines = stdout.split('\n');
+        stdout = lines.pop() ?? '';
+        if (onLine) for (const line of lines) onLine(line);
+        return;
+      }
       const match = /listening on (\S+)/.exec(stdout);
       if (match?.[1]) {
+        listening = true;
+        stdout = stdout.slice(stdout.indexOf('\n', match.index) + 1);
         clearTimeout(timer);
         ready({
           url: match[1],
