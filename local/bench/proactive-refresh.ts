@@ -88,7 +88,7 @@ export async function runProactiveRefresh(deps: { dynamodb: DynamoDbLocal; ports
       const first = (await (await fetch(`${workers[0]!.url}/token/graph`)).json()) as { expires_on: number };
       let requests = 0;
       let failed = 0;
-      let outage: { from: number; to: number } | undefined;
+      const outage = { from: Infinity, to: -Infinity };
       let requestsDuringOutage = 0;
       let failedDuringOutage = 0;
       let calling = true;
@@ -98,7 +98,7 @@ export async function runProactiveRefresh(deps: { dynamodb: DynamoDbLocal; ports
           requests += 1;
           if (status !== 200) failed += 1;
           const now = Date.now();
-          if (outage && now >= outage.from && now <= outage.to) {
+          if (now >= outage.from && now <= outage.to) {
             requestsDuringOutage += 1;
             if (status !== 200) failedDuringOutage += 1;
           }
@@ -111,7 +111,8 @@ export async function runProactiveRefresh(deps: { dynamodb: DynamoDbLocal; ports
       while (Date.now() < secondDueMs) await sleep(100);
       entra.clearFaults();
       entra.injectFault({ status: 503, times: 1_000_000 });
-      outage = { from: Date.now(), to: Date.now() + OUTAGE_SECONDS * 1000 };
+      outage.from = Date.now();
+      outage.to = outage.from + OUTAGE_SECONDS * 1000;
       await sleep(OUTAGE_SECONDS * 1000);
       entra.clearFaults();
       entra.injectFault({ delayMs: ENTRA_LATENCY_MS, times: 1_000 });
