@@ -45,6 +45,9 @@ export function startWorker(
     let stdout = '';
     let listening = false;
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      // Once it listens, the worker's stdout is its audit and metric lines, one per request: kept only for `onLine`, so
+      // this process (which also drives the load) neither accumulates nor rescans them.
+      if (listening && !onLine) return;
       stdout += chunk;
       if (listening) {
         const lines = stdout.split('\n');
