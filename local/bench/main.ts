@@ -149,12 +149,20 @@ try {
   }
 
   if (wants('throughput')) {
-    log('section 4: local runtime throughput on cache hits (autocannon, 10 s) ...');
+    log('section 4: local runtime throughput on cache hits beside an empty node:http server (autocannon, 3 × 10 s each, alternately) ...');
     const t: ThroughputFigures = await measureThroughput(entra!, throughputPort, 10, 20);
+    const cpu = (figures: ThroughputFigures['runtime']) =>
+      figures.cpuUsPerRequest === undefined ? '' : `, server CPU ${fmt(figures.cpuUsPerRequest, 0)} µs/request`;
     addRow(
-      `4. Local runtime, \`GET /token/graph\` cache hits, ${t.connections} connections, ${t.durationSeconds} s`,
-      `${fmt(t.requestsPerSecond, 0)} req/s, p50 ${t.p50Ms} ms, p99 ${t.p99Ms} ms, ${t.non2xx} non-2xx`,
+      `4. Local runtime, \`GET /token/graph\` cache hits, ${t.connections} connections, ${t.durationSeconds} s, median of ${t.rounds}`,
+      `${fmt(t.runtime.requestsPerSecond, 0)} req/s, p50 ${t.runtime.p50Ms} ms, p99 ${t.runtime.p99Ms} ms${cpu(t.runtime)}, ${t.runtime.non2xx} non-2xx`,
       '',
+      'throughput',
+    );
+    addRow(
+      `4b. Empty node:http server, same load, alternating with 4`,
+      `${fmt(t.empty.requestsPerSecond, 0)} req/s, p50 ${t.empty.p50Ms} ms, p99 ${t.empty.p99Ms} ms${cpu(t.empty)}: runtime / empty = **${fmt(t.runtime.requestsPerSecond / t.empty.requestsPerSecond, 2)}**`,
+      'the ratio does not fall',
       'throughput',
     );
   }

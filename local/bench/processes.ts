@@ -8,6 +8,8 @@ export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '
 
 export interface WorkerProcess {
   readonly url: string;
+  /** The worker's process id (the throughput section reads its CPU time). */
+  readonly pid: number | undefined;
   stop(): Promise<void>;
 }
 
@@ -62,6 +64,7 @@ export function startWorker(
         clearTimeout(timer);
         ready({
           url: match[1],
+          pid: child.pid,
           stop: async () => {
             child.kill('SIGTERM');
             await exited;

@@ -166,6 +166,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       aliases: new Set(Object.keys(runtime.scopes)),
       issuer: config.issuer,
       authorize: (request) => authorize(config, request, logger, clock),
+      // Without localCredentials nothing is checked, so nothing is logged.
+      authorizeLogs: config.localCredentials !== undefined,
       logger,
       powertools: own.powertools,
       inScope,
