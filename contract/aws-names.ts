@@ -62,6 +62,13 @@ export const METRIC_NAMES = {
    * container already verified (replayed), was refused: token, JWKS and rotator functions. Never expected.
    */
   rotationStateRejected: 'RotationStateRejected',
+  // Proactive refresh (docs/reliability.md, "Proactive refresh"):
+  /** The refresher replaced a token before any caller needed it (token function, refresh event). */
+  refreshesAhead: 'RefreshesAhead',
+  /** The refresher's exchange for one token failed; callers keep the previous token while it is servable. */
+  refreshFailures: 'RefreshFailures',
+  /** A token request waited on an exchange (its own or another's): goal 0 while the refresher keeps up. */
+  callerWaits: 'CallerWaits',
 } as const;
 
 /**

@@ -38,6 +38,12 @@ export interface KeyRotationSettings {
   readonly retireAfterSeconds: number;
 }
 
+/**
+ * `proactiveRefresh`: every `periodSeconds` the refresher renews each token that has used about half its life, so
+ * callers are served cached tokens only; `false` leaves refreshing to the first caller inside a token's refresh window.
+ */
+export type ProactiveRefresh = { readonly periodSeconds: number } | false;
+
 /** What the token function needs at run time. */
 export interface RuntimeConfig {
   readonly tenantId: string;
@@ -50,6 +56,7 @@ export interface RuntimeConfig {
   readonly assertionLifetimeSeconds: number;
   readonly refreshMarginSeconds: number;
   readonly signer: SignerKind;
+  readonly proactiveRefresh: ProactiveRefresh;
 }
 
 /** What only shapes the infrastructure. */
@@ -96,9 +103,19 @@ export interface BrokerConfigInput {
   readonly publicThrottlingBurstLimit?: number;
   readonly tokenReservedConcurrency?: number;
   readonly keyRotation?: Partial<KeyRotationSettings>;
+  readonly proactiveRefresh?: { readonly periodSeconds: number } | false;
 }
 
 const DAY = 86_400;
+
+/** `proactiveRefresh` in a deployment when not set: a scheduled run every minute. */
+export const PROACTIVE_REFRESH_DEFAULT_PERIOD_SECONDS = 60;
+/**
+ * The longest `proactiveRefresh.periodSeconds`: Entra's shortest token (10 minutes) is due at half its life and stops
+ * being servable at a quarter, 150 s later; a run every 5 minutes at most still renews the longer-lived ones in time,
+ * and the refresh decision brings a short token forward by two periods (lambda/core/token-freshness.ts).
+ */
+export const PROACTIVE_REFRESH_MAX_PERIOD_SECONDS = 300;
 
 export const CONFIG_DEFAULTS = {
   authorityHost: 'https://login.microsoftonline.com',
@@ -140,6 +157,7 @@ const RUNTIME_FIELDS = [
   'assertionLifetimeSeconds',
   'refreshMarginSeconds',
   'signer',
+  'proactiveRefresh',
 ] as const;
 const DEPLOYMENT_FIELDS = [
   'throttlingRateLimit',
@@ -160,6 +178,11 @@ export interface ConfigParseOptions {
   readonly extraFields?: readonly string[];
   /** Accept any positive `keyRotation` figures (the local runtime, where a rotation is shown in seconds). @default false */
   readonly anyPositiveRotation?: boolean;
+  /**
+   * Read `proactiveRefresh` as the local runtime does: off unless set, and any period from a second (a timer, not a
+   * schedule). @default false - on by default, whole minutes (an EventBridge schedule's rate)
+   */
+  readonly localRefreshTimer?: boolean;
 }
 
 export type ConfigValidation<T> =
@@ -261,6 +284,36 @@ class FieldReader {
     return rotation;
   }
 
+  proactiveRefresh(localTimer: boolean): ProactiveRefresh {
+    const value = this.raw.proactiveRefresh;
+    if (value === undefined) return localTimer ? false : { periodSeconds: PROACTIVE_REFRESH_DEFAULT_PERIOD_SECONDS };
+    if (value === false) return false;
+    const min = localTimer ? 1 : 60;
+    const expected = localTimer
+      ? `{"periodSeconds": <integer from ${min} to ${PROACTIVE_REFRESH_MAX_PERIOD_SECONDS}>} or false`
+      : `{"periodSeconds": <whole minutes in seconds, from ${min} to ${PROACTIVE_REFRESH_MAX_PERIOD_SECONDS}>} or false`;
+    if (!isPlainObject(value)) {
+      this.problems.push(`proactiveRefresh: expected ${expected}, received ${describeValue(value)}`);
+      return false;
+    }
+    for (const key of Object.keys(value)) {
+      if (key !== 'periodSeconds') this.problems.push(unknownFieldProblem(`proactiveRefresh.${key}`, key, ['periodSeconds']));
+    }
+    const period = value.periodSeconds;
+    const valid =
+      typeof period === 'number' &&
+      Number.isInteger(period) &&
+      period >= min &&
+      period <= PROACTIVE_REFRESH_MAX_PERIOD_SECONDS &&
+      (localTimer || period % 60 === 0);
+    if (!valid) {
+      // The largest period still lands a run between half the life and the margin of Entra's shortest token (10 min).
+      this.problems.push(`proactiveRefresh.periodSeconds: expected ${expected}, received ${describeValue(period)}`);
+      return false;
+    }
+    return { periodSeconds: period };
+  }
+
   authorityHost(allowLoopbackHttp: boolean): string {
     const value = this.raw.authorityHost;
     if (value === undefined) return CONFIG_DEFAULTS.authorityHost;
@@ -338,6 +391,7 @@ function readRuntime(reader: FieldReader, options: ConfigParseOptions): RuntimeC
     refreshMarginSeconds: reader.integer('refreshMarginSeconds', CONFIG_DEFAULTS.refreshMarginSeconds, 0, 1800),
     signer: reader.signer(),
     scopes: reader.scopes(tenantId, clientId),
+    proactiveRefresh: reader.proactiveRefresh(options.localRefreshTimer ?? false),
   };
 }
 
@@ -398,7 +452,8 @@ export function parseRuntimeConfig(raw: unknown, options: ConfigParseOptions = {
 
 /** The runtime configuration as the token function receives it (`BROKER_CONFIG`), in the input schema. */
 export function runtimeConfigJson(runtime: RuntimeConfig): string {
-  const { tenantId, clientId, authorityHost, audience, subject, assertionLifetimeSeconds, refreshMarginSeconds, signer } = runtime;
+  const { tenantId, clientId, authorityHost, audience, subject, assertionLifetimeSeconds, refreshMarginSeconds, signer, proactiveRefresh } =
+    runtime;
   const scopes = Object.fromEntries(
     Object.values(runtime.scopes).map((s) => [s.alias, { scope: s.scope, tenantId: s.tenantId, clientId: s.clientId }]),
   );
@@ -412,5 +467,6 @@ export function runtimeConfigJson(runtime: RuntimeConfig): string {
     assertionLifetimeSeconds,
     refreshMarginSeconds,
     signer,
+    proactiveRefresh,
   });
 }

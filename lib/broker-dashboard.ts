@@ -119,5 +119,13 @@ export function createBrokerDashboard(scope: Construct, props: BrokerDashboardPr
       ),
     );
   }
+  // Proactive refresh: renewals, failed renewals, and requests that still waited on Entra (goal 0 once warm).
+  dashboard.addWidgets(
+    graph('Proactive refresh', [
+      broker.metricRefreshesAhead({ label: 'Refreshes ahead' }),
+      broker.metricRefreshFailures({ label: 'Refresh failures' }),
+      broker.metricCallerWaits({ label: 'Requests that waited on Entra' }),
+    ]),
+  );
   return dashboard;
 }

@@ -16,6 +16,7 @@ import { createBrokerDashboard, RUNBOOK } from './broker-dashboard';
 import { ALARM_PERIOD } from './broker-metrics';
 import { acknowledgeControl } from './control-tower-rules';
 import type { KmsIssuer } from './kms-issuer';
+import { refreshFailureAlarmShape, type ProactiveRefreshSchedule } from './proactive-refresh';
 import type { TokenBroker } from './token-broker';
 
 /**
@@ -82,8 +83,8 @@ export type PublicRouteAlarmName = 'publicRoutes4xx' | 'publicRoutes5xx';
 /** The key rotation's alarms, present when the broker rotates its keys (signer `kms`). */
 export type KeyRotationAlarmName = 'keyRotationFailures' | 'signingKeyAge' | 'rotationStateRejected';
 
-/** The alarms that exist only with some signers: public routes (`kms`), key rotation (`kms`). */
-type OptionalAlarmName = PublicRouteAlarmName | KeyRotationAlarmName;
+/** The alarms that exist only with some signers: public routes (`kms`), key rotation (`kms`); and with proactive refresh. */
+type OptionalAlarmName = PublicRouteAlarmName | KeyRotationAlarmName | 'refreshFailures';
 
 /** Every alarm by name; the public-route and key rotation alarms only with signer `kms`. */
 export type BrokerAlarms = Readonly<Record<Exclude<BrokerAlarmName, OptionalAlarmName>, cloudwatch.Alarm>> &
@@ -101,6 +102,7 @@ export type BrokerAlarmName =
   | 'publicRoutes5xx'
   | 'foreignInvocations'
   | 'cacheItemsRejected'
+  | 'refreshFailures'
   | KeyRotationAlarmName;
 
 /** The public routes' 4xx and 5xx counts, from the access log. */
@@ -248,6 +250,7 @@ export class BrokerMonitoring extends Construct {
         summary: 'A token cache item did not open or failed its checks: someone other than the broker wrote to the token cache table.',
       }),
       ...(kmsIssuer === undefined ? {} : this.keyRotationAlarms(broker, kmsIssuer)),
+      ...(broker.proactiveRefresh === undefined ? {} : { refreshFailures: this.refreshFailuresAlarm(broker, broker.proactiveRefresh) }),
     };
     this.alarms = alarms;
 
@@ -310,6 +313,17 @@ export class BrokerMonitoring extends Construct {
           'A key rotation state was refused (its MAC did not verify, or it was older than one already read): someone wrote the state item around the key rotator.',
       }),
     };
+  }
+
+  /** The refresher failed in every run for a quarter of the shortest token's servable life (lib/proactive-refresh.ts). */
+  private refreshFailuresAlarm(broker: TokenBroker, schedule: ProactiveRefreshSchedule): cloudwatch.Alarm {
+    const { period, evaluationPeriods } = refreshFailureAlarmShape(schedule.periodSeconds, broker.config.runtime.refreshMarginSeconds);
+    return this.alarm('RefreshFailures', broker.metricRefreshFailures({ period }), {
+      threshold: 1,
+      evaluationPeriods,
+      anchor: 'refresh-failures',
+      summary: `The proactive refresh failed in every run for ${period.toSeconds() * evaluationPeriods} s: callers still get cached tokens, until those reach their margin.`,
+    });
   }
 
   /**

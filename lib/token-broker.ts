@@ -31,6 +31,7 @@ import { CDK_DEPLOY_ROLE_ARN_PATTERN } from './direct-invocation-guard';
 import { addIdentityEndpoint, type IdentityEndpointAttachment, type IdentityEndpointOptions } from './identity-endpoint';
 import { denyGrantsExceptForAwsServices, denyKeyActionsToAllBut } from './key-policies';
 import { KmsIssuer } from './kms-issuer';
+import { ProactiveRefreshSchedule } from './proactive-refresh';
 import { StsSigner } from './sts-signer';
 import { denyItemWritesToAllBut, denyRotationStateWritesToAllBut, tokenCacheTablePolicy } from './token-cache-table-policy';
 import { checkEnvironmentSize, validateTokenBrokerProps, type TokenBrokerProps } from './token-broker-props';
@@ -92,6 +93,8 @@ export class TokenBroker extends Construct {
   readonly accessLogGroup: logs.ILogGroup;
   /** The alarms and the dashboard; undefined with `monitoring: false`. */
   readonly monitoring: BrokerMonitoring | undefined;
+  /** The schedule that renews every alias ahead of time (`proactiveRefresh`); undefined when it is `false`. */
+  readonly proactiveRefresh: ProactiveRefreshSchedule | undefined;
 
   /** The validated configuration, defaults applied. */
   readonly config: BrokerConfig;
@@ -199,6 +202,11 @@ export class TokenBroker extends Construct {
     this.protectTable(props.tokenCacheTableProtectedExternally === true);
 
     this.tokenRoutes = this.addRoutes();
+    const { proactiveRefresh } = config.runtime;
+    this.proactiveRefresh =
+      proactiveRefresh === false
+        ? undefined
+        : new ProactiveRefreshSchedule(this, 'ProactiveRefresh', { tokenFunction: this.tokenFunction, ...proactiveRefresh });
 
     this.monitoring =
       props.monitoring === false ? undefined : new BrokerMonitoring(this, 'Monitoring', { ...props.monitoring, broker: this });
@@ -296,6 +304,21 @@ export class TokenBroker extends Construct {
   /** Invocations refused because they did not come through this broker's API (`ForeignInvocationsRefused`): a 5-minute sum by default. */
   metricForeignInvocations(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return brokerCountMetric(this.deploymentName, 'foreignInvocations', props);
+  }
+
+  /** Tokens the refresher renewed before any caller needed them (`RefreshesAhead`): a 5-minute sum by default. */
+  metricRefreshesAhead(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return brokerCountMetric(this.deploymentName, 'refreshesAhead', props);
+  }
+
+  /** Refresher exchanges that failed; callers keep the previous token while it lasts (`RefreshFailures`): a 5-minute sum by default. */
+  metricRefreshFailures(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return brokerCountMetric(this.deploymentName, 'refreshFailures', props);
+  }
+
+  /** Token requests that waited on an exchange, their own or a shared one (`CallerWaits`): a 5-minute sum by default. */
+  metricCallerWaits(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return brokerCountMetric(this.deploymentName, 'callerWaits', props);
   }
 
   /** Failed runs of the key rotator (`KeyRotationFailures`), signer `kms` only: a 5-minute sum by default. */

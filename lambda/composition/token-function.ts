@@ -2,7 +2,8 @@
  * The composition root of the token route: builds the cache, the token service and the middy handler from the
  * adapters it is given, wrapped in the observability's middlewares (Powertools' injectLambdaContext and logMetrics).
  * The Lambda entrypoint passes KMS, DynamoDB and Powertools adapters; the local runtime, the benchmark and the tests
- * pass local stores and keys, and the same observability. One builder, so they cannot drift apart.
+ * pass local stores and keys, and the same observability. One builder, so they cannot drift apart. With
+ * `proactiveRefresh` the same handler runs the refresher on a refresh event (contract/refresh-event.ts).
  */
 import type { AllowedCallers } from '../../contract/allowed-callers';
 import type { RuntimeConfig } from '../../contract/broker-config';
@@ -80,12 +81,15 @@ function tokenStore(deps: TokenFunctionDeps, clock: Clock): TokenStore {
 export function createTokenFunction(deps: TokenFunctionDeps): ReturnType<typeof createTokenHandler> {
   const clock = deps.clock ?? systemClock;
   const { logger, audit, metrics, middlewares } = deps.observability;
+  // With proactive refresh, refresh events (the schedule's, the local timer's) run the refresher in this handler.
+  const proactive = deps.config.proactiveRefresh;
   const cache = new TokenCache({
     store: tokenStore(deps, clock),
     clock,
     logger,
     metrics,
     refreshMarginSeconds: deps.config.refreshMarginSeconds,
+    ...(proactive ? { proactiveRefreshPeriodSeconds: proactive.periodSeconds } : {}),
   });
   const service = new TokenService({
     config: deps.config,
@@ -102,5 +106,6 @@ export function createTokenFunction(deps: TokenFunctionDeps): ReturnType<typeof 
     metrics,
     clock,
     ...(deps.allowedCallers ? { allowedCallers: deps.allowedCallers } : {}),
+    acceptRefreshEvents: proactive !== false,
   }).use([...middlewares]);
 }

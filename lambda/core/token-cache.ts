@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { UpstreamUnavailableError } from './errors';
 import { sleep } from './retry';
 import type { BrokerMetrics, CacheOutcome, CachedToken, Clock, Logger, TokenStore } from './ports';
-import { MAX_WINDOW_SHARE_OF_LIFETIME, tokenWindows, type ConfiguredWindows, type TokenWindows } from './token-freshness';
+import { MAX_WINDOW_SHARE_OF_LIFETIME, refreshDueAt, tokenWindows, type ConfiguredWindows, type TokenWindows } from './token-freshness';
 
 /**
  * Two-tier token cache that keeps load on the broker from becoming load on Entra:
@@ -21,6 +21,9 @@ import { MAX_WINDOW_SHARE_OF_LIFETIME, tokenWindows, type ConfiguredWindows, typ
  *   once (one cache per process).
  * - Degrade, don't fail: when the store fails, serve from L1 and exchange directly, and leave the store
  *   alone for a short while.
+ * - Proactive refresh (`proactiveRefreshPeriodSeconds`): a refresher renews each token once it has used about half
+ *   its life (`refreshAhead`), through the same single flight and lease as a miss; callers then have no refresh window
+ *   and are served any token outside its margin, so only a caller that finds nothing servable exchanges.
  */
 export interface TokenCacheOptions {
   readonly store: TokenStore;
@@ -32,7 +35,15 @@ export interface TokenCacheOptions {
   readonly metrics: BrokerMetrics;
   /** Waits between looks at the store while another holder refreshes. @default setTimeout-based sleep */
   readonly sleep?: (ms: number) => Promise<void>;
+  /**
+   * How often a refresher calls `refreshAhead` (`proactiveRefresh.periodSeconds`): callers then refresh only what is
+   * no longer servable. @default - no refresher: the first caller in a token's refresh window refreshes it
+   */
+  readonly proactiveRefreshPeriodSeconds?: number;
 }
+
+/** What one `refreshAhead` did: renewed the token, found it not due yet, or left it to a refresh under way elsewhere. */
+export type RefreshAheadOutcome = 'refreshed' | 'not-due' | 'elsewhere';
 
 /** A token is refreshed this long before the margin is reached (at most a quarter of its lifetime: token-freshness.ts). */
 export const REFRESH_AHEAD_SECONDS = 300;
@@ -67,8 +78,11 @@ interface MemoryEntry {
 export class TokenCache {
   private readonly l1 = new Map<string, MemoryEntry>();
   private readonly inFlight = new Map<string, Promise<CacheResult>>();
+  /** The refresher's runs under way, by key: a caller with nothing servable shares one (`refreshAhead`). */
+  private readonly refreshing = new Map<string, Promise<CachedToken | undefined>>();
   private storeUnavailableUntil = 0;
-  private readonly opts: Required<TokenCacheOptions>;
+  private readonly opts: Required<Omit<TokenCacheOptions, 'proactiveRefreshPeriodSeconds'>>;
+  private readonly refreshPeriodSeconds: number | undefined;
   private readonly configured: ConfiguredWindows;
   /** Identifies this container as a lease holder. */
   private readonly holderId = randomUUID();
@@ -76,7 +90,10 @@ export class TokenCache {
 
   constructor(options: TokenCacheOptions) {
     this.opts = { sleep, ...options };
-    this.configured = { marginSeconds: this.opts.refreshMarginSeconds, aheadSeconds: REFRESH_AHEAD_SECONDS };
+    this.refreshPeriodSeconds = options.proactiveRefreshPeriodSeconds;
+    // With a refresher, a caller has no refresh window: whatever is outside its margin is served.
+    const aheadSeconds = this.refreshPeriodSeconds === undefined ? REFRESH_AHEAD_SECONDS : 0;
+    this.configured = { marginSeconds: this.opts.refreshMarginSeconds, aheadSeconds };
   }
 
   private bump(event: 'exchanges' | 'staleServed' | 'leaseWaits' | 'storeFailures'): void {
@@ -90,6 +107,13 @@ export class TokenCache {
   async get(key: string, exchange: () => Promise<CachedToken>): Promise<CacheResult> {
     const hit = this.peek(key);
     if (hit) return hit;
+    const ahead = this.refreshing.get(key);
+    if (ahead) {
+      // The refresher is renewing this key right now: its token, if it gets one; otherwise what a miss does.
+      const token = await ahead;
+      if (token && this.isServable(token)) return { token, outcome: 'shared' };
+      return this.get(key, exchange);
+    }
     const cached = this.l1.get(key)?.token;
     const running = this.inFlight.get(key);
     if (running) {
@@ -99,6 +123,63 @@ export class TokenCache {
     const refresh = this.refresh(key, cached, exchange).finally(() => this.inFlight.delete(key));
     this.inFlight.set(key, refresh);
     return refresh;
+  }
+
+  /**
+   * The refresher's turn for `key`: renews the token if it is due (`refreshDueAt`: about half its life used, or
+   * nothing cached), through the same single flight and lease as a miss, so a refresher and a miss, or two refreshers,
+   * never exchange twice for one key. A miss in this process that arrives meanwhile shares the refresh.
+   * @throws what `exchange` throws (the previous token, if any, stays cached and servable)
+   */
+  async refreshAhead(key: string, exchange: () => Promise<CachedToken>): Promise<RefreshAheadOutcome> {
+    if (this.inFlight.has(key) || this.refreshing.has(key)) return 'elsewhere';
+    const run = this.refreshIfDue(key, exchange);
+    this.refreshing.set(
+      key,
+      run.then(
+        (result) => result.token,
+        () => undefined,
+      ),
+    );
+    try {
+      return (await run).outcome;
+    } finally {
+      this.refreshing.delete(key);
+    }
+  }
+
+  private async refreshIfDue(
+    key: string,
+    exchange: () => Promise<CachedToken>,
+  ): Promise<{ outcome: RefreshAheadOutcome; token: CachedToken | undefined }> {
+    const current = this.best(this.l1.get(key)?.token, await this.readStore(key));
+    if (current && this.isServable(current) && this.l1.get(key)?.token !== current) this.keep(key, current);
+    if (current && !this.isDue(current)) return { outcome: 'not-due', token: current };
+    const lease = await this.acquireLease(key);
+    // Another refresher or a miss elsewhere is exchanging now: its token reaches the store within the lease.
+    if (lease === 'held-by-other') return { outcome: 'elsewhere', token: current };
+    const holdsLease = lease === 'acquired';
+    try {
+      if (holdsLease) {
+        const again = await this.readStore(key);
+        if (again && !this.isDue(again)) return { outcome: 'not-due', token: this.remember(key, again, 'l2').token };
+      }
+      const token = await exchange();
+      this.bump('exchanges');
+      if (this.isServable(token)) {
+        this.keep(key, token);
+        await this.writeStore(key, token);
+      }
+      return { outcome: 'refreshed', token };
+    } finally {
+      if (holdsLease) await this.releaseLease(key);
+    }
+  }
+
+  /** True when the refresher should renew `token` now (lambda/core/token-freshness.ts, `refreshDueAt`). */
+  private isDue(token: CachedToken): boolean {
+    const period = this.refreshPeriodSeconds ?? 0;
+    return this.opts.clock() >= refreshDueAt(token, this.windows(token), period) * 1000;
   }
 
   /** The L1 hit for `key`, synchronously, or undefined: the common case, without a promise. */

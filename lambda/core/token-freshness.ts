@@ -55,3 +55,17 @@ export function tokenWindows(token: Pick<CachedToken, 'expiresOn' | 'issuedOn'>,
     marginReduced: configured.marginSeconds > cap,
   };
 }
+
+/**
+ * With proactive refresh: the unix second from which the refresher renews `token`. A token is due once it has used
+ * half its life, so an Entra outage stays invisible to callers for about half a token's life minus the margin; a short
+ * token is due sooner when the margin demands it: at the latest two refresher periods before the margin, so that one
+ * late or failed run still leaves the next one time to renew it. A token without a known lifetime is due when a
+ * caller would have refreshed it (margin plus refresh window), or two periods before the margin if that is sooner.
+ */
+export function refreshDueAt(token: Pick<CachedToken, 'expiresOn' | 'issuedOn'>, windows: TokenWindows, periodSeconds: number): number {
+  const beforeMargin = windows.marginSeconds + 2 * periodSeconds;
+  const halfLife =
+    windows.lifetimeSeconds === undefined ? windows.marginSeconds + windows.aheadSeconds : Math.ceil(windows.lifetimeSeconds / 2);
+  return token.expiresOn - Math.max(halfLife, beforeMargin);
+}

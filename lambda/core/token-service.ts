@@ -4,7 +4,7 @@ import { requestEntraToken, type EntraClientDeps } from './entra-client';
 import type { PresentedIdentity } from './entra-error';
 import { UnknownScopeError } from './errors';
 import type { CacheOutcome, CachedToken, ClientAssertionSource, Clock } from './ports';
-import { tokenCacheKey, type TokenCache } from './token-cache';
+import { tokenCacheKey, type RefreshAheadOutcome, type TokenCache } from './token-cache';
 
 export type { TokenResponseBody };
 
@@ -23,6 +23,11 @@ export interface TokenServiceDeps {
   readonly clock: Clock;
   readonly entra: Omit<EntraClientDeps, 'clock'>;
 }
+
+/** What the refresher did for one cache key: the aliases that share it, and the outcome or the error. */
+export type KeyRefresh =
+  | { readonly aliases: readonly string[]; readonly outcome: RefreshAheadOutcome }
+  | { readonly aliases: readonly string[]; readonly outcome: 'failed'; readonly error: unknown };
 
 /** Serves Entra access tokens by alias: from the cache, or through a freshly signed client assertion. */
 export class TokenService {
@@ -65,6 +70,30 @@ export class TokenService {
     if (!scope || key === undefined) throw new UnknownScopeError(alias);
     const { token, outcome } = await this.deps.cache.get(key, () => this.exchange(scope, deadline));
     return this.answer(token, outcome);
+  }
+
+  /**
+   * The refresher's run: each distinct cache key (tenant, client, scope) once, however many aliases share it, all at
+   * once; a failure of one key does not stop the others.
+   * @param deadline ms since the epoch by which an exchange must have given up
+   */
+  async refreshAhead(deadline?: number): Promise<KeyRefresh[]> {
+    const byKey = new Map<string, ScopeConfig[]>();
+    for (const scope of Object.values(this.deps.config.scopes)) {
+      const key = this.cacheKeys.get(scope.alias) as string;
+      byKey.set(key, [...(byKey.get(key) ?? []), scope]);
+    }
+    return Promise.all(
+      [...byKey].map(async ([key, scopes]): Promise<KeyRefresh> => {
+        const aliases = scopes.map((scope) => scope.alias);
+        const [scope] = scopes as [ScopeConfig];
+        try {
+          return { aliases, outcome: await this.deps.cache.refreshAhead(key, () => this.exchange(scope, deadline)) };
+        } catch (error) {
+          return { aliases, outcome: 'failed', error };
+        }
+      }),
+    );
   }
 
   private answer(token: CachedToken, outcome: CacheOutcome): TokenAnswer {

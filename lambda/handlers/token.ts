@@ -1,6 +1,7 @@
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2WithIAMAuthorizer, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import type { AllowedCallers } from '../../contract/allowed-callers';
+import { isRefreshEvent, type RefreshEvent } from '../../contract/refresh-event';
 import { isCallerAllowed } from '../core/caller-restriction';
 import {
   EntraRejectedError,
@@ -13,6 +14,7 @@ import type { BrokerMetrics, Clock, Logger, TokenAudit, TokenServed } from '../c
 import type { TokenAnswer, TokenResponseBody, TokenService } from '../core/token-service';
 import { errorResponder } from './error-responder';
 import { TOKEN_ROUTE_KEY_PREFIX } from '../../contract/http-api';
+import { handleRefreshEvent } from './refresh';
 
 /** Time kept back from the function's timeout to answer with the broker's own 503 rather than time out. */
 export const RESPONSE_RESERVE_MS = 1000;
@@ -35,6 +37,11 @@ export interface TokenHandlerDeps {
   readonly clock: Clock;
   /** @default - every caller IAM allowed */
   readonly allowedCallers?: AllowedCallers;
+  /**
+   * Run the refresher on a refresh event (`proactiveRefresh` is on); otherwise the tripwire refuses it like any event
+   * that did not come through the API. @default false
+   */
+  readonly acceptRefreshEvents?: boolean;
 }
 
 /**
@@ -118,8 +125,12 @@ function countFailure(metrics: BrokerMetrics, error: unknown): void {
  * What it counts is published by the function's `logMetrics` middleware, failures included.
  */
 export function createTokenHandler(deps: TokenHandlerDeps) {
-  return middy<APIGatewayProxyEventV2WithIAMAuthorizer, APIGatewayProxyStructuredResultV2>(
-    async (event: APIGatewayProxyEventV2WithIAMAuthorizer, context: Context) => {
+  return middy<APIGatewayProxyEventV2WithIAMAuthorizer | RefreshEvent, APIGatewayProxyStructuredResultV2>(
+    async (received: APIGatewayProxyEventV2WithIAMAuthorizer | RefreshEvent, context: Context) => {
+      if (deps.acceptRefreshEvents === true && isRefreshEvent(received)) {
+        return handleRefreshEvent(deps, deps.clock() + context.getRemainingTimeInMillis() - RESPONSE_RESERVE_MS);
+      }
+      const event = received as APIGatewayProxyEventV2WithIAMAuthorizer;
       if (!isFromExpectedApi(event, deps.api)) refuseForeignInvocation(deps, event);
       // Typed as always present, but an event that did not come through the IAM authorizer has none.
       const caller = (event.requestContext as Partial<typeof event.requestContext>).authorizer?.iam;
@@ -141,6 +152,8 @@ export function createTokenHandler(deps: TokenHandlerDeps) {
         countFailure(deps.metrics, error);
         throw error;
       }
+      // Served from the store or stale is no wait; an exchange, this request's or one it shared, is.
+      if (answer.outcome === 'exchange' || answer.outcome === 'shared') deps.metrics.count('callerWaits');
       deps.audit.tokenServed(served(event, caller, alias, answer, deps.clock() - started));
       return tokenResponse(answer);
     },

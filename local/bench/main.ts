@@ -1,4 +1,4 @@
-// `npm run bench [-- --only exchanges|short-tokens|handler|cold-start|throughput|identity-layer]`: the cache and cold-start
+// `npm run bench [-- --only exchanges|short-tokens|proactive|handler|cold-start|throughput|identity-layer]`: the cache and cold-start
 // figures of issue 4, on DynamoDB Local and the Entra emulator, and the identity endpoint's Lambda extension layer.
 // Prints a Markdown table; docs/performance.md explains it.
 import { cpus } from 'node:os';
@@ -8,6 +8,7 @@ import { runExchangeBurst, CLIENT, ENTRA_LATENCY_MS, TENANT, type ExchangeRun } 
 import { L1_HIT_BUDGET_US, measureHandlerCost, type CostFigures } from './handler-cost';
 import { buildLayer, layerSize, measureLayerRuns, nativeLayerArch, removeLayer } from './identity-layer';
 import { runShortLivedTokens, TEN_MINUTES } from './short-lived-tokens';
+import { OUTAGE_SECONDS, PROACTIVE_PERIOD_SECONDS, PROACTIVE_TOKEN_SECONDS, runProactiveRefresh } from './proactive-refresh';
 import { fmt } from './stats';
 import { measureThroughput, type ThroughputFigures } from './throughput';
 import { startDynamoDbLocal, type DynamoDbLocal } from '../dynamodb-local/launcher';
@@ -17,7 +18,7 @@ import { startEntraEmulator, type EntraEmulator } from '../entra-emulator/emulat
 // The SDK warns on Node < 22 at every client creation; Lambda runs Node 24, so it says nothing about the figures.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
-const SECTIONS = ['exchanges', 'short-tokens', 'handler', 'cold-start', 'throughput', 'identity-layer'] as const;
+const SECTIONS = ['exchanges', 'short-tokens', 'proactive', 'handler', 'cold-start', 'throughput', 'identity-layer'] as const;
 type Section = (typeof SECTIONS)[number];
 
 const { values } = parseArgs({ options: { only: { type: 'string', multiple: true } } });
@@ -42,7 +43,7 @@ try {
   const throughputPort = await freePort();
   const layerBrokerPort = await freePort();
   const issuers = [exchangePorts[0]!, throughputPort, layerBrokerPort].map((port) => `http://127.0.0.1:${port}`);
-  if (wants('exchanges') || wants('short-tokens') || wants('handler')) {
+  if (wants('exchanges') || wants('short-tokens') || wants('proactive') || wants('handler')) {
     log('starting DynamoDB Local ...');
     dynamodb = await startDynamoDbLocal();
   }
@@ -95,6 +96,27 @@ try {
     );
   }
 
+  if (wants('proactive')) {
+    log(
+      `section 1d: proactive refresh, 3 processes, one table, ${PROACTIVE_TOKEN_SECONDS} s tokens, callers throughout, a ${OUTAGE_SECONDS} s Entra outage (about 3 minutes) ...`,
+    );
+    const run = await runProactiveRefresh({ dynamodb: dynamodb!, ports: exchangePorts });
+    const setting = `3 processes, one table, ${PROACTIVE_TOKEN_SECONDS} s tokens, refresher every ${PROACTIVE_PERIOD_SECONDS} s, ${run.requests} requests over ${fmt(run.wallMs / 1000, 0)} s`;
+    addRow(`1d. Requests that waited on an exchange after warm-up (${setting})`, `**${run.waitedAfterWarmUp}**`, '0', 'proactive');
+    addRow(
+      `1e. Failed requests during a ${OUTAGE_SECONDS} s Entra outage that begins when the token is due (shorter than its servable life left)`,
+      `**${run.failedDuringOutage}** of ${run.requestsDuringOutage} (${run.failed} failed in the whole run)`,
+      '0',
+      'proactive',
+    );
+    addRow(
+      '1f. Exchanges per refresh (exchanges at Entra / refreshes, warm-up included)',
+      `**${fmt(run.exchanges / run.refreshes, 2)}** (${run.exchanges} / ${run.refreshes})`,
+      '1, not one per process',
+      'proactive',
+    );
+  }
+
   if (wants('handler')) {
     log('section 2: handler cost per request ...');
     const cost: CostFigures[] = await measureHandlerCost(dynamodb!.endpoint, 20_000);
@@ -127,12 +149,20 @@ try {
   }
 
   if (wants('throughput')) {
-    log('section 4: local runtime throughput on cache hits (autocannon, 10 s) ...');
+    log('section 4: local runtime throughput on cache hits beside an empty node:http server (autocannon, 3 × 10 s each, alternately) ...');
     const t: ThroughputFigures = await measureThroughput(entra!, throughputPort, 10, 20);
+    const cpu = (figures: ThroughputFigures['runtime']) =>
+      figures.cpuUsPerRequest === undefined ? '' : `, server CPU ${fmt(figures.cpuUsPerRequest, 0)} µs/request`;
     addRow(
-      `4. Local runtime, \`GET /token/graph\` cache hits, ${t.connections} connections, ${t.durationSeconds} s`,
-      `${fmt(t.requestsPerSecond, 0)} req/s, p50 ${t.p50Ms} ms, p99 ${t.p99Ms} ms, ${t.non2xx} non-2xx`,
+      `4. Local runtime, \`GET /token/graph\` cache hits, ${t.connections} connections, ${t.durationSeconds} s, median of ${t.rounds}`,
+      `${fmt(t.runtime.requestsPerSecond, 0)} req/s, p50 ${t.runtime.p50Ms} ms, p99 ${t.runtime.p99Ms} ms${cpu(t.runtime)}, ${t.runtime.non2xx} non-2xx`,
       '',
+      'throughput',
+    );
+    addRow(
+      `4b. Empty node:http server, same load, alternating with 4`,
+      `${fmt(t.empty.requestsPerSecond, 0)} req/s, p50 ${t.empty.p50Ms} ms, p99 ${t.empty.p99Ms} ms${cpu(t.empty)}: runtime / empty = **${fmt(t.runtime.requestsPerSecond / t.empty.requestsPerSecond, 2)}**`,
+      'the ratio does not fall',
       'throughput',
     );
   }

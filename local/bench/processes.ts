@@ -8,6 +8,8 @@ export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '
 
 export interface WorkerProcess {
   readonly url: string;
+  /** The worker's process id (the throughput section reads its CPU time). */
+  readonly pid: number | undefined;
   stop(): Promise<void>;
 }
 
@@ -24,7 +26,13 @@ export const writeTempJson = (name: string, value: unknown): string => writeTemp
  * Starts a broker worker process and waits for its `listening on` line.
  * @throws Error with its stderr when it exits or does not start within 30 s
  */
-export function startWorker(configFile: string, port: number, mode: 'coordinated' | 'uncoordinated'): Promise<WorkerProcess> {
+export function startWorker(
+  configFile: string,
+  port: number,
+  mode: 'coordinated' | 'uncoordinated',
+  /** Receives each line the worker writes on stdout (its audit and metric lines) once it listens. @default - ignored */
+  onLine?: (line: string) => void,
+): Promise<WorkerProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'local/bench/broker-worker.ts', configFile, String(port), mode], {
     cwd: repoRoot,
     env: { ...process.env, NODE_NO_WARNINGS: '1' },
@@ -37,13 +45,26 @@ export function startWorker(configFile: string, port: number, mode: 'coordinated
     const timer = setTimeout(() => fail(new Error(`worker did not start in 30 s: ${stderr}`)), 30_000);
     child.once('exit', (code) => fail(new Error(`worker exited with ${code}: ${stderr}`)));
     let stdout = '';
+    let listening = false;
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      // Once it listens, the worker's stdout is its audit and metric lines, one per request: kept only for `onLine`, so
+      // this process (which also drives the load) neither accumulates nor rescans them.
+      if (listening && !onLine) return;
       stdout += chunk;
+      if (listening) {
+        const lines = stdout.split('\n');
+        stdout = lines.pop() ?? '';
+        if (onLine) for (const line of lines) onLine(line);
+        return;
+      }
       const match = /listening on (\S+)/.exec(stdout);
       if (match?.[1]) {
+        listening = true;
+        stdout = stdout.slice(stdout.indexOf('\n', match.index) + 1);
         clearTimeout(timer);
         ready({
           url: match[1],
+          pid: child.pid,
           stop: async () => {
             child.kill('SIGTERM');
             await exited;

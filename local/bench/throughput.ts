@@ -1,40 +1,111 @@
-// Section 4: requests per second the local runtime serves on cache hits, measured with autocannon.
+// Section 4: requests per second the local runtime serves on cache hits, measured with autocannon, beside an empty
+// node:http server on the same machine and port (local/bench/empty-server.ts), alternately, so the ratio between the two
+// shows a regression whatever the machine's load; with the server process's CPU time per request (Linux /proc).
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import autocannon from 'autocannon';
 import type { EntraEmulator } from '../entra-emulator/emulator';
 import { CLIENT, GRAPH, TENANT } from './exchanges';
-import { startWorker, writeTempJson } from './processes';
+import { repoRoot, startWorker, writeTempJson } from './processes';
 
-export interface ThroughputFigures {
+export interface RunFigures {
   readonly requestsPerSecond: number;
   readonly p50Ms: number;
   readonly p99Ms: number;
   readonly non2xx: number;
+  /** The server process's CPU time (user + system) per request, in µs; undefined where /proc is not there. */
+  readonly cpuUsPerRequest: number | undefined;
+}
+
+export interface ThroughputFigures {
+  /** The local runtime, median run by requests per second. */
+  readonly runtime: RunFigures;
+  /** The empty server, median run. */
+  readonly empty: RunFigures;
+  readonly rounds: number;
   readonly connections: number;
   readonly durationSeconds: number;
 }
 
-/** One broker process with the memory cache, primed with one exchange, then loaded on `GET /token/graph`. */
+/** User + system CPU time of a process so far, in ms (fields 14 and 15 of /proc/PID/stat, in clock ticks of 10 ms). */
+function cpuMs(pid: number | undefined): number | undefined {
+  try {
+    const fields = readFileSync(`/proc/${String(pid)}/stat`, 'utf8')
+      .split(') ')[1]!
+      .split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return undefined;
+  }
+}
+
+async function load(url: string, pid: number | undefined, connections: number, durationSeconds: number): Promise<RunFigures> {
+  const before = cpuMs(pid);
+  const result = await autocannon({ url, connections, duration: durationSeconds });
+  const after = cpuMs(pid);
+  return {
+    requestsPerSecond: result.requests.average,
+    p50Ms: result.latency.p50,
+    p99Ms: result.latency.p99,
+    non2xx: result.non2xx,
+    cpuUsPerRequest: before === undefined || after === undefined ? undefined : ((after - before) * 1000) / result.requests.total,
+  };
+}
+
+/** Starts the empty server on `port` and waits for its line. */
+async function startEmptyServer(port: number): Promise<{ pid: number | undefined; stop(): Promise<void> }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'local/bench/empty-server.ts', String(port)], {
+    cwd: repoRoot,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const exited = new Promise<void>((done) => child.once('exit', () => done()));
+  await new Promise<void>((ready, fail) => {
+    child.once('exit', (code) => fail(new Error(`empty server exited with ${String(code)}`)));
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      if (chunk.includes('listening on')) ready();
+    });
+  });
+  return {
+    pid: child.pid,
+    stop: async () => {
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+const median = (runs: RunFigures[]): RunFigures =>
+  [...runs].sort((a, b) => a.requestsPerSecond - b.requestsPerSecond)[Math.floor(runs.length / 2)]!;
+
+/**
+ * `rounds` times, alternately: one broker process with the memory cache, primed with one exchange, then loaded on
+ * `GET /token/graph`; and the empty server on the same port.
+ */
 export async function measureThroughput(
   entra: EntraEmulator,
   port: number,
   durationSeconds: number,
   connections: number,
+  rounds = 3,
 ): Promise<ThroughputFigures> {
   const config = writeTempJson('config.json', { tenantId: TENANT, clientId: CLIENT, scopes: { graph: GRAPH }, authorityHost: entra.url });
-  const worker = await startWorker(config, port, 'coordinated');
-  try {
-    const primed = await fetch(`${worker.url}/token/graph`);
-    if (primed.status !== 200) throw new Error(`priming request answered ${primed.status}: ${await primed.text()}`);
-    const result = await autocannon({ url: `${worker.url}/token/graph`, connections, duration: durationSeconds });
-    return {
-      requestsPerSecond: result.requests.average,
-      p50Ms: result.latency.p50,
-      p99Ms: result.latency.p99,
-      non2xx: result.non2xx,
-      connections,
-      durationSeconds,
-    };
-  } finally {
-    await worker.stop();
+  const runtime: RunFigures[] = [];
+  const empty: RunFigures[] = [];
+  for (let round = 0; round < rounds; round++) {
+    const worker = await startWorker(config, port, 'coordinated');
+    try {
+      const primed = await fetch(`${worker.url}/token/graph`);
+      if (primed.status !== 200) throw new Error(`priming request answered ${primed.status}: ${await primed.text()}`);
+      runtime.push(await load(`${worker.url}/token/graph`, worker.pid, connections, durationSeconds));
+    } finally {
+      await worker.stop();
+    }
+    const server = await startEmptyServer(port);
+    try {
+      empty.push(await load(`http://127.0.0.1:${port}/token/graph`, server.pid, connections, durationSeconds));
+    } finally {
+      await server.stop();
+    }
   }
+  return { runtime: median(runtime), empty: median(empty), rounds, connections, durationSeconds };
 }

@@ -59,7 +59,13 @@ function optionalString(field: string, value: unknown, problems: string[], patte
  * @throws ConfigError naming every bad field, broker and local ones together
  */
 export function parseLocalConfig(raw: unknown, source = 'local runtime configuration'): LocalConfig {
-  const result = validateBrokerConfig(raw, { allowLoopbackHttp: true, anyPositiveRotation: true, extraFields: LOCAL_FIELDS, source });
+  const result = validateBrokerConfig(raw, {
+    allowLoopbackHttp: true,
+    anyPositiveRotation: true,
+    localRefreshTimer: true,
+    extraFields: LOCAL_FIELDS,
+    source,
+  });
   const problems = [...result.problems];
   const fields = isPlainObject(raw) ? raw : {};
 

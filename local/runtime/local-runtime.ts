@@ -35,6 +35,7 @@ import { loadOrCreateRotationStateKey, loadOrCreateSealingKey } from './secret-k
 import { loadOrCreateSigningKey } from './signing-key-file';
 import { verifySigV4Request } from './sigv4-verifier';
 import { openTokenStore } from './token-store';
+import { startRefreshTimer, type RefreshTimer } from './refresh-timer';
 import { startOutboundFederation, type OutboundFederation } from '../sts-outbound/outbound-federation';
 
 export const DEFAULT_PORT = 8787;
@@ -165,6 +166,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       aliases: new Set(Object.keys(runtime.scopes)),
       issuer: config.issuer,
       authorize: (request) => authorize(config, request, logger, clock),
+      // Without localCredentials nothing is checked, so nothing is logged.
+      authorizeLogs: config.localCredentials !== undefined,
       logger,
       powertools: own.powertools,
       inScope,
@@ -172,12 +175,18 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     }),
   );
   // No 'clientError' listener: Node then answers what it cannot parse itself (400, or 431 for a head over 16 KB).
+  const { proactiveRefresh } = runtime;
+  const refreshTimer: RefreshTimer | undefined =
+    proactiveRefresh === false
+      ? undefined
+      : startRefreshTimer({ handler: token, periodSeconds: proactiveRefresh.periodSeconds, inScope, logger, clock });
 
   return {
     url,
     issuer,
     aws: signing.kind === 'aws-sts' ? { issuer: signing.assertions.issuer, subject: signing.assertions.subject } : undefined,
     close: async () => {
+      await refreshTimer?.stop();
       await new Promise<void>((resolve) => {
         server.close(() => {
           resolve();

@@ -8,6 +8,8 @@
 /** A Powertools log line (`level`) or an EMF line (`_aws`): one JSON object on one line. */
 export function isLogLine(line: string): boolean {
   if (!line.startsWith('{') || !line.endsWith('}')) return false;
+  // Parsing is the costly part (`npm start` taps every line, one per request): a line without either key is not one.
+  if (!line.includes('"level"') && !line.includes('"_aws"')) return false;
   try {
     const parsed = JSON.parse(line) as Record<string, unknown>;
     return typeof parsed.level === 'string' || '_aws' in parsed;

@@ -4,7 +4,7 @@
  * runs: a Host that is not loopback (or the configured issuer's), an unmatched route, a body over 64 KB, and a token
  * request the IAM stand-in does not authorize.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger as PowertoolsLogger } from '@aws-lambda-powertools/logger';
 import type { APIGatewayProxyEventV2WithIAMAuthorizer, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
@@ -14,6 +14,9 @@ import { isAllowedHost } from './host-check';
 import { flattenHeaders, readBody, sendGatewayMessage, sendResult } from './http-bridge';
 import type { InvocationScope } from './invocation-scope';
 import { matchRoute, type MatchedRoute } from './routes';
+
+/** How many Host headers' verdicts a runtime keeps. */
+const MAX_REMEMBERED_HOSTS = 64;
 
 /** The same as the token function's timeout in the stack. */
 export const HANDLER_TIMEOUT_MS = 15_000;
@@ -41,6 +44,11 @@ export interface RequestHandlerDeps {
    * it (403 `{"message":"Forbidden"}`); it logs why.
    */
   readonly authorize: (request: SignedRequest) => VerifiedIamCaller | undefined;
+  /**
+   * Whether `authorize` may log (it checks signatures): the runtime's logger is then told the request's context
+   * before it runs. @default true
+   */
+  readonly authorizeLogs?: boolean;
   /** The runtime's own lines (a refused Host or signature), with the request's id. */
   readonly logger: Logger;
   /** The Powertools logger behind `logger`, told each request's context. */
@@ -53,18 +61,22 @@ export interface RequestHandlerDeps {
 /** The `request` listener of the local runtime's HTTP server. */
 export function createRequestHandler(deps: RequestHandlerDeps): (request: IncomingMessage, response: ServerResponse) => void {
   const serve = async (request: IncomingMessage, response: ServerResponse, awsRequestId: string): Promise<void> => {
-    // The runtime's own lines about this request (a refused signature, say) carry its id too.
-    deps.powertools.addContext(
-      lambdaContext({ functionName: 'broker-local-runtime', timeoutMs: HANDLER_TIMEOUT_MS, awsRequestId, clock: deps.clock }),
-    );
-    // API Gateway's request id, in the event and, as HTTP APIs answer it, in the `apigw-requestid` header.
-    const apiRequestId = randomBytes(11).toString('base64');
+    // The runtime's own lines about this request (a refused Host or signature) carry its id too; told only when the
+    // runtime may write one, as most requests go straight to a handler, which is told by its own middleware.
+    const beforeOwnLine = () =>
+      deps.powertools.addContext(
+        lambdaContext({ functionName: 'broker-local-runtime', timeoutMs: HANDLER_TIMEOUT_MS, awsRequestId, clock: deps.clock }),
+      );
+    // API Gateway's request id, in the event and, as HTTP APIs answer it, in the `apigw-requestid` header: 16 base64
+    // characters from 11 random bytes, taken from a UUID (Node batches their entropy) rather than a read of its own.
+    const apiRequestId = Buffer.from(randomUUID().replaceAll('-', '').slice(0, 22), 'hex').toString('base64');
     response.setHeader('apigw-requestid', apiRequestId);
     const target = request.url ?? '/';
     const queryAt = target.indexOf('?');
     const rawPath = queryAt === -1 ? target : target.slice(0, queryAt);
     const rawQueryString = queryAt === -1 ? '' : target.slice(queryAt + 1);
-    if (!isAllowedHost(request.headers.host, deps.issuer)) {
+    if (!allowedHost(request.headers.host)) {
+      beforeOwnLine();
       deps.logger.warn('request refused: Host is not a loopback name or address (DNS rebinding?)', {
         host: (request.headers.host ?? '').slice(0, 128),
         path: rawPath.slice(0, 256),
@@ -90,6 +102,7 @@ export function createRequestHandler(deps: RequestHandlerDeps): (request: Incomi
 
     let caller: VerifiedIamCaller | undefined;
     if (route.handler === 'token') {
+      if (deps.authorizeLogs ?? true) beforeOwnLine();
       caller = deps.authorize({ method: request.method ?? 'GET', path: rawPath, query: rawQueryString, headers: request.headers, body });
       if (!caller) {
         sendGatewayMessage(response, 403, 'Forbidden');
@@ -114,6 +127,18 @@ export function createRequestHandler(deps: RequestHandlerDeps): (request: Incomi
       lambdaContext({ functionName: `broker-${route.handler}`, timeoutMs: HANDLER_TIMEOUT_MS, awsRequestId, clock: deps.clock }),
     );
     sendResult(response, result);
+  };
+
+  // The Host check parses the header; the few hosts a runtime sees are remembered (bounded: any header can be sent).
+  const hostVerdicts = new Map<string | undefined, boolean>();
+  const allowedHost = (host: string | undefined): boolean => {
+    let verdict = hostVerdicts.get(host);
+    if (verdict === undefined) {
+      verdict = isAllowedHost(host, deps.issuer);
+      if (hostVerdicts.size >= MAX_REMEMBERED_HOSTS) hostVerdicts.clear();
+      hostVerdicts.set(host, verdict);
+    }
+    return verdict;
   };
 
   return (request, response) => {

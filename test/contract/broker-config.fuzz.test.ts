@@ -611,7 +611,7 @@ describe('parseLocalConfig under fuzzing', () => {
       fc.property(validLocal, ({ broker, local }) => {
         const config = parseLocalConfig({ ...broker, ...local });
         expectLocalWithinContract(config);
-        expectSame(config.broker, parseBrokerConfig(broker, { allowLoopbackHttp: true }));
+        expectSame(config.broker, parseBrokerConfig(broker, { allowLoopbackHttp: true, localRefreshTimer: true }));
         expectSame(config.localCredentials, local.localCredentials);
       }),
       { numRuns: RUNS, seed: 7_008 },

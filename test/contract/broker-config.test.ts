@@ -22,6 +22,7 @@ describe('parseBrokerConfig', () => {
         assertionLifetimeSeconds: 300,
         refreshMarginSeconds: 300,
         signer: 'kms',
+        proactiveRefresh: { periodSeconds: 60 },
       },
       deployment: {
         throttlingRateLimit: 50,
@@ -217,5 +218,50 @@ describe('signer and keyRotation', () => {
     expect(() => parseBrokerConfig({ ...minimal, signer: 'aws-sts', keyRotation: { intervalSeconds: 86_400 * 30 } })).toThrow(
       /keyRotation: applies to the "kms" signer only/,
     );
+  });
+});
+
+describe('proactiveRefresh', () => {
+  it('is on in a deployment (a run a minute) and off in the local runtime unless set', () => {
+    expect(parseBrokerConfig(minimal).runtime.proactiveRefresh).toStrictEqual({ periodSeconds: 60 });
+    expect(parseBrokerConfig(minimal, { localRefreshTimer: true }).runtime.proactiveRefresh).toBe(false);
+    expect(parseBrokerConfig({ ...minimal, proactiveRefresh: false }).runtime.proactiveRefresh).toBe(false);
+    expect(
+      parseBrokerConfig({ ...minimal, proactiveRefresh: { periodSeconds: 5 } }, { localRefreshTimer: true }).runtime.proactiveRefresh,
+    ).toStrictEqual({
+      periodSeconds: 5,
+    });
+  });
+
+  it('takes whole minutes up to 5 in a deployment (a schedule rate), naming the field and the value otherwise', () => {
+    expect(parseBrokerConfig({ ...minimal, proactiveRefresh: { periodSeconds: 300 } }).runtime.proactiveRefresh).toStrictEqual({
+      periodSeconds: 300,
+    });
+    expect(() => parseBrokerConfig({ ...minimal, proactiveRefresh: { periodSeconds: 90 } })).toThrow(
+      /proactiveRefresh\.periodSeconds: expected .*whole minutes.* received 90/,
+    );
+    expect(() => parseBrokerConfig({ ...minimal, proactiveRefresh: { periodSeconds: 360 } })).toThrow(
+      /proactiveRefresh\.periodSeconds: .*received 360/,
+    );
+    expect(() => parseBrokerConfig({ ...minimal, proactiveRefresh: { periodSeconds: 0 } }, { localRefreshTimer: true })).toThrow(
+      /proactiveRefresh\.periodSeconds: expected .*from 1 to 300.* received 0/,
+    );
+  });
+
+  it('refuses true, a bare number and unknown fields, naming each', () => {
+    expect(() => parseBrokerConfig({ ...minimal, proactiveRefresh: true })).toThrow(
+      /proactiveRefresh: expected .* or false, received true/,
+    );
+    expect(() => parseBrokerConfig({ ...minimal, proactiveRefresh: 60 })).toThrow(/proactiveRefresh: expected .* received 60/);
+    expect(() => parseBrokerConfig({ ...minimal, proactiveRefresh: { periodSeconds: 60, periodSecs: 60 } })).toThrow(
+      /proactiveRefresh\.periodSecs/,
+    );
+  });
+
+  it('reaches the token function as configured', () => {
+    for (const proactiveRefresh of [false, { periodSeconds: 120 }] as const) {
+      const { runtime } = parseBrokerConfig({ ...minimal, proactiveRefresh });
+      expect(parseRuntimeConfig(JSON.parse(runtimeConfigJson(runtime))).proactiveRefresh).toStrictEqual(proactiveRefresh);
+    }
   });
 });

@@ -32,8 +32,8 @@ describe('BrokerMonitoring alarms (defaults)', () => {
   const tokenFunction = { Ref: logicalId(broker.tokenFunction) };
   const apiId = { Ref: logicalId(broker.httpApi) };
 
-  it('creates thirteen alarms, two metric filters and one dashboard, all exposed on the construct', () => {
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 13);
+  it('creates fourteen alarms, two metric filters and one dashboard, all exposed on the construct', () => {
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 14);
     template.resourceCountIs('AWS::Logs::MetricFilter', 2);
     template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
     expect(Object.keys(broker.monitoring!.alarms).sort()).toEqual([
@@ -44,6 +44,7 @@ describe('BrokerMonitoring alarms (defaults)', () => {
       'keyRotationFailures',
       'publicRoutes4xx',
       'publicRoutes5xx',
+      'refreshFailures',
       'rotationStateRejected',
       'signingKeyAge',
       'tokenFunctionErrors',
@@ -203,7 +204,7 @@ describe('BrokerMonitoring alarms (defaults)', () => {
     const linked = Object.values(template.findResources('AWS::CloudWatch::Alarm')).map(
       (alarm) => /#([a-z0-9-]+)$/.exec(alarm.Properties.AlarmDescription as string)![1],
     );
-    expect(new Set(linked).size).toBe(13);
+    expect(new Set(linked).size).toBe(14);
     for (const anchor of linked) expect(anchors).toContain(anchor);
   });
 
@@ -224,7 +225,7 @@ describe('BrokerMonitoring options', () => {
   it('sends ALARM and OK to the topic from every alarm', () => {
     const { template, topicRef } = brokerWithTopic();
     const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
-    expect(alarms).toHaveLength(13);
+    expect(alarms).toHaveLength(14);
     for (const alarm of alarms) {
       expect(alarm.Properties.AlarmActions).toEqual([topicRef]);
       expect(alarm.Properties.OKActions).toEqual([topicRef]);

@@ -58,6 +58,7 @@ describe('BrokerStack', { timeout: 60_000 }, () => {
       'TokenBrokerKeyRotatorFunction2CA8D31B',
       'TokenBrokerKeyRotatorFunctionLogsF1E79A4C',
       'TokenBrokerKeyRotatorFunctionRoleD93AAD05',
+      'TokenBrokerProactiveRefreshRule4521ED01',
       'TokenBrokerTokenFunctionD4D9C632',
       'TokenBrokerTokenFunctionLogsC7281165',
       'TokenBrokerTokenFunctionRoleDE7522A4',

@@ -54,7 +54,11 @@ describe('TokenBroker with signer "aws-sts"', () => {
 
   it('has no key rotator, no schedule, no rotation alarms and no broker-keys outputs: AWS rotates its own keys', () => {
     expect(stack.broker.signer).not.toHaveProperty('keyRotatorFunction');
-    template.resourceCountIs('AWS::Events::Rule', 0);
+    // The one rule is the proactive refresh's, which runs the token function.
+    template.resourceCountIs('AWS::Events::Rule', 1);
+    template.hasResourceProperties('AWS::Events::Rule', {
+      Targets: [{ Arn: { 'Fn::GetAtt': [logicalId(stack.broker.tokenFunction), 'Arn'] } }],
+    });
     expect(stack.broker.monitoring?.alarms.keyRotationFailures).toBeUndefined();
     expect(stack.broker.monitoring?.alarms.signingKeyAge).toBeUndefined();
     expect(stack.broker.monitoring?.alarms.rotationStateRejected).toBeUndefined();
@@ -190,12 +194,13 @@ describe('TokenBroker with signer "aws-sts"', () => {
       'cacheItemsRejected',
       'entraRejections',
       'foreignInvocations',
+      'refreshFailures',
       'tokenFunctionErrors',
       'tokenFunctionThrottles',
       'tokenLatencyP99',
       'upstreamUnavailable',
     ]);
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 8);
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 9);
     template.resourceCountIs('AWS::Logs::MetricFilter', 0);
     const [dashboard] = Object.values(template.findResources('AWS::CloudWatch::Dashboard'));
     expect(JSON.stringify(dashboard?.Properties.DashboardBody)).not.toContain('Public routes');

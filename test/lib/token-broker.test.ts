@@ -75,12 +75,14 @@ describe('TokenBroker routes', () => {
 
   it('lets only API Gateway invoke the functions, each permission naming this API (what CT.LAMBDA.PR.2 cannot read)', () => {
     const all = Object.values(template.findResources('AWS::Lambda::Permission'));
-    expect(all).toHaveLength(4);
-    // The fourth: EventBridge runs the key rotator, on this broker's schedule only.
+    expect(all).toHaveLength(5);
+    // The other two: EventBridge runs the key rotator and the proactive refresh, each on this broker's rule only.
     const scheduled = all.filter((permission) => permission.Properties.Principal === 'events.amazonaws.com');
-    expect(scheduled).toHaveLength(1);
-    expect(scheduled[0]!.Properties.SourceArn).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^TokenBrokerKeyRotationSchedule/), 'Arn'] });
-    const permissions = all.filter((permission) => permission !== scheduled[0]);
+    expect(scheduled.map((permission) => permission.Properties.SourceArn)).toEqual([
+      { 'Fn::GetAtt': [expect.stringMatching(/^TokenBrokerKeyRotationSchedule/), 'Arn'] },
+      { 'Fn::GetAtt': [expect.stringMatching(/^TokenBrokerProactiveRefreshRule/), 'Arn'] },
+    ]);
+    const permissions = all.filter((permission) => !scheduled.includes(permission));
     for (const permission of permissions) {
       expect(permission.Properties).toMatchObject({ Action: 'lambda:InvokeFunction', Principal: 'apigateway.amazonaws.com' });
       const sourceArn = JSON.stringify(permission.Properties.SourceArn);

@@ -100,6 +100,8 @@ describe('local runtime logs', () => {
     const metricLines = all.filter((line) => '_aws' in line);
     expect(metricLines.map((line) => Object.keys(line).filter((key) => key !== '_aws' && key !== 'Deployment'))).toContainEqual([
       'EntraExchanges',
+      // The request that exchanged waited on it.
+      'CallerWaits',
     ]);
     const lines = all.filter((line) => !('_aws' in line));
     for (const line of lines) expect(line.function_request_id).toMatch(UUID);
