@@ -77,9 +77,7 @@ export interface DeploymentSettings {
  * Where the token routes are served (`endpoint`): on the public HTTP API beside discovery and JWKS, or on a PRIVATE
  * REST API that only the listed interface VPC endpoints (`com.amazonaws.{region}.execute-api`) reach.
  */
-export type EndpointSettings =
-  | { readonly type: 'public' }
-  | { readonly type: 'private'; readonly vpcEndpointIds: readonly string[] };
+export type EndpointSettings = { readonly type: 'public' } | { readonly type: 'private'; readonly vpcEndpointIds: readonly string[] };
 export const ENDPOINT_TYPES = ['public', 'private'] as const;
 /** An interface VPC endpoint id as EC2 issues them: `vpce-` and 17 hexadecimal digits. */
 export const VPC_ENDPOINT_ID_PATTERN = /^vpce-[0-9a-f]{17}$/;

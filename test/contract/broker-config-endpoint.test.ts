@@ -58,7 +58,7 @@ describe('endpoint', () => {
     );
   });
 
-  it('stays out of the token function\'s runtime configuration', () => {
+  it("stays out of the token function's runtime configuration", () => {
     expect(() => parseRuntimeConfig({ ...minimal, endpoint: { type: 'public' } })).toThrow(/endpoint/);
   });
 });
