@@ -1,10 +1,13 @@
-import { Match, type Template } from 'aws-cdk-lib/assertions';
+import { Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import { describe, expect, it } from 'vitest';
 import { BROKER_ENV } from '../../contract/environment';
 import { PRIVATE_STAGE_NAME } from '../../lib/private-token-api';
-import type { TokenBroker } from '../../lib/token-broker';
-import { brokerStack, config, errorThrownBy, logicalId, tokenBroker } from './helpers';
+import { TokenBroker } from '../../lib/token-broker';
+import { brokerStack, config, errorThrownBy, logicalId, newApp, tokenBroker } from './helpers';
 
 const VPCE = 'vpce-0123456789abcdef0';
 const OTHER_VPCE = 'vpce-0fedcba9876543210';
@@ -244,5 +247,31 @@ describe('private endpoint: grants', () => {
   it('keeps the public mode as it was: no REST API', () => {
     const { template } = tokenBroker();
     template().resourceCountIs('AWS::ApiGateway::RestApi', 0);
+  });
+});
+
+describe('private endpoint: the identity endpoint', () => {
+  it('points BROKER_URL at the private stage URL and grants the mapped alias on the REST API', () => {
+    const stack = new Stack(newApp(), 'Stack');
+    const broker = new TokenBroker(stack, 'Broker', { config: config(privateEndpoint), monitoring: false });
+    const fn = new lambda.Function(stack, 'Workload', {
+      runtime: lambda.Runtime.PYTHON_3_13,
+      architecture: lambda.Architecture.ARM_64,
+      handler: 'index.handler',
+      code: lambda.Code.fromBucket(s3.Bucket.fromBucketName(stack, 'Code', 'function-code'), 'function.zip'),
+    });
+    broker.addIdentityEndpoint(fn, { resources: { 'https://storage.azure.com': 'storage' } });
+    const template = Template.fromStack(stack);
+    const [workload] = Object.values(
+      template.findResources('AWS::Lambda::Function', { Properties: { Runtime: 'python3.13' } }),
+    ) as Resource[];
+    expect(stack.resolve(workload?.Properties.Environment.Variables.BROKER_URL)).toStrictEqual(stack.resolve(broker.apiUrl));
+    expect(JSON.stringify(workload?.Properties.Environment.Variables.BROKER_URL)).toContain('/broker');
+    const invokes = Object.values(template.findResources('AWS::IAM::Policy'))
+      .flatMap((policy) => (policy as Resource).Properties.PolicyDocument.Statement as Array<Record<string, unknown>>)
+      .filter((statement) => statement.Action === 'execute-api:Invoke');
+    expect(invokes).toHaveLength(1);
+    expect(JSON.stringify(invokes[0]?.Resource)).toMatch(/\/GET\/token\/storage"\]\]\}$/);
+    expect(JSON.stringify(invokes[0]?.Resource)).toContain(`{"Ref":"${restApiId(broker)}"}`);
   });
 });
