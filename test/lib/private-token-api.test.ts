@@ -135,6 +135,10 @@ describe.each([
       ]),
     });
     expect(broker.tokenStage).toBe(broker.privateApi?.stage);
+    const [dashboard] = resourcesOf(template, 'AWS::CloudWatch::Dashboard');
+    const body = JSON.stringify(dashboard?.Properties.DashboardBody);
+    expect(body).toContain('API requests and errors (private token API)');
+    expect(body).toContain('\\"AWS/ApiGateway\\",\\"5XXError\\",\\"ApiName\\"');
   });
 
   it('keeps the REST API out of reach in the DirectInvocationGuardPolicy output', () => {
