@@ -76,7 +76,18 @@ export interface DeploymentSettings {
   readonly tokenReservedConcurrency: number | undefined;
   /** The `kms` signer's key schedule, defaults applied. */
   readonly keyRotation: KeyRotationSettings;
+  /** Where the token routes are served: the public HTTP API, or a private REST API (docs/private-endpoint.md). */
+  readonly endpoint: EndpointSettings;
 }
+
+/**
+ * Where the token routes are served (`endpoint`): on the public HTTP API beside discovery and JWKS, or on a PRIVATE
+ * REST API that only the listed interface VPC endpoints (`com.amazonaws.{region}.execute-api`) reach.
+ */
+export type EndpointSettings = { readonly type: 'public' } | { readonly type: 'private'; readonly vpcEndpointIds: readonly string[] };
+export const ENDPOINT_TYPES = ['public', 'private'] as const;
+/** An interface VPC endpoint id as EC2 issues them: `vpce-` and 17 hexadecimal digits. */
+export const VPC_ENDPOINT_ID_PATTERN = /^vpce-[0-9a-f]{17}$/;
 
 export interface BrokerConfig {
   readonly runtime: RuntimeConfig;
@@ -104,6 +115,7 @@ export interface BrokerConfigInput {
   readonly tokenReservedConcurrency?: number;
   readonly keyRotation?: Partial<KeyRotationSettings>;
   readonly proactiveRefresh?: { readonly periodSeconds: number } | false;
+  readonly endpoint?: EndpointSettings;
 }
 
 const DAY = 86_400;
@@ -166,6 +178,7 @@ const DEPLOYMENT_FIELDS = [
   'publicThrottlingBurstLimit',
   'tokenReservedConcurrency',
   'keyRotation',
+  'endpoint',
 ] as const;
 const KEY_ROTATION_FIELDS = ['intervalSeconds', 'publishLeadSeconds', 'retireAfterSeconds'] as const;
 
@@ -314,6 +327,46 @@ class FieldReader {
     return { periodSeconds: period };
   }
 
+  endpoint(): EndpointSettings {
+    const value = this.raw.endpoint;
+    const fallback: EndpointSettings = { type: 'public' };
+    if (value === undefined) return fallback;
+    const shapes = '{"type": "public"} or {"type": "private", "vpcEndpointIds": ["vpce-…"]}';
+    if (!isPlainObject(value) || !(ENDPOINT_TYPES as readonly unknown[]).includes(value.type)) {
+      this.problems.push(`endpoint: expected ${shapes}, received ${describeValue(value)}`);
+      return fallback;
+    }
+    const known = value.type === 'private' ? ['type', 'vpcEndpointIds'] : ['type'];
+    for (const key of Object.keys(value)) {
+      if (known.includes(key)) continue;
+      this.problems.push(
+        key === 'vpcEndpointIds'
+          ? `endpoint.vpcEndpointIds: applies to {"type": "private"} only, received it with type "public"`
+          : unknownFieldProblem(`endpoint.${key}`, key, known),
+      );
+    }
+    if (value.type === 'public') return fallback;
+    const ids = value.vpcEndpointIds;
+    if (!Array.isArray(ids) || ids.length === 0) {
+      this.problems.push(
+        `endpoint.vpcEndpointIds: expected at least one interface VPC endpoint id for execute-api, e.g. ["vpce-0123456789abcdef0"], received ${describeValue(ids)}`,
+      );
+      return fallback;
+    }
+    const seen = new Set<unknown>();
+    ids.forEach((id: unknown, index) => {
+      if (typeof id !== 'string' || !VPC_ENDPOINT_ID_PATTERN.test(id)) {
+        this.problems.push(
+          `endpoint.vpcEndpointIds[${index}]: expected "vpce-" and 17 lowercase hexadecimal digits (e.g. "vpce-0123456789abcdef0"), received ${describeValue(id)}`,
+        );
+      } else if (seen.has(id)) {
+        this.problems.push(`endpoint.vpcEndpointIds[${index}]: ${describeValue(id)} is listed twice`);
+      }
+      seen.add(id);
+    });
+    return { type: 'private', vpcEndpointIds: ids as string[] };
+  }
+
   authorityHost(allowLoopbackHttp: boolean): string {
     const value = this.raw.authorityHost;
     if (value === undefined) return CONFIG_DEFAULTS.authorityHost;
@@ -403,6 +456,7 @@ function readDeployment(
 ): DeploymentSettings {
   return {
     keyRotation: reader.keyRotation(runtime.signer, runtime.assertionLifetimeSeconds, options.anyPositiveRotation ?? false),
+    endpoint: reader.endpoint(),
     throttlingRateLimit: reader.integer('throttlingRateLimit', CONFIG_DEFAULTS.throttlingRateLimit, 1, 10_000),
     throttlingBurstLimit: reader.integer('throttlingBurstLimit', CONFIG_DEFAULTS.throttlingBurstLimit, 1, 5_000),
     publicThrottlingRateLimit: reader.integer('publicThrottlingRateLimit', CONFIG_DEFAULTS.publicThrottlingRateLimit, 1, 10_000),

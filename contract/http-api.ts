@@ -93,6 +93,32 @@ export const ACCESS_LOG_FIELDS = {
   principalOrgId: '$context.identity.principalOrgId',
 } as const;
 
+/**
+ * The access log line of the private REST API (endpoint type private), with the same field names as the HTTP API's, so the audit queries and
+ * the metric filters read both APIs' lines alike: `routeKey` is the method and the matched resource (`GET
+ * /token/graph`), as an HTTP API's route key reads. No headers, no query string, no body: nothing that carries a
+ * SigV4 signature or a token. Variables: API Gateway Developer Guide, "Variables for access logging for API Gateway".
+ */
+export const PRIVATE_ACCESS_LOG_FIELDS = {
+  requestId: '$context.requestId',
+  apiId: '$context.apiId',
+  ip: '$context.identity.sourceIp',
+  vpceId: '$context.identity.vpceId',
+  requestTime: '$context.requestTime',
+  httpMethod: '$context.httpMethod',
+  routeKey: '$context.httpMethod $context.resourcePath',
+  path: '$context.path',
+  status: '$context.status',
+  protocol: '$context.protocol',
+  responseLength: '$context.responseLength',
+  responseLatency: '$context.responseLatency',
+  integrationErrorMessage: '$context.integrationErrorMessage',
+  authorizerError: '$context.authorize.error',
+  userArn: '$context.identity.userArn',
+  accountId: '$context.identity.accountId',
+  principalOrgId: '$context.identity.principalOrgId',
+} as const satisfies Record<keyof typeof ACCESS_LOG_FIELDS | 'vpceId', string>;
+
 /** An access log field the metric filters match on, as a JSON filter selector (`$.status`). */
 export function accessLogSelector(field: 'routeKey' | 'status' | 'apiId'): string {
   return `$.${field}`;

@@ -28,7 +28,9 @@ export interface BrokerDashboardProps {
 export function createBrokerDashboard(scope: Construct, props: BrokerDashboardProps): cloudwatch.Dashboard {
   const { broker } = props;
   const fn = broker.tokenFunction;
-  const stage = broker.stage;
+  // The stage of the token routes: all routes on the public HTTP API, the token routes only on the private REST API.
+  const stage = broker.tokenStage;
+  const routes = broker.privateApi ? 'private token API' : 'all routes';
   const period = ALARM_PERIOD;
   const graph = (title: string, left: cloudwatch.IMetric[], extra: Partial<cloudwatch.GraphWidgetProps> = {}) =>
     new cloudwatch.GraphWidget({ title, left, width: 8, height: 6, ...extra });
@@ -47,7 +49,7 @@ export function createBrokerDashboard(scope: Construct, props: BrokerDashboardPr
     new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: Object.values<cloudwatch.Alarm>(props.alarms), width: 24, height: 3 }),
   );
   dashboard.addWidgets(
-    graph('API requests and errors (all routes)', [
+    graph(`API requests and errors (${routes})`, [
       stage.metricCount({ period, statistic: 'Sum', label: 'Requests' }),
       stage.metricClientError({ period, statistic: 'Sum', label: '4xx' }),
       stage.metricServerError({ period, statistic: 'Sum', label: '5xx' }),
@@ -57,7 +59,7 @@ export function createBrokerDashboard(scope: Construct, props: BrokerDashboardPr
       [
         fn.metricDuration({ period, statistic: 'p50', label: 'Token function p50' }),
         fn.metricDuration({ period, statistic: 'p99', label: 'Token function p99' }),
-        stage.metricLatency({ period, statistic: 'p99', label: 'API Gateway p99 (all routes)' }),
+        stage.metricLatency({ period, statistic: 'p99', label: `API Gateway p99 (${routes})` }),
       ],
       { leftAnnotations: [{ value: props.latencyThreshold.toMilliseconds(), label: 'p99 alarm' }] },
     ),

@@ -188,7 +188,9 @@ export class BrokerMonitoring extends Construct {
     const fn = broker.tokenFunction;
     const kmsIssuer = broker.signer.kind === 'kms' ? broker.signer : undefined;
     // With the aws-sts signer there are no public routes: AWS serves the issuer.
-    const publicRouteErrors = kmsIssuer === undefined ? undefined : this.publicRouteErrorMetrics(broker);
+    const publicApiId = broker.httpApi?.apiId;
+    const publicRouteErrors =
+      kmsIssuer === undefined || publicApiId === undefined ? undefined : this.publicRouteErrorMetrics(broker, publicApiId);
 
     const alarms: Record<Exclude<BrokerAlarmName, OptionalAlarmName>, cloudwatch.Alarm> &
       Partial<Record<OptionalAlarmName, cloudwatch.Alarm>> = {
@@ -202,7 +204,8 @@ export class BrokerMonitoring extends Construct {
         anchor: 'token-function-throttles',
         summary: 'Lambda refused token requests: the reserved concurrency or the account limit is exhausted.',
       }),
-      api5xx: this.alarm('Api5xx', broker.stage.metricServerError({ period: ALARM_PERIOD, statistic: 'Sum' }), {
+      // The stage of the token routes: the HTTP API's (ApiId, Stage), or the private REST API's (ApiName, Stage).
+      api5xx: this.alarm('Api5xx', broker.tokenStage.metricServerError({ period: ALARM_PERIOD, statistic: 'Sum' }), {
         threshold: props.api5xxThreshold ?? 5,
         anchor: 'api-5xx',
         summary: "Callers are getting 5xx answers (the broker's 502 and 503, or failures in front of it).",
@@ -330,7 +333,7 @@ export class BrokerMonitoring extends Construct {
    * Metric filters on the access log that count the public routes' 4xx and 5xx answers. No default value:
    * a filter with dimensions cannot have one, and the alarms treat missing data as zero anyway.
    */
-  private publicRouteErrorMetrics(broker: TokenBroker): PublicRouteErrorMetrics {
+  private publicRouteErrorMetrics(broker: TokenBroker, publicApiId: string): PublicRouteErrorMetrics {
     const routes = PUBLIC_ROUTE_KEYS.map((key) => `${accessLogSelector('routeKey')} = "${key}"`).join(' || ');
     const metric = (id: string, metricName: string, statusClass: '4' | '5'): cloudwatch.Metric => {
       new logs.MetricFilter(this, id, {
@@ -346,7 +349,7 @@ export class BrokerMonitoring extends Construct {
       return new cloudwatch.Metric({
         namespace: METRICS_NAMESPACE,
         metricName,
-        dimensionsMap: { [PUBLIC_ROUTE_METRIC_DIMENSION]: broker.httpApi.apiId },
+        dimensionsMap: { [PUBLIC_ROUTE_METRIC_DIMENSION]: publicApiId },
         statistic: 'Sum',
         period: ALARM_PERIOD,
       });

@@ -61,6 +61,22 @@ export class BrokerStack extends Stack {
       });
     }
 
+    // The private token API's base URLs (endpoint "private"): with private DNS on the VPC endpoint, and through each
+    // VPC endpoint without it (docs/private-endpoint.md).
+    const { privateApi } = this.broker;
+    if (privateApi) {
+      new CfnOutput(this, 'PrivateApiUrl', {
+        description: 'Base URL of the private token API from a VPC whose execute-api endpoint has private DNS on (--url of broker-token)',
+        value: privateApi.url,
+      });
+      for (const vpcEndpointId of privateApi.vpcEndpointIds) {
+        new CfnOutput(this, `PrivateApiUrl${vpcEndpointId.replace(/^vpce-/, '')}`, {
+          description: `Base URL of the private token API through ${vpcEndpointId} without private DNS (its Route 53 alias)`,
+          value: privateApi.vpcEndpointUrl(vpcEndpointId),
+        });
+      }
+    }
+
     // What `npx broker-keys status|rotate --stack <name>` reads to find the rotation (kms signer only).
     const { signer } = this.broker;
     const rotator = signer.kind === 'kms' ? signer.keyRotatorFunction : undefined;
@@ -87,7 +103,8 @@ export class BrokerStack extends Stack {
           })),
           tableArn: this.broker.table.tableArn,
           tableWriterRoleArns: this.broker.tableWriterRoles.map((role) => role.roleArn),
-          apiId: this.broker.httpApi.apiId,
+          ...(this.broker.httpApi ? { apiId: this.broker.httpApi.apiId } : {}),
+          ...(this.broker.privateApi ? { restApiId: this.broker.privateApi.restApi.restApiId } : {}),
           deployRoleArnPattern: this.broker.deployRoleArnPattern,
         }).toJSON(),
       ),

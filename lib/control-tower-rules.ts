@@ -12,6 +12,7 @@ export const CFN_GUARD_PLUGIN = 'cdk-validator-cfnguard';
 
 /** The controls the broker acknowledges somewhere, by control id, with the cfn-guard rule that checks each. */
 export const CONTROL_TOWER_RULES = {
+  'CT.APIGATEWAY.PR.1': 'api_gw_v1_execution_logging_enabled_check',
   'CT.APIGATEWAY.PR.5': 'api_gw_v2_authorization_type_configured_check',
   'CT.CLOUDWATCH.PR.1': 'cloudwatch_alarm_action_check',
   'CT.CLOUDWATCH.PR.3': 'cloudwatch_log_group_encrypted_check',

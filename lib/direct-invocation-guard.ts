@@ -32,8 +32,17 @@ export interface DirectInvocationGuardProps {
   readonly tableArn: string;
   /** The roles that write the table's items: the token function's, and the key rotator's (its state item only). */
   readonly tableWriterRoleArns: readonly string[];
-  /** The HTTP API whose routes, integrations, authorizers and stages serve the tokens and the issuer's documents. */
-  readonly apiId: string;
+  /**
+   * The HTTP API whose routes, integrations, authorizers and stages serve the tokens and the issuer's documents; with a
+   * private endpoint, the issuer's documents only (signer `kms`).
+   * @default - no HTTP API (a private endpoint with signer `aws-sts`)
+   */
+  readonly apiId?: string;
+  /**
+   * The private REST API whose resources, methods, stage and resource policy serve the tokens.
+   * @default - no private REST API (a public endpoint)
+   */
+  readonly restApiId?: string;
   /**
    * Who may still change them: the deployment.
    * @default CDK_DEPLOY_ROLE_ARN_PATTERN - the CDK bootstrap's CloudFormation execution roles
@@ -58,7 +67,11 @@ export interface DirectInvocationGuardProps {
 export function directInvocationGuard(props: DirectInvocationGuardProps): iam.PolicyDocument {
   const exceptDeployment = { ArnNotLike: { 'aws:PrincipalArn': props.deployRoleArnPattern ?? CDK_DEPLOY_ROLE_ARN_PATTERN } };
   const andVersions = (functionArn: string) => [functionArn, `${functionArn}:*`];
-  const apiArn = `arn:${Aws.PARTITION}:apigateway:${Aws.REGION}::/apis/${props.apiId}`;
+  // HTTP APIs live under `/apis/{id}`, REST APIs under `/restapis/{id}` (its resources, methods, stages, policy).
+  const apiArns = [
+    ...(props.apiId === undefined ? [] : [`arn:${Aws.PARTITION}:apigateway:${Aws.REGION}::/apis/${props.apiId}`]),
+    ...(props.restApiId === undefined ? [] : [`arn:${Aws.PARTITION}:apigateway:${Aws.REGION}::/restapis/${props.restApiId}`]),
+  ];
   const writers = props.tableWriterRoleArns;
   return new iam.PolicyDocument({
     statements: [
@@ -103,7 +116,7 @@ export function directInvocationGuard(props: DirectInvocationGuardProps): iam.Po
         // "Amazon API Gateway Management V2"; ARN formats: API Gateway Developer Guide, "API Gateway Amazon Resource Name
         // (ARN) reference"): every change to a route, integration, authorizer or stage is one of these on `/apis/{id}/…`.
         actions: ['apigateway:POST', 'apigateway:PUT', 'apigateway:PATCH', 'apigateway:DELETE'],
-        resources: [apiArn, `${apiArn}/*`],
+        resources: apiArns.flatMap((arn) => [arn, `${arn}/*`]),
         conditions: exceptDeployment,
       }),
     ],

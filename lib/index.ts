@@ -6,7 +6,8 @@
  * export is one line here.
  */
 export { TokenBroker, TOKEN_FUNCTION_TIMEOUT } from './token-broker';
-export type { BrokerSigner } from './token-broker';
+export type { BrokerSigner, TokenStage } from './token-broker';
+export type { PrivateTokenApi } from './private-token-api';
 export type { TokenBrokerProps } from './token-broker-props';
 export type { KmsIssuer } from './kms-issuer';
 export type { StsSigner } from './sts-signer';
@@ -23,7 +24,7 @@ export { GitHubActionsFederation } from './github-actions-federation';
 export type { GitHubActionsFederationProps } from './github-actions-federation';
 
 // The configuration the constructs take, and the error that names every bad field.
-export type { BrokerConfigInput, ScopeInput } from '../contract/broker-config';
+export type { BrokerConfigInput, EndpointSettings, ScopeInput } from '../contract/broker-config';
 export type { AzureToAwsConfigInput } from '../contract/azure-to-aws-config';
 export type { GitHubActionsConfigInput } from '../contract/github-actions-config';
 export { ConfigError } from '../contract/config-error';

@@ -23,7 +23,8 @@ export interface TokenBrokerProps {
   /**
    * The issuer URL: the `iss` of every client assertion and the base of the discovery document. Must be
    * `https://`, with no trailing slash, and route to this API (e.g. a custom domain you map to `stage`). With signer
-   * `aws-sts` AWS is the issuer, and this is only the base URL of the token routes (`tokenUrl`, the outputs).
+   * `aws-sts` AWS is the issuer, and this is only the base URL of the token routes (`tokenUrl`, the outputs). With a
+   * private endpoint it names the public HTTP API only (discovery and JWKS), and is refused with `aws-sts`.
    * @default - the API's default endpoint, `https://{apiId}.execute-api.{region}.amazonaws.com`
    */
   readonly issuer?: string;
@@ -81,7 +82,9 @@ export interface TokenBrokerProps {
   /**
    * Defense in depth on top of IAM. HTTP APIs accept any IAM principal whose own policy allows the route
    * and have no resource policy, so this restriction is enforced by the token function from the IAM
-   * authorizer context (`accountId`, `principalOrgId`). A caller must satisfy every list given.
+   * authorizer context (`accountId`, `principalOrgId`). A caller must satisfy every list given. With a private
+   * endpoint the REST API's resource policy also admits these accounts and organizations (besides the deploying
+   * account), whose own IAM policies must then allow the method.
    * @default - any principal whose IAM policy allows the route
    */
   readonly allowedCallers?: AllowedCallers;
@@ -125,6 +128,12 @@ export function validateTokenBrokerProps(props: TokenBrokerProps, path: string):
   }
 
   const { issuer } = props;
+  const runtime = validation.config?.runtime;
+  if (issuer !== undefined && runtime?.signer === 'aws-sts' && validation.config?.deployment.endpoint.type === 'private') {
+    problems.push(
+      'issuer: with signer "aws-sts" and a private endpoint nothing is public (AWS is the issuer, the token routes are on the private REST API); remove it',
+    );
+  }
   if (issuer !== undefined && !Token.isUnresolved(issuer)) {
     const check = checkIssuerUrl(issuer);
     if (!check.ok) problems.push(`issuer: ${check.problem}`);

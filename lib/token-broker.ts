@@ -1,5 +1,5 @@
-import { Duration, RemovalPolicy, Stack, type CfnElement } from 'aws-cdk-lib';
-import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
+import { Duration, Lazy, RemovalPolicy, Stack, type CfnElement } from 'aws-cdk-lib';
+import { AccessLogFormat, type Stage as RestStage } from 'aws-cdk-lib/aws-apigateway';
 import { HttpApi, HttpMethod, LogGroupLogDestination, type HttpRoute, type HttpStage } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpIamAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
@@ -31,6 +31,7 @@ import { CDK_DEPLOY_ROLE_ARN_PATTERN } from './direct-invocation-guard';
 import { addIdentityEndpoint, type IdentityEndpointAttachment, type IdentityEndpointOptions } from './identity-endpoint';
 import { denyGrantsExceptForAwsServices, denyKeyActionsToAllBut } from './key-policies';
 import { KmsIssuer } from './kms-issuer';
+import { PRIVATE_STAGE_NAME, PrivateTokenApi } from './private-token-api';
 import { ProactiveRefreshSchedule } from './proactive-refresh';
 import { StsSigner } from './sts-signer';
 import { denyItemWritesToAllBut, denyRotationStateWritesToAllBut, tokenCacheTablePolicy } from './token-cache-table-policy';
@@ -48,6 +49,9 @@ const STAGE_NAME = '$default';
 /** The actions that use the token cache key's data keys: read a token, or forge an item that would open. */
 const CACHE_KEY_DATA_ACTIONS = ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey*', 'kms:ReEncrypt*'];
 
+/** The stage that serves the token routes: the public HTTP API's, or the private REST API's. */
+export type TokenStage = HttpStage | RestStage;
+
 /** Who signs the assertions: the broker's own KMS keys (`kind: 'kms'`) or AWS STS (`kind: 'aws-sts'`). */
 export type BrokerSigner = KmsIssuer | StsSigner;
 
@@ -60,15 +64,27 @@ const TOKEN_FUNCTION_DESCRIPTION = 'Token broker: Entra ID access tokens for IAM
  * serve discovery and JWKS); with `aws-sts`, AWS STS outbound identity federation signs and AWS is the issuer.
  */
 export class TokenBroker extends Construct {
-  readonly httpApi: HttpApi;
-  /** The `$default` stage, for custom domain mappings. */
-  readonly stage: HttpStage;
+  /**
+   * The public HTTP API: the token routes (`endpoint` public) and, with signer `kms`, discovery and JWKS. Undefined
+   * with a private endpoint and signer `aws-sts`: nothing is public then.
+   */
+  readonly httpApi: HttpApi | undefined;
+  /** The HTTP API's `$default` stage, for custom domain mappings; undefined when there is no HTTP API. */
+  readonly stage: HttpStage | undefined;
+  /** The private REST API that serves the token routes with `endpoint: {"type": "private"}`; else undefined. */
+  readonly privateApi: PrivateTokenApi | undefined;
+  /** The stage that serves the token routes (the HTTP API's or the private REST API's): its metrics are the callers'. */
+  readonly tokenStage: TokenStage;
   /**
    * The issuer URL, with no trailing slash: the API's base URL (or `props.issuer`) with the `kms` signer, the
    * account's outbound identity federation issuer (a deploy-time value) with `aws-sts`.
    */
   readonly issuerUrl: string;
-  /** The API's base URL, with no trailing slash: `props.issuer` when given, else the API's default endpoint. */
+  /**
+   * The base URL of the token routes, with no trailing slash. Public endpoint: `props.issuer` when given, else the HTTP
+   * API's default endpoint. Private endpoint: the private REST API's URL with private DNS,
+   * `https://{apiId}.execute-api.{region}.amazonaws.com/broker` (`privateApi.vpcEndpointUrl(id)` gives the form without).
+   */
   readonly apiUrl: string;
   /**
    * The `sub` of every assertion, which Entra's federated credential must name: `config.subject` with the `kms`
@@ -81,7 +97,7 @@ export class TokenBroker extends Construct {
   readonly tokenFunction: NodejsFunction;
   /** The token function's own role: the one principal the keys' policies let sign and open cached tokens. */
   readonly tokenFunctionRole: iam.IRole;
-  /** `GET /token/{alias}` per configured alias. */
+  /** `GET /token/{alias}` per configured alias on the public HTTP API; empty with a private endpoint (`privateApi.tokenMethods`). */
   readonly tokenRoutes: Readonly<Record<string, HttpRoute>>;
   /**
    * The signer's part, by `kind`: with `kms` the signing key, the published keys, the discovery, JWKS and key rotator
@@ -89,7 +105,10 @@ export class TokenBroker extends Construct {
    * token role's STS grant (lib/sts-signer.ts).
    */
   readonly signer: BrokerSigner;
-  /** The stage's JSON access log: one line per request, the audit trail of who obtained which token. */
+  /**
+   * The JSON access log of every API stage (the HTTP API's and the private REST API's, with the same fields): one line
+   * per request, the audit trail of who obtained which token.
+   */
   readonly accessLogGroup: logs.ILogGroup;
   /** The alarms and the dashboard; undefined with `monitoring: false`. */
   readonly monitoring: BrokerMonitoring | undefined;
@@ -122,15 +141,14 @@ export class TokenBroker extends Construct {
     this.tokenCacheKey = props.tokenCacheKey ?? (ownCacheKey as kms.Key);
     this.table = props.tokenCacheTable ?? this.createTable();
 
-    this.httpApi = new HttpApi(this, 'HttpApi', {
-      description: 'AWS-to-Azure token broker: OIDC discovery, JWKS and IAM-authorized token routes',
-      // The stage is created below, with access logging and throttling the default stage cannot take.
-      createDefaultStage: false,
-    });
-    this.apiUrl = props.issuer ?? this.httpApi.apiEndpoint;
+    const { endpoint } = config.deployment;
     this.accessLogGroup = new logs.LogGroup(this, 'AccessLogs', { retention });
     acknowledgeControl(this.accessLogGroup, 'CT.CLOUDWATCH.PR.3', LOGS_HOLD_NO_SECRET);
-    this.stage = this.createStage(config, this.accessLogGroup);
+    // Public: everything on the HTTP API. Private: the HTTP API keeps what Entra must reach (signer kms), or goes.
+    const needsHttpApi = endpoint.type === 'public' || config.runtime.signer === 'kms';
+    this.httpApi = needsHttpApi ? this.createHttpApi(endpoint.type) : undefined;
+    this.stage = this.httpApi ? this.createStage(this.httpApi, config, this.accessLogGroup) : undefined;
+    const publicUrl = props.issuer ?? this.httpApi?.apiEndpoint;
 
     // The role first: the signer's keys and grants name it before the function exists.
     const tokenRoleAndLogs = createFunctionRoleAndLogs(this, 'TokenFunction', { description: TOKEN_FUNCTION_DESCRIPTION, retention });
@@ -148,10 +166,10 @@ export class TokenBroker extends Construct {
     this.signer =
       config.runtime.signer === 'kms'
         ? new KmsIssuer(this, {
-            issuerUrl: this.apiUrl,
+            issuerUrl: publicUrl as string,
             subject: config.runtime.subject,
-            httpApi: this.httpApi,
-            stage: this.stage,
+            httpApi: this.httpApi as HttpApi,
+            stage: this.stage as HttpStage,
             deployment: config.deployment,
             retention,
             loggingEnvironment,
@@ -176,8 +194,6 @@ export class TokenBroker extends Construct {
       [BROKER_ENV.tableName]: this.table.tableName,
       [BROKER_ENV.tokenCacheKeyArn]: this.tokenCacheKey.keyArn,
       [BROKER_ENV.deployment]: this.deploymentName,
-      [BROKER_ENV.apiId]: this.httpApi.apiId,
-      [BROKER_ENV.apiStage]: STAGE_NAME,
     };
     if (props.allowedCallers) {
       tokenEnvironment[BROKER_ENV.allowedCallers] = stack.toJsonString({
@@ -185,6 +201,10 @@ export class TokenBroker extends Construct {
         principalOrgIds: props.allowedCallers.principalOrgIds ?? [],
       });
     }
+    // The API whose events the token function serves (its tripwire); the private REST API is made after the function.
+    tokenEnvironment[BROKER_ENV.apiId] =
+      endpoint.type === 'private' ? Lazy.string({ produce: () => this.privateApi?.restApi.restApiId }) : (this.httpApi as HttpApi).apiId;
+    tokenEnvironment[BROKER_ENV.apiStage] = endpoint.type === 'private' ? PRIVATE_STAGE_NAME : STAGE_NAME;
     checkEnvironmentSize({ ...loggingEnvironment, ...tokenEnvironment }, this.node.path);
     this.tokenFunction = createBrokerFunction(this, 'TokenFunction', {
       entry: 'token.ts',
@@ -201,7 +221,27 @@ export class TokenBroker extends Construct {
     if (ownCacheKey) this.restrictTokenCacheKey(ownCacheKey, tokenRole);
     this.protectTable(props.tokenCacheTableProtectedExternally === true);
 
-    this.tokenRoutes = this.addRoutes();
+    if (endpoint.type === 'private') {
+      const privateApi = new PrivateTokenApi(this, 'PrivateApi', {
+        vpcEndpointIds: endpoint.vpcEndpointIds,
+        aliases: this.aliases,
+        tokenFunction: this.tokenFunction,
+        throttlingRateLimit: config.deployment.throttlingRateLimit,
+        throttlingBurstLimit: config.deployment.throttlingBurstLimit,
+        accessLogGroup: this.accessLogGroup,
+        ...(props.allowedCallers ? { allowedCallers: props.allowedCallers } : {}),
+      });
+      this.privateApi = privateApi;
+      this.tokenStage = privateApi.stage;
+      this.apiUrl = privateApi.url;
+      this.tokenRoutes = {};
+    } else {
+      const httpApi = this.httpApi as HttpApi;
+      this.privateApi = undefined;
+      this.tokenStage = this.stage as HttpStage;
+      this.apiUrl = publicUrl as string;
+      this.tokenRoutes = this.addRoutes(httpApi);
+    }
     const { proactiveRefresh } = config.runtime;
     this.proactiveRefresh =
       proactiveRefresh === false
@@ -213,10 +253,12 @@ export class TokenBroker extends Construct {
   }
 
   /**
-   * Lets `grantee` obtain tokens for one alias: `execute-api:Invoke` on `GET /token/{alias}` only.
+   * Lets `grantee` obtain tokens for one alias: `execute-api:Invoke` on `GET /token/{alias}` only (the HTTP API's route,
+   * or with a private endpoint the REST API's method, `…:{apiId}/broker/GET/token/{alias}`).
    * @throws Error when the alias is not configured
    */
   grantToken(grantee: iam.IGrantable, alias: string): iam.Grant {
+    if (this.privateApi) return this.privateApi.grantToken(grantee, alias);
     const route = this.tokenRoutes[alias];
     if (route === undefined) {
       throw new Error(`Unknown alias ${JSON.stringify(alias)} for grantToken; configured aliases: ${this.aliases.join(', ')}`);
@@ -408,9 +450,26 @@ export class TokenBroker extends Construct {
     return table;
   }
 
-  private createStage(config: BrokerConfig, accessLogs: logs.ILogGroup): HttpStage {
+  private createHttpApi(endpoint: 'public' | 'private'): HttpApi {
+    const httpApi = new HttpApi(this, 'HttpApi', {
+      description:
+        endpoint === 'public'
+          ? 'AWS-to-Azure token broker: OIDC discovery, JWKS and IAM-authorized token routes'
+          : 'AWS-to-Azure token broker: OIDC discovery and JWKS (the token routes are on the private REST API)',
+      // The stage is created below, with access logging and throttling the default stage cannot take.
+      createDefaultStage: false,
+    });
+    acknowledgeControl(
+      httpApi,
+      'CT.LAMBDA.PR.2',
+      "Every Lambda permission under the API is HttpLambdaIntegration's: principal apigateway.amazonaws.com with a SourceArn naming this API, which the rule cannot read because it is an Fn::Join (a template test checks each one).",
+    );
+    return httpApi;
+  }
+
+  private createStage(httpApi: HttpApi, config: BrokerConfig, accessLogs: logs.ILogGroup): HttpStage {
     const { throttlingRateLimit, throttlingBurstLimit } = config.deployment;
-    return this.httpApi.addStage('DefaultStage', {
+    return httpApi.addStage('DefaultStage', {
       stageName: STAGE_NAME,
       autoDeploy: true,
       throttle: { rateLimit: throttlingRateLimit, burstLimit: throttlingBurstLimit },
@@ -422,7 +481,7 @@ export class TokenBroker extends Construct {
     });
   }
 
-  private addRoutes(): Record<string, HttpRoute> {
+  private addRoutes(httpApi: HttpApi): Record<string, HttpRoute> {
     const authorizer = new HttpIamAuthorizer();
     // One API-wide invoke permission instead of one per route: the function's resource policy is
     // limited to 20 KB, which a long list of aliases would otherwise approach.
@@ -432,7 +491,7 @@ export class TokenBroker extends Construct {
     const routes: Record<string, HttpRoute> = {};
     for (const alias of this.aliases) {
       // One method, one route.
-      const [route] = this.httpApi.addRoutes({
+      const [route] = httpApi.addRoutes({
         path: `${TOKEN_PATH_PREFIX}${alias}`,
         methods: [HttpMethod.GET],
         integration: tokenIntegration,
@@ -443,18 +502,12 @@ export class TokenBroker extends Construct {
     // Granted to nobody by grantToken; it lets a caller with broader execute-api rights who asks for an
     // unknown alias get the broker's JSON 404 unknown_scope rather than API Gateway's bare 404. The token
     // function answers it with 404 whatever the alias (lambda/handlers/token.ts).
-    this.httpApi.addRoutes({
+    httpApi.addRoutes({
       path: TOKEN_CATCH_ALL_PATH,
       methods: [HttpMethod.GET],
       integration: tokenIntegration,
       authorizer,
     });
-
-    acknowledgeControl(
-      this.httpApi,
-      'CT.LAMBDA.PR.2',
-      "Every Lambda permission under the API is HttpLambdaIntegration's: principal apigateway.amazonaws.com with a SourceArn naming this API, which the rule cannot read because it is an Fn::Join (a template test checks each one).",
-    );
     return routes;
   }
 }

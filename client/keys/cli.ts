@@ -242,11 +242,7 @@ interface RotatorAnswer {
   readonly keys: readonly Omit<RotationKey, 'jwk'>[];
 }
 
-async function invokeRotator(
-  lambda: LambdaClient,
-  functionName: string,
-  request: RotatorEvent,
-): Promise<RotatorAnswer> {
+async function invokeRotator(lambda: LambdaClient, functionName: string, request: RotatorEvent): Promise<RotatorAnswer> {
   const output = await lambda.send(
     new InvokeCommand({ FunctionName: functionName, InvocationType: 'RequestResponse', Payload: Buffer.from(JSON.stringify(request)) }),
   );

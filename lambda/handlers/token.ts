@@ -1,5 +1,5 @@
 import middy from '@middy/core';
-import type { APIGatewayProxyEventV2WithIAMAuthorizer, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import type { APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import type { AllowedCallers } from '../../contract/allowed-callers';
 import { isRefreshEvent, type RefreshEvent } from '../../contract/refresh-event';
 import { isCallerAllowed } from '../core/caller-restriction';
@@ -13,8 +13,8 @@ import {
 import type { BrokerMetrics, Clock, Logger, TokenAudit, TokenServed } from '../core/ports';
 import type { TokenAnswer, TokenResponseBody, TokenService } from '../core/token-service';
 import { errorResponder } from './error-responder';
-import { TOKEN_ROUTE_KEY_PREFIX } from '../../contract/http-api';
 import { handleRefreshEvent } from './refresh';
+import { readTokenRequest, type TokenEvent, type TokenRequest } from './token-request';
 
 /** Time kept back from the function's timeout to answer with the broker's own 503 rather than time out. */
 export const RESPONSE_RESERVE_MS = 1000;
@@ -44,18 +44,6 @@ export interface TokenHandlerDeps {
   readonly acceptRefreshEvents?: boolean;
 }
 
-/**
- * The alias of a token request, from its route key alone (`GET /token/graph`: one route per alias, each with its
- * own IAM resource); undefined for the catch-all `GET /token/{alias}` or any other route key. The catch-all only ever
- * answers 404: serving its path parameter would serve an alias through a route that no `grantToken` names.
- */
-export function aliasOf(event: Pick<APIGatewayProxyEventV2WithIAMAuthorizer, 'routeKey'>): string | undefined {
-  const { routeKey } = event;
-  if (!routeKey.startsWith(TOKEN_ROUTE_KEY_PREFIX)) return undefined;
-  const alias = routeKey.slice(TOKEN_ROUTE_KEY_PREFIX.length);
-  return alias.length === 0 || alias.includes('/') || alias.includes('{') ? undefined : alias;
-}
-
 /** At most this much of a value from a refused event goes into the log line. */
 const LOGGED_VALUE_CHARS = 128;
 const loggable = (value: unknown): string => (typeof value === 'string' ? value.slice(0, LOGGED_VALUE_CHARS) : typeof value);
@@ -64,18 +52,15 @@ const loggable = (value: unknown): string => (typeof value === 'string' ? value.
  * The tripwire: API Gateway sets `requestContext.apiId` and `stage`; an event with others was made by hand and handed
  * to the function directly (`lambda:InvokeFunction`), around the routes' IAM authorization.
  */
-function isFromExpectedApi(event: APIGatewayProxyEventV2WithIAMAuthorizer, api: ExpectedApi): boolean {
-  // Typed as always present; a hand-made event may have no requestContext at all.
-  const requestContext = (event as Partial<APIGatewayProxyEventV2WithIAMAuthorizer>).requestContext;
-  return requestContext?.apiId === api.apiId && requestContext.stage === api.stage;
+function isFromExpectedApi(request: TokenRequest, api: ExpectedApi): boolean {
+  return request.apiId === api.apiId && request.stage === api.stage;
 }
 
-function refuseForeignInvocation(deps: TokenHandlerDeps, event: APIGatewayProxyEventV2WithIAMAuthorizer): never {
-  const requestContext = (event as Partial<APIGatewayProxyEventV2WithIAMAuthorizer>).requestContext;
+function refuseForeignInvocation(deps: TokenHandlerDeps, request: TokenRequest): never {
   deps.logger.warn("refused an invocation that did not come through this deployment's API (a direct lambda:InvokeFunction?)", {
-    apiId: loggable(requestContext?.apiId),
-    stage: loggable(requestContext?.stage),
-    routeKey: loggable((event as Partial<APIGatewayProxyEventV2WithIAMAuthorizer>).routeKey),
+    apiId: loggable(request.apiId),
+    stage: loggable(request.stage),
+    routeKey: loggable(request.route),
     expectedApiId: deps.api.apiId,
     expectedStage: deps.api.stage,
   });
@@ -91,23 +76,15 @@ function tokenResponse(answer: TokenAnswer): APIGatewayProxyStructuredResultV2 {
   };
 }
 
-type IamCaller = APIGatewayProxyEventV2WithIAMAuthorizer['requestContext']['authorizer']['iam'];
-
 /** The audit record of a token served. */
-function served(
-  event: APIGatewayProxyEventV2WithIAMAuthorizer,
-  caller: IamCaller | undefined,
-  alias: string,
-  answer: TokenAnswer,
-  durationMs?: number,
-): TokenServed {
+function served(request: TokenRequest, alias: string, answer: TokenAnswer, durationMs?: number): TokenServed {
   return {
     alias,
     cache: answer.outcome,
     token: answer.token,
-    callerArn: caller?.userArn ?? '',
-    callerAccount: caller?.accountId ?? '',
-    apiRequestId: event.requestContext.requestId,
+    callerArn: request.caller?.userArn ?? '',
+    callerAccount: request.caller?.accountId ?? '',
+    apiRequestId: request.apiRequestId,
     ...(durationMs === undefined ? {} : { durationMs }),
   };
 }
@@ -119,27 +96,27 @@ function countFailure(metrics: BrokerMetrics, error: unknown): void {
 }
 
 /**
- * `GET /token/{alias}`: IAM-authorized; answers an Entra access token, never cached by intermediaries.
+ * `GET /token/{alias}`: IAM-authorized; answers an Entra access token, never cached by intermediaries. Takes the
+ * public HTTP API's events (payload 2.0) and the private REST API's (payload 1.0) alike (./token-request.ts); both
+ * APIs read the same result (`statusCode`, `headers`, `body`).
  * Every token served, memory hits included, goes to the audit trail: who (the caller IAM verified), which
  * request (API Gateway's and Lambda's ids), which token (Entra's `uti` and correlation id), from which tier.
  * What it counts is published by the function's `logMetrics` middleware, failures included.
  */
 export function createTokenHandler(deps: TokenHandlerDeps) {
-  return middy<APIGatewayProxyEventV2WithIAMAuthorizer | RefreshEvent, APIGatewayProxyStructuredResultV2>(
-    async (received: APIGatewayProxyEventV2WithIAMAuthorizer | RefreshEvent, context: Context) => {
+  return middy<TokenEvent | RefreshEvent, APIGatewayProxyStructuredResultV2>(
+    async (received: TokenEvent | RefreshEvent, context: Context) => {
       if (deps.acceptRefreshEvents === true && isRefreshEvent(received)) {
         return handleRefreshEvent(deps, deps.clock() + context.getRemainingTimeInMillis() - RESPONSE_RESERVE_MS);
       }
-      const event = received as APIGatewayProxyEventV2WithIAMAuthorizer;
-      if (!isFromExpectedApi(event, deps.api)) refuseForeignInvocation(deps, event);
-      // Typed as always present, but an event that did not come through the IAM authorizer has none.
-      const caller = (event.requestContext as Partial<typeof event.requestContext>).authorizer?.iam;
-      if (!isCallerAllowed(caller, deps.allowedCallers)) throw new ForbiddenCallerError();
-      const alias = aliasOf(event);
-      if (alias === undefined) throw new UnknownScopeError(event.pathParameters?.alias);
+      const request = readTokenRequest(received as TokenEvent);
+      if (!isFromExpectedApi(request, deps.api)) refuseForeignInvocation(deps, request);
+      if (!isCallerAllowed(request.caller, deps.allowedCallers)) throw new ForbiddenCallerError();
+      const { alias } = request;
+      if (alias === undefined) throw new UnknownScopeError(request.requestedAlias);
       const hit = deps.service.cached(alias);
       if (hit) {
-        deps.audit.tokenServed(served(event, caller, alias, hit));
+        deps.audit.tokenServed(served(request, alias, hit));
         return tokenResponse(hit);
       }
 
@@ -154,7 +131,7 @@ export function createTokenHandler(deps: TokenHandlerDeps) {
       }
       // Served from the store or stale is no wait; an exchange, this request's or one it shared, is.
       if (answer.outcome === 'exchange' || answer.outcome === 'shared') deps.metrics.count('callerWaits');
-      deps.audit.tokenServed(served(event, caller, alias, answer, deps.clock() - started));
+      deps.audit.tokenServed(served(request, alias, answer, deps.clock() - started));
       return tokenResponse(answer);
     },
   ).use(errorResponder(deps.logger));

@@ -1,9 +1,10 @@
 /**
- * The one builder of API Gateway HTTP API (payload 2.0) events and Lambda contexts, so the local runtime, the
- * tests and the benchmark all hand the deployment's handlers what a deployed function would receive.
+ * The one builder of API Gateway events — HTTP API (payload 2.0) and, for the private endpoint, REST API (payload
+ * 1.0) — and Lambda contexts, so the local runtime, the tests and the benchmark all hand the deployment's handlers
+ * what a deployed function would receive.
  */
 import { randomUUID } from 'node:crypto';
-import type { APIGatewayProxyEventV2WithIAMAuthorizer, Context } from 'aws-lambda';
+import type { APIGatewayProxyEvent, APIGatewayProxyEventV2WithIAMAuthorizer, Context } from 'aws-lambda';
 
 /** The API id and stage of the local runtime's events: what its token handler accepts (the direct-invocation tripwire). */
 export const LOCAL_API = { apiId: 'local', stage: '$default' } as const;
@@ -98,6 +99,109 @@ export function apiGatewayEvent(input: ApiGatewayEventInput): APIGatewayProxyEve
     isBase64Encoded: false,
     // Public routes carry no authorizer; the type only models the IAM case.
     requestContext: requestContext as APIGatewayProxyEventV2WithIAMAuthorizer['requestContext'],
+  };
+}
+
+export interface RestApiEventInput {
+  /** The matched resource: `/token/graph` (one per alias) or `/token/{alias}` (the catch-all). */
+  readonly resource: string;
+  /** The path as requested, below the stage: `/token/graph`. */
+  readonly path: string;
+  /** @default 'GET' */
+  readonly method?: string;
+  /** Header names as received; several values joined with commas. @default {} */
+  readonly headers?: Readonly<Record<string, string>>;
+  readonly pathParameters?: Readonly<Record<string, string>>;
+  /** The caller IAM authorization verified; absent, every identity field is null (an unauthenticated method). */
+  readonly caller?: VerifiedIamCaller;
+  /** @default 'local' */
+  readonly apiId?: string;
+  /** @default 'broker' */
+  readonly stage?: string;
+  /** The VPC endpoint the request came through (`requestContext.identity.vpceId`). @default none */
+  readonly vpceId?: string;
+  /** @default '000000000000' */
+  readonly accountId?: string;
+  /** @default '127.0.0.1' */
+  readonly sourceIp?: string;
+  /** @default 'HTTP/1.1' */
+  readonly protocol?: string;
+  /** @default a random UUID */
+  readonly requestId?: string;
+  /** Milliseconds since the epoch. */
+  readonly now: number;
+}
+
+/** The stage name of the private REST API, in the deployment and in the local runtime's private mode. */
+export const LOCAL_REST_STAGE = 'broker';
+
+/** `04/Mar/2020:19:15:17 +0000`, the CLF time of a REST event's `requestContext.requestTime`. */
+function clfTime(ms: number): string {
+  const d = new Date(ms);
+  const month = d.toLocaleString('en-US', { month: 'short', timeZone: 'UTC' });
+  const two = (n: number) => String(n).padStart(2, '0');
+  return `${two(d.getUTCDate())}/${month}/${d.getUTCFullYear()}:${two(d.getUTCHours())}:${two(d.getUTCMinutes())}:${two(d.getUTCSeconds())} +0000`;
+}
+
+/**
+ * A REST API Lambda proxy integration (payload 1.0) event as API Gateway sends it (API Gateway Developer Guide, "Input
+ * format of a Lambda function for proxy integration"): the caller in `requestContext.identity`, the matched resource in
+ * `resource` and `requestContext.resourcePath`, and the stage in `requestContext.path` too.
+ */
+export function restApiEvent(input: RestApiEventInput): APIGatewayProxyEvent {
+  const headers = { ...input.headers };
+  const apiId = input.apiId ?? LOCAL_API.apiId;
+  const stage = input.stage ?? LOCAL_REST_STAGE;
+  const method = input.method ?? 'GET';
+  const caller = input.caller;
+  const hostHeader = Object.entries(headers).find(([name]) => name.toLowerCase() === 'host')?.[1];
+  return {
+    resource: input.resource,
+    path: input.path,
+    httpMethod: method,
+    headers,
+    multiValueHeaders: Object.fromEntries(Object.entries(headers).map(([name, value]) => [name, [value]])),
+    queryStringParameters: null,
+    multiValueQueryStringParameters: null,
+    pathParameters: input.pathParameters ? { ...input.pathParameters } : null,
+    stageVariables: null,
+    body: null,
+    isBase64Encoded: false,
+    requestContext: {
+      accountId: input.accountId ?? '000000000000',
+      apiId,
+      authorizer: null,
+      domainName: hostHeader ?? '127.0.0.1',
+      domainPrefix: apiId,
+      extendedRequestId: input.requestId ?? randomUUID(),
+      httpMethod: method,
+      identity: {
+        accessKey: caller?.accessKey ?? null,
+        accountId: caller?.accountId ?? null,
+        apiKey: null,
+        apiKeyId: null,
+        caller: caller ? (caller.userId ?? caller.accessKey) : null,
+        clientCert: null,
+        cognitoAuthenticationProvider: null,
+        cognitoAuthenticationType: null,
+        cognitoIdentityId: null,
+        cognitoIdentityPoolId: null,
+        principalOrgId: caller ? (caller.principalOrgId ?? null) : null,
+        sourceIp: input.sourceIp ?? '127.0.0.1',
+        user: caller ? (caller.userId ?? caller.accessKey) : null,
+        userAgent: headers['user-agent'] ?? headers['User-Agent'] ?? null,
+        userArn: caller?.userArn ?? null,
+        ...(input.vpceId === undefined ? {} : { vpceId: input.vpceId }),
+      },
+      path: `/${stage}${input.path}`,
+      protocol: input.protocol ?? 'HTTP/1.1',
+      requestId: input.requestId ?? randomUUID(),
+      requestTime: clfTime(input.now),
+      requestTimeEpoch: input.now,
+      resourceId: 'local',
+      resourcePath: input.resource,
+      stage,
+    },
   };
 }
 

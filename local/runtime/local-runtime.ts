@@ -26,11 +26,11 @@ import { rotatingAssertions, rotationPublicKeys } from '../../lambda/core/rotati
 import { jwksCacheControl } from '../../lambda/core/rotation-state-reader';
 import { createDiscoveryHandler } from '../../lambda/handlers/discovery';
 import { createJwksHandler } from '../../lambda/handlers/jwks';
-import { LOCAL_API, type VerifiedIamCaller } from './api-gateway-event';
+import { LOCAL_API, LOCAL_REST_STAGE, type VerifiedIamCaller } from './api-gateway-event';
 import { invocationScope, type InvocationScope } from './invocation-scope';
 import type { LocalConfig } from './local-config';
 import { startLocalRotation } from './local-rotation';
-import { createRequestHandler, type RouteHandler, type SignedRequest } from './request-handler';
+import { createRequestHandler, type RouteHandler, type SignedRequest, type TokenRouteHandler } from './request-handler';
 import { loadOrCreateRotationStateKey, loadOrCreateSealingKey } from './secret-key-file';
 import { loadOrCreateSigningKey } from './signing-key-file';
 import { verifySigV4Request } from './sigv4-verifier';
@@ -66,6 +66,11 @@ export interface LocalRuntimeOptions {
 export interface LocalRuntime {
   /** `http://127.0.0.1:{port}` */
   readonly url: string;
+  /**
+   * The base URL of the token routes: `url`, or with `endpoint: {"type": "private"}` the private REST API's stage under
+   * it, `http://127.0.0.1:{port}/broker`, as a private API's URL ends with its stage.
+   */
+  readonly tokenBaseUrl: string;
   /** The assertions' `iss`: the broker's own (signer "kms"), or the local STS stand-in's (signer "aws-sts"). */
   readonly issuer: string;
   /** With signer "aws-sts": the local STS outbound-federation stand-in's issuer and the role ARN it writes in `sub`. */
@@ -138,17 +143,19 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
           { issuer, subject: runtime.subject, audience: runtime.audience, lifetimeSeconds: runtime.assertionLifetimeSeconds },
           { state: signing.state(tokenObservability), signer: signing.signer, clock },
         );
+  // With a private endpoint the token function is the private REST API's: its events are REST ones, from its stage.
+  const privateApi = config.broker.deployment.endpoint.type === 'private' ? { apiId: LOCAL_API.apiId, stage: LOCAL_REST_STAGE } : undefined;
   const token = createTokenFunction({
     config: runtime,
     assertions,
     store,
-    api: LOCAL_API,
+    api: privateApi ?? LOCAL_API,
     observability: tokenObservability,
     clock,
     ...(options.fetch ? { fetch: options.fetch } : {}),
   });
   // With signer "aws-sts" the stack has no discovery or JWKS route: the STS stand-in is the issuer.
-  const handlers: Partial<Record<'discovery' | 'jwks' | 'token', RouteHandler>> = { token };
+  const handlers: { discovery?: RouteHandler; jwks?: RouteHandler; token: TokenRouteHandler } = { token };
   if (signing.kind !== 'aws-sts') {
     const discovery = createLogging({ ...observe, route: 'discovery' });
     handlers.discovery = createDiscoveryHandler({ issuer, logger: discovery.logger }).use([...discovery.middlewares]);
@@ -163,6 +170,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     'request',
     createRequestHandler({
       handlers,
+      ...(privateApi ? { privateApi } : {}),
       aliases: new Set(Object.keys(runtime.scopes)),
       issuer: config.issuer,
       authorize: (request) => authorize(config, request, logger, clock),
@@ -183,6 +191,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
 
   return {
     url,
+    tokenBaseUrl: privateApi ? `${url}/${privateApi.stage}` : url,
     issuer,
     aws: signing.kind === 'aws-sts' ? { issuer: signing.assertions.issuer, subject: signing.assertions.subject } : undefined,
     close: async () => {

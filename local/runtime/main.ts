@@ -61,6 +61,8 @@ async function main(): Promise<number> {
     return START_EXIT.failed;
   }
   process.stdout.write(`listening on ${runtime.url}\n`);
+  // A private endpoint's token routes are under the REST API's stage, as its URL is: that is the URL callers use.
+  if (runtime.tokenBaseUrl !== runtime.url) process.stdout.write(`private token API ${runtime.tokenBaseUrl}\n`);
   if (runtime.aws) {
     // Signer "aws-sts": the local STS stand-in is the issuer, and the role ARN the subject Entra's credential names.
     process.stdout.write(`aws issuer ${runtime.aws.issuer}\naws subject ${runtime.aws.subject}\n`);

@@ -1,5 +1,6 @@
 /**
- * The local runtime's part of API Gateway: an HTTP request becomes the route's event (payload 2.0) and Lambda context,
+ * The local runtime's part of API Gateway: an HTTP request becomes the route's event (payload 2.0; for the token routes
+ * with a private endpoint, the REST API's payload 1.0) and Lambda context,
  * in an invocation scope of its own, and the handler's result becomes the HTTP response. Refused before any handler
  * runs: a Host that is not loopback (or the configured issuer's), an unmatched route, a body over 64 KB, and a token
  * request the IAM stand-in does not authorize.
@@ -7,13 +8,13 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger as PowertoolsLogger } from '@aws-lambda-powertools/logger';
-import type { APIGatewayProxyEventV2WithIAMAuthorizer, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import type { APIGatewayProxyEvent, APIGatewayProxyEventV2WithIAMAuthorizer, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import type { Clock, Logger } from '../../lambda/core/ports';
-import { apiGatewayEvent, lambdaContext, type VerifiedIamCaller } from './api-gateway-event';
+import { apiGatewayEvent, lambdaContext, restApiEvent, type VerifiedIamCaller } from './api-gateway-event';
 import { isAllowedHost } from './host-check';
 import { flattenHeaders, readBody, sendGatewayMessage, sendResult } from './http-bridge';
 import type { InvocationScope } from './invocation-scope';
-import { matchRoute, type MatchedRoute } from './routes';
+import { matchRoute, type TokenRouteLayout } from './routes';
 
 /** How many Host headers' verdicts a runtime keeps. */
 const MAX_REMEMBERED_HOSTS = 64;
@@ -22,6 +23,11 @@ const MAX_REMEMBERED_HOSTS = 64;
 export const HANDLER_TIMEOUT_MS = 15_000;
 
 export type RouteHandler = (event: APIGatewayProxyEventV2WithIAMAuthorizer, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
+/** The token route's handler takes the HTTP API's events and the private REST API's alike. */
+export type TokenRouteHandler = (
+  event: APIGatewayProxyEventV2WithIAMAuthorizer | APIGatewayProxyEvent,
+  context: Context,
+) => Promise<APIGatewayProxyStructuredResultV2>;
 
 /** What IAM authorization looks at: the request as signed. */
 export interface SignedRequest {
@@ -34,7 +40,12 @@ export interface SignedRequest {
 
 export interface RequestHandlerDeps {
   /** The deployment's handlers by route; a route without one answers 404 (signer "aws-sts" has no public routes). */
-  readonly handlers: Partial<Record<MatchedRoute['handler'], RouteHandler>>;
+  readonly handlers: { readonly discovery?: RouteHandler; readonly jwks?: RouteHandler; readonly token?: TokenRouteHandler };
+  /**
+   * With a private endpoint, the private REST API's id and stage: the token routes are under `/{stage}` and their events
+   * are REST API (payload 1.0) events. @default - the token routes are on the HTTP API
+   */
+  readonly privateApi?: { readonly apiId: string; readonly stage: string };
   /** The configured aliases: each has a route of its own, as in the stack. */
   readonly aliases: ReadonlySet<string>;
   /** The configured issuer, whose host is served besides the loopback names. @default - loopback names only */
@@ -93,7 +104,8 @@ export function createRequestHandler(deps: RequestHandlerDeps): (request: Incomi
       sendGatewayMessage(response, 413, 'Request Entity Too Large');
       return;
     }
-    const route = matchRoute(request.method ?? '', rawPath, deps.aliases);
+    const layout: TokenRouteLayout = { stagePath: deps.privateApi ? `/${deps.privateApi.stage}` : '' };
+    const route = matchRoute(request.method ?? '', rawPath, deps.aliases, layout);
     const handler = route === undefined ? undefined : deps.handlers[route.handler];
     if (!route || !handler) {
       sendGatewayMessage(response, 404, 'Not Found');
@@ -109,6 +121,30 @@ export function createRequestHandler(deps: RequestHandlerDeps): (request: Incomi
         return;
       }
     }
+    const context = lambdaContext({
+      functionName: `broker-${route.handler}`,
+      timeoutMs: HANDLER_TIMEOUT_MS,
+      awsRequestId,
+      clock: deps.clock,
+    });
+    if (route.rest && deps.privateApi && deps.handlers.token) {
+      const restEvent = restApiEvent({
+        resource: route.rest.resource,
+        path: route.rest.path,
+        method: request.method ?? 'GET',
+        headers: flattenHeaders(request),
+        ...(route.pathParameters ? { pathParameters: route.pathParameters } : {}),
+        ...(caller ? { caller } : {}),
+        apiId: deps.privateApi.apiId,
+        stage: deps.privateApi.stage,
+        sourceIp: request.socket.remoteAddress ?? '127.0.0.1',
+        protocol: `HTTP/${request.httpVersion}`,
+        requestId: apiRequestId,
+        now: deps.clock(),
+      });
+      sendResult(response, await deps.handlers.token(restEvent, context));
+      return;
+    }
     const event = apiGatewayEvent({
       routeKey: route.routeKey,
       rawPath,
@@ -122,11 +158,7 @@ export function createRequestHandler(deps: RequestHandlerDeps): (request: Incomi
       requestId: apiRequestId,
       now: deps.clock(),
     });
-    const result = await handler(
-      event,
-      lambdaContext({ functionName: `broker-${route.handler}`, timeoutMs: HANDLER_TIMEOUT_MS, awsRequestId, clock: deps.clock }),
-    );
-    sendResult(response, result);
+    sendResult(response, await handler(event, context));
   };
 
   // The Host check parses the header; the few hosts a runtime sees are remembered (bounded: any header can be sent).

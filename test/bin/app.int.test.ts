@@ -38,9 +38,14 @@ describe('bin/app.ts', () => {
 
   // The shipped configuration (signer "kms"), and the same with signer "aws-sts": no key, no public route, two
   // custom resources and the STS grant instead, which must pass both rule sets too.
+  // With a private endpoint the token routes move to a PRIVATE REST API, whose own rules (APIG2, APIG3, APIG6, COG4,
+  // CT.APIGATEWAY.PR.1) are decided in lib/private-token-api.ts; with aws-sts nothing public is left to acknowledge.
+  const privateEndpoint = { endpoint: { type: 'private', vpcEndpointIds: ['vpce-0123456789abcdef0'] } };
   it.each([
     ['kms', {}],
     ['aws-sts', { signer: 'aws-sts' }],
+    ['kms, private endpoint', privateEndpoint],
+    ['aws-sts, private endpoint', { signer: 'aws-sts', ...privateEndpoint }],
   ])(
     'runs cdk-nag and the Control Tower controls, and synthesizes the shipped configuration (signer %s) with neither finding anything',
     (_signer, overrides) => {

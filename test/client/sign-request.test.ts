@@ -102,6 +102,36 @@ describe('URLs', () => {
   });
 });
 
+describe('private endpoint URLs (the stack outputs TokenUrl… and PrivateApiUrl…)', () => {
+  it.each([
+    ['private DNS on', 'https://a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com/broker'],
+    [
+      'private DNS off (the Route 53 alias of the VPC endpoint)',
+      'https://a1b2c3d4e5-vpce-0123456789abcdef0.execute-api.eu-west-1.amazonaws.com/broker',
+    ],
+  ])('takes the region and API id from the host and keeps the stage path, with %s', (_, base) => {
+    const url = parseBaseUrl(base);
+    expect(parseExecuteApiHost(url.hostname)).toEqual({ apiId: 'a1b2c3d4e5', region: 'eu-west-1' });
+    expect(resolveRegion(url, undefined, { AWS_REGION: 'us-east-1' })).toBe('eu-west-1');
+    expect(tokenUrl(url, 'graph').href).toBe(`${base}/token/graph`);
+  });
+
+  it('signs the stage path, as API Gateway checks the signature over the path it received', async () => {
+    const url = tokenUrl(parseBaseUrl('https://a1b2c3d4e5-vpce-0123456789abcdef0.execute-api.eu-west-1.amazonaws.com/broker'), 'graph');
+    const credentials = { accessKeyId: 'AKIDSIGNTEST00000002', secretAccessKey: 'sign/secret/2' };
+    const now = Date.UTC(2025, 0, 2, 3, 4, 5);
+    const headers = await signRequest({ method: 'GET', url, region: 'eu-west-1', service: 'execute-api', credentials, now });
+    const verify = (path: string) =>
+      verifySigV4Request(
+        { method: 'GET', path, query: '', headers: { ...headers, host: url.host }, body: '' },
+        { ...credentials, region: 'eu-west-1', service: 'execute-api', now: () => now },
+      );
+    expect(verify('/broker/token/graph').ok).toBe(true);
+    // Without the stage the signature is another one: a client that dropped the base path would be refused.
+    expect(verify('/token/graph').ok).toBe(false);
+  });
+});
+
 describe('signRequest', () => {
   const credentials = { accessKeyId: 'AKIDSIGNTEST00000001', secretAccessKey: 'sign/secret', sessionToken: 'session-token-value' };
 

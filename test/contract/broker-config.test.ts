@@ -31,6 +31,7 @@ describe('parseBrokerConfig', () => {
         publicThrottlingBurstLimit: 20,
         tokenReservedConcurrency: undefined,
         keyRotation: { intervalSeconds: 90 * 86_400, publishLeadSeconds: 2 * 86_400, retireAfterSeconds: 86_400 },
+        endpoint: { type: 'public' },
       },
     });
   });

@@ -229,7 +229,7 @@ describe('BrokerStack', { timeout: 60_000 }, () => {
     for (const fn of functions) {
       const arn = `<{'Fn::GetAtt':['${logicalId(fn)}','Arn']}>`;
       expect(resourcesOf('OnlyTheDeploymentChangesTheBrokerFunctions')).toEqual(expect.arrayContaining([arn, `${arn}:*`]));
-      expect(resourcesOf('NobodyElseActsAsTheBrokerRoles')).toContain(`<{'Fn::GetAtt':['${logicalId(fn.role!)}','Arn']}>`);
+      expect(resourcesOf('NobodyElseActsAsTheBrokerRoles')).toContain(`<{'Fn::GetAtt':['${logicalId(fn.role)}','Arn']}>`);
     }
   });
 

@@ -70,7 +70,10 @@ export function errorThrownBy(call: () => unknown): Error {
   throw new Error('expected the call to throw, and it returned');
 }
 
-export function logicalId(resource: { node: { defaultChild?: unknown } }): string {
+/** The logical id of a construct's CloudFormation resource; throws (failing the test) when there is no such construct. */
+export function logicalId(resource: { node: { defaultChild?: unknown } } | undefined): string {
+  if (resource === undefined)
+    throw new Error('expected the construct to exist (an HTTP API is absent only with a private endpoint and signer aws-sts)');
   const child = resource.node.defaultChild as CfnResource;
   return child.stack.getLogicalId(child);
 }

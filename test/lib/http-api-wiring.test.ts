@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ACCESS_LOG_FIELDS, PUBLIC_ROUTE_KEYS, routeKey, TOKEN_CATCH_ALL_PATH } from '../../contract/http-api';
 import { tokenUrl } from '../../client/sign-request';
 import { discoveryDocument } from '../../lambda/core/discovery';
-import { aliasOf } from '../../lambda/handlers/token';
+import { aliasOfRouteKey as aliasOf } from '../../lambda/handlers/token-request';
 import { brokerStack, RAW_CONFIG } from './helpers';
 
 // The wire shapes are defined once in contract/http-api.ts; these checks read the synthesized template, so a route

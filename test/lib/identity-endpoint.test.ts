@@ -91,7 +91,7 @@ describe('addIdentityEndpoint', { timeout: 60_000 }, () => {
       resources: { 'https://storage.azure.com': 'storage', 'https://storage.azure.com/.default': 'storage' },
     });
     expect(attachment.grants).toHaveLength(1);
-    const roleId = logicalId(python.role as unknown as { node: { defaultChild?: unknown } });
+    const roleId = logicalId(python.role);
     const invokes = policyStatements(Template.fromStack(stack)).filter(
       ({ roles, statement }) => roles.includes(roleId) && actionsOf(statement).includes('execute-api:Invoke'),
     );
@@ -126,7 +126,7 @@ describe('addIdentityEndpoint', { timeout: 60_000 }, () => {
     template.hasResourceProperties('AWS::Lambda::Function', {
       Runtime: 'provided.al2023',
       Architectures: ['x86_64'],
-      Layers: [{ Ref: logicalId(x86!) }],
+      Layers: [{ Ref: logicalId(x86) }],
     });
     // Two assets, one per architecture.
     const keys = Object.values(template.findResources('AWS::Lambda::LayerVersion')).map(

@@ -21,7 +21,7 @@ describe('TokenBroker key rotation', () => {
   const { broker } = stack;
   const issuer = kmsIssuerOf(broker);
   const statements = policyStatements(template);
-  const rotatorRole = logicalId(issuer.keyRotatorFunction.role!);
+  const rotatorRole = logicalId(issuer.keyRotatorFunction.role);
   const rotatorStatements = statements.filter((s) => s.roles.includes(rotatorRole)).map((s) => s.statement);
   const functions = template.findResources('AWS::Lambda::Function');
   const rotatorEnv = functions[logicalId(issuer.keyRotatorFunction)]!.Properties.Environment.Variables as Record<string, unknown>;
@@ -89,7 +89,7 @@ describe('TokenBroker key rotation', () => {
     const stackKeyPolicy = keys[logicalId(issuer.signingKey)]!.Properties.KeyPolicy as unknown;
     const rotatedKeyPolicy = JSON.parse(String(resolveIntrinsics(rotatorEnv.BROKER_SIGNING_KEY_POLICY))) as unknown;
     expect(rotatedKeyPolicy).toEqual(resolveIntrinsics(stackKeyPolicy));
-    expect(JSON.stringify(rotatedKeyPolicy)).toContain(`{att:${logicalId(broker.tokenFunction.role!)}.Arn}`);
+    expect(JSON.stringify(rotatedKeyPolicy)).toContain(`{att:${logicalId(broker.tokenFunction.role)}.Arn}`);
     expect((rotatedKeyPolicy as { Statement: Array<{ Sid?: string }> }).Statement.map((s) => s.Sid)).toEqual([
       undefined,
       'DenySignWithOtherAlgorithms',

@@ -132,7 +132,7 @@ describe('TokenBroker key policies', () => {
   const { broker } = stack;
   const issuer = kmsIssuerOf(broker);
   const keys = template.findResources('AWS::KMS::Key');
-  const tokenRoleArn = { 'Fn::GetAtt': [logicalId(broker.tokenFunction.role!), 'Arn'] };
+  const tokenRoleArn = { 'Fn::GetAtt': [logicalId(broker.tokenFunction.role), 'Arn'] };
   const policyOf = (key: kms.IKey) => keys[logicalId(key)]!.Properties.KeyPolicy.Statement as unknown[];
 
   it('signing key: RSA_2048 SIGN_VERIFY, retained; Sign only by the token role, only RS256; no grants; the account administers it', () => {
@@ -193,7 +193,7 @@ describe('TokenBroker key policies', () => {
         Principal: { AWS: '*' },
         Action: 'kms:GenerateMac',
         Resource: '*',
-        Condition: { ArnNotEquals: { 'aws:PrincipalArn': { 'Fn::GetAtt': [logicalId(issuer.keyRotatorFunction.role!), 'Arn'] } } },
+        Condition: { ArnNotEquals: { 'aws:PrincipalArn': { 'Fn::GetAtt': [logicalId(issuer.keyRotatorFunction.role), 'Arn'] } } },
       },
     ]);
   });
@@ -452,7 +452,7 @@ describe('TokenBroker least privilege', () => {
   const { broker } = stack;
   const issuer = kmsIssuerOf(broker);
   const statements = policyStatements(template);
-  const roleOf = (f: TokenBroker['tokenFunction']) => logicalId(f.role!);
+  const roleOf = (f: TokenBroker['tokenFunction']) => logicalId(f.role);
   const kmsActions = (f: TokenBroker['tokenFunction']) =>
     statements
       .filter((s) => s.roles.includes(roleOf(f)))
@@ -569,7 +569,7 @@ describe('TokenBroker least privilege', () => {
     const next = kms.Key.fromKeyArn(stack2, 'Next', 'arn:aws:kms:eu-west-1:111122223333:key/next');
     const b = new TokenBroker(stack2, 'Broker', { config: config(), publishedKeys: [next] });
     const jwks = policyStatements(Template.fromStack(stack2)).filter(
-      (s) => s.roles.includes(logicalId(kmsIssuerOf(b).jwksFunction.role!)) && actionsOf(s.statement).includes('kms:GetPublicKey'),
+      (s) => s.roles.includes(logicalId(kmsIssuerOf(b).jwksFunction.role)) && actionsOf(s.statement).includes('kms:GetPublicKey'),
     );
     const resources = jwks.flatMap((s) => [s.statement.Resource].flat());
     expect(resources).toHaveLength(2);

@@ -3,7 +3,8 @@
  * project's one event builder (local/runtime/api-gateway-event.ts), to invoke the middy handlers as Lambda would.
  */
 import type { APIGatewayProxyEventV2WithIAMAuthorizer, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { apiGatewayEvent, lambdaContext as buildContext } from '../../local/runtime/api-gateway-event';
+import type { APIGatewayProxyEvent } from 'aws-lambda';
+import { apiGatewayEvent, lambdaContext as buildContext, restApiEvent } from '../../local/runtime/api-gateway-event';
 
 export interface IamCallerFields {
   readonly accountId: string;
@@ -61,6 +62,58 @@ export function httpEvent(options: HttpEventOptions): APIGatewayProxyEventV2With
           },
         }
       : {}),
+  });
+}
+
+/** The private REST API and stage of the REST events built here. */
+export const TEST_REST_API = { apiId: 'pr1v4te9zz', stage: 'broker' } as const;
+export const TEST_VPCE = 'vpce-0123456789abcdef0';
+
+export interface RestEventOptions {
+  /** The matched resource: `/token/graph` or the catch-all `/token/{alias}`. */
+  readonly resource: string;
+  /** @default derived from resource and pathParameters */
+  readonly path?: string;
+  /** @default 'GET' */
+  readonly method?: string;
+  readonly pathParameters?: Record<string, string>;
+  /** The IAM caller API Gateway verified. @default an app role in CALLER_ACCOUNT */
+  readonly caller?: IamCallerFields;
+  /** @default TEST_REST_API */
+  readonly api?: { readonly apiId: string; readonly stage: string };
+  /** @default API_REQUEST_ID */
+  readonly requestId?: string;
+}
+
+/** A REST API (payload 1.0) event as the private token API sends it for `GET`, through TEST_VPCE. */
+export function restEvent(options: RestEventOptions): APIGatewayProxyEvent {
+  const path = options.path ?? options.resource.replace(/\{(\w+)\}/g, (_m, name: string) => options.pathParameters?.[name] ?? '');
+  const caller = options.caller ?? { accountId: CALLER_ACCOUNT };
+  const api = options.api ?? TEST_REST_API;
+  return restApiEvent({
+    resource: options.resource,
+    path,
+    ...(options.method ? { method: options.method } : {}),
+    headers: {
+      Host: `${api.apiId}.execute-api.eu-west-1.amazonaws.com`,
+      'User-Agent': 'aws-sdk-js/3 broker-token',
+      Authorization: 'AWS4-HMAC-SHA256 Credential=ASIAEXAMPLEACCESSKEY/20250601/eu-west-1/execute-api/aws4_request',
+    },
+    ...(options.pathParameters ? { pathParameters: options.pathParameters } : {}),
+    apiId: api.apiId,
+    stage: api.stage,
+    vpceId: TEST_VPCE,
+    accountId: '999988887777',
+    sourceIp: '10.0.1.17',
+    requestId: options.requestId ?? API_REQUEST_ID,
+    now: Date.UTC(2025, 5, 1, 12, 0, 0),
+    caller: {
+      accessKey: 'ASIAEXAMPLEACCESSKEY',
+      accountId: caller.accountId,
+      userId: 'AROAEXAMPLEROLEID:fn',
+      principalOrgId: caller.principalOrgId ?? 'o-abc123',
+      userArn: caller.userArn ?? `arn:aws:sts::${caller.accountId}:assumed-role/app-role/fn`,
+    },
   });
 }
 

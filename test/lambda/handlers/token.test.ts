@@ -15,8 +15,11 @@ import {
   httpEvent,
   jsonBody,
   lambdaContext,
+  restEvent,
   TEST_API,
+  TEST_REST_API,
   type HttpEventOptions,
+  type RestEventOptions,
 } from '../../support/http-events';
 import { captureLogs } from '../../support/log-capture';
 import { rsaKeyPair } from '../../support/rsa-keys';
@@ -63,7 +66,16 @@ const signingKey = await fixedSigningKey(rsaKeyPair('active').privateKeyPem, 'si
  * the client assertion as Entra does: signature against the broker's JWKS, issuer, audience, subject and time; then
  * answers per `entra.mode`. Its log and metric lines are read where Lambda reads them (stdout and stderr).
  */
-function broker(options: { allowedCallers?: AllowedCallers; signer?: KeySigner; store?: MemoryTokenStore; logLevel?: 'ERROR' } = {}) {
+function broker(
+  options: {
+    allowedCallers?: AllowedCallers;
+    signer?: KeySigner;
+    store?: MemoryTokenStore;
+    logLevel?: 'ERROR';
+    /** @default TEST_API, the public HTTP API's */
+    api?: { apiId: string; stage: string };
+  } = {},
+) {
   const time = {
     get now() {
       return Date.now();
@@ -118,7 +130,7 @@ function broker(options: { allowedCallers?: AllowedCallers; signer?: KeySigner; 
       { state: signingKey.state, signer: options.signer ?? signingKey.signer, clock },
     ),
     store,
-    api: TEST_API,
+    api: options.api ?? TEST_API,
     observability: createTokenObservability({
       deployment: 'TestStack/Broker',
       ...(options.logLevel ? { logLevel: options.logLevel } : {}),
@@ -129,7 +141,9 @@ function broker(options: { allowedCallers?: AllowedCallers; signer?: KeySigner; 
     ...(options.allowedCallers ? { allowedCallers: options.allowedCallers } : {}),
   });
   const get = (event: HttpEventOptions, awsRequestId?: string) => handler(httpEvent(event), lambdaContext(awsRequestId));
-  return { get, handler, entra, time, logLines: logs.lines, logs, store };
+  /** A request through the private REST API (payload 1.0). */
+  const getRest = (event: RestEventOptions, awsRequestId?: string) => handler(restEvent(event), lambdaContext(awsRequestId));
+  return { get, getRest, handler, entra, time, logLines: logs.lines, logs, store };
 }
 
 beforeEach(() => {
@@ -514,5 +528,108 @@ describe('GET /token/{alias}: audit trail, request ids and metrics', () => {
       'token served',
       'token served',
     ]);
+  });
+});
+
+describe('GET /token/{alias} through the private REST API (payload 1.0 events)', () => {
+  const privateBroker = (options: { allowedCallers?: AllowedCallers } = {}) => broker({ ...options, api: TEST_REST_API });
+
+  it('answers 200 with the same body and headers as through the HTTP API', async () => {
+    const { getRest, entra } = privateBroker();
+    const response = await getRest({ resource: '/token/graph' });
+    expect(response.statusCode).toBe(200);
+    expect(response.headers).toStrictEqual({ 'content-type': 'application/json', 'cache-control': 'no-store' });
+    expect(jsonBody(response)).toStrictEqual({
+      access_token: entra.issued[0],
+      token_type: 'Bearer',
+      expires_in: 3599,
+      expires_on: T0_S + 3599,
+      scope: GRAPH,
+    });
+    const rest = await getRest({ resource: '/token/storage' });
+    expect(jsonBody(rest)).toMatchObject({ access_token: entra.issued[1], scope: STORAGE });
+  });
+
+  it('takes the alias from the matched resource only: the catch-all answers 404 whatever its path parameter or path', async () => {
+    const { getRest, entra } = privateBroker();
+    await getRest({ resource: '/token/graph' }); // a token in memory: the catch-all must not reach it
+    const byParameter = await getRest({ resource: '/token/{alias}', pathParameters: { alias: 'graph' } });
+    expect(byParameter.statusCode).toBe(404);
+    expect(jsonBody(byParameter)).toStrictEqual({
+      error: 'unknown_scope',
+      message:
+        'No scope is configured under the alias "graph". Check the alias against the token URLs of the deployment (its stack outputs).',
+      alias: 'graph',
+    });
+    const byPath = await getRest({ resource: '/token/{alias}', path: '/token/graph', pathParameters: { alias: 'keyvault' } });
+    expect(jsonBody(byPath)).toMatchObject({ error: 'unknown_scope', alias: 'keyvault' });
+    expectErrorAnswer(byPath, entra.issued);
+    expect(entra.requests).toHaveLength(1);
+  });
+
+  it('answers 404 to a method other than GET on a token resource', async () => {
+    const { getRest, entra } = privateBroker();
+    const response = await getRest({ resource: '/token/graph', method: 'POST' });
+    expect(response.statusCode).toBe(404);
+    expect(jsonBody(response)).toMatchObject({ error: 'unknown_scope' });
+    expect(entra.requests).toHaveLength(0);
+  });
+
+  it('applies allowedCallers to the caller in requestContext.identity (account, organization)', async () => {
+    const { getRest, entra } = privateBroker({ allowedCallers: { accountIds: ['111122223333'], principalOrgIds: ['o-abc123'] } });
+    const outsider = await getRest({ resource: '/token/graph', caller: { accountId: '444455556666' } });
+    expect(outsider.statusCode).toBe(403);
+    expect(jsonBody(outsider)).toMatchObject({ error: 'forbidden' });
+    const otherOrg = await getRest({ resource: '/token/graph', caller: { accountId: '111122223333', principalOrgId: 'o-zzz999' } });
+    expect(otherOrg.statusCode).toBe(403);
+    expect(entra.requests).toHaveLength(0);
+    const member = await getRest({ resource: '/token/graph', caller: { accountId: '111122223333', principalOrgId: 'o-abc123' } });
+    expect(member.statusCode).toBe(200);
+  });
+
+  it("answers 502 entra_rejected with Entra's codes, as through the HTTP API", async () => {
+    const { getRest, entra } = privateBroker();
+    entra.mode = 'reject';
+    const response = await getRest({ resource: '/token/graph' });
+    expect(response.statusCode).toBe(502);
+    expect(jsonBody(response)).toMatchObject({ error: 'entra_rejected', aadsts: 'AADSTS700213', correlation_id: CORRELATION_ID });
+    expectErrorAnswer(response, entra.issued);
+  });
+
+  it("writes the audit line with the caller from requestContext.identity and API Gateway's request id", async () => {
+    const { getRest, logs } = privateBroker();
+    const callerArn = 'arn:aws:sts::111122223333:assumed-role/orders-api/i-0abc';
+    await getRest({ resource: '/token/graph', caller: { accountId: '111122223333', userArn: callerArn }, requestId: 'rest-req-1' });
+    expect(logs.entries().find((entry) => entry.message === 'token served')).toMatchObject({
+      alias: 'graph',
+      callerArn,
+      callerAccount: '111122223333',
+      apiRequestId: 'rest-req-1',
+    });
+  });
+
+  it.each([
+    ['another REST API', { apiId: 'x9y8z7', stage: TEST_REST_API.stage }],
+    ['another stage of the REST API', { apiId: TEST_REST_API.apiId, stage: 'test' }],
+  ])('trips on a REST event from %s: 403, a warning and a count', async (_, api) => {
+    const { getRest, logs, entra } = privateBroker();
+    const response = await getRest({ resource: '/token/graph', api });
+    expect(response.statusCode).toBe(403);
+    expect(jsonBody(response)).toMatchObject({ error: 'forbidden' });
+    expect(logs.entries().find((entry) => entry.level === 'WARN')).toMatchObject({
+      apiId: api.apiId,
+      stage: api.stage,
+      routeKey: 'GET /token/graph',
+      expectedApiId: TEST_REST_API.apiId,
+      expectedStage: TEST_REST_API.stage,
+    });
+    expect(logs.metricEntries().at(-1)).toMatchObject({ ForeignInvocationsRefused: 1 });
+    expect(entra.requests).toHaveLength(0);
+  });
+
+  it('trips on an HTTP API event when it serves the REST API: the public API cannot reach it', async () => {
+    const { get } = privateBroker();
+    const response = await get({ routeKey: 'GET /token/graph' });
+    expect(response.statusCode).toBe(403);
   });
 });
