@@ -23,9 +23,9 @@ describe('the HTTP API as synthesized and as its users call it', () => {
     for (const alias of Object.keys(RAW_CONFIG.scopes)) {
       const key = routeKey(tokenUrl(new URL('https://api.example/'), alias).pathname);
       expect(routeKeys).toContain(key);
-      expect(aliasOf({ routeKey: key })).toBe(alias);
+      expect(aliasOf(key)).toBe(alias);
     }
-    expect(aliasOf({ routeKey: routeKey(TOKEN_CATCH_ALL_PATH) })).toBeUndefined();
+    expect(aliasOf(routeKey(TOKEN_CATCH_ALL_PATH))).toBeUndefined();
     expect(routeKeys).toContain(routeKey(TOKEN_CATCH_ALL_PATH));
   });
 
