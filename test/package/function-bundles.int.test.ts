@@ -34,6 +34,7 @@ const ENV = {
   [BROKER_ENV.keyRotation]: JSON.stringify({ intervalSeconds: 7_776_000, publishLeadSeconds: 172_800, retireAfterSeconds: 86_400 }),
   [BROKER_ENV.signingKeyPolicy]: JSON.stringify({ Version: '2012-10-17', Statement: [] }),
   [BROKER_ENV.tokenCacheKeyArn]: 'arn:aws:kms:eu-west-1:111122223333:key/cccccccc-2222-3333-4444-555555555555',
+  [BROKER_ENV.rotationStateKeyArn]: 'arn:aws:kms:eu-west-1:111122223333:key/dddddddd-2222-3333-4444-555555555555',
   [BROKER_ENV.apiId]: 'abc123',
   [BROKER_ENV.apiStage]: '$default',
   [BROKER_ENV.deployment]: 'BrokerStack/TokenBroker',
