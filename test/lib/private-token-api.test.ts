@@ -99,6 +99,22 @@ describe.each([
     expect(JSON.stringify(stage?.Properties.AccessLogSetting.DestinationArn)).toContain(logicalId(broker.accessLogGroup));
   });
 
+  it("lets API Gateway invoke the token function only from this broker's APIs (SourceArn)", () => {
+    const permissions = resourcesOf(template, 'AWS::Lambda::Permission').filter(
+      (p) => p.Properties.Principal === 'apigateway.amazonaws.com',
+    );
+    const ownApis = [restApiId(broker), ...(broker.httpApi ? [logicalId(broker.httpApi)] : [])];
+    expect(permissions.length).toBeGreaterThan(0);
+    for (const permission of permissions) {
+      const sourceArn = JSON.stringify(permission.Properties.SourceArn);
+      expect(ownApis.some((id) => sourceArn.includes(`{"Ref":"${id}"}`))).toBe(true);
+    }
+    const tokenPermissions = permissions.filter((p) => JSON.stringify(p.Properties.FunctionName).includes(logicalId(broker.tokenFunction)));
+    // One API-wide permission: the function's resource policy stays small whatever the number of aliases.
+    expect(tokenPermissions).toHaveLength(1);
+    expect(JSON.stringify(tokenPermissions[0]?.Properties.SourceArn)).toContain(`{"Ref":"${restApiId(broker)}"}`);
+  });
+
   it("points the token function's tripwire at the REST API and its stage", () => {
     const [fn] = Object.values(
       template.findResources('AWS::Lambda::Function', {
