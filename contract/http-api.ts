@@ -17,6 +17,9 @@ export const TOKEN_PATH_PREFIX = '/token/';
 /** The catch-all token route: it answers 404 `unknown_scope` only (no `grantToken` names it). */
 export const TOKEN_CATCH_ALL_PATH = `${TOKEN_PATH_PREFIX}{alias}`;
 
+/** The private REST API's one stage (endpoint type private): the path segment after the host in its token URLs. */
+export const PRIVATE_STAGE_NAME = 'broker';
+
 /** The only method the broker answers. */
 export const HTTP_METHOD = 'GET';
 

@@ -114,7 +114,7 @@ export class RotationStateRejectedError extends Error {
   ) {
     super(
       `The key rotation state item${storedVersion === undefined ? '' : ` (version ${String(storedVersion)})`} was refused: ${REJECTION_TEXT[reason]}. ` +
-        "None of its keys is used. Recover with `npx broker-keys rotate --emergency` (docs/key-rotation.md, 'A refused rotation state').",
+        "None of its keys is used. Recover with `npx --no-install broker-keys rotate --emergency` (docs/key-rotation.md, 'A refused rotation state').",
     );
     this.name = 'RotationStateRejectedError';
   }

@@ -77,16 +77,16 @@ export class BrokerStack extends Stack {
       }
     }
 
-    // What `npx broker-keys status|rotate --stack <name>` reads to find the rotation (kms signer only).
+    // What `broker-keys status|rotate --stack <name>` reads to find the rotation (kms signer only).
     const { signer } = this.broker;
     const rotator = signer.kind === 'kms' ? signer.keyRotatorFunction : undefined;
     if (rotator) {
       new CfnOutput(this, KEY_ROTATION_OUTPUTS.table, {
-        description: 'Table holding the signing-key rotation state (npx broker-keys status)',
+        description: 'Table holding the signing-key rotation state (npx --no-install broker-keys status)',
         value: this.broker.table.tableName,
       });
       new CfnOutput(this, KEY_ROTATION_OUTPUTS.rotator, {
-        description: 'The key rotator function (npx broker-keys rotate)',
+        description: 'The key rotator function (npx --no-install broker-keys rotate)',
         value: rotator.functionName,
       });
     }

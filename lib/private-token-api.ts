@@ -20,12 +20,11 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { AllowedCallers } from '../contract/allowed-callers';
-import { HTTP_METHOD, PRIVATE_ACCESS_LOG_FIELDS, TOKEN_CATCH_ALL_PATH, TOKEN_PATH_PREFIX } from '../contract/http-api';
+import { HTTP_METHOD, PRIVATE_ACCESS_LOG_FIELDS, PRIVATE_STAGE_NAME, TOKEN_CATCH_ALL_PATH, TOKEN_PATH_PREFIX } from '../contract/http-api';
 import { acknowledgeControl } from './control-tower-rules';
 import { NagSuppressions } from './nag-suppressions';
 
-/** The private API's one stage: the path segment after the host in every private token URL. */
-export const PRIVATE_STAGE_NAME = 'broker';
+export { PRIVATE_STAGE_NAME };
 
 export interface PrivateTokenApiProps {
   /** The interface VPC endpoints (`com.amazonaws.{region}.execute-api`) that may reach the API; at least one. */

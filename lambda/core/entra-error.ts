@@ -55,7 +55,7 @@ export const TRANSIENT_AADSTS_CODES: ReadonlySet<number> = new Set([90061, 50166
 
 const credentialCommand = (p: PresentedIdentity): string =>
   federatedCredentialCreateCommand({ clientId: p.clientId, issuer: p.issuer, subject: p.subject, audience: p.audience });
-const doctor = (p: PresentedIdentity): string => `npx broker-doctor --issuer ${p.issuer}`;
+const doctor = (p: PresentedIdentity): string => `npx --no-install broker-doctor --issuer ${p.issuer}`;
 const issuerMetadata = (p: PresentedIdentity): string =>
   `Entra could not read ${p.issuer}/.well-known/openid-configuration or the jwks_uri it names. Both must answer publicly over ` +
   `https with JSON, and the document's "issuer" must be exactly "${p.issuer}". Check as Entra reads them: ${doctor(p)}`;

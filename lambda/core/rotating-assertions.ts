@@ -56,7 +56,7 @@ export function rotatingAssertions(input: AssertionClaimsInput, deps: RotatingAs
       else if (deps.bootstrap) key = { keyId: deps.bootstrap.keyId, kid: (await deps.bootstrap.jwk()).kid };
       else
         throw new InternalError(
-          'No signing key is active yet: the key rotation has not run. Run `npx broker-keys rotate` or wait for the rotator.',
+          'No signing key is active yet: the key rotation has not run. Run `npx --no-install broker-keys rotate` or wait for the rotator.',
         );
       return createClientAssertion(input, {
         key,

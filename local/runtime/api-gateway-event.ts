@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyEvent, APIGatewayProxyEventV2WithIAMAuthorizer, Context } from 'aws-lambda';
+import { PRIVATE_STAGE_NAME } from '../../contract/http-api';
 
 /** The API id and stage of the local runtime's events: what its token handler accepts (the direct-invocation tripwire). */
 export const LOCAL_API = { apiId: 'local', stage: '$default' } as const;
@@ -133,7 +134,7 @@ export interface RestApiEventInput {
 }
 
 /** The stage name of the private REST API, in the deployment and in the local runtime's private mode. */
-export const LOCAL_REST_STAGE = 'broker';
+export const LOCAL_REST_STAGE = PRIVATE_STAGE_NAME;
 
 /** `04/Mar/2020:19:15:17 +0000`, the CLF time of a REST event's `requestContext.requestTime`. */
 function clfTime(ms: number): string {

@@ -114,7 +114,7 @@ describe('transient refusals: Entra could not read the issuer metadata', () => {
       aadsts: 'AADSTS90061',
       message: expect.stringContaining(`AADSTS90061: Request to External OIDC endpoint failed. (the same answer to 3 attempts over `),
     });
-    expect(answer.body.message).toContain(`Check as Entra reads them: npx broker-doctor --issuer ${deadIssuer}.`);
+    expect(answer.body.message).toContain(`Check as Entra reads them: npx --no-install broker-doctor --issuer ${deadIssuer}.`);
     expect(answer.ms).toBeLessThan(8500);
     expect(entra.lastError).toMatchObject({ errorCode: 90061, detail: expect.stringContaining(deadIssuer) });
   });

@@ -30,7 +30,6 @@ const ENV = {
   AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
   [BROKER_ENV.issuer]: ISSUER,
   [BROKER_ENV.signingKeyArn]: KEY_ARN,
-  [BROKER_ENV.rotationStateKeyArn]: 'arn:aws:kms:eu-west-1:111122223333:key/bbbbbbbb-2222-3333-4444-555555555555',
   [BROKER_ENV.publishedKeyArns]: KEY_ARN,
   [BROKER_ENV.tableName]: 'cache',
   [BROKER_ENV.keyRotation]: JSON.stringify({ intervalSeconds: 7_776_000, publishLeadSeconds: 172_800, retireAfterSeconds: 86_400 }),

@@ -390,7 +390,7 @@ describe('requestEntraToken: transient refusals (Entra could not read the issuer
       statusCode: 502,
       code: 'entra_rejected',
       message: expect.stringMatching(
-        /^Entra ID rejected the token request for alias "graph": AADSTS50166: Request to External OIDC endpoint failed\. \(the same answer to 3 attempts over \d+ ms\) Fix: Entra could not read https:\/\/abc123\.execute-api\.eu-west-1\.amazonaws\.com\/\.well-known\/openid-configuration .* npx broker-doctor --issuer https:\/\/abc123\.execute-api\.eu-west-1\.amazonaws\.com\.$/,
+        /^Entra ID rejected the token request for alias "graph": AADSTS50166: Request to External OIDC endpoint failed\. \(the same answer to 3 attempts over \d+ ms\) Fix: Entra could not read https:\/\/abc123\.execute-api\.eu-west-1\.amazonaws\.com\/\.well-known\/openid-configuration .* npx --no-install broker-doctor --issuer https:\/\/abc123\.execute-api\.eu-west-1\.amazonaws\.com\.$/,
       ),
       rejection: { aadsts: 'AADSTS50166', correlationId: REQUEST_ID, httpStatus: 400 },
     });

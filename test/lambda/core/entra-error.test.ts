@@ -38,7 +38,7 @@ function entraBody(code: number, error: string, text: string, separator = '\r\n'
 }
 
 const COMMAND = federatedCredentialCreateCommand(presented);
-const DOCTOR = `npx broker-doctor --issuer ${presented.issuer}`;
+const DOCTOR = `npx --no-install broker-doctor --issuer ${presented.issuer}`;
 const METADATA_HINT = `Fix: Entra could not read ${presented.issuer}/.well-known/openid-configuration or the jwks_uri it names. Both must answer publicly over https with JSON, and the document's "issuer" must be exactly "${presented.issuer}". Check as Entra reads them: ${DOCTOR}.`;
 const BLOCKED_HINT = `Fix: workload identity federation is disabled or blocked by policy in tenant ${presented.tenantId}; a tenant administrator must allow federated identity credentials for app ${presented.clientId}.`;
 
