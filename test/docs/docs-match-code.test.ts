@@ -21,7 +21,7 @@ import { START_EXIT, START_USAGE } from '../../local/runtime/start-usage';
 import { GENERATED_TABLES, markers, withTable } from '../../scripts/docs-tables';
 import { brokerStack, cdkJsonBrokerContext } from '../lib/helpers';
 import { repoRoot } from '../support/broker-process';
-import { codeSpans, COUNT, countValue, countWord, problemAt, readDocs, tablesOf, type Doc, type DocLine } from './markdown';
+import { codeSpans, COUNT, countValue, countWord, problemAt, proseOf, readDocs, tablesOf, type Doc, type DocLine } from './markdown';
 
 const docs = readDocs();
 const readme = docs.find((doc) => doc.file === 'README.md') as Doc;
@@ -137,7 +137,7 @@ describe('README.md and docs/ against the code', () => {
       'gi',
     );
     for (const doc of docs) {
-      for (const line of doc.lines) {
+      for (const line of proseOf(doc)) {
         if (line.inCode) continue;
         for (const match of line.text.matchAll(pattern)) {
           const kind = (match[2] ?? '').toLowerCase() as 'functions' | 'alarms';

@@ -115,6 +115,22 @@ export function codeSpans(text: string): string[] {
 }
 
 /** `file:line: "…the line, trimmed…" — problem`. */
+/**
+ * The doc's prose with each paragraph's lines joined into one (reported at its first line), so a count and its noun
+ * on two lines ("thirteen⏎CloudWatch alarms") are read together; code and table lines stay as they are.
+ */
+export function proseOf(doc: Doc): DocLine[] {
+  const joined: DocLine[] = [];
+  for (const line of doc.lines) {
+    const last = joined.at(-1);
+    const prose = (entry: DocLine) => !entry.inCode && !entry.text.trimStart().startsWith('|');
+    if (last && last.paragraph === line.paragraph && prose(last) && prose(line)) {
+      joined[joined.length - 1] = { ...last, text: `${last.text.trimEnd()} ${line.text.trim()}` };
+    } else joined.push(line);
+  }
+  return joined;
+}
+
 export function problemAt(line: DocLine, problem: string): string {
   const sentence = line.text.trim();
   return `${line.file}:${String(line.line)}: "${sentence.length > 160 ? `${sentence.slice(0, 157)}...` : sentence}" — ${problem}`;
