@@ -11,8 +11,9 @@ import { fetchBrokerToken } from '../../client/broker-client';
 import { BrokerCredential } from '../../client/broker-credential';
 import { EXIT } from '../../client/cli';
 import { signRequest } from '../../client/sign-request';
-import { startEntraEmulator, type EntraEmulator } from '../../local/entra-emulator/emulator';
+import type { EntraEmulator } from '../../local/entra-emulator/emulator';
 import { brokerLogLines, reservePort, startBroker, type BrokerProcess } from '../support/broker-process';
+import { startEntraTrustingBroker } from '../support/entra-trusting-broker';
 
 const run = promisify(execFile);
 const TENANT = '11111111-1111-1111-1111-111111111111';
@@ -27,17 +28,7 @@ const servedTokens: string[] = [];
 
 beforeAll(async () => {
   const port = await reservePort();
-  entra = await startEntraEmulator({
-    apps: [
-      {
-        tenantId: TENANT,
-        clientId: CLIENT,
-        federatedCredentials: [
-          { issuer: `http://127.0.0.1:${port}`, subject: 'aws-token-broker', audiences: ['api://AzureADTokenExchange'] },
-        ],
-      },
-    ],
-  });
+  entra = await startEntraTrustingBroker(port, { tenantId: TENANT, clientId: CLIENT });
   broker = await startBroker(
     {
       tenantId: TENANT,

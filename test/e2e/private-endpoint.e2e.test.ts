@@ -8,8 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fetchBrokerToken } from '../../client/broker-client';
 import { BrokerCredential } from '../../client/broker-credential';
 import { signRequest } from '../../client/sign-request';
-import { startEntraEmulator, type EntraEmulator } from '../../local/entra-emulator/emulator';
+import type { EntraEmulator } from '../../local/entra-emulator/emulator';
 import { reservePort, startBroker, type BrokerProcess } from '../support/broker-process';
+import { startEntraTrustingBroker } from '../support/entra-trusting-broker';
 
 const TENANT = '11111111-1111-1111-1111-111111111111';
 const CLIENT = '22222222-2222-2222-2222-222222222222';
@@ -23,17 +24,7 @@ let tokenBase: string;
 
 beforeAll(async () => {
   const port = await reservePort();
-  entra = await startEntraEmulator({
-    apps: [
-      {
-        tenantId: TENANT,
-        clientId: CLIENT,
-        federatedCredentials: [
-          { issuer: `http://127.0.0.1:${port}`, subject: 'aws-token-broker', audiences: ['api://AzureADTokenExchange'] },
-        ],
-      },
-    ],
-  });
+  entra = await startEntraTrustingBroker(port, { tenantId: TENANT, clientId: CLIENT });
   broker = await startBroker(
     {
       tenantId: TENANT,

@@ -11,9 +11,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fetchBrokerToken } from '../../../client/broker-client';
 import { startIdentityEndpoint, type IdentityEndpoint } from '../../../client/identity-endpoint/identity-endpoint';
-import { startEntraEmulator, type EntraEmulator } from '../../../local/entra-emulator/emulator';
+import type { EntraEmulator } from '../../../local/entra-emulator/emulator';
 import { reservePort, startBroker, type BrokerProcess } from '../../support/broker-process';
 import { SDK_CACHE, SDK_DIR, runProbe, sha256 } from './sdk-cases';
+import { startEntraTrustingBroker } from '../../support/entra-trusting-broker';
 
 const TENANT = '11111111-1111-1111-1111-111111111111';
 const CLIENT = '22222222-2222-2222-2222-222222222222';
@@ -29,17 +30,7 @@ let home: string;
 beforeAll(async () => {
   home = mkdtempSync(join(tmpdir(), 'identity-endpoint-e2e-'));
   const port = await reservePort();
-  entra = await startEntraEmulator({
-    apps: [
-      {
-        tenantId: TENANT,
-        clientId: CLIENT,
-        federatedCredentials: [
-          { issuer: `http://127.0.0.1:${port}`, subject: 'aws-token-broker', audiences: ['api://AzureADTokenExchange'] },
-        ],
-      },
-    ],
-  });
+  entra = await startEntraTrustingBroker(port, { tenantId: TENANT, clientId: CLIENT });
   broker = await startBroker(
     {
       tenantId: TENANT,

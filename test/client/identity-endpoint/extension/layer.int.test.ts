@@ -21,13 +21,14 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { fetchBrokerToken } from '../../../../client/broker-client';
-import { startEntraEmulator, type EntraEmulator } from '../../../../local/entra-emulator/emulator';
+import type { EntraEmulator } from '../../../../local/entra-emulator/emulator';
 import { freePort } from '../../../../local/free-port';
 import { startExtensionsApi, type ExtensionsApiStandIn } from '../../../../local/lambda-extensions-api/extensions-api';
 import { TokenBroker } from '../../../../lib/token-broker';
 import { reservePort, repoRoot, startBroker, type BrokerProcess } from '../../../support/broker-process';
 import { cdkJsonFlags, config } from '../../../lib/helpers';
 import { SDK_CACHE, SDK_DIR, runProbe, sha256 } from '../sdk-cases';
+import { startEntraTrustingBroker } from '../../../support/entra-trusting-broker';
 
 const NAME = 'broker-identity-endpoint';
 const TENANT = '11111111-1111-1111-1111-111111111111';
@@ -149,17 +150,7 @@ describe('the x64 layer, unpacked, in a function’s environment with no Node.js
     const opt = join(temp, 'opt');
     cpSync(layerDirs.x86_64!, opt, { recursive: true });
     const brokerPort = await reservePort();
-    entra = await startEntraEmulator({
-      apps: [
-        {
-          tenantId: TENANT,
-          clientId: CLIENT,
-          federatedCredentials: [
-            { issuer: `http://127.0.0.1:${brokerPort}`, subject: 'aws-token-broker', audiences: ['api://AzureADTokenExchange'] },
-          ],
-        },
-      ],
-    });
+    entra = await startEntraTrustingBroker(brokerPort, { tenantId: TENANT, clientId: CLIENT });
     broker = await startBroker(
       {
         tenantId: TENANT,
