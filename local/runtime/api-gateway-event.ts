@@ -50,6 +50,28 @@ export interface ApiGatewayEventInput {
   readonly now: number;
 }
 
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'] as const;
+const twoDigits = (n: number): string => (n < 10 ? `0${String(n)}` : String(n));
+/** The last second formatted: under load most requests share it. */
+let lastClf = { second: Number.NaN, text: '' };
+
+/**
+ * `04/Mar/2020:19:15:17 +0000`: the CLF time of an HTTP API event's `requestContext.time` and a REST event's
+ * `requestContext.requestTime` (API Gateway Developer Guide, "Lambda proxy integrations for HTTP APIs" and "Input format
+ * of a Lambda function for proxy integration").
+ */
+export function clfTime(ms: number): string {
+  const second = Math.floor(ms / 1000);
+  if (lastClf.second !== second) {
+    const d = new Date(second * 1000);
+    const text =
+      `${twoDigits(d.getUTCDate())}/${MONTHS[d.getUTCMonth()] ?? ''}/${String(d.getUTCFullYear())}:` +
+      `${twoDigits(d.getUTCHours())}:${twoDigits(d.getUTCMinutes())}:${twoDigits(d.getUTCSeconds())} +0000`;
+    lastClf = { second, text };
+  }
+  return lastClf.text;
+}
+
 /** A payload 2.0 event as API Gateway sends it to an integration. */
 export function apiGatewayEvent(input: ApiGatewayEventInput): APIGatewayProxyEventV2WithIAMAuthorizer {
   const headers = { ...input.headers };
@@ -71,7 +93,7 @@ export function apiGatewayEvent(input: ApiGatewayEventInput): APIGatewayProxyEve
     requestId: input.requestId ?? randomUUID(),
     routeKey: input.routeKey,
     stage: input.stage ?? LOCAL_API.stage,
-    time: new Date(input.now).toUTCString(),
+    time: clfTime(input.now),
     timeEpoch: input.now,
     ...(caller
       ? {
@@ -135,14 +157,6 @@ export interface RestApiEventInput {
 
 /** The stage name of the private REST API, in the deployment and in the local runtime's private mode. */
 export const LOCAL_REST_STAGE = PRIVATE_STAGE_NAME;
-
-/** `04/Mar/2020:19:15:17 +0000`, the CLF time of a REST event's `requestContext.requestTime`. */
-function clfTime(ms: number): string {
-  const d = new Date(ms);
-  const month = d.toLocaleString('en-US', { month: 'short', timeZone: 'UTC' });
-  const two = (n: number) => String(n).padStart(2, '0');
-  return `${two(d.getUTCDate())}/${month}/${d.getUTCFullYear()}:${two(d.getUTCHours())}:${two(d.getUTCMinutes())}:${two(d.getUTCSeconds())} +0000`;
-}
 
 /**
  * A REST API Lambda proxy integration (payload 1.0) event as API Gateway sends it (API Gateway Developer Guide, "Input
@@ -237,7 +251,9 @@ export function lambdaContext(input: LambdaContextInput): Context {
     awsRequestId: input.awsRequestId ?? randomUUID(),
     logGroupName: `/aws/lambda/${functionName}`,
     logStreamName: 'local',
-    getRemainingTimeInMillis: () => Math.max(0, deadline - clock()),
+    getRemainingTimeInMillis() {
+      return Math.max(0, deadline - clock());
+    },
   };
   return context as Context;
 }

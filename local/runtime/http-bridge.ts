@@ -5,13 +5,21 @@ import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 /** API Gateway's payload limit is 10 MB; a token GET has no body, so far less will do. */
 export const MAX_BODY_BYTES = 64 * 1024;
 
-const NO_BODY = Buffer.alloc(0);
+/** The body of a request without one. */
+export const NO_BODY = Buffer.alloc(0);
+
+/**
+ * Whether the request has a body to read: without Content-Length or Transfer-Encoding an HTTP/1.1 request has none
+ * (RFC 9112, section 6.3), so a token GET needs no stream iteration. Node discards anything unread when the response
+ * ends.
+ */
+export function hasBody(request: IncomingMessage): boolean {
+  return request.headers['content-length'] !== undefined || request.headers['transfer-encoding'] !== undefined;
+}
 
 /** @returns the body, or undefined when it exceeds MAX_BODY_BYTES */
 export async function readBody(request: IncomingMessage): Promise<Buffer | undefined> {
-  // Without Content-Length or Transfer-Encoding an HTTP/1.1 request has no body (RFC 9112, section 6.3): a token GET
-  // needs no stream iteration. Node discards anything unread when the response ends.
-  if (request.headers['content-length'] === undefined && request.headers['transfer-encoding'] === undefined) return NO_BODY;
+  if (!hasBody(request)) return NO_BODY;
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of request) {

@@ -12,7 +12,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyEventV2WithIAMAuthorizer, API
 import type { Clock, Logger } from '../../lambda/core/ports';
 import { apiGatewayEvent, lambdaContext, restApiEvent, type VerifiedIamCaller } from './api-gateway-event';
 import { isAllowedHost } from './host-check';
-import { flattenHeaders, readBody, sendGatewayMessage, sendResult } from './http-bridge';
+import { flattenHeaders, hasBody, NO_BODY, readBody, sendGatewayMessage, sendResult } from './http-bridge';
 import type { InvocationScope } from './invocation-scope';
 import { matchRoute, type TokenRouteLayout } from './routes';
 
@@ -71,13 +71,18 @@ export interface RequestHandlerDeps {
 
 /** The `request` listener of the local runtime's HTTP server. */
 export function createRequestHandler(deps: RequestHandlerDeps): (request: IncomingMessage, response: ServerResponse) => void {
+  // Built once: per-request closures cost more than the little they hold (tsx names each one it creates).
+  const layout: TokenRouteLayout = { stagePath: deps.privateApi ? `/${deps.privateApi.stage}` : '' };
+  /**
+   * The runtime's own lines about a request (a refused Host or signature) carry its id too; told only when the runtime
+   * may write one, as most requests go straight to a handler, which is told by its own middleware.
+   */
+  const beforeOwnLine = (awsRequestId: string) =>
+    deps.powertools.addContext(
+      lambdaContext({ functionName: 'broker-local-runtime', timeoutMs: HANDLER_TIMEOUT_MS, awsRequestId, clock: deps.clock }),
+    );
+
   const serve = async (request: IncomingMessage, response: ServerResponse, awsRequestId: string): Promise<void> => {
-    // The runtime's own lines about this request (a refused Host or signature) carry its id too; told only when the
-    // runtime may write one, as most requests go straight to a handler, which is told by its own middleware.
-    const beforeOwnLine = () =>
-      deps.powertools.addContext(
-        lambdaContext({ functionName: 'broker-local-runtime', timeoutMs: HANDLER_TIMEOUT_MS, awsRequestId, clock: deps.clock }),
-      );
     // API Gateway's request id, in the event and, as HTTP APIs answer it, in the `apigw-requestid` header: 16 base64
     // characters from 11 random bytes, taken from a UUID (Node batches their entropy) rather than a read of its own.
     const apiRequestId = Buffer.from(randomUUID().replaceAll('-', '').slice(0, 22), 'hex').toString('base64');
@@ -87,7 +92,7 @@ export function createRequestHandler(deps: RequestHandlerDeps): (request: Incomi
     const rawPath = queryAt === -1 ? target : target.slice(0, queryAt);
     const rawQueryString = queryAt === -1 ? '' : target.slice(queryAt + 1);
     if (!allowedHost(request.headers.host)) {
-      beforeOwnLine();
+      beforeOwnLine(awsRequestId);
       deps.logger.warn('request refused: Host is not a loopback name or address (DNS rebinding?)', {
         host: (request.headers.host ?? '').slice(0, 128),
         path: rawPath.slice(0, 256),
@@ -99,12 +104,11 @@ export function createRequestHandler(deps: RequestHandlerDeps): (request: Incomi
       );
       return;
     }
-    const body = await readBody(request);
+    const body = hasBody(request) ? await readBody(request) : NO_BODY;
     if (body === undefined) {
       sendGatewayMessage(response, 413, 'Request Entity Too Large');
       return;
     }
-    const layout: TokenRouteLayout = { stagePath: deps.privateApi ? `/${deps.privateApi.stage}` : '' };
     const route = matchRoute(request.method ?? '', rawPath, deps.aliases, layout);
     const handler = route === undefined ? undefined : deps.handlers[route.handler];
     if (!route || !handler) {
@@ -114,7 +118,7 @@ export function createRequestHandler(deps: RequestHandlerDeps): (request: Incomi
 
     let caller: VerifiedIamCaller | undefined;
     if (route.handler === 'token') {
-      if (deps.authorizeLogs ?? true) beforeOwnLine();
+      if (deps.authorizeLogs ?? true) beforeOwnLine(awsRequestId);
       caller = deps.authorize({ method: request.method ?? 'GET', path: rawPath, query: rawQueryString, headers: request.headers, body });
       if (!caller) {
         sendGatewayMessage(response, 403, 'Forbidden');
