@@ -22,9 +22,17 @@ type StoreContext = Record<string | symbol, unknown>;
 /** Runs `fn` as the invocation `requestId`. */
 export type InvocationScope = <T>(requestId: string, fn: () => T) => T;
 
+/** The fields only the runtime sets (the request id, the trace): looked up once, not per `set`. */
+const PROTECTED_KEYS: ReadonlySet<string | symbol> = new Set(Object.values(InvokeStoreBase.PROTECTED_KEYS));
+
 /** The InvokeStore contract on AsyncLocalStorage: one context object per `run`. */
 class LocalInvokeStore extends InvokeStoreBase {
   private readonly als = new AsyncLocalStorage<StoreContext>();
+
+  // Powertools sets invocation state several times per request; the base class lists the protected keys each time.
+  override isProtectedKey(key: string | symbol): boolean {
+    return PROTECTED_KEYS.has(key);
+  }
 
   getContext(): StoreContext | undefined {
     return this.als.getStore();
