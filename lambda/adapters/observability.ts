@@ -59,17 +59,25 @@ export function createObservability(options: ObservabilityOptions & { readonly d
 }
 
 /**
- * The token route's: logs, metrics, and the audit trail on a second logger whose level is pinned to INFO, so the
- * audit lines are written at every log level. Both loggers get the invocation's context.
+ * The token route's: logs, metrics, and the audit trail, which is written at every log level: through the function's
+ * logger when that writes INFO lines (the default), else through a second logger pinned to INFO. Every logger that
+ * writes gets the invocation's context; one logger is one context to set per request instead of two.
  */
 export function createTokenObservability(
   options: Omit<ObservabilityOptions, 'route'> & { readonly deployment: string },
 ): TokenObservability {
   const observability = createObservability({ ...options, route: 'token' });
+  if (writesInfo(observability.powertools)) return { ...observability, audit: new TokenAuditLog(observability.powertools) };
   const auditLogger = createBrokerLogger({ logLevel: 'INFO', persistentKeys: { route: 'token', ...options.persistentKeys } });
   return {
     ...observability,
     audit: new TokenAuditLog(auditLogger),
     middlewares: [injectLambdaContext([observability.powertools, auditLogger]), ...observability.middlewares.slice(1)],
   };
+}
+
+/** Whether the logger writes INFO lines: its level is INFO or more verbose. */
+function writesInfo(logger: Logger): boolean {
+  const level = logger.getLevelName();
+  return level === 'INFO' || level === 'DEBUG' || level === 'TRACE';
 }

@@ -10,6 +10,9 @@ import { scrub, scrubString } from './log-scrub';
  * comes from Powertools and the Lambda context (names, ids, times) and is written as is.
  */
 export class ScrubbingLogFormatter extends LogFormatter {
+  /** Made once, not per line: the scrub turns errors into plain objects with Powertools' own error format. */
+  private readonly formatErrorForScrub = (error: Error): unknown => this.formatError(error);
+
   override formatAttributes(attributes: UnformattedAttributes, additionalLogAttributes: LogAttributes): LogItem {
     const context = attributes.lambdaContext;
     const base: LogAttributes = {
@@ -26,7 +29,6 @@ export class ScrubbingLogFormatter extends LogFormatter {
       xray_trace_id: attributes.xRayTraceId,
       tenant_id: context?.tenantId,
     };
-    const formatError = (error: Error) => this.formatError(error);
-    return new LogItem({ attributes: base }).addAttributes(scrub(additionalLogAttributes, formatError) as LogAttributes);
+    return new LogItem({ attributes: base }).addAttributes(scrub(additionalLogAttributes, this.formatErrorForScrub) as LogAttributes);
   }
 }

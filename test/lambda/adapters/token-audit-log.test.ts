@@ -1,4 +1,7 @@
-/** The audit line of every token served: the token route's audit logger (stock Powertools, level pinned to INFO). */
+/**
+ * The audit line of every token served, on stock Powertools, at every log level: through the function's logger when it
+ * writes INFO lines, else through a second logger pinned to INFO.
+ */
 import middy from '@middy/core';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createTokenObservability } from '../../../lambda/adapters/observability';
@@ -87,6 +90,21 @@ describe('the audit trail (TokenAuditLog)', () => {
       expect(line).not.toContain(ACCESS_TOKEN);
       expect(line).not.toContain('eyJ');
     }
+  });
+
+  it('writes the same line, with its invocation in it, whichever logger writes it (log level DEBUG, INFO or ERROR)', async () => {
+    const lines = [];
+    for (const logLevel of ['DEBUG', undefined, 'ERROR'] as const) {
+      const { logs, invoke } = auditing(logLevel ? { logLevel } : {});
+      await invoke([served()], `request-at-${logLevel ?? 'INFO'}`);
+      // At DEBUG, Powertools Metrics' notice of an invocation that counted nothing is there too.
+      const [entry, ...others] = logs.entries().filter((line) => line.message === 'token served');
+      expect(others).toEqual([]);
+      expect(entry).toMatchObject({ level: 'INFO', function_request_id: `request-at-${logLevel ?? 'INFO'}` });
+      lines.push({ ...entry, function_request_id: undefined });
+    }
+    expect(lines[1]).toStrictEqual(lines[0]);
+    expect(lines[2]).toStrictEqual(lines[0]);
   });
 
   it('leaves out what is unknown: an anonymous local caller, an opaque token without uti', async () => {
