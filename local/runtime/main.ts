@@ -5,7 +5,6 @@ import { silenceAwsSdkNodeWarning } from '../../contract/aws-sdk-node-warning';
 import { ConfigError } from '../../contract/config-error';
 import { loadLocalConfig } from './local-config';
 import { DEFAULT_PORT, startLocalRuntime } from './local-runtime';
-import { tapLogLines } from './log-tap';
 import { START_EXIT, START_USAGE as USAGE } from './start-usage';
 
 /** The message for a port another process holds, with the flag that avoids it. */
@@ -42,12 +41,12 @@ async function main(): Promise<number> {
     return START_EXIT.usage;
   }
 
-  // Powertools writes INFO lines to stdout, as Lambda collects them; here stdout carries only the runtime's
-  // announcements (`listening on …`, `issuer …`) for the scripts that read them, and every JSON line goes to stderr.
-  const toStderr = process.stderr.write.bind(process.stderr);
-  tapLogLines((line) => {
-    toStderr(`${line}\n`);
-  });
+  // Powertools writes its lines to stdout, as Lambda collects them; here stdout carries only the runtime's
+  // announcements (`listening on …`, `issuer …`) for the scripts that read them, and whatever else is written to it
+  // (every log and metric line) goes to stderr as written: nothing is parsed per line.
+  const announce = process.stdout.write.bind(process.stdout);
+  const toStderr: typeof process.stdout.write = process.stderr.write.bind(process.stderr);
+  process.stdout.write = toStderr;
 
   let runtime;
   try {
@@ -60,14 +59,14 @@ async function main(): Promise<number> {
     else process.stderr.write(`cannot start the local runtime: ${(error as Error).message}\n`);
     return START_EXIT.failed;
   }
-  process.stdout.write(`listening on ${runtime.url}\n`);
+  announce(`listening on ${runtime.url}\n`);
   // A private endpoint's token routes are under the REST API's stage, as its URL is: that is the URL callers use.
-  if (runtime.tokenBaseUrl !== runtime.url) process.stdout.write(`private token API ${runtime.tokenBaseUrl}\n`);
+  if (runtime.tokenBaseUrl !== runtime.url) announce(`private token API ${runtime.tokenBaseUrl}\n`);
   if (runtime.aws) {
     // Signer "aws-sts": the local STS stand-in is the issuer, and the role ARN the subject Entra's credential names.
-    process.stdout.write(`aws issuer ${runtime.aws.issuer}\naws subject ${runtime.aws.subject}\n`);
+    announce(`aws issuer ${runtime.aws.issuer}\naws subject ${runtime.aws.subject}\n`);
   } else if (runtime.issuer !== runtime.url) {
-    process.stdout.write(`issuer ${runtime.issuer}\n`);
+    announce(`issuer ${runtime.issuer}\n`);
   }
 
   const signal = await new Promise<NodeJS.Signals>((resolve) => {

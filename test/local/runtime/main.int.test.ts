@@ -20,6 +20,7 @@ const CONFIG = {
 interface Started {
   readonly child: ChildProcess;
   readonly output: () => string;
+  readonly stdout: () => string;
   readonly stderr: () => string;
   readonly exited: Promise<number | null>;
 }
@@ -59,7 +60,7 @@ function start(command: string, args: readonly string[], cwd: string): Started {
       // the group is gone already
     }
   });
-  return { child, output: () => out + err, stderr: () => err, exited };
+  return { child, output: () => out + err, stdout: () => out, stderr: () => err, exited };
 }
 
 /** Waits for `listening on <url>` and returns the url; fails with the output when the process exits first. */
@@ -108,6 +109,30 @@ describe('npm start', () => {
     const url = await listeningUrl(broker);
     const discovery = await fetch(`${url}/.well-known/openid-configuration`);
     expect(discovery.status).toBe(200);
+  }, 90_000);
+
+  it('stdout carries only the announcements; every log and metric line is on stderr, whole', async () => {
+    const dir = tempDirWithConfig();
+    const broker = start('npm', ['--prefix', repoRoot, 'start', '--', '--config', 'config.json', '--port', '0'], dir);
+    const url = await listeningUrl(broker);
+    // Entra is unreachable at port 9: the request is answered 503, with a log line and a metric line about it.
+    expect((await fetch(`${url}/token/graph`)).status).toBe(503);
+    await waitFor(() => broker.stderr().includes('"_aws"'), 'no metric line on stderr', broker);
+    const npmBanner = (line: string) => line === '' || line.startsWith('> ');
+    expect(
+      broker
+        .stdout()
+        .split('\n')
+        .filter((line) => !npmBanner(line)),
+    ).toEqual([`listening on ${url}`]);
+    const jsonLines = broker
+      .stderr()
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(jsonLines).toContainEqual(expect.objectContaining({ level: 'WARN', route: 'local-runtime' }));
+    expect(jsonLines).toContainEqual(expect.objectContaining({ route: 'token', function_name: 'broker-token' }));
+    expect(jsonLines.some((line) => '_aws' in line)).toBe(true);
   }, 90_000);
 
   it('kill -TERM on the npm process stops the broker: the port is closed and no process is left', async () => {
