@@ -14,7 +14,8 @@ if (!configFile || !port || (mode !== 'coordinated' && mode !== 'uncoordinated')
 const config = await loadLocalConfig(configFile);
 let broker: { url: string; close(): Promise<void> };
 if (mode === 'coordinated') {
-  broker = await startLocalRuntime({ config, port: Number(port), logLevel: 'WARN' });
+  // The default log level (INFO), as `npm start` runs: a cache hit writes its audit line and nothing else.
+  broker = await startLocalRuntime({ config, port: Number(port) });
 } else {
   const client = createDynamoDbClient({
     endpoint: config.dynamodbEndpoint,

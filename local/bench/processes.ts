@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { StringDecoder } from 'node:string_decoder';
 import { fileURLToPath } from 'node:url';
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -46,11 +47,12 @@ export function startWorker(
     child.once('exit', (code) => fail(new Error(`worker exited with ${code}: ${stderr}`)));
     let stdout = '';
     let listening = false;
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+    const decoder = new StringDecoder('utf8');
+    child.stdout.on('data', (chunk: Buffer) => {
       // Once it listens, the worker's stdout is its audit and metric lines, one per request: kept only for `onLine`, so
-      // this process (which also drives the load) neither accumulates nor rescans them.
+      // this process (which also drives the load) neither decodes, accumulates nor rescans them.
       if (listening && !onLine) return;
-      stdout += chunk;
+      stdout += decoder.write(chunk);
       if (listening) {
         const lines = stdout.split('\n');
         stdout = lines.pop() ?? '';
