@@ -59,15 +59,17 @@ async function main(): Promise<number> {
     else process.stderr.write(`cannot start the local runtime: ${(error as Error).message}\n`);
     return START_EXIT.failed;
   }
-  announce(`listening on ${runtime.url}\n`);
+  const announcements = [`listening on ${runtime.url}`];
   // A private endpoint's token routes are under the REST API's stage, as its URL is: that is the URL callers use.
-  if (runtime.tokenBaseUrl !== runtime.url) announce(`private token API ${runtime.tokenBaseUrl}\n`);
+  if (runtime.tokenBaseUrl !== runtime.url) announcements.push(`private token API ${runtime.tokenBaseUrl}`);
   if (runtime.aws) {
     // Signer "aws-sts": the local STS stand-in is the issuer, and the role ARN the subject Entra's credential names.
-    announce(`aws issuer ${runtime.aws.issuer}\naws subject ${runtime.aws.subject}\n`);
+    announcements.push(`aws issuer ${runtime.aws.issuer}`, `aws subject ${runtime.aws.subject}`);
   } else if (runtime.issuer !== runtime.url) {
-    announce(`issuer ${runtime.issuer}\n`);
+    announcements.push(`issuer ${runtime.issuer}`);
   }
+  // One write (under PIPE_BUF, so atomic on a pipe): a script that sees `listening on` has every other line too.
+  announce(`${announcements.join('\n')}\n`);
 
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     process.once('SIGINT', () => resolve('SIGINT'));
