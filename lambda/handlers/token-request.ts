@@ -83,7 +83,7 @@ export function readTokenRequest(event: TokenEvent): TokenRequest {
       apiId: requestContext?.apiId,
       stage: requestContext?.stage,
       route: `${method ?? ''} ${resourcePath}`,
-      alias: method === 'GET' ? aliasOfPath(resourcePath) : undefined,
+      alias: method === HTTP_METHOD ? aliasOfPath(resourcePath) : undefined,
       requestedAlias: text(record(raw.pathParameters)?.alias),
       caller: callerOf(record(requestContext?.identity)),
       apiRequestId,

@@ -21,23 +21,13 @@ export interface VerifiedIamCaller {
   readonly userId?: string;
 }
 
-export interface ApiGatewayEventInput {
-  /** e.g. `GET /token/graph` (one route per alias) or `GET /token/{alias}` (the catch-all). */
-  readonly routeKey: string;
-  readonly rawPath: string;
-  /** @default '' */
-  readonly rawQueryString?: string;
+/** What API Gateway knows of a request, whichever API's event it builds. */
+export interface GatewayRequestInput {
   /** @default 'GET' */
   readonly method?: string;
-  /** Lower-case header names; several values joined with commas, as API Gateway does. @default {} */
-  readonly headers?: Readonly<Record<string, string>>;
   readonly pathParameters?: Readonly<Record<string, string>>;
-  /** The verified caller of an IAM-authorized route; absent for a public route (no authorizer). */
-  readonly caller?: VerifiedIamCaller;
   /** @default 'local' */
   readonly apiId?: string;
-  /** @default '$default' */
-  readonly stage?: string;
   /** The account that owns the API. @default '000000000000' */
   readonly accountId?: string;
   /** @default '127.0.0.1' */
@@ -48,6 +38,20 @@ export interface ApiGatewayEventInput {
   readonly requestId?: string;
   /** Milliseconds since the epoch. */
   readonly now: number;
+}
+
+export interface ApiGatewayEventInput extends GatewayRequestInput {
+  /** e.g. `GET /token/graph` (one route per alias) or `GET /token/{alias}` (the catch-all). */
+  readonly routeKey: string;
+  readonly rawPath: string;
+  /** @default '' */
+  readonly rawQueryString?: string;
+  /** Lower-case header names; several values joined with commas, as API Gateway does. @default {} */
+  readonly headers?: Readonly<Record<string, string>>;
+  /** The verified caller of an IAM-authorized route; absent for a public route (no authorizer). */
+  readonly caller?: VerifiedIamCaller;
+  /** @default '$default' */
+  readonly stage?: string;
 }
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'] as const;
@@ -125,38 +129,28 @@ export function apiGatewayEvent(input: ApiGatewayEventInput): APIGatewayProxyEve
   };
 }
 
-export interface RestApiEventInput {
+export interface RestApiEventInput extends GatewayRequestInput {
   /** The matched resource: `/token/graph` (one per alias) or `/token/{alias}` (the catch-all). */
   readonly resource: string;
   /** The path as requested, below the stage: `/token/graph`. */
   readonly path: string;
-  /** @default 'GET' */
-  readonly method?: string;
   /** Header names as received; several values joined with commas. @default {} */
   readonly headers?: Readonly<Record<string, string>>;
-  readonly pathParameters?: Readonly<Record<string, string>>;
   /** The caller IAM authorization verified; absent, every identity field is null (an unauthenticated method). */
   readonly caller?: VerifiedIamCaller;
-  /** @default 'local' */
-  readonly apiId?: string;
   /** @default 'broker' */
   readonly stage?: string;
   /** The VPC endpoint the request came through (`requestContext.identity.vpceId`). @default none */
   readonly vpceId?: string;
-  /** @default '000000000000' */
-  readonly accountId?: string;
-  /** @default '127.0.0.1' */
-  readonly sourceIp?: string;
-  /** @default 'HTTP/1.1' */
-  readonly protocol?: string;
-  /** @default a random UUID */
-  readonly requestId?: string;
-  /** Milliseconds since the epoch. */
-  readonly now: number;
 }
 
 /** The stage name of the private REST API, in the deployment and in the local runtime's private mode. */
 export const LOCAL_REST_STAGE = PRIVATE_STAGE_NAME;
+
+/** A header's value whatever the case of its name: a REST event keeps the names as received. */
+function headerNamed(headers: Readonly<Record<string, string>>, lowerCaseName: string): string | undefined {
+  return Object.entries(headers).find(([name]) => name.toLowerCase() === lowerCaseName)?.[1];
+}
 
 /**
  * A REST API Lambda proxy integration (payload 1.0) event as API Gateway sends it (API Gateway Developer Guide, "Input
@@ -169,7 +163,6 @@ export function restApiEvent(input: RestApiEventInput): APIGatewayProxyEvent {
   const stage = input.stage ?? LOCAL_REST_STAGE;
   const method = input.method ?? 'GET';
   const caller = input.caller;
-  const hostHeader = Object.entries(headers).find(([name]) => name.toLowerCase() === 'host')?.[1];
   return {
     resource: input.resource,
     path: input.path,
@@ -186,7 +179,7 @@ export function restApiEvent(input: RestApiEventInput): APIGatewayProxyEvent {
       accountId: input.accountId ?? '000000000000',
       apiId,
       authorizer: null,
-      domainName: hostHeader ?? '127.0.0.1',
+      domainName: headerNamed(headers, 'host') ?? '127.0.0.1',
       domainPrefix: apiId,
       extendedRequestId: input.requestId ?? randomUUID(),
       httpMethod: method,
@@ -204,7 +197,7 @@ export function restApiEvent(input: RestApiEventInput): APIGatewayProxyEvent {
         principalOrgId: caller ? (caller.principalOrgId ?? null) : null,
         sourceIp: input.sourceIp ?? '127.0.0.1',
         user: caller ? (caller.userId ?? caller.accessKey) : null,
-        userAgent: headers['user-agent'] ?? headers['User-Agent'] ?? null,
+        userAgent: headerNamed(headers, 'user-agent') ?? null,
         userArn: caller?.userArn ?? null,
         ...(input.vpceId === undefined ? {} : { vpceId: input.vpceId }),
       },

@@ -5,15 +5,14 @@ import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 /** API Gateway's payload limit is 10 MB; a token GET has no body, so far less will do. */
 export const MAX_BODY_BYTES = 64 * 1024;
 
-/** The body of a request without one. */
-export const NO_BODY = Buffer.alloc(0);
+const NO_BODY = Buffer.alloc(0);
 
 /**
  * Whether the request has a body to read: without Content-Length or Transfer-Encoding an HTTP/1.1 request has none
  * (RFC 9112, section 6.3), so a token GET needs no stream iteration. Node discards anything unread when the response
  * ends.
  */
-export function hasBody(request: IncomingMessage): boolean {
+function hasBody(request: IncomingMessage): boolean {
   return request.headers['content-length'] !== undefined || request.headers['transfer-encoding'] !== undefined;
 }
 

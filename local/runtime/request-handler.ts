@@ -12,7 +12,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyEventV2WithIAMAuthorizer, API
 import type { Clock, Logger } from '../../lambda/core/ports';
 import { apiGatewayEvent, lambdaContext, restApiEvent, type VerifiedIamCaller } from './api-gateway-event';
 import { isAllowedHost } from './host-check';
-import { flattenHeaders, hasBody, NO_BODY, readBody, sendGatewayMessage, sendResult } from './http-bridge';
+import { flattenHeaders, readBody, sendGatewayMessage, sendResult } from './http-bridge';
 import type { InvocationScope } from './invocation-scope';
 import { matchRoute, type TokenRouteLayout } from './routes';
 
@@ -104,7 +104,7 @@ export function createRequestHandler(deps: RequestHandlerDeps): (request: Incomi
       );
       return;
     }
-    const body = hasBody(request) ? await readBody(request) : NO_BODY;
+    const body = await readBody(request);
     if (body === undefined) {
       sendGatewayMessage(response, 413, 'Request Entity Too Large');
       return;

@@ -4,7 +4,12 @@
  */
 import type { APIGatewayProxyEventV2WithIAMAuthorizer, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
-import { apiGatewayEvent, lambdaContext as buildContext, restApiEvent } from '../../local/runtime/api-gateway-event';
+import {
+  apiGatewayEvent,
+  lambdaContext as buildContext,
+  restApiEvent,
+  type VerifiedIamCaller,
+} from '../../local/runtime/api-gateway-event';
 
 export interface IamCallerFields {
   readonly accountId: string;
@@ -17,6 +22,17 @@ export const CALLER_ACCOUNT = '111122223333';
 export const TEST_API = { apiId: 'abc123', stage: '$default' } as const;
 /** API Gateway's request id on every event built here, unless `requestId` says otherwise. */
 export const API_REQUEST_ID = 'JKJaXmPLvHcESHA=';
+
+/** What API Gateway's IAM authorization says of the caller: an app role's session in `accountId`. */
+function verifiedCaller(caller: IamCallerFields): VerifiedIamCaller {
+  return {
+    accessKey: 'ASIAEXAMPLEACCESSKEY',
+    accountId: caller.accountId,
+    userId: 'AROAEXAMPLEROLEID:fn',
+    principalOrgId: caller.principalOrgId ?? 'o-abc123',
+    userArn: caller.userArn ?? `arn:aws:sts::${caller.accountId}:assumed-role/app-role/fn`,
+  };
+}
 
 export interface HttpEventOptions {
   /** e.g. `GET /token/graph` (one route per alias) or `GET /token/{alias}` (catch-all). */
@@ -51,17 +67,7 @@ export function httpEvent(options: HttpEventOptions): APIGatewayProxyEventV2With
     sourceIp: '203.0.113.7',
     requestId: options.requestId ?? API_REQUEST_ID,
     now: Date.UTC(2025, 5, 1, 12, 0, 0),
-    ...(caller
-      ? {
-          caller: {
-            accessKey: 'ASIAEXAMPLEACCESSKEY',
-            accountId: caller.accountId,
-            userId: 'AROAEXAMPLEROLEID:fn',
-            principalOrgId: caller.principalOrgId ?? 'o-abc123',
-            userArn: caller.userArn ?? `arn:aws:sts::${caller.accountId}:assumed-role/app-role/fn`,
-          },
-        }
-      : {}),
+    ...(caller ? { caller: verifiedCaller(caller) } : {}),
   });
 }
 
@@ -107,13 +113,7 @@ export function restEvent(options: RestEventOptions): APIGatewayProxyEvent {
     sourceIp: '10.0.1.17',
     requestId: options.requestId ?? API_REQUEST_ID,
     now: Date.UTC(2025, 5, 1, 12, 0, 0),
-    caller: {
-      accessKey: 'ASIAEXAMPLEACCESSKEY',
-      accountId: caller.accountId,
-      userId: 'AROAEXAMPLEROLEID:fn',
-      principalOrgId: caller.principalOrgId ?? 'o-abc123',
-      userArn: caller.userArn ?? `arn:aws:sts::${caller.accountId}:assumed-role/app-role/fn`,
-    },
+    caller: verifiedCaller(caller),
   });
 }
 
