@@ -149,7 +149,9 @@ try {
   }
 
   if (wants('throughput')) {
-    log('section 4: local runtime throughput on cache hits beside an empty node:http server (autocannon, 3 × 10 s each, alternately) ...');
+    log(
+      'section 4: local runtime throughput on cache hits beside an empty node:http server, without and with the audit line (autocannon, 3 × 10 s each, alternately) ...',
+    );
     const t: ThroughputFigures = await measureThroughput(entra!, throughputPort, 10, 20);
     const cpu = (figures: ThroughputFigures['runtime']) =>
       figures.cpuUsPerRequest === undefined ? '' : `, server CPU ${fmt(figures.cpuUsPerRequest, 0)} µs/request`;
@@ -162,6 +164,12 @@ try {
     addRow(
       `4b. Empty node:http server, same load, alternating with 4`,
       `${fmt(t.empty.requestsPerSecond, 0)} req/s, p50 ${t.empty.p50Ms} ms, p99 ${t.empty.p99Ms} ms${cpu(t.empty)}: runtime / empty = **${fmt(t.runtime.requestsPerSecond / t.empty.requestsPerSecond, 2)}**`,
+      'the ratio does not fall',
+      'throughput',
+    );
+    addRow(
+      `4c. Empty node:http server writing the token route's audit line per request, same load, alternating with 4`,
+      `${fmt(t.emptyWithAudit.requestsPerSecond, 0)} req/s, p50 ${t.emptyWithAudit.p50Ms} ms, p99 ${t.emptyWithAudit.p99Ms} ms${cpu(t.emptyWithAudit)}: runtime / this = **${fmt(t.runtime.requestsPerSecond / t.emptyWithAudit.requestsPerSecond, 2)}**`,
       'the ratio does not fall',
       'throughput',
     );

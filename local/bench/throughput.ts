@@ -1,6 +1,8 @@
-// Section 4: requests per second the local runtime serves on cache hits, measured with autocannon, beside an empty
-// node:http server on the same machine and port (local/bench/empty-server.ts), alternately, so the ratio between the two
-// shows a regression whatever the machine's load; with the server process's CPU time per request (Linux /proc).
+// Section 4: requests per second the local runtime serves on cache hits, measured with autocannon, beside two
+// yardsticks on the same machine and port (local/bench/empty-server.ts), alternately, so the ratios show a regression
+// whatever the machine's load: an empty node:http server, and the same server writing the token route's audit line per
+// request (the least a cache hit can cost while the log accounts for every token served); with each server process's
+// CPU time per request (Linux /proc).
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import autocannon from 'autocannon';
@@ -22,6 +24,8 @@ export interface ThroughputFigures {
   readonly runtime: RunFigures;
   /** The empty server, median run. */
   readonly empty: RunFigures;
+  /** The empty server writing the audit line of each request, median run. */
+  readonly emptyWithAudit: RunFigures;
   readonly rounds: number;
   readonly connections: number;
   readonly durationSeconds: number;
@@ -52,18 +56,25 @@ async function load(url: string, pid: number | undefined, connections: number, d
   };
 }
 
-/** Starts the empty server on `port` and waits for its line. */
-async function startEmptyServer(port: number): Promise<{ pid: number | undefined; stop(): Promise<void> }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'local/bench/empty-server.ts', String(port)], {
+/** Starts the empty server on `port`, with the audit line of each request or without, and waits for its line. */
+async function startEmptyServer(port: number, audit: boolean): Promise<{ pid: number | undefined; stop(): Promise<void> }> {
+  const args = ['--import', 'tsx', 'local/bench/empty-server.ts', String(port), ...(audit ? ['--audit'] : [])];
+  const child = spawn(process.execPath, args, {
     cwd: repoRoot,
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const exited = new Promise<void>((done) => child.once('exit', () => done()));
   await new Promise<void>((ready, fail) => {
     child.once('exit', (code) => fail(new Error(`empty server exited with ${String(code)}`)));
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-      if (chunk.includes('listening on')) ready();
-    });
+    let head = '';
+    const untilListening = (chunk: string) => {
+      head += chunk;
+      if (!head.includes('listening on')) return;
+      // Its audit lines from then on are drained unread, as the broker worker's are (./processes.ts).
+      child.stdout.off('data', untilListening).resume();
+      ready();
+    };
+    child.stdout.setEncoding('utf8').on('data', untilListening);
   });
   return {
     pid: child.pid,
@@ -79,7 +90,7 @@ const median = (runs: RunFigures[]): RunFigures =>
 
 /**
  * `rounds` times, alternately: one broker process with the memory cache, primed with one exchange, then loaded on
- * `GET /token/graph`; and the empty server on the same port.
+ * `GET /token/graph`; the empty server on the same port; and the empty server writing the audit line.
  */
 export async function measureThroughput(
   entra: EntraEmulator,
@@ -91,6 +102,7 @@ export async function measureThroughput(
   const config = writeTempJson('config.json', { tenantId: TENANT, clientId: CLIENT, scopes: { graph: GRAPH }, authorityHost: entra.url });
   const runtime: RunFigures[] = [];
   const empty: RunFigures[] = [];
+  const emptyWithAudit: RunFigures[] = [];
   for (let round = 0; round < rounds; round++) {
     const worker = await startWorker(config, port, 'coordinated');
     try {
@@ -100,12 +112,17 @@ export async function measureThroughput(
     } finally {
       await worker.stop();
     }
-    const server = await startEmptyServer(port);
-    try {
-      empty.push(await load(`http://127.0.0.1:${port}/token/graph`, server.pid, connections, durationSeconds));
-    } finally {
-      await server.stop();
+    for (const [audit, runs] of [
+      [false, empty],
+      [true, emptyWithAudit],
+    ] as const) {
+      const server = await startEmptyServer(port, audit);
+      try {
+        runs.push(await load(`http://127.0.0.1:${port}/token/graph`, server.pid, connections, durationSeconds));
+      } finally {
+        await server.stop();
+      }
     }
   }
-  return { runtime: median(runtime), empty: median(empty), rounds, connections, durationSeconds };
+  return { runtime: median(runtime), empty: median(empty), emptyWithAudit: median(emptyWithAudit), rounds, connections, durationSeconds };
 }
